@@ -1,0 +1,19 @@
+"""alzza — deep learning on NumPy alone, every forward and backward pass written by hand.
+
+A tour::
+
+    import alzza
+    data = alzza.data.make_dataset("pulsar", seed=1)
+    model = alzza.Model(data, [6], name="pulsar-mlp", seed=1)
+    model.exec_all(epoch_count=10, batch_size=10, learning_rate=0.001, report=2)
+    model.save("pulsar.npz"); same = alzza.load("pulsar.npz")
+"""
+
+__version__ = "0.1.0"
+
+from . import layers  # noqa: E402  (registers the layer types)
+from .errors import AlzzaError, DataError, ModelFileError, SpecError, TrainingError  # noqa: E402
+from .io import load_model as load  # noqa: E402
+from .models import Model  # noqa: E402
+
+__all__ = ["Model", "load", "AlzzaError", "DataError", "ModelFileError", "SpecError", "TrainingError", "__version__"]

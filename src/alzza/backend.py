@@ -1,0 +1,40 @@
+"""The array module, the default dtype and the seeded random generator.
+
+alzza computes in float32 unless float64 is asked for (gradient checks do). All
+randomness flows from one ``numpy.random.Generator`` created by :func:`make_rng` and
+passed down; nothing touches NumPy's global random state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+xp = np  # the array module; a GPU module with NumPy's interface could stand here
+
+DEFAULT_DTYPE = np.float32
+_ALLOWED = {"float32": np.float32, "float64": np.float64}
+
+
+def resolve_dtype(dtype=None) -> np.dtype:
+    """Turn ``None``/'float32'/'float64'/a NumPy float type into a NumPy dtype."""
+    if dtype is None:
+        return np.dtype(DEFAULT_DTYPE)
+    if isinstance(dtype, str):
+        if dtype not in _ALLOWED:
+            from .errors import SpecError
+
+            raise SpecError("dtype", f"unknown dtype {dtype!r}; use 'float32' or 'float64'")
+        return np.dtype(_ALLOWED[dtype])
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        from .errors import SpecError
+
+        raise SpecError("dtype", f"unsupported dtype {dt}; use float32 or float64")
+    return dt
+
+
+def make_rng(seed=None) -> np.random.Generator:
+    """The one seeded generator of a run (``seed=None`` draws fresh entropy)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)

@@ -1,0 +1,62 @@
+"""Weight initialisation schemes.
+
+=========  ===============================================  ====================
+scheme     W ~                                              note
+=========  ===============================================  ====================
+normal     N(0, std²), std = 0.03 by default                 the book's choice
+he         N(0, 2 / fan_in)                                  suits relu
+glorot     U(−a, a), a = √(6 / (fan_in + fan_out))           suits tanh/sigmoid
+=========  ===============================================  ====================
+
+Biases start at zero in every scheme. A scheme is written in a spec as a name
+(``'he'``) or a mapping (``{'scheme': 'normal', 'std': 0.003}``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import SpecError
+
+SCHEMES = ("normal", "he", "glorot")
+
+
+class Initializer:
+    """Draws initial weights with the generator it is given."""
+
+    def __init__(self, scheme: str = "normal", std: float = 0.03):
+        if scheme not in SCHEMES:
+            raise SpecError("init", f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
+        self.scheme = scheme
+        self.std = float(std)
+
+    @classmethod
+    def from_spec(cls, spec) -> "Initializer":
+        """``None`` → default; ``'he'``; ``{'scheme': 'normal', 'std': 0.003}``."""
+        if spec is None:
+            return cls()
+        if isinstance(spec, str):
+            return cls(spec)
+        if isinstance(spec, dict):
+            unknown = set(spec) - {"scheme", "std"}
+            if unknown:
+                raise SpecError("init", f"unknown option(s) {sorted(unknown)}; known: scheme, std")
+            std = spec.get("std", 0.03)
+            if not isinstance(std, (int, float)) or std <= 0:
+                raise SpecError("init.std", f"must be a positive number, got {std!r}")
+            return cls(spec.get("scheme", "normal"), std)
+        raise SpecError("init", f"must be a scheme name or a mapping, got {spec!r}")
+
+    def to_spec(self):
+        return {"scheme": self.scheme, "std": self.std} if self.scheme == "normal" else self.scheme
+
+    def weights(self, shape, fan_in: int, fan_out: int, rng: np.random.Generator, dtype) -> np.ndarray:
+        """A new weight array of ``shape`` drawn by this scheme, in ``dtype``."""
+        if self.scheme == "normal":
+            w = rng.normal(0.0, self.std, size=shape)
+        elif self.scheme == "he":
+            w = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
+        else:
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            w = rng.uniform(-limit, limit, size=shape)
+        return w.astype(dtype)

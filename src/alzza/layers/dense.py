@@ -1,0 +1,61 @@
+"""The fully connected layer (``full``; a bare integer n in a spec is ``full`` of width n)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops.activations import ACTIVATIONS, get_activation
+from .base import BuildContext, Layer, flat_size
+from .registry import Option, register_layer
+
+
+@register_layer("full")
+class Dense(Layer):
+    """y = f(x·W + b), with x flattened to (N, F).
+
+    Shapes: x (N, F) · W (F, H) + b (H,) → z (N, H); y = f(z).
+
+    Backward, with dz = dy ⊙ f'(z):
+        dW = xᵀ · dz        (F, H)
+        db = Σ_n dz         (H,)
+        dx = dz · Wᵀ        (N, F), reshaped to the input's shape
+    """
+
+    OPTIONS = {
+        "width": Option((int,), doc="number of outputs", check=lambda v: v > 0, expects="a positive integer"),
+        "actfunc": Option((str,), "relu", tuple(ACTIVATIONS), "activation function"),
+    }
+    decayed = ("w",)
+
+    def __init__(self, width: int, actfunc: str = "relu"):
+        super().__init__()
+        self.width = int(width)
+        self.actfunc = actfunc
+        self.activation = get_activation(actfunc)
+
+    def options(self):
+        return {"width": self.width, "actfunc": self.actfunc}
+
+    def build(self, input_shape, ctx: BuildContext):
+        self.input_shape = tuple(input_shape)
+        fan_in = flat_size(input_shape)
+        self.params["w"] = ctx.init.weights((fan_in, self.width), fan_in, self.width, ctx.rng, ctx.dtype)
+        self.params["b"] = np.zeros(self.width, dtype=ctx.dtype)
+        self.output_shape = (self.width,)
+        return self.output_shape
+
+    def forward(self, x, training=False):
+        x2 = x.reshape(len(x), -1)
+        z = x2 @ self.params["w"]
+        z += self.params["b"]
+        y = self.activation.forward(z)
+        self._x, self._y = x2, y
+        return y
+
+    def backward(self, dy):
+        dz = self.activation.backward(dy, self._y)
+        self.grads["w"] = self._x.T @ dz
+        self.grads["b"] = dz.sum(axis=0)
+        if not self.needs_input_grad:
+            return None
+        return (dz @ self.params["w"].T).reshape((len(dz),) + self.input_shape)

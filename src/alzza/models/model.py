@@ -1,0 +1,226 @@
+"""The Model: a network of layers, an output layer sized by the data, a head, an optimiser.
+
+Data flows one way:
+
+    x → network.forward → output layer → head.loss
+      ← network.backward ← output layer ← head.backward  (gradients only)
+    optimiser.step(slots)                                 (the only place weights change)
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..backend import make_rng, resolve_dtype
+from ..errors import AlzzaError, SpecError
+from ..heads import make_head
+from ..init import Initializer
+from ..layers import BuildContext, Dense, Serial
+from ..optim import Slot, make_optimizer
+from ..spec import parse_layers
+from ..training import fit, format_accuracy
+
+#: examples per forward call when evaluating whole splits (bounds memory on big sets)
+EVAL_CHUNK = 1000
+
+
+class Model:
+    """A network for one data set's shapes and output mode.
+
+    ``layers`` is a list in the description language (or Layer objects); the output
+    layer — fully connected, no activation, sized by ``output_shape`` — is appended.
+    Shapes and mode come from ``dataset`` unless given (a model loaded from a file has
+    no data set).
+    """
+
+    def __init__(self, dataset=None, layers=(), *, name: str | None = None, optimizer="sgd",
+                 l2_decay: float = 0.0, l1_decay: float = 0.0, init=None, seed=None, dtype=None,
+                 macros: dict | None = None, head: dict | None = None, input_shape=None,
+                 output_shape=None, mode: str | None = None, head_sizes=None, printer=print):
+        self.dataset = dataset
+        self.name = name or (f"{dataset.name}-model" if dataset is not None else "model")
+        self.printer = printer
+        self.rng = make_rng(seed)
+        self.seed = seed if isinstance(seed, int) else None
+        self.dtype = resolve_dtype(dtype)
+        self.layer_spec = list(layers) if not isinstance(layers, (str, bytes)) else layers
+        self.macros = dict(macros or {})
+        self.init = Initializer.from_spec(init)
+        self.input_shape = tuple(input_shape if input_shape is not None else _need(dataset, "input_shape"))
+        self.output_shape = tuple(output_shape if output_shape is not None else _need(dataset, "output_shape"))
+        self.mode = mode or _need(dataset, "mode")
+        head_sizes = head_sizes if head_sizes is not None else getattr(dataset, "head_sizes", None)
+        self.head_options = dict(head or {})
+        self.head = make_head(self.mode, head_sizes, **self.head_options)
+        self.optimizer = make_optimizer(optimizer, l2_decay=l2_decay, l1_decay=l1_decay)
+        self.network = self._build()
+        self.slots = [
+            Slot(f"{layer.path}/{key}", value, layer.grads, key, key in layer.decayed)
+            for layer in self.network.walk()
+            for key, value in layer.params.items()
+        ]
+        self.history = None
+
+    # --- building -----------------------------------------------------------------
+    def _build(self) -> Serial:
+        if all(hasattr(item, "forward") for item in self.layer_spec) and self.layer_spec:
+            hidden = list(self.layer_spec)  # Layer objects built in Python
+            self.layer_spec = None
+        else:
+            hidden = parse_layers(self.layer_spec, "layers", self.macros)
+        output = Dense(int(np.prod(self.output_shape)), actfunc="none")
+        output.path = "output"
+        network = Serial(hidden + [output])
+        network.path = ""
+        ctx = BuildContext(self.rng, self.dtype, self.init)
+        try:
+            network.build(self.input_shape, ctx)
+        except SpecError:
+            raise
+        except (ValueError, TypeError) as exc:  # a layer that can't take its input shape
+            raise SpecError("layers", f"the network does not fit input shape {self.input_shape}: {exc}") from None
+        network.layers[0].needs_input_grad = False  # the first layer's input is data
+        return network
+
+    @property
+    def layers(self):
+        """The hidden layers and the output layer, in order."""
+        return self.network.layers
+
+    def parameter_count(self) -> int:
+        return self.network.parameter_count()
+
+    # --- computing ----------------------------------------------------------------
+    def _cast(self, a):
+        return np.ascontiguousarray(a, dtype=self.dtype)
+
+    def forward(self, x, training: bool = False) -> np.ndarray:
+        """The network's raw output for a batch (logits for classification modes)."""
+        out = self.network.forward(self._cast(x), training)
+        return out.reshape((len(out),) + self.output_shape) if len(self.output_shape) > 1 else out
+
+    def output_in_chunks(self, x) -> np.ndarray:
+        """Inference output for any number of examples, EVAL_CHUNK at a time."""
+        if len(x) <= EVAL_CHUNK:
+            return self.forward(x)
+        return np.concatenate([self.forward(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)])
+
+    def predict(self, x) -> np.ndarray:
+        """The head's estimate: a value, a probability, or class probabilities."""
+        return self.head.estimate(self.output_in_chunks(x))
+
+    def loss_and_backward(self, x, y):
+        """Forward in training mode, the loss (with decay terms), and all gradients.
+
+        Nothing is updated: after this, every layer's ``grads`` hold dL/dθ.
+        Returns ``(loss, output, y)`` with y cast and shaped like the output.
+        """
+        output = self.network.forward(self._cast(x), True)
+        y = self._cast(y).reshape(output.shape)
+        loss = self.head.loss(output, y) + self.optimizer.decay_loss(self.slots)
+        self.network.backward(self.head.backward())
+        return loss, output, y
+
+    def train_step(self, x, y, learning_rate: float):
+        """One minibatch: gradients, then one optimiser step. Returns (loss, accuracy)."""
+        loss, output, y = self.loss_and_backward(x, y)
+        acc = self.head.accuracy(output, y)
+        self.optimizer.step(self.slots, learning_rate)
+        return loss, acc
+
+    def evaluate(self, x, y) -> dict:
+        """All of the head's metrics on (x, y), computed in inference mode."""
+        output = self.output_in_chunks(x)
+        return self.head.metrics(output, self._cast(y).reshape(output.shape))
+
+    # --- the book's workflow --------------------------------------------------------
+    def _need_dataset(self, what):
+        if self.dataset is None:
+            raise AlzzaError(f"{self.name}: {what} needs a data set; pass one to the Model (or model.dataset = ...)")
+        return self.dataset
+
+    def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
+              progress=None):
+        """Train on the data set's training split; returns the :class:`History`."""
+        dataset = self._need_dataset("train()")
+        self.history = fit(self, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                           report=report, rng=self.rng, printer=self.printer, progress=progress)
+        return self.history
+
+    def test(self) -> dict:
+        """Metrics on the test split, printed as the book does."""
+        dataset = self._need_dataset("test()")
+        start = time.perf_counter()
+        x, y = dataset.test_data()
+        metrics = self.evaluate(x, y)
+        seconds = time.perf_counter() - start
+        extra = "".join(f", {k}={metrics[k]:5.3f}" for k in ("precision", "recall", "f1") if k in metrics)
+        self.printer(f"Model {self.name} test report: accuracy = {format_accuracy(metrics['accuracy'])}{extra}, "
+                     f"({seconds:.0f} secs)")
+        return metrics
+
+    def visualize(self, num: int = 3) -> list[str]:
+        """Show ``num`` random validation examples with estimate and answer (printed)."""
+        from ..viz.text import estimate_lines
+
+        dataset = self._need_dataset("visualize()")
+        x, y = dataset.validate_sample(num, self.rng)
+        if len(x) == 0:
+            x, y = dataset.test_data()
+            x, y = x[:num], y[:num]
+        lines = estimate_lines(dataset, self.head, x, self.predict(x), y)
+        self.printer(f"Model {self.name} Visualization")
+        for line in lines:
+            self.printer(line)
+        return lines
+
+    def exec_all(self, epoch_count: int = 10, batch_size: int = 10, learning_rate: float = 0.001,
+                 report: int = 0, show_cnt: int = 3) -> dict:
+        """train, test, visualize — the book's one call. Returns the test metrics."""
+        self.train(epoch_count, batch_size, learning_rate, report)
+        metrics = self.test()
+        if show_cnt:
+            self.visualize(show_cnt)
+        return metrics
+
+    # --- structure and persistence ----------------------------------------------------
+    def summary(self, print_it: bool = True) -> str:
+        """The structure dump: nested layers, input → output shapes, parameters, total."""
+        from ..viz.summary import summary_text
+
+        text = summary_text(self)
+        if print_it:
+            self.printer(text)
+        return text
+
+    def config(self) -> dict:
+        """Everything but the arrays needed to rebuild this model (plain data)."""
+        if self.layer_spec is None:
+            raise AlzzaError("a model built from Layer objects can't be saved; build it from a spec list")
+        return {
+            "name": self.name,
+            "layers": self.layer_spec,
+            "macros": self.macros,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "mode": self.mode,
+            "head_sizes": list(getattr(self.head, "sizes", ())) or None,
+            "head": self.head_options,
+            "init": self.init.to_spec(),
+            "dtype": str(self.dtype),
+            "optimizer": self.optimizer.to_spec(),
+        }
+
+    def save(self, path) -> None:
+        """Write spec (JSON) + weights + optimiser state to one ``.npz``, atomically."""
+        from ..io import save_model
+
+        save_model(self, path)
+
+
+def _need(dataset, attr):
+    if dataset is None:
+        raise SpecError("model", f"without a data set, give {attr} explicitly")
+    return getattr(dataset, attr)

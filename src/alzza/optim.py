@@ -1,0 +1,177 @@
+"""Optimisers: they, and only they, change parameters.
+
+Each parameter is a :class:`Slot` — the array (updated in place), the dict holding its
+gradient, and whether weight decay applies. With decay the gradient used is
+
+    g' = g + λ₂·w + λ₁·sign(w)        (weights and kernels only, never biases)
+
+matching the loss terms λ₂/2·Σw² and λ₁·Σ|w| the model adds to its loss.
+
+Plain gradient descent:  w ← w − η·g'
+Adam (bias-corrected, t counts this parameter's updates):
+    m ← β₁m + (1−β₁)g'          v ← β₂v + (1−β₂)g'²
+    m̂ = m / (1 − β₁ᵗ)           v̂ = v / (1 − β₂ᵗ)
+    w ← w − η·m̂ / (√v̂ + ε)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import SpecError
+
+
+@dataclass
+class Slot:
+    """One trainable array: its flat name, the array, where its gradient lives, decay flag."""
+
+    name: str
+    value: np.ndarray
+    grads: dict
+    key: str
+    decayed: bool
+
+    @property
+    def grad(self) -> np.ndarray:
+        return self.grads[self.key]
+
+
+class Optimizer:
+    """Base: decay handling and the step loop; subclasses give the update rule."""
+
+    name = ""
+
+    def __init__(self, l2_decay: float = 0.0, l1_decay: float = 0.0):
+        self.l2_decay = float(l2_decay)
+        self.l1_decay = float(l1_decay)
+
+    def decayed_grad(self, slot: Slot) -> np.ndarray:
+        g = slot.grad
+        if slot.decayed:
+            if self.l2_decay:
+                g = g + self.l2_decay * slot.value
+            if self.l1_decay:
+                g = g + self.l1_decay * np.sign(slot.value)
+        return g
+
+    def decay_loss(self, slots) -> float:
+        """λ₂/2·Σw² + λ₁·Σ|w| over decayed slots (0.0 without decay)."""
+        if not (self.l2_decay or self.l1_decay):
+            return 0.0
+        total = 0.0
+        for slot in slots:
+            if slot.decayed:
+                w = slot.value
+                if self.l2_decay:
+                    total += 0.5 * self.l2_decay * float(np.vdot(w, w))
+                if self.l1_decay:
+                    total += self.l1_decay * float(np.abs(w).sum())
+        return total
+
+    def step(self, slots, learning_rate: float):
+        for slot in slots:
+            self.update(slot, self.decayed_grad(slot), learning_rate)
+
+    def update(self, slot: Slot, grad: np.ndarray, learning_rate: float):
+        raise NotImplementedError
+
+    # persistence of the optimiser's own state (Adam's moments)
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray], slots):
+        pass
+
+    def to_spec(self) -> dict:
+        spec = {"name": self.name}
+        if self.l2_decay:
+            spec["l2_decay"] = self.l2_decay
+        if self.l1_decay:
+            spec["l1_decay"] = self.l1_decay
+        return spec
+
+
+class SGD(Optimizer):
+    """w ← w − η·g'."""
+
+    name = "sgd"
+
+    def update(self, slot, grad, learning_rate):
+        # in place: layers keep referring to the same array
+        slot.value -= (learning_rate * grad).astype(slot.value.dtype, copy=False)
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (Kingma & Ba, 2015); state per parameter name."""
+
+    name = "adam"
+
+    def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, **decay):
+        super().__init__(**decay)
+        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+        self.m: dict[str, np.ndarray] = {}
+        self.v: dict[str, np.ndarray] = {}
+        self.t: dict[str, int] = {}
+
+    def update(self, slot, grad, learning_rate):
+        name = slot.name
+        if name not in self.m:
+            self.m[name] = np.zeros_like(slot.value)
+            self.v[name] = np.zeros_like(slot.value)
+            self.t[name] = 0
+        m, v = self.m[name], self.v[name]
+        t = self.t[name] = self.t[name] + 1
+        b1, b2 = self.beta1, self.beta2
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * (grad * grad)
+        # fold both bias corrections into one scalar step size:
+        # η·m̂/(√v̂+ε) = η·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε·√(1−β₂ᵗ))
+        c2 = np.sqrt(1 - b2**t)
+        step = learning_rate * c2 / (1 - b1**t)
+        slot.value -= (step * m / (np.sqrt(v) + self.epsilon * c2)).astype(slot.value.dtype, copy=False)
+
+    def state_arrays(self):
+        arrays = {}
+        for name in self.m:
+            arrays[f"{name}/m"] = self.m[name]
+            arrays[f"{name}/v"] = self.v[name]
+            arrays[f"{name}/t"] = np.array(self.t[name], dtype=np.int64)
+        return arrays
+
+    def load_state_arrays(self, arrays, slots):
+        for slot in slots:
+            if f"{slot.name}/m" in arrays:
+                self.m[slot.name] = arrays[f"{slot.name}/m"].astype(slot.value.dtype)
+                self.v[slot.name] = arrays[f"{slot.name}/v"].astype(slot.value.dtype)
+                self.t[slot.name] = int(arrays[f"{slot.name}/t"])
+
+    def to_spec(self):
+        spec = super().to_spec()
+        spec.update(beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon)
+        return spec
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def make_optimizer(spec=None, l2_decay=0.0, l1_decay=0.0) -> Optimizer:
+    """``'sgd'``, ``'adam'`` or ``{'name': 'adam', 'beta1': 0.9, ...}`` → an Optimizer."""
+    if spec is None:
+        spec = "sgd"
+    if isinstance(spec, Optimizer):
+        return spec
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, dict) or spec.get("name") not in OPTIMIZERS:
+        raise SpecError("optimizer", f"unknown optimizer {spec!r}; use one of {', '.join(OPTIMIZERS)}")
+    options = {k: v for k, v in spec.items() if k != "name"}
+    options.setdefault("l2_decay", l2_decay)
+    options.setdefault("l1_decay", l1_decay)
+    try:
+        return OPTIMIZERS[spec["name"]](**options)
+    except TypeError as exc:
+        raise SpecError("optimizer", f"bad options for {spec['name']!r}: {exc}") from None

@@ -1,0 +1,161 @@
+"""The description language front end: plain data → a tree of Layers.
+
+A network is a list of layer specs. A layer spec is
+
+* an integer ``n`` — a fully connected layer of width n (``full``), or
+* a list ``[type, {options}, child, child, ...]`` — the options mapping may be left
+  out when empty; children are layer specs themselves (for composites), or
+* ``['custom', {'name': macro, 'args': {'#key': value}}]`` — a registered macro,
+  expanded before building.
+
+Every error raised here is a :class:`~alzza.errors.SpecError` naming the path of the
+bad spec, e.g. ``layers[3].children[1]: 'conv' needs 'chn'``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+
+from .errors import SpecError
+from .layers import LAYER_TYPES, Dense, Layer
+from .layers.registry import Option
+
+MAX_MACRO_DEPTH = 32
+
+
+def _suggest(word, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_plain(value, path: str = "spec"):
+    """Raise unless ``value`` is plain data (lists, dicts with str keys, numbers, strings)."""
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            check_plain(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise SpecError(path, f"mapping keys must be strings, got {key!r}")
+            check_plain(item, f"{path}.{key}")
+    elif value is not None and not isinstance(value, (bool, int, float, str)):
+        raise SpecError(path, f"specs must be plain data (lists, dicts, numbers, strings), got {type(value).__name__}")
+
+
+# --- macros ------------------------------------------------------------------------
+def substitute(spec, args: dict, path: str):
+    """A deep copy of ``spec`` with every string ``'#key'`` replaced by ``args['#key']``.
+
+    ``'##x'`` is an escape and becomes the literal ``'#x'``. A ``'#key'`` missing from
+    ``args`` is an error (it would otherwise reach a layer as a string).
+    """
+    if isinstance(spec, str) and spec.startswith("#"):
+        if spec.startswith("##"):
+            return spec[1:]
+        if spec not in args:
+            raise SpecError(path, f"macro argument {spec!r} is not given; args has {sorted(args) or 'nothing'}")
+        return copy.deepcopy(args[spec])
+    if isinstance(spec, (list, tuple)):
+        return [substitute(item, args, f"{path}[{i}]") for i, item in enumerate(spec)]
+    if isinstance(spec, dict):
+        return {key: substitute(value, args, f"{path}.{key}") for key, value in spec.items()}
+    return spec
+
+
+def expand_custom(options: dict, macros: dict, path: str):
+    """The spec that ``['custom', options]`` stands for."""
+    unknown = set(options) - {"name", "args"}
+    if unknown:
+        raise SpecError(path, f"unknown option(s) {sorted(unknown)} for 'custom'; known: name, args")
+    name = options.get("name")
+    if not isinstance(name, str):
+        raise SpecError(path, "'custom' needs 'name', the name of a macro")
+    if name not in macros:
+        raise SpecError(path, f"unknown macro {name!r}{_suggest(name, macros)}; known macros: {sorted(macros) or 'none'}")
+    args = options.get("args", {})
+    if not isinstance(args, dict):
+        raise SpecError(f"{path}.args", f"must be a mapping of '#name' to value, got {args!r}")
+    for key in args:
+        if not key.startswith("#"):
+            raise SpecError(f"{path}.args", f"argument names start with '#', got {key!r}")
+    return substitute(macros[name], args, f"{path}<{name}>")
+
+
+# --- building the layer tree -------------------------------------------------------
+def _check_option(layer_type: str, key: str, option: Option, value, path: str):
+    types = option.types
+    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+    if float in types and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        names = " or ".join(t.__name__ for t in types)
+        raise SpecError(f"{path}.{key}", f"'{layer_type}' option '{key}' must be {names}, got {value!r}")
+    if option.choices is not None and value not in option.choices:
+        raise SpecError(
+            f"{path}.{key}",
+            f"'{layer_type}' option '{key}' must be one of {list(option.choices)}, got {value!r}{_suggest(value, option.choices)}",
+        )
+    if option.check is not None and not option.check(value):
+        raise SpecError(f"{path}.{key}", f"'{layer_type}' option '{key}' must be {option.expects}, got {value!r}")
+
+
+def parse_layer(spec, path: str, macros: dict | None = None, depth: int = 0) -> Layer:
+    """One layer spec → a Layer (not yet built). ``path`` names it in errors."""
+    macros = macros or {}
+    if isinstance(spec, bool):
+        raise SpecError(path, f"a layer spec is an integer width or a list [type, {{options}}, ...], got {spec!r}")
+    if isinstance(spec, int):
+        if spec <= 0:
+            raise SpecError(path, f"a layer width must be positive, got {spec}")
+        layer = Dense(spec)
+        layer.path = path
+        return layer
+    if not isinstance(spec, (list, tuple)) or not spec or not isinstance(spec[0], str):
+        raise SpecError(path, f"a layer spec is an integer width or a list [type, {{options}}, ...], got {spec!r}")
+    type_name = spec[0]
+    rest = list(spec[1:])
+    options = rest.pop(0) if rest and isinstance(rest[0], dict) else {}
+    if type_name == "custom":
+        if depth >= MAX_MACRO_DEPTH:
+            raise SpecError(path, f"macros nest deeper than {MAX_MACRO_DEPTH} levels (does a macro use itself?)")
+        if rest:
+            raise SpecError(path, "'custom' takes no children")
+        expanded = expand_custom(options, macros, path)
+        return parse_layer(expanded, path, macros, depth + 1)
+    cls = LAYER_TYPES.get(type_name)
+    if cls is None:
+        known = sorted(set(LAYER_TYPES) | {"custom"})
+        raise SpecError(path, f"unknown layer type {type_name!r}{_suggest(type_name, known)}; known types: {', '.join(known)}")
+    declared: dict[str, Option] = getattr(cls, "OPTIONS", {})
+    values = {}
+    for key, value in options.items():
+        if key not in declared:
+            known = ", ".join(declared) or "none"
+            raise SpecError(path, f"unknown option {key!r} for {type_name!r}{_suggest(key, declared)}; known options: {known}")
+        _check_option(type_name, key, declared[key], value, path)
+        values[key] = value
+    for key, option in declared.items():
+        if key not in values:
+            if option.required:
+                raise SpecError(path, f"{type_name!r} needs {key!r}" + (f" ({option.doc})" if option.doc else ""))
+            values[key] = option.default
+    if getattr(cls, "accepts_children", False):
+        children = [parse_layer(child, f"{path}.children[{i}]", macros, depth) for i, child in enumerate(rest)]
+        layer = cls(children=children, **values)
+    else:
+        if rest:
+            raise SpecError(path, f"{type_name!r} takes no children, got {len(rest)}")
+        layer = cls(**values)
+    layer.path = path
+    return layer
+
+
+def parse_layers(specs, path: str = "layers", macros: dict | None = None) -> list[Layer]:
+    """A network spec (list of layer specs) → list of Layers."""
+    if isinstance(specs, tuple):
+        specs = list(specs)
+    if not isinstance(specs, list):
+        raise SpecError(path, f"a network is a list of layer specs, got {specs!r}")
+    check_plain(specs, path)
+    return [parse_layer(item, f"{path}[{i}]", macros) for i, item in enumerate(specs)]

@@ -1,0 +1,37 @@
+"""The structure dump: nested layers, input → output shapes, parameter counts, total."""
+
+from __future__ import annotations
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")" if shape is not None else "?"
+
+
+def summary_text(model) -> str:
+    """A table with one row per layer (children indented under composites) and a total."""
+    rows = []
+
+    def visit(layer, depth):
+        own = sum(int(p.size) for p in layer.params.values())
+        rows.append((
+            "  " * depth + (layer.path or "network").split(".")[-1],
+            layer.describe(),
+            f"{_shape(layer.input_shape)} -> {_shape(layer.output_shape)}",
+            f"{own:,}" if own or not layer.children() else f"({layer.parameter_count():,})",
+        ))
+        for child in layer.children():
+            visit(child, depth + 1)
+
+    for layer in model.network.layers:
+        visit(layer, 0)
+    headers = ("layer", "type", "input -> output", "params")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    sep = "-" * len(line)
+    out = [f"Model {model.name}: input {_shape(model.input_shape)}, output {_shape(model.output_shape)}, mode {model.mode}",
+           sep, line, sep]
+    for r in rows:
+        out.append("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]), r[3].rjust(widths[3])]))
+    out.append(sep)
+    out.append(f"Total parameters: {model.parameter_count():,}")
+    return "\n".join(out)
