@@ -17,8 +17,8 @@ from .errors import TrainingError
 
 #: validation examples drawn at each epoch's end (the book samples 100)
 VALIDATE_SAMPLE = 100
-#: show a progress bar when a run has at least this many minibatches
-PROGRESS_MIN_STEPS = 2000
+#: seconds before an automatic progress bar appears
+PROGRESS_DELAY = 2.0
 
 
 def format_accuracy(acc) -> str:
@@ -57,11 +57,12 @@ class History:
 
 
 def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, report: int,
-        rng, printer=print, progress=None) -> History:
+        rng, printer=print, progress=None, max_batches: int | None = None) -> History:
     """Train ``model`` on ``dataset``; print every ``report`` epochs (0: only the end).
 
     Each epoch reshuffles the training split, runs ``train_count // batch_size`` steps
-    and samples the validation split. A non-finite loss stops training with a
+    and samples the validation split (``max_batches`` cuts epochs short: smoke runs).
+    A non-finite loss stops training with a
     :class:`TrainingError` that says where and what to try.
     """
     if epochs < 1 or batch_size < 1:
@@ -71,9 +72,13 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     steps = dataset.batches_per_epoch(batch_size)
     if steps < 1:
         raise TrainingError(f"{dataset}: no full batch of {batch_size} in {dataset.train_count} training examples")
+    if max_batches:
+        steps = min(steps, max_batches)
     history = History()
-    show_bar = progress if progress is not None else epochs * steps >= PROGRESS_MIN_STEPS
-    bar = tqdm(total=epochs * steps, disable=not show_bar, unit="batch", leave=False, desc=model.name)
+    # progress=None: automatic — only on a terminal, and only once the run has taken a
+    # couple of seconds (short runs stay quiet); True/False force it on or off.
+    bar = tqdm(total=epochs * steps, disable=None if progress is None else not progress,
+               delay=PROGRESS_DELAY if progress is None else 0, unit="batch", leave=False, desc=model.name)
     start = last_report = time.perf_counter()
     try:
         for epoch in range(1, epochs + 1):
@@ -89,6 +94,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
                 losses.append(loss)
                 accs.append(acc)
                 bar.update(1)
+                if n + 1 >= steps:
+                    break
             vx, vy = dataset.validate_sample(VALIDATE_SAMPLE, rng)
             val_acc = model.evaluate(vx, vy)["accuracy"] if len(vx) else float("nan")
             now = time.perf_counter()

@@ -142,11 +142,15 @@ class Model:
         return self.dataset
 
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
-              progress=None):
-        """Train on the data set's training split; returns the :class:`History`."""
+              progress=None, max_batches: int | None = None):
+        """Train on the data set's training split; returns the :class:`History`.
+
+        ``max_batches`` limits the minibatches per epoch (for smoke runs).
+        """
         dataset = self._need_dataset("train()")
         self.history = fit(self, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                           report=report, rng=self.rng, printer=self.printer, progress=progress)
+                           report=report, rng=self.rng, printer=self.printer, progress=progress,
+                           max_batches=max_batches)
         return self.history
 
     def test(self) -> dict:

@@ -1,0 +1,135 @@
+"""The ``alzza`` command: list, run and summarise experiments.
+
+User errors (a wrong spec, a missing file, a NaN loss) print one message and exit 2;
+nothing else is caught, so a real bug still shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .errors import AlzzaError
+
+EPILOG = """\
+examples:
+  alzza list                                  the book's experiments and its results
+  alzza run abalone-slp                       chapter 1's single-layer abalone model
+  alzza run steel-std --epochs 100 --out runs/steel
+  alzza run my-experiment.yaml                your own experiment file
+  alzza summary steel-mlp-12-6-4              layers, shapes and parameter counts
+
+data: --data-dir, else $ALZZA_DATA, else the per-user cache folder.
+"""
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alzza", description="alzza — deep learning on NumPy alone, the book's experiments by name.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"alzza {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p_list = commands.add_parser("list", help="list the shipped experiments",
+                                 description="One line per shipped experiment: name, chapter, data set, the book's result.")
+    p_list.add_argument("--chapter", type=int, help="only this chapter")
+
+    p_run = commands.add_parser(
+        "run", help="train, test and visualise an experiment", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train, test and visualise an experiment; write result.json, pictures and the model to --out.",
+        epilog="examples:\n  alzza run pulsar-slp-balanced\n  alzza run steel-std --epochs 100 --lr 0.0005\n"
+               "  alzza run my.yaml --out runs/mine --seed 7\n")
+    p_run.add_argument("experiment", metavar="NAME-or-FILE", help="a name from 'alzza list' or an experiment .yaml file")
+    p_run.add_argument("--epochs", type=_positive_int, help="number of epochs (default: the experiment's)")
+    p_run.add_argument("--batch-size", type=_positive_int, help="minibatch size (default: the experiment's)")
+    p_run.add_argument("--lr", type=_positive_float, help="learning rate (default: the experiment's)")
+    p_run.add_argument("--seed", type=int, help="random seed for split, init and shuffling (default: the experiment's, else 1234)")
+    p_run.add_argument("--report", type=int, help="print a report every N epochs")
+    p_run.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
+    p_run.add_argument("--out", help="output folder (default: runs/NAME)")
+    p_run.add_argument("--max-batches", type=_positive_int, help="cut every epoch to N minibatches (quick smoke runs)")
+    p_run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+    p_sum = commands.add_parser(
+        "summary", help="print a model's structure",
+        description="The structure dump: nested layers, input -> output shapes, parameter counts, total.")
+    p_sum.add_argument("experiment", metavar="NAME-or-FILE", help="a name from 'alzza list' or an experiment .yaml file")
+    p_sum.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
+    return parser
+
+
+def cmd_list(args, out=print):
+    from .experiments import list_experiments
+    from .training import format_accuracy
+
+    rows = []
+    for exp in list_experiments():
+        if args.chapter is not None and exp.chapter != args.chapter:
+            continue
+        book = " / ".join(f"{k} {format_accuracy(v)}" for k, v in exp.book.items()
+                          if k in ("accuracy", "precision", "recall", "f1") and v is not None)
+        rows.append((exp.name, str(exp.chapter or ""), exp.dataset_name, book or "—", exp.title))
+    headers = ("name", "ch", "dataset", "book's result", "what")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for row in rows:
+        out("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_run(args, out=print):
+    from .experiments import run_experiment
+
+    run_experiment(args.experiment, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                   seed=args.seed, report=args.report, data_dir=args.data_dir, out=args.out,
+                   max_batches=args.max_batches, progress=False if args.no_progress else None, printer=out)
+    return 0
+
+
+def cmd_summary(args, out=print):
+    from .data import make_dataset
+    from .experiments import find_experiment
+    from .experiments.runner import build_model
+
+    exp = find_experiment(args.experiment)
+    dataset = make_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
+    build_model(exp, dataset, seed=0, printer=out).summary()
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except AlzzaError as exc:
+        print(f"alzza: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("alzza: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

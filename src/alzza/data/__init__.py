@@ -1,0 +1,178 @@
+"""Data sets by name: the registry and :func:`make_dataset`.
+
+An experiment names its data set as a string (``'abalone'``) or a mapping with a name
+and options (``{'name': 'pulsar', 'balanced': True, 'standardize': True}``).
+:func:`make_dataset` checks the name and every option against the registry, so a typo
+fails with one :class:`~alzza.errors.SpecError` that names the path (``dataset``,
+``dataset.balanced``) and lists what is known, before any file is read.
+
+Each data-set module registers a factory with :func:`register_dataset`; the factory is
+called as ``factory(data_dir=..., rng=..., **options)`` with every declared option
+filled in (defaults included) and returns a :class:`Dataset`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..backend import make_rng
+from ..errors import SpecError
+from .dataset import Dataset
+from .locate import data_root, find_data_file, resolve_data_root
+
+
+@dataclass(frozen=True)
+class DatasetOption:
+    """One option a data set accepts: its allowed types, default and a one-line help.
+
+    ``types`` is a type or a tuple of types; ``bool`` is never accepted for ``int`` or
+    ``float`` (YAML's ``true`` is not a number), and an ``int`` is accepted for
+    ``float``. ``check``, if given, returns a problem text for a bad value, else ``None``.
+    """
+
+    types: type | tuple
+    default: Any = None
+    help: str = ""
+    check: Callable[[Any], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A registered data set: its factory, its options and a one-line summary."""
+
+    name: str
+    factory: Callable[..., Dataset]
+    options: dict
+    summary: str = ""
+
+
+_REGISTRY: dict[str, DatasetEntry] = {}
+
+
+def register_dataset(name: str, factory: Callable[..., Dataset],
+                     options: Mapping[str, DatasetOption] | None = None,
+                     summary: str = "") -> None:
+    """Make ``name`` available to :func:`make_dataset`.
+
+    ``factory(data_dir=..., rng=..., **options)`` builds the data set; ``options`` maps
+    each option it accepts to a :class:`DatasetOption`. Registering a name again
+    replaces the earlier entry (useful in tests and for user extensions).
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a data set name must be a non-empty string, got {name!r}")
+    _REGISTRY[name] = DatasetEntry(name, factory, dict(options or {}), summary)
+
+
+def dataset_names() -> list[str]:
+    """The registered data-set names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def dataset_entry(name: str) -> DatasetEntry:
+    """The registry entry of ``name`` (raises :class:`SpecError` if unknown)."""
+    if name not in _REGISTRY:
+        raise SpecError("dataset", f"unknown data set {name!r}; known data sets: "
+                                   f"{', '.join(dataset_names())}")
+    return _REGISTRY[name]
+
+
+def make_dataset(spec, data_dir=None, seed=None) -> Dataset:
+    """Build the data set described by ``spec``.
+
+    ``spec`` is a name (``'steel'``), a mapping with ``'name'`` and options, or an
+    already built :class:`Dataset` (returned as is). ``data_dir`` is the command
+    line's ``--data-dir`` (see :mod:`alzza.data.locate`); ``seed`` (an int, ``None`` or
+    a ``numpy.random.Generator``) drives the split.
+    """
+    if isinstance(spec, Dataset):
+        return spec
+    name, given = _parse_spec(spec)
+    entry = dataset_entry(name)
+    options = {}
+    for key, value in given.items():
+        if key not in entry.options:
+            known = ", ".join(sorted(entry.options)) or "none"
+            raise SpecError(f"dataset.{key}", f"unknown option for data set {name!r}; "
+                                              f"known options: {known}")
+        options[key] = _check_option(name, key, value, entry.options[key])
+    for key, option in entry.options.items():
+        options.setdefault(key, option.default)
+    return entry.factory(data_dir=data_dir, rng=make_rng(seed), **options)
+
+
+def _parse_spec(spec) -> tuple[str, dict]:
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, Mapping):
+        if "name" not in spec:
+            raise SpecError("dataset", "a data set mapping needs 'name'; known data sets: "
+                                       f"{', '.join(dataset_names())}")
+        name = spec["name"]
+        if not isinstance(name, str):
+            raise SpecError("dataset.name", f"expected a data set name (text), got {name!r}")
+        return name, {str(k): v for k, v in spec.items() if k != "name"}
+    raise SpecError("dataset", f"expected a data set name or a mapping with 'name', "
+                               f"got {type(spec).__name__} {spec!r}")
+
+
+def _type_names(types: tuple) -> str:
+    words = {bool: "true or false", int: "an integer", float: "a number", str: "text",
+             list: "a list", tuple: "a list", dict: "a mapping"}
+    return " or ".join(dict.fromkeys(words.get(t, t.__name__) for t in types))
+
+
+def _check_option(name: str, key: str, value, option: DatasetOption):
+    types = option.types if isinstance(option.types, tuple) else (option.types,)
+    if isinstance(value, bool):
+        ok = bool in types
+    elif isinstance(value, int):
+        ok = int in types or float in types
+    else:
+        ok = isinstance(value, types)
+    if ok and float in types and int not in types and isinstance(value, int) \
+            and not isinstance(value, bool):
+        value = float(value)
+    if not ok:
+        raise SpecError(f"dataset.{key}", f"option of data set {name!r} must be "
+                                          f"{_type_names(types)}, got {value!r}")
+    if option.check is not None:
+        problem = option.check(value)
+        if problem:
+            raise SpecError(f"dataset.{key}", problem)
+    return value
+
+
+# --------------------------------------------------------------------------- built-ins
+def _register_tabular() -> None:
+    from . import tabular
+
+    standardize = DatasetOption(bool, False, "z-score inputs with training-split statistics")
+    balanced = DatasetOption(bool, False, "oversample pulsars to match the stars (book ch. 2)")
+    register_dataset("abalone", tabular.AbaloneDataset, {"standardize": standardize},
+                     "abalone.csv: sex + 7 measures → ring count (regression)")
+    register_dataset("pulsar", tabular.PulsarDataset,
+                     {"balanced": balanced, "standardize": standardize},
+                     "pulsar_stars.csv (HTRU2): 8 statistics → pulsar or not (binary)")
+    register_dataset("pulsar-select", tabular.PulsarSelectDataset,
+                     {"balanced": balanced, "standardize": standardize},
+                     "pulsar_stars.csv as two classes star / pulsar (select)")
+    register_dataset("steel", tabular.SteelDataset, {"standardize": standardize},
+                     "faults.csv: 27 measures → one of 7 fault types (select)")
+
+
+_register_tabular()
+
+__all__ = [
+    "Dataset",
+    "DatasetEntry",
+    "DatasetOption",
+    "data_root",
+    "dataset_entry",
+    "dataset_names",
+    "find_data_file",
+    "make_dataset",
+    "register_dataset",
+    "resolve_data_root",
+]

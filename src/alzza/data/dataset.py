@@ -1,0 +1,225 @@
+"""The Dataset base: what every data set gives the models and the trainer.
+
+A data set decides what its examples mean (``mode``, shapes, target names) and how
+they are split; readers (``csv_reader`` and friends) only turn files into arrays, and
+losses live in the heads, not here. The split follows the book's rule: shuffle all
+examples with the run's generator, then take ``int(n * 0.8 / 10) * 10`` for training,
+``int(n * 0.05)`` for validation and the rest for testing (4177 abalone give
+3340 / 208 / 629). The book prints a data set as ``name(mode, train+test+validate)``
+and so do we.
+
+Subclasses load their arrays and call :meth:`Dataset._split`; generated data sets
+(automata, video shots) set the counts themselves and override :meth:`train_batches`.
+Arrays are float32 and C-contiguous. Randomness comes only from the
+``numpy.random.Generator`` passed in, never from NumPy's global state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..errors import DataError
+
+Batch = tuple[np.ndarray, np.ndarray]
+
+_EMPTY = np.zeros((0,), dtype=np.float32)
+
+
+class Dataset:
+    """Examples split into train / validation / test, plus what the targets mean.
+
+    Attributes (the contract models and the trainer rely on):
+
+    - ``name``: e.g. ``'abalone'``, ``'pulsar-balanced'``, ``'steel-std'``.
+    - ``mode``: ``'regression'``, ``'binary'``, ``'select'``, ``'multi-select'`` (and the
+      sequence modes added by later data sets).
+    - ``input_shape`` / ``output_shape``: the shape of one example / one target.
+    - ``head_sizes``: group sizes for multi-select (e.g. ``(3, 31)``), else ``None``.
+    - ``target_names``: class names (select), a list of lists (multi-select),
+      two names (binary) or ``None``.
+    - ``head_names``: group names for multi-select, else ``None``.
+    - ``source``: where the data comes from, for messages and reports.
+    - ``train_count``, ``validate_count``, ``test_count``.
+    - ``input_mean`` / ``input_std``: set when inputs were standardised (else ``None``).
+    """
+
+    def __init__(self, name: str, mode: str, *, source: str = "",
+                 input_shape: tuple | None = None, output_shape: tuple | None = None,
+                 head_sizes: tuple | None = None, target_names: list | None = None,
+                 head_names: list | None = None):
+        self.name = name
+        self.mode = mode
+        self.source = source
+        self.input_shape = tuple(input_shape) if input_shape is not None else None
+        self.output_shape = tuple(output_shape) if output_shape is not None else None
+        self.head_sizes = tuple(head_sizes) if head_sizes is not None else None
+        self.target_names = target_names
+        self.head_names = head_names
+        self.input_mean: np.ndarray | None = None
+        self.input_std: np.ndarray | None = None
+        self.train_count = self.validate_count = self.test_count = 0
+        empty = (_EMPTY, _EMPTY)
+        self._train: Batch = empty
+        self._validate: Batch = empty
+        self._test: Batch = empty
+
+    # ------------------------------------------------------------------ splitting
+    def _split(self, xs, ys, rng: np.random.Generator, train_ratio: float = 0.8,
+               validate_ratio: float = 0.05) -> None:
+        """Shuffle all examples with ``rng`` and cut them by the book's rule.
+
+        train = ``int(n * train_ratio / 10) * 10`` (a multiple of 10, so batches of 10
+        divide it), validate = ``int(n * validate_ratio)``, test = the rest.
+        """
+        xs, ys = np.asarray(xs), np.asarray(ys)
+        count = len(xs)
+        if len(ys) != count:
+            raise DataError(f"{self.name}: {count} inputs but {len(ys)} targets")
+        if count == 0:
+            raise DataError(f"{self.name}: the data set has no examples")
+        train = int(count * train_ratio / 10) * 10
+        validate = int(count * validate_ratio)
+        order = rng.permutation(count)
+        self._set_splits(
+            (xs[order[:train]], ys[order[:train]]),
+            (xs[order[train:train + validate]], ys[order[train:train + validate]]),
+            (xs[order[train + validate:]], ys[order[train + validate:]]),
+        )
+
+    def _set_splits(self, train: Batch, validate: Batch, test: Batch) -> None:
+        """Store the three splits as float32, C-contiguous arrays and set the counts.
+
+        For data sets whose files come already split (e.g. MNIST's train / t10k files).
+        Shapes not declared in the constructor are taken from the arrays.
+        """
+        def clean(pair: Batch) -> Batch:
+            x, y = pair
+            return (np.ascontiguousarray(x, dtype=np.float32),
+                    np.ascontiguousarray(y, dtype=np.float32))
+
+        self._train, self._validate, self._test = clean(train), clean(validate), clean(test)
+        self.train_count = len(self._train[0])
+        self.validate_count = len(self._validate[0])
+        self.test_count = len(self._test[0])
+        if self.input_shape is None:
+            self.input_shape = tuple(self._train[0].shape[1:])
+        if self.output_shape is None:
+            self.output_shape = tuple(self._train[1].shape[1:])
+
+    def _standardize_inputs(self) -> None:
+        """z-score every input feature with the mean and std of the TRAIN split only.
+
+        Using training statistics alone keeps test data unseen (no leakage). A feature
+        that is constant in training (std 0) is divided by 1 instead. The statistics are
+        kept in ``input_mean`` / ``input_std`` so inputs can be shown in original units.
+        """
+        train_x = self._train[0]
+        if len(train_x) == 0:
+            raise DataError(f"{self.name}: cannot standardise inputs: no training examples")
+        mean = train_x.mean(axis=0, dtype=np.float64)
+        std = train_x.std(axis=0, dtype=np.float64)
+        std[~(std > 0)] = 1.0
+        self.input_mean = mean.astype(np.float32)
+        self.input_std = std.astype(np.float32)
+
+        def scale(pair: Batch) -> Batch:
+            x, y = pair
+            z = ((x - mean) / std).astype(np.float32) if len(x) else x
+            return np.ascontiguousarray(z), y
+
+        self._train = scale(self._train)
+        self._validate = scale(self._validate)
+        self._test = scale(self._test)
+
+    # ------------------------------------------------------------------ access
+    def batches_per_epoch(self, batch_size: int) -> int:
+        """How many minibatches make one epoch: ``train_count // batch_size`` (≥ 1 if any)."""
+        batch_size = _positive(batch_size, "batch_size")
+        if self.train_count <= 0:
+            return 0
+        return max(1, self.train_count // batch_size)
+
+    def train_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[Batch]:
+        """One epoch of minibatches in a fresh random order drawn from ``rng``.
+
+        Yields :meth:`batches_per_epoch` batches of exactly ``batch_size`` examples; the
+        remainder (fewer than ``batch_size``) is left out of this epoch, as in the book.
+        When the training split is smaller than one batch, the one batch holds it all.
+        """
+        count = self.batches_per_epoch(batch_size)
+        x, y = self._train
+        order = rng.permutation(self.train_count)
+        for k in range(count):
+            index = order[k * batch_size:(k + 1) * batch_size]
+            yield x[index], y[index]
+
+    def validate_sample(self, count: int, rng: np.random.Generator) -> Batch:
+        """``count`` validation examples chosen at random (all of them if fewer exist)."""
+        x, y = self._validate
+        if count is None or count >= self.validate_count:
+            return x, y
+        index = rng.permutation(self.validate_count)[:max(0, int(count))]
+        return x[index], y[index]
+
+    def train_data(self) -> Batch:
+        """All training examples ``(x, y)`` in split order."""
+        return self._train
+
+    def validate_data(self) -> Batch:
+        """All validation examples ``(x, y)``."""
+        return self._validate
+
+    def test_data(self) -> Batch:
+        """All test examples ``(x, y)``."""
+        return self._test
+
+    # ------------------------------------------------------------------ text
+    def original_input(self, x_row) -> np.ndarray:
+        """One input row in original units (undoes standardisation if it was applied)."""
+        row = np.asarray(x_row, dtype=np.float32)
+        if self.input_mean is not None:
+            row = row * self.input_std + self.input_mean
+        return row
+
+    def describe_input(self, x_row) -> str:
+        """A short text of one input row, for ``visualize`` (values in original units)."""
+        row = self.original_input(x_row)
+        if row.ndim > 1:
+            return f"array of shape {row.shape}"
+        return format_values(row)
+
+    def __str__(self) -> str:
+        # the book's format: name(mode, train+test+validate)
+        return (f"{self.name}({self.mode}, "
+                f"{self.train_count}+{self.test_count}+{self.validate_count})")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self}>"
+
+
+def format_number(value: float) -> str:
+    """A compact text of one value: '15', '0.455', '140.6', '2538079'."""
+    value = float(value)
+    if not np.isfinite(value):
+        return str(value)
+    if 1000 <= abs(value) < 1e15:
+        text = f"{value:.1f}"  # whole numbers stay whole: '2538079', not '2.538e+06'
+        return text.removesuffix(".0")
+    return f"{value:.4g}"
+
+
+def format_values(values, limit: int = 8) -> str:
+    """Space-separated values, the first ``limit`` of them and a count of the rest."""
+    values = np.ravel(values)
+    text = " ".join(format_number(v) for v in values[:limit])
+    if len(values) > limit:
+        text += f" ... (+{len(values) - limit} more)"
+    return text
+
+
+def _positive(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise DataError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)

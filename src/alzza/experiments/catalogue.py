@@ -1,0 +1,167 @@
+"""Experiment files: reading, checking, and the catalogue of shipped experiments.
+
+An experiment file (YAML) looks like::
+
+    name: steel-mlp-12-6-4
+    chapter: 4
+    title: steel MLP [12, 6, 4]
+    dataset: steel                # or {name: pulsar, balanced: true}
+    model: {layers: [12, 6, 4]}   # + init, head, kind
+    macros: {}
+    train: {epochs: 50, batch_size: 10, learning_rate: 0.001, report: 10, optimizer: sgd}
+    book: {accuracy: 0.350, train_seconds: null}
+
+Every key is checked; a typo is reported with its path and the nearest known key.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from ..errors import ExperimentError
+
+TOP_KEYS = {"name", "chapter", "title", "notes", "dataset", "model", "macros", "train", "book", "seed", "show"}
+MODEL_KEYS = {"kind", "layers", "init", "head"}
+TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay"}
+TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 10, "learning_rate": 0.001, "report": 0, "optimizer": "sgd",
+                  "l2_decay": 0.0, "l1_decay": 0.0}
+KINDS = ("network",)  # autoencoder, encoder_decoder and gan arrive with their chapters
+
+
+@dataclass
+class Experiment:
+    """A checked experiment description (plain data inside)."""
+
+    name: str
+    chapter: int | None
+    title: str
+    dataset: object
+    layers: list
+    train: dict
+    book: dict = field(default_factory=dict)
+    init: object = None
+    head: dict = field(default_factory=dict)
+    macros: dict = field(default_factory=dict)
+    seed: int | None = None
+    show: int = 3
+    notes: str = ""
+    kind: str = "network"
+    source: str = ""
+
+    @property
+    def dataset_name(self) -> str:
+        return self.dataset if isinstance(self.dataset, str) else str(self.dataset.get("name"))
+
+
+def _unknown(keys, known, where, source):
+    for key in keys:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ExperimentError(f"{source}: {where}{key}: unknown key{hint}; known keys: {', '.join(sorted(known))}")
+
+
+def _expect(value, types, path, source, what):
+    if not isinstance(value, types) or isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise ExperimentError(f"{source}: {path}: must be {what}, got {value!r}")
+    return value
+
+
+def parse_experiment(data, source: str) -> Experiment:
+    """Check a loaded experiment mapping and return an :class:`Experiment`."""
+    if not isinstance(data, dict):
+        raise ExperimentError(f"{source}: an experiment file is a mapping (name:, dataset:, model:, train: ...)")
+    _unknown(data, TOP_KEYS, "", source)
+    for key in ("name", "dataset", "model"):
+        if key not in data:
+            raise ExperimentError(f"{source}: the experiment needs '{key}'")
+    name = _expect(data["name"], str, "name", source, "a string")
+    dataset = data["dataset"]
+    if not isinstance(dataset, (str, dict)) or (isinstance(dataset, dict) and "name" not in dataset):
+        raise ExperimentError(f"{source}: dataset: must be a name or a mapping with 'name', got {dataset!r}")
+    model = _expect(data["model"], dict, "model", source, "a mapping with 'layers'")
+    _unknown(model, MODEL_KEYS, "model.", source)
+    kind = model.get("kind", "network")
+    if kind not in KINDS:
+        raise ExperimentError(f"{source}: model.kind: {kind!r} is not available; known: {', '.join(KINDS)}")
+    layers = model.get("layers", [])
+    _expect(layers, list, "model.layers", source, "a list of layer specs")
+    train = dict(TRAIN_DEFAULTS)
+    given = data.get("train") or {}
+    _expect(given, dict, "train", source, "a mapping")
+    _unknown(given, TRAIN_KEYS, "train.", source)
+    train.update(given)
+    for key in ("epochs", "batch_size", "report"):
+        _expect(train[key], int, f"train.{key}", source, "an integer")
+    for key in ("learning_rate", "l2_decay", "l1_decay"):
+        _expect(train[key], (int, float), f"train.{key}", source, "a number")
+    book = data.get("book") or {}
+    _expect(book, dict, "book", source, "a mapping of metric name to the book's figure")
+    head = model.get("head") or {}
+    _expect(head, dict, "model.head", source, "a mapping of head options")
+    macros = data.get("macros") or {}
+    _expect(macros, dict, "macros", source, "a mapping of macro name to spec")
+    chapter = data.get("chapter")
+    if chapter is not None:
+        _expect(chapter, int, "chapter", source, "an integer")
+    seed = data.get("seed")
+    if seed is not None:
+        _expect(seed, int, "seed", source, "an integer")
+    show = _expect(data.get("show", 3), int, "show", source, "an integer")
+    return Experiment(
+        name=name, chapter=chapter, title=str(data.get("title", name)), dataset=copy.deepcopy(dataset),
+        layers=copy.deepcopy(layers), train=train, book=dict(book), init=model.get("init"), head=dict(head),
+        macros=copy.deepcopy(macros), seed=seed, show=show, notes=str(data.get("notes", "")), kind=kind,
+        source=source,
+    )
+
+
+def load_experiment_file(path) -> Experiment:
+    """Read and check one experiment file (YAML or JSON)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExperimentError(f"experiment file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        raise ExperimentError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise ExperimentError(f"{path}: not a text file ({exc})") from None
+    return parse_experiment(data, str(path))
+
+
+def _shipped_files():
+    folder = resources.files("alzza.experiments").joinpath("book")
+    return sorted((entry for entry in folder.iterdir() if entry.name.endswith(".yaml")), key=lambda e: e.name)
+
+
+def list_experiments() -> list[Experiment]:
+    """Every shipped experiment, ordered by chapter then name."""
+    experiments = []
+    for entry in _shipped_files():
+        data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+        experiments.append(parse_experiment(data, f"alzza/experiments/book/{entry.name}"))
+    return sorted(experiments, key=lambda e: (e.chapter or 0, e.name))
+
+
+def find_experiment(name_or_path) -> Experiment:
+    """A shipped experiment by name, or an experiment file by path."""
+    text = str(name_or_path)
+    if text.endswith((".yaml", ".yml", ".json")) or Path(text).is_file():
+        return load_experiment_file(text)
+    experiments = {e.name: e for e in list_experiments()}
+    if text in experiments:
+        return experiments[text]
+    close = difflib.get_close_matches(text, list(experiments), n=3)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise ExperimentError(f"no experiment named {text!r}.{hint} 'alzza list' shows them all; a path to a .yaml file runs your own.")

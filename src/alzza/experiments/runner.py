@@ -1,0 +1,137 @@
+"""Run an experiment: data set → model → train → test → visualise → files.
+
+Writes to the output folder:
+
+* ``result.json`` — experiment, dataset, metrics, book, epochs, train_seconds, seed,
+  version, the training settings and the per-epoch history;
+* ``training.png`` — loss and accuracy curves;
+* ``model.npz`` — the trained model (``alzza.load`` reads it back);
+* ``visualize.txt`` — the visualised examples as text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from .. import __version__
+from ..data import make_dataset
+from ..models import Model
+from ..training import format_accuracy
+from ..viz.plots import training_curves
+from .catalogue import Experiment, find_experiment
+
+DEFAULT_SEED = 1234
+COMPARED = ("accuracy", "precision", "recall", "f1")
+
+
+def _plain(value):
+    """Metrics as JSON-friendly values (tuples → lists, NumPy scalars → floats)."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Write JSON to a temp file beside ``path`` and rename it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def comparison_lines(metrics: dict, book: dict) -> list[str]:
+    """'accuracy   0.812   book 0.810' rows for every metric the book reports too."""
+    lines = []
+    for key in COMPARED:
+        if key not in metrics:
+            continue
+        ours = format_accuracy(metrics[key])
+        theirs = book.get(key)
+        theirs_text = format_accuracy(theirs) if theirs is not None else "—"
+        lines.append(f"  {key:<10} ours {ours:<14} book {theirs_text}")
+    if book.get("train_seconds") is not None:
+        lines.append(f"  {'train time':<10} (book {book['train_seconds']} s on the author's machine)")
+    return lines
+
+
+def build_model(exp: Experiment, dataset, seed: int, printer=print) -> Model:
+    train = exp.train
+    return Model(dataset, exp.layers, name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
+                 l1_decay=train["l1_decay"], init=exp.init, seed=seed, macros=exp.macros, head=exp.head,
+                 printer=printer)
+
+
+def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=None, seed=None, report=None,
+                   data_dir=None, out=None, max_batches=None, progress=None, printer=print) -> dict:
+    """Run a shipped experiment (by name), a file (by path) or an :class:`Experiment`.
+
+    Keyword overrides replace the experiment's settings. Returns the result dict that
+    is also written to ``<out>/result.json``.
+    """
+    exp = experiment if isinstance(experiment, Experiment) else find_experiment(experiment)
+    settings = dict(exp.train)
+    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("learning_rate", learning_rate),
+                       ("report", report)):
+        if value is not None:
+            settings[key] = value
+    seed = seed if seed is not None else (exp.seed if exp.seed is not None else DEFAULT_SEED)
+    out_dir = Path(out) if out is not None else Path("runs") / exp.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
+    start = time.perf_counter()
+    dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
+    printer(f"dataset {dataset}  (loaded in {time.perf_counter() - start:.1f} s)")
+    model = build_model(exp, dataset, seed, printer)
+    report_every = settings["report"] or max(1, settings["epochs"] // 5)
+    history = model.train(settings["epochs"], settings["batch_size"], settings["learning_rate"], report_every,
+                          progress=progress, max_batches=max_batches)
+    metrics = model.test()
+    lines = model.visualize(exp.show) if exp.show else []
+
+    printer(f"Result of {exp.name} on the test split:")
+    for line in comparison_lines(metrics, exp.book):
+        printer(line)
+
+    pictures = {"training": "training.png"}
+    training_curves(history, title=f"{exp.name} — {dataset}", head_names=getattr(dataset, "head_names", None),
+                    path=out_dir / pictures["training"])
+    model.save(out_dir / "model.npz")
+    (out_dir / "visualize.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = {
+        "experiment": exp.name,
+        "chapter": exp.chapter,
+        "title": exp.title,
+        "dataset": str(dataset),
+        "dataset_spec": exp.dataset,
+        "metrics": _plain(metrics),
+        "book": _plain(exp.book),
+        "epochs": settings["epochs"],
+        "batch_size": settings["batch_size"],
+        "learning_rate": settings["learning_rate"],
+        "optimizer": settings["optimizer"],
+        "max_batches": max_batches,
+        "train_seconds": history.train_seconds,
+        "seed": seed,
+        "version": __version__,
+        "parameters": model.parameter_count(),
+        "pictures": pictures,
+        "model_file": "model.npz",
+        "history": _plain(history.to_dict()),
+    }
+    write_json_atomic(out_dir / "result.json", result)
+    printer(f"Wrote {out_dir / 'result.json'}, {out_dir / pictures['training']} and {out_dir / 'model.npz'}")
+    return result
