@@ -179,7 +179,7 @@ class MultiSelectHead(Head):
         return {"mode": self.mode, "sizes": list(self.sizes)}
 
 
-def make_head(mode: str, head_sizes=None, **options) -> Head:
+def make_head(mode: str, head_sizes=None, output_width: int | None = None, **options) -> Head:
     """The head for an output mode (``options`` e.g. ``metric='relative'`` for regression)."""
     if mode == "regression":
         return RegressionHead(**options)
@@ -190,5 +190,9 @@ def make_head(mode: str, head_sizes=None, **options) -> Head:
     if mode == "select":
         return SelectHead()
     if mode == "multi-select":
-        return MultiSelectHead(head_sizes)
+        head = MultiSelectHead(head_sizes)
+        if output_width is not None and sum(head.sizes) != output_width:
+            raise SpecError("head.sizes", f"multi-select groups {list(head.sizes)} add up to {sum(head.sizes)}, "
+                                          f"but the output has {output_width} values")
+        return head
     raise SpecError("head.mode", f"unknown output mode {mode!r}; known: {', '.join(MODES)}")

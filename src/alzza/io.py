@@ -79,7 +79,10 @@ def _read_archive(path: Path) -> dict[str, np.ndarray]:
     if not path.exists():
         raise ModelFileError(f"model file {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array, not an archive
+            raise ValueError("it holds a single array, not an .npz archive")
+        with loaded as archive:
             return {name: archive[name] for name in archive.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise ModelFileError(f"{path} is not a readable alzza model file (truncated or corrupt?): {exc}") from None
@@ -114,6 +117,8 @@ def load_model(path, dataset=None, printer=print):
         )
     except KeyError as exc:
         raise ModelFileError(f"{path}: the model config lacks {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: the stored model description has values of the wrong kind: {exc}") from None
     except AlzzaError as exc:
         raise ModelFileError(f"{path}: the stored model description is invalid: {exc}") from None
 
@@ -132,7 +137,10 @@ def load_model(path, dataset=None, printer=print):
     for name, layer, key, value in _state_entries(model):
         value[...] = take(f"state:{name}", value.shape, value.dtype)
     optim = {name[len("optim:"):]: arrays.pop(name) for name in list(arrays) if name.startswith("optim:")}
-    model.optimizer.load_state_arrays(optim, model.slots)
+    try:
+        model.optimizer.load_state_arrays(optim, model.slots)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: optimiser state does not match the model: {exc}") from None
     if arrays:
         raise ModelFileError(f"{path}: unexpected arrays {sorted(arrays)[:5]} (file does not match its description)")
     return model

@@ -16,6 +16,7 @@ Adam (bias-corrected, t counts this parameter's updates):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,7 +131,7 @@ class Adam(Optimizer):
         v += (1 - b2) * (grad * grad)
         # fold both bias corrections into one scalar step size:
         # η·m̂/(√v̂+ε) = η·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε·√(1−β₂ᵗ))
-        c2 = np.sqrt(1 - b2**t)
+        c2 = math.sqrt(1 - b2**t)  # a Python float: keeps the arithmetic in float32
         step = learning_rate * c2 / (1 - b1**t)
         slot.value -= (step * m / (np.sqrt(v) + self.epsilon * c2)).astype(slot.value.dtype, copy=False)
 
@@ -143,11 +144,28 @@ class Adam(Optimizer):
         return arrays
 
     def load_state_arrays(self, arrays, slots):
+        """Restore m, v, t per parameter; ValueError if anything does not fit the slots."""
+        names = {slot.name for slot in slots}
+        for key in arrays:
+            name, _, part = key.rpartition("/")
+            if name not in names or part not in ("m", "v", "t"):
+                raise ValueError(f"state {key!r} belongs to no parameter of this model")
         for slot in slots:
-            if f"{slot.name}/m" in arrays:
-                self.m[slot.name] = arrays[f"{slot.name}/m"].astype(slot.value.dtype)
-                self.v[slot.name] = arrays[f"{slot.name}/v"].astype(slot.value.dtype)
-                self.t[slot.name] = int(arrays[f"{slot.name}/t"])
+            keys = [f"{slot.name}/{part}" for part in ("m", "v", "t")]
+            present = [key in arrays for key in keys]
+            if not any(present):
+                continue
+            if not all(present):
+                raise ValueError(f"Adam state of {slot.name!r} is incomplete (needs m, v and t)")
+            m, v, t = (arrays[key] for key in keys)
+            if m.shape != slot.value.shape or v.shape != slot.value.shape:
+                raise ValueError(f"Adam moments of {slot.name!r} have shapes {m.shape}, {v.shape}; "
+                                 f"the parameter is {slot.value.shape}")
+            if m.dtype.kind != "f" or v.dtype.kind != "f" or t.shape != () or t.dtype.kind not in "iu" or t < 0:
+                raise ValueError(f"Adam state of {slot.name!r} has the wrong kind of values")
+            self.m[slot.name] = m.astype(slot.value.dtype)
+            self.v[slot.name] = v.astype(slot.value.dtype)
+            self.t[slot.name] = int(t)
 
     def to_spec(self):
         spec = super().to_spec()
@@ -173,5 +191,5 @@ def make_optimizer(spec=None, l2_decay=0.0, l1_decay=0.0) -> Optimizer:
     options.setdefault("l1_decay", l1_decay)
     try:
         return OPTIMIZERS[spec["name"]](**options)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise SpecError("optimizer", f"bad options for {spec['name']!r}: {exc}") from None
