@@ -11,6 +11,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import TrainingError
@@ -80,40 +81,43 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     bar = tqdm(total=epochs * steps, disable=None if progress is None else not progress,
                delay=PROGRESS_DELAY if progress is None else 0, unit="batch", leave=False, desc=model.name)
     start = last_report = time.perf_counter()
-    try:
-        for epoch in range(1, epochs + 1):
-            losses, accs = [], []
-            for n, (x, y) in enumerate(dataset.train_batches(batch_size, rng)):
-                loss, acc = model.train_step(x, y, learning_rate)
-                if not math.isfinite(loss):
-                    raise TrainingError(
-                        f"{model.name}: the loss became {loss} at epoch {epoch}, batch {n + 1}. "
-                        f"Try a lower learning rate (now {learning_rate}), standardised inputs "
-                        f"(e.g. the '-std' experiments), or a smaller init std."
+    # Overflow inside a step shows up as a non-finite loss, which stops the run with one
+    # clear message below; NumPy's own RuntimeWarnings would only bury it.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            for epoch in range(1, epochs + 1):
+                losses, accs = [], []
+                for n, (x, y) in enumerate(dataset.train_batches(batch_size, rng)):
+                    loss, acc = model.train_step(x, y, learning_rate)
+                    if not math.isfinite(loss):
+                        raise TrainingError(
+                            f"{model.name}: the loss became {loss} at epoch {epoch}, batch {n + 1}. "
+                            f"Try a lower learning rate (now {learning_rate}), standardised inputs "
+                            f"(e.g. the '-std' experiments), or a smaller init std."
+                        )
+                    losses.append(loss)
+                    accs.append(acc)
+                    bar.update(1)
+                    if n + 1 >= steps:
+                        break
+                vx, vy = dataset.validate_sample(VALIDATE_SAMPLE, rng)
+                val_acc = model.evaluate(vx, vy)["accuracy"] if len(vx) else float("nan")
+                now = time.perf_counter()
+                history.epoch.append(epoch)
+                history.loss.append(sum(losses) / len(losses))
+                history.train_accuracy.append(_mean_accuracy(accs))
+                history.validate_accuracy.append(val_acc)
+                history.seconds.append(now - start)
+                if report and epoch % report == 0:
+                    bar.clear()
+                    printer(
+                        f"Epoch {epoch}: loss={history.loss[-1]:5.3f}, accuracy="
+                        f"{format_accuracy(history.train_accuracy[-1])}/{format_accuracy(val_acc)} "
+                        f"({now - last_report:.0f}/{now - start:.0f} secs)"
                     )
-                losses.append(loss)
-                accs.append(acc)
-                bar.update(1)
-                if n + 1 >= steps:
-                    break
-            vx, vy = dataset.validate_sample(VALIDATE_SAMPLE, rng)
-            val_acc = model.evaluate(vx, vy)["accuracy"] if len(vx) else float("nan")
-            now = time.perf_counter()
-            history.epoch.append(epoch)
-            history.loss.append(sum(losses) / len(losses))
-            history.train_accuracy.append(_mean_accuracy(accs))
-            history.validate_accuracy.append(val_acc)
-            history.seconds.append(now - start)
-            if report and epoch % report == 0:
-                bar.clear()
-                printer(
-                    f"Epoch {epoch}: loss={history.loss[-1]:5.3f}, accuracy="
-                    f"{format_accuracy(history.train_accuracy[-1])}/{format_accuracy(val_acc)} "
-                    f"({now - last_report:.0f}/{now - start:.0f} secs)"
-                )
-                last_report = now
-    finally:
-        bar.close()
+                    last_report = now
+        finally:
+            bar.close()
     history.train_seconds = time.perf_counter() - start
     printer(f"Model {model.name} train ended in {history.train_seconds:.0f} secs:")
     return history
