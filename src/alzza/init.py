@@ -51,12 +51,20 @@ class Initializer:
         return {"scheme": self.scheme, "std": self.std} if self.scheme == "normal" else self.scheme
 
     def weights(self, shape, fan_in: int, fan_out: int, rng: np.random.Generator, dtype) -> np.ndarray:
-        """A new weight array of ``shape`` drawn by this scheme, in ``dtype``."""
-        if self.scheme == "normal":
-            w = rng.normal(0.0, self.std, size=shape)
-        elif self.scheme == "he":
-            w = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
-        else:
+        """A new weight array of ``shape`` drawn by this scheme, in ``dtype``.
+
+        Drawn directly in ``dtype`` (float32 by default): a float64 draw converted
+        afterwards would need a temporary twice the size — 0.8 GB for VGG-19's first
+        fully connected layer.
+        """
+        dtype = np.dtype(dtype)
+        if self.scheme == "glorot":
             limit = np.sqrt(6.0 / (fan_in + fan_out))
-            w = rng.uniform(-limit, limit, size=shape)
-        return w.astype(dtype)
+            w = rng.random(shape, dtype=dtype)
+            w *= 2 * limit
+            w -= limit
+            return w
+        std = self.std if self.scheme == "normal" else np.sqrt(2.0 / fan_in)
+        w = rng.standard_normal(shape, dtype=dtype)
+        w *= std
+        return w

@@ -176,3 +176,5 @@ __all__ = [
     "register_dataset",
     "resolve_data_root",
 ]
+from . import images as _images  # noqa: E402,F401  (registers flowers, office31 and the stand-in)
+from . import dummy as _dummy  # noqa: E402,F401  (registers dummy: shapes only, no data)

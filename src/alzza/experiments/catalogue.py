@@ -7,17 +7,25 @@ An experiment file (YAML) looks like::
     title: steel MLP [12, 6, 4]
     dataset: steel                # or {name: pulsar, balanced: true}
     model: {layers: [12, 6, 4]}   # + init, head, kind
-    macros: {}
+    macros: {}                    # name -> spec, for ['custom', {'name': ...}]
+    macro_files: [book9]          # shared macro files (alzza/experiments/macros/book9.yaml)
     train: {epochs: 50, batch_size: 10, learning_rate: 0.001, report: 10, optimizer: sgd}
     book: {accuracy: 0.350, train_seconds: null}
 
 Every key is checked; a typo is reported with its path and the nearest known key.
+
+``macro_files`` names shared macro files: a bare name (``book9``) is a file shipped in
+``alzza/experiments/macros/``; a name ending in ``.yaml``/``.yml``/``.json`` is a path,
+relative to the experiment file's folder. A macro file is a mapping of macro name →
+spec. The files are merged in order, then the experiment's own ``macros`` on top, into
+``Experiment.macros`` — so a built (and saved) model carries every macro it used.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
+import functools
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,7 +34,8 @@ import yaml
 
 from ..errors import ExperimentError
 
-TOP_KEYS = {"name", "chapter", "title", "notes", "dataset", "model", "macros", "train", "book", "seed", "show"}
+TOP_KEYS = {"name", "chapter", "title", "notes", "dataset", "model", "macros", "macro_files", "train", "book", "seed",
+            "show"}
 MODEL_KEYS = {"kind", "layers", "init", "head"}
 TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay"}
 TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 10, "learning_rate": 0.001, "report": 0, "optimizer": "sgd",
@@ -53,6 +62,7 @@ class Experiment:
     notes: str = ""
     kind: str = "network"
     source: str = ""
+    macro_files: list = field(default_factory=list)
 
     @property
     def dataset_name(self) -> str:
@@ -107,6 +117,13 @@ def parse_experiment(data, source: str) -> Experiment:
     _expect(head, dict, "model.head", source, "a mapping of head options")
     macros = data.get("macros") or {}
     _expect(macros, dict, "macros", source, "a mapping of macro name to spec")
+    macro_files = data.get("macro_files") or []
+    _expect(macro_files, list, "macro_files", source, "a list of macro file names")
+    merged = {}
+    for i, entry in enumerate(macro_files):
+        merged.update(load_macro_file(entry, source, f"macro_files[{i}]"))
+    merged.update(macros)
+    macros = merged
     chapter = data.get("chapter")
     if chapter is not None:
         _expect(chapter, int, "chapter", source, "an integer")
@@ -118,8 +135,62 @@ def parse_experiment(data, source: str) -> Experiment:
         name=name, chapter=chapter, title=str(data.get("title", name)), dataset=copy.deepcopy(dataset),
         layers=copy.deepcopy(layers), train=train, book=dict(book), init=model.get("init"), head=dict(head),
         macros=copy.deepcopy(macros), seed=seed, show=show, notes=str(data.get("notes", "")), kind=kind,
-        source=source,
+        source=source, macro_files=list(macro_files),
     )
+
+
+MACRO_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def shipped_macro_files() -> list[str]:
+    """Names of the macro files shipped in ``alzza/experiments/macros/``."""
+    folder = resources.files("alzza.experiments").joinpath("macros")
+    if not folder.is_dir():
+        return []
+    return sorted(entry.name[:-5] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+
+
+def load_macro_file(entry, source: str = "", where: str = "macro_files") -> dict:
+    """The macros (name → spec) of one macro file: a shipped name or a path (see module doc)."""
+    if not isinstance(entry, str) or not entry:
+        raise ExperimentError(f"{source}: {where}: must be a macro file name or path, got {entry!r}")
+    if entry.endswith(MACRO_SUFFIXES):
+        path = Path(entry)
+        if not path.is_absolute() and source and Path(source).is_file():
+            path = Path(source).parent / path
+        if not path.is_file():
+            raise ExperimentError(f"{source}: {where}: macro file {path} does not exist")
+        text, label = path.read_text(encoding="utf-8"), str(path)
+    else:
+        known = shipped_macro_files()
+        if entry not in known:
+            close = difflib.get_close_matches(entry, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ExperimentError(f"{source}: {where}: no shipped macro file {entry!r}{hint}; known: "
+                                  f"{', '.join(known) or 'none'} (a path ending in .yaml names your own)")
+        text, label = _shipped_macro_text(entry), f"alzza/experiments/macros/{entry}.yaml"
+    return _parse_macros(text, label, source, where)
+
+
+def _parse_macros(text: str, label: str, source: str, where: str) -> dict:
+    try:
+        data = copy.deepcopy(_load_yaml_cached(text))
+    except yaml.YAMLError as exc:
+        raise ExperimentError(f"{source}: {where}: {label} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
+        raise ExperimentError(f"{source}: {where}: {label} must be a mapping of macro name to spec")
+    return data
+
+
+@functools.lru_cache(maxsize=8)
+def _shipped_macro_text(entry: str) -> str:
+    return resources.files("alzza.experiments").joinpath("macros", f"{entry}.yaml").read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=8)
+def _load_yaml_cached(text: str):
+    """Parsed once per distinct text: every chapter 9 experiment names the same macro file."""
+    return yaml.safe_load(text)
 
 
 def load_experiment_file(path) -> Experiment:

@@ -6,7 +6,8 @@ Writes to the output folder:
   version, the training settings and the per-epoch history;
 * ``training.png`` — loss and accuracy curves;
 * ``model.npz`` — the trained model (``alzza.load`` reads it back);
-* ``visualize.txt`` — the visualised examples as text.
+* ``visualize.txt`` — the visualised examples as text;
+* ``visualize.png`` — the visualised examples as captioned pictures (image data sets).
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     history = model.train(settings["epochs"], settings["batch_size"], settings["learning_rate"], report_every,
                           progress=progress, max_batches=max_batches)
     metrics = model.test()
-    lines = model.visualize(exp.show) if exp.show else []
+    picture = out_dir / "visualize.png"
+    picture.unlink(missing_ok=True)  # never list a stale picture from an earlier run here
+    lines = model.visualize(exp.show, path=picture) if exp.show else []
 
     printer(f"Result of {exp.name} on the test split:")
     for line in comparison_lines(metrics, exp.book):
@@ -109,6 +112,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     pictures = {"training": "training.png"}
     training_curves(history, title=f"{exp.name} — {dataset}", head_names=getattr(dataset, "head_names", None),
                     path=out_dir / pictures["training"])
+    if exp.show and getattr(model, "last_figure", None) is not None and picture.is_file():
+        pictures["visualize"] = picture.name
     model.save(out_dir / "model.npz")
     (out_dir / "visualize.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = {
@@ -133,5 +138,6 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         "history": _plain(history.to_dict()),
     }
     write_json_atomic(out_dir / "result.json", result)
-    printer(f"Wrote {out_dir / 'result.json'}, {out_dir / pictures['training']} and {out_dir / 'model.npz'}")
+    written = ", ".join(str(out_dir / name) for name in pictures.values())
+    printer(f"Wrote {out_dir / 'result.json'}, {written} and {out_dir / 'model.npz'}")
     return result

@@ -4,5 +4,7 @@ from .base import BuildContext, Layer
 from .composite import Serial
 from .dense import Dense
 from .registry import LAYER_TYPES, Option, register_layer
+from . import conv, norm, pool  # noqa: E402,F401  (registers conv, max, avg, batch_normal)
+from . import regularize  # noqa: E402,F401  (registers dropout, noise)
 
 __all__ = ["BuildContext", "Layer", "Serial", "Dense", "LAYER_TYPES", "Option", "register_layer"]

@@ -53,7 +53,7 @@ class Model:
         self.mode = mode or _need(dataset, "mode")
         head_sizes = head_sizes if head_sizes is not None else getattr(dataset, "head_sizes", None)
         self.head_options = dict(head or {})
-        self.head = make_head(self.mode, head_sizes, **self.head_options)
+        self.head = make_head(self.mode, head_sizes, int(np.prod(self.output_shape)), **self.head_options)
         self.optimizer = make_optimizer(optimizer, l2_decay=l2_decay, l1_decay=l1_decay)
         self.network = self._build()
         self.slots = [
@@ -165,8 +165,18 @@ class Model:
                      f"({seconds:.0f} secs)")
         return metrics
 
-    def visualize(self, num: int = 3) -> list[str]:
-        """Show ``num`` random validation examples with estimate and answer (printed)."""
+    #: the picture grid of the last visualize() call (None for non-image data)
+    last_figure = None
+
+    def visualize(self, num: int = 3, path=None) -> list[str]:
+        """Show ``num`` random validation examples with estimate and answer.
+
+        The text lines are printed as the book does and returned. When the data set
+        can turn inputs back into pictures (it has ``input_images(x)``), a grid of the
+        images captioned with estimate and answer (per head for multi-select) is also
+        built: written as PNG to ``path`` if given, shown inline in Jupyter, and kept
+        on ``self.last_figure``.
+        """
         from ..viz.text import estimate_lines
 
         dataset = self._need_dataset("visualize()")
@@ -174,10 +184,24 @@ class Model:
         if len(x) == 0:
             x, y = dataset.test_data()
             x, y = x[:num], y[:num]
-        lines = estimate_lines(dataset, self.head, x, self.predict(x), y)
+        estimate = self.predict(x)
+        lines = estimate_lines(dataset, self.head, x, estimate, y)
         self.printer(f"Model {self.name} Visualization")
         for line in lines:
             self.printer(line)
+        self.last_figure = None
+        to_images = getattr(dataset, "input_images", None)
+        if to_images is not None and len(x):
+            from ..viz.images import estimate_captions, image_grid, show_inline
+            from ..viz.plots import save_figure
+
+            captions, colors = estimate_captions(dataset, self.head, estimate, y)
+            fig = image_grid(to_images(x), captions, colors=colors,
+                             title=f"{self.name}: {len(x)} validation examples")
+            if path is not None:
+                save_figure(fig, path)
+            show_inline(fig)
+            self.last_figure = fig
         return lines
 
     def exec_all(self, epoch_count: int = 10, batch_size: int = 10, learning_rate: float = 0.001,

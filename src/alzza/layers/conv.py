@@ -1,0 +1,237 @@
+"""2-D convolution (``conv``) with the book's ``actions`` string (L, A, B in any order)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SpecError
+from ..ops.activations import ACTIVATIONS, get_activation
+from ..ops.windows import channel_sum, col2im, im2col, output_size, pad_channels_first
+from .base import BuildContext, Layer
+from .norm import BatchNorm
+from .registry import Option, register_layer
+
+#: at inference, the column matrix is built for at most this many floats at a time
+INFERENCE_COLUMN_LIMIT = 1 << 24
+
+
+def is_pair(value) -> bool:
+    """A positive int, or a list/tuple of two positive ints."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value > 0
+    return (isinstance(value, (list, tuple)) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value))
+
+
+def to_pair(value, name: str, where: str = "") -> tuple[int, int]:
+    """``3`` → (3, 3); ``[1, 7]`` → (1, 7); SpecError otherwise."""
+    if not is_pair(value):
+        raise SpecError(where, f"{name} must be a positive integer or [height, width], got {value!r}")
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def actions_error(actions) -> str | None:
+    """Why ``actions`` is not a valid actions string, or None if it is."""
+    if not isinstance(actions, str):
+        return f"must be a string of L, A, B, got {actions!r}"
+    bad = sorted(set(actions) - set("LAB"))
+    if bad:
+        return f"may contain only L (linear), A (activation), B (batch norm), got {actions!r}"
+    if actions.count("L") != 1:
+        return f"must contain exactly one L, got {actions!r}"
+    if actions.count("A") > 1 or actions.count("B") > 1:
+        return f"may use A and B at most once each, got {actions!r}"
+    return None
+
+
+def image_shape(layer: Layer, input_shape) -> tuple[int, int, int]:
+    """(H, W, C) of an image input, or a SpecError naming the layer."""
+    if len(input_shape) != 3:
+        raise SpecError(layer.path, f"{layer.type_name!r} needs image input (height, width, channels), "
+                                    f"got shape {tuple(input_shape)}")
+    return tuple(int(v) for v in input_shape)
+
+
+def spatial_output(layer: Layer, hw, ksize, stride, padding):
+    """((oh, pt, pb), (ow, pl, pr)) or a SpecError naming the layer."""
+    try:
+        return (output_size(hw[0], ksize[0], stride[0], padding),
+                output_size(hw[1], ksize[1], stride[1], padding))
+    except ValueError:
+        raise SpecError(layer.path, f"{layer.type_name!r}: a {ksize[0]}x{ksize[1]} window does not fit the "
+                                    f"{hw[0]}x{hw[1]} input with VALID padding") from None
+
+
+@register_layer("conv")
+class Conv2D(Layer):
+    """2-D convolution on NHWC images, with bias, activation and optional batch norm.
+
+    ``actions`` runs in order: L = the linear convolution z = x ⊛ K + b, A = the
+    activation f, B = batch normalisation without scale/shift (running statistics in
+    ``state['mean']``, ``state['var']``). 'LA' (default), 'LAB', 'LBA', 'BLA', 'AL', ...
+
+    The linear part as one GEMM (see :mod:`alzza.ops.windows`)::
+
+        cols = im2col(pad(x))                      (kh·kw·C, N·H'·W')
+        z    = colsᵀ · K + b                       (N·H'·W', F) = NHWC,  K as (kh·kw·C, F)
+
+    Backward, dz (N·H'·W', F)::
+
+        dK = cols · dz       (kh·kw·C, F) → (kh, kw, C, F)
+        db = Σ_rows dz
+        dx = unpad(col2im(K · dzᵀ))
+
+    The column matrix is kept from forward for dK (no recompute); its buffer and the
+    padded input's are reused from step to step in training. At inference the batch is
+    processed in slices so that the column matrix stays under ~64 MB.
+    """
+
+    OPTIONS = {
+        "ksize": Option((int, list), doc="kernel size, an int or [height, width]", check=is_pair,
+                        expects="a positive integer or [height, width]"),
+        "chn": Option((int,), doc="number of output channels", check=lambda v: v > 0,
+                      expects="a positive integer"),
+        "stride": Option((int, list), 1, check=is_pair, expects="a positive integer or [height, width]"),
+        "padding": Option((str,), "SAME", ("SAME", "VALID")),
+        "actfunc": Option((str,), "relu", tuple(ACTIVATIONS), "activation function"),
+        "actions": Option((str,), "LA", doc="L, A, B in the order they run",
+                          check=lambda v: actions_error(v) is None,
+                          expects="a string of L, A, B with exactly one L (A and B at most once)"),
+    }
+    decayed = ("k",)
+
+    def __init__(self, ksize, chn: int, stride=1, padding: str = "SAME", actfunc: str = "relu",
+                 actions: str = "LA"):
+        super().__init__()
+        self.ksize = to_pair(ksize, "ksize", "conv")
+        self.stride = to_pair(stride, "stride", "conv")
+        if not isinstance(chn, int) or isinstance(chn, bool) or chn <= 0:
+            raise SpecError("conv", f"chn must be a positive integer, got {chn!r}")
+        if padding not in ("SAME", "VALID"):
+            raise SpecError("conv", f"padding must be 'SAME' or 'VALID', got {padding!r}")
+        problem = actions_error(actions)
+        if problem:
+            raise SpecError("conv", f"actions {problem}")
+        self.chn = chn
+        self.padding = padding
+        self.actfunc = actfunc
+        self.activation = get_activation(actfunc)
+        self.actions = actions
+        self.bn: BatchNorm | None = None
+        self._buffers: dict = {}
+
+    def options(self):
+        opts = {"ksize": _plain(self.ksize), "chn": self.chn}
+        if self.stride != (1, 1):
+            opts["stride"] = _plain(self.stride)
+        if self.padding != "SAME":
+            opts["padding"] = self.padding
+        opts["actfunc"] = self.actfunc
+        if self.actions != "LA":
+            opts["actions"] = self.actions
+        return opts
+
+    def build(self, input_shape, ctx: BuildContext):
+        self.input_shape = tuple(input_shape)
+        h, w, c = image_shape(self, input_shape)
+        (oh, pt, pb), (ow, pl, pr) = spatial_output(self, (h, w), self.ksize, self.stride, self.padding)
+        self._geometry = (oh, ow, (pt, pb, pl, pr))
+        kh, kw = self.ksize
+        self.params["k"] = ctx.init.weights((kh, kw, c, self.chn), kh * kw * c, kh * kw * self.chn,
+                                            ctx.rng, ctx.dtype)
+        self.params["b"] = np.zeros(self.chn, dtype=ctx.dtype)
+        self.output_shape = (oh, ow, self.chn)
+        if "B" in self.actions:
+            # B before L normalises the input's channels, after L the output's
+            bn_shape = self.input_shape if self.actions.index("B") < self.actions.index("L") else self.output_shape
+            self.bn = BatchNorm(rescale=False)
+            self.bn.path = f"{self.path}/bn"
+            self.bn.build(bn_shape, ctx)
+            self.state = self.bn.state  # the same arrays: saved and loaded with this layer
+        self._buffers = {}
+        return self.output_shape
+
+    # --- the linear part ----------------------------------------------------------
+    def _buffer(self, name, shape, dtype, zero=False):
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._buffers[name] = (np.zeros if zero else np.empty)(shape, dtype=dtype)
+        return buf
+
+    def _columns(self, x, reuse: bool):
+        """(cols, padded shape) of NHWC x; buffers reused when ``reuse``."""
+        n, h, w, c = x.shape
+        oh, ow, pads = self._geometry
+        kh, kw = self.ksize
+        pshape = (c, n, h + pads[0] + pads[1], w + pads[2] + pads[3])
+        xp = self._buffer("xp", pshape, x.dtype, zero=True) if reuse else None
+        xp = pad_channels_first(x, pads, out=xp)
+        cbuf = self._buffer("cols", (kh * kw * c, n * oh * ow), x.dtype) if reuse else None
+        return im2col(xp, kh, kw, *self.stride, oh, ow, out=cbuf), pshape
+
+    def _linear_forward(self, x, training):
+        n = len(x)
+        oh, ow, _ = self._geometry
+        k2 = self.params["k"].reshape(-1, self.chn)
+        if training:
+            cols, self._pshape = self._columns(x, reuse=True)
+            self._cols = cols
+            z = cols.T @ k2
+            z += self.params["b"]
+            return z.reshape(n, oh, ow, self.chn)
+        z = np.empty((n, oh, ow, self.chn), dtype=x.dtype)
+        step = max(1, INFERENCE_COLUMN_LIMIT // max(1, oh * ow * k2.shape[0]))
+        for start in range(0, n, step):
+            cols, _ = self._columns(x[start:start + step], reuse=False)
+            part = z[start:start + step].reshape(-1, self.chn)
+            np.matmul(cols.T, k2, out=part)
+            part += self.params["b"]
+        return z
+
+    def _linear_backward(self, dz, need_dx):
+        dz2 = dz.reshape(-1, self.chn)
+        cols = self._cols
+        kshape = self.params["k"].shape
+        self.grads["k"] = (cols @ dz2).reshape(kshape)
+        self.grads["b"] = channel_sum(dz2)
+        if not need_dx:
+            return None
+        oh, ow, (pt, pb, pl, pr) = self._geometry
+        kh, kw = self.ksize
+        dcols = self.params["k"].reshape(-1, self.chn) @ dz2.T
+        dxp = col2im(dcols, self._pshape, kh, kw, *self.stride, oh, ow,
+                     out=self._buffer("dxp", self._pshape, dz.dtype))
+        h, w = self.input_shape[:2]
+        return np.ascontiguousarray(dxp[:, :, pt:pt + h, pl:pl + w].transpose(1, 2, 3, 0))
+
+    # --- the actions --------------------------------------------------------------
+    def forward(self, x, training=False):
+        previous = None
+        for action in self.actions:
+            if action == "L":
+                x = self._linear_forward(x, training)
+            elif action == "A":
+                # the activation works in place: only on the conv's own output
+                x = self.activation.forward(x if previous == "L" else x.copy())
+                self._act_y = x
+            else:
+                x = self.bn.forward(x, training)
+            previous = action
+        return x
+
+    def backward(self, dy):
+        for action in reversed(self.actions):
+            if action == "L":
+                dy = self._linear_backward(dy, self.needs_input_grad)
+                if dy is None:
+                    return None  # the data's gradient; what runs before L has no parameters
+            elif action == "A":
+                dy = self.activation.backward(dy, self._act_y)
+            else:
+                dy = self.bn.backward(dy)
+        return dy
+
+def _plain(pair):
+    return pair[0] if pair[0] == pair[1] else list(pair)

@@ -1,0 +1,119 @@
+"""Batch normalisation (``batch_normal``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SpecError
+from ..ops.windows import channel_sum
+from .base import BuildContext, Layer
+from .registry import Option, register_layer
+
+
+@register_layer("batch_normal")
+class BatchNorm(Layer):
+    """Normalise each channel (the last axis) over all other axes, then scale and shift.
+
+    On images (N, H, W, C) the statistics are per channel, over N·H·W values — not per
+    activation. With x reshaped to (M, C):
+
+    Training (batch statistics, biased variance)::
+
+        μ = (1/M)·Σ x            σ² = (1/M)·Σ (x − μ)²        σ = √(σ² + ε)
+        x̂ = (x − μ) / σ          y = γ·x̂ + β   (y = x̂ when rescale is false)
+
+    Backward (exact, through μ and σ), with dx̂ = γ·dy::
+
+        dγ = Σ dy·x̂              dβ = Σ dy
+        dx = (1/(M·σ))·(M·dx̂ − Σ dx̂ − x̂·Σ(dx̂·x̂))
+
+    Running statistics, updated in training only (start μ_r = 0, σ²_r = 1)::
+
+        μ_r += r·(μ − μ_r)       σ²_r += r·(σ² − σ²_r)          r = exp_ratio
+
+    Inference: y = γ·(x − μ_r)/√(σ²_r + ε) + β, folded into y = a·x + b per channel.
+    γ starts at 1 and β at 0; neither is decayed. Parameters: 2·C with rescale, else 0.
+    """
+
+    OPTIONS = {
+        "rescale": Option((bool,), True, doc="learn a scale γ and shift β per channel"),
+        "epsilon": Option((float,), 0.001, doc="added to the variance", check=lambda v: v > 0,
+                          expects="a positive number"),
+        "exp_ratio": Option((float,), 0.001, doc="update ratio of the running statistics",
+                            check=lambda v: 0 <= v <= 1, expects="a number in [0, 1]"),
+    }
+
+    def __init__(self, rescale: bool = True, epsilon: float = 0.001, exp_ratio: float = 0.001):
+        super().__init__()
+        self.rescale = bool(rescale)
+        self.epsilon = float(epsilon)
+        self.exp_ratio = float(exp_ratio)
+
+    def options(self):
+        return {"rescale": self.rescale, "epsilon": self.epsilon, "exp_ratio": self.exp_ratio}
+
+    def build(self, input_shape, ctx: BuildContext):
+        self.input_shape = tuple(input_shape)
+        if not self.input_shape:
+            raise SpecError(self.path, "'batch_normal' needs an input with a channel (last) axis")
+        c = self.input_shape[-1]
+        if self.rescale:
+            self.params["gamma"] = np.ones(c, dtype=ctx.dtype)
+            self.params["beta"] = np.zeros(c, dtype=ctx.dtype)
+        # updated in place so that saved / loaded arrays keep their identity
+        self.state["mean"] = np.zeros(c, dtype=ctx.dtype)
+        self.state["var"] = np.ones(c, dtype=ctx.dtype)
+        self.output_shape = self.input_shape
+        return self.output_shape
+
+    def forward(self, x, training=False):
+        shape = x.shape
+        x2 = x.reshape(-1, shape[-1])
+        if not training:
+            scale = 1.0 / np.sqrt(self.state["var"] + x.dtype.type(self.epsilon))
+            shift = -self.state["mean"] * scale
+            if self.rescale:
+                scale = scale * self.params["gamma"]
+                shift = shift * self.params["gamma"] + self.params["beta"]
+            y = x2 * scale
+            y += shift
+            return y.reshape(shape)
+        m = x2.shape[0]
+        inv_m = x.dtype.type(1.0 / m)
+        mean = channel_sum(x2) * inv_m
+        xc = x2 - mean
+        var = channel_sum(xc * xc) * inv_m
+        inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.epsilon))
+        xhat = np.multiply(xc, inv_std, out=xc)
+        r = x.dtype.type(self.exp_ratio)
+        self.state["mean"] += r * (mean - self.state["mean"])
+        self.state["var"] += r * (var - self.state["var"])
+        self._xhat, self._inv_std = xhat, inv_std
+        if self.rescale:
+            y = xhat * self.params["gamma"]
+            y += self.params["beta"]
+        else:
+            y = xhat  # callers never modify a layer's output in place
+        return y.reshape(shape)
+
+    def backward(self, dy):
+        shape = dy.shape
+        dy2 = dy.reshape(-1, shape[-1])
+        xhat = self._xhat
+        if self.rescale:
+            self.grads["gamma"] = channel_sum(dy2 * xhat)
+            self.grads["beta"] = channel_sum(dy2)
+            dxhat = dy2 * self.params["gamma"]
+        else:
+            dxhat = dy2
+        if not self.needs_input_grad:
+            return None
+        inv_m = dy.dtype.type(1.0 / dy2.shape[0])
+        mean_d = channel_sum(dxhat) * inv_m
+        mean_dx = channel_sum(dxhat * xhat) * inv_m
+        # dx = (dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) / σ  (the formula above divided through by M)
+        dx = xhat * mean_dx
+        np.subtract(dxhat, dx, out=dx)
+        dx -= mean_d
+        dx *= self._inv_std
+        return dx.reshape(shape)

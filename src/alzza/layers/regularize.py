@@ -1,0 +1,131 @@
+"""Regularisers that act only while training: ``dropout`` and ``noise``.
+
+Both are the identity at inference (``training=False``). Their randomness comes from
+the generator of the :class:`~alzza.layers.base.BuildContext` they were built with
+(kept on the layer as ``rng``), never from NumPy's global state, so a seeded model
+reproduces its training run exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SpecError
+from .base import BuildContext, Layer
+from .registry import Option, register_layer
+
+
+@register_layer("dropout")
+class Dropout(Layer):
+    """Inverted dropout: y = x ⊙ m, m = [u < p] / p with u ~ U(0, 1), p = ``keep_prob``.
+
+    Each unit is kept with probability p and scaled by 1/p, so E[y] = x and inference
+    needs no rescaling (y = x). The mask is drawn anew on every training forward.
+
+    Backward (the mask is a constant):  dx = dy ⊙ m.
+
+    For tests, ``fixed_keep`` may be set to a boolean array (True = keep) of the input's
+    shape (or broadcastable to it); training forwards then use m = fixed_keep / p
+    instead of drawing, which makes the layer deterministic for gradient checks.
+    """
+
+    OPTIONS = {
+        "keep_prob": Option((float,), 1.0, doc="probability of keeping a unit",
+                            check=lambda v: 0.0 < v <= 1.0, expects="in (0, 1]"),
+    }
+
+    def __init__(self, keep_prob: float = 1.0):
+        super().__init__()
+        if not 0.0 < keep_prob <= 1.0:
+            raise SpecError("dropout", f"keep_prob must be in (0, 1], got {keep_prob!r}")
+        self.keep_prob = float(keep_prob)
+        self.rng: np.random.Generator | None = None
+        #: a fixed keep pattern (bool array, True = keep) used instead of random draws
+        self.fixed_keep: np.ndarray | None = None
+        self._mask = None
+
+    def options(self):
+        return {"keep_prob": self.keep_prob}
+
+    def build(self, input_shape, ctx: BuildContext):
+        self.rng = ctx.rng
+        return super().build(input_shape, ctx)
+
+    def forward(self, x, training=False):
+        if not training or (self.keep_prob >= 1.0 and self.fixed_keep is None):
+            self._mask = None
+            return x
+        if self.fixed_keep is not None:
+            keep = np.broadcast_to(np.asarray(self.fixed_keep, dtype=bool), x.shape)
+        else:
+            rng = self.rng if self.rng is not None else np.random.default_rng()
+            keep = rng.random(x.shape, dtype=x.dtype) < self.keep_prob
+        mask = keep.astype(x.dtype)
+        mask *= x.dtype.type(1.0 / self.keep_prob)
+        self._mask = mask
+        return x * mask
+
+    def backward(self, dy):
+        return dy if self._mask is None else dy * self._mask
+
+
+@register_layer("noise")
+class Noise(Layer):
+    """Additive Gaussian noise while training: y = x + ε, ε ~ N(mean, std²).
+
+    On each training forward the layer decides with its generator whether to add noise
+    at all: with probability ``ratio`` it does (ratio 1 = every step, 0 = never); at
+    inference y = x. The noise does not depend on x, so backward is dx = dy.
+    Only ``type='normal'`` exists (the book's only kind).
+    """
+
+    OPTIONS = {
+        "type": Option((str,), "normal", ("normal",), "noise distribution (only 'normal')"),
+        "mean": Option((float,), 0.0, doc="mean of the noise"),
+        "std": Option((float,), 1.0, doc="standard deviation of the noise",
+                      check=lambda v: v >= 0, expects="a non-negative number"),
+        "ratio": Option((float,), 1.0, doc="share of training steps that add noise",
+                        check=lambda v: 0.0 <= v <= 1.0, expects="in [0, 1]"),
+    }
+
+    def __init__(self, type: str = "normal", mean: float = 0.0, std: float = 1.0, ratio: float = 1.0):
+        super().__init__()
+        if type != "normal":
+            raise SpecError("noise", f"noise type {type!r} is not supported; only 'normal'")
+        if std < 0:
+            raise SpecError("noise", f"std must be non-negative, got {std!r}")
+        if not 0.0 <= ratio <= 1.0:
+            raise SpecError("noise", f"ratio must be in [0, 1], got {ratio!r}")
+        self.type = type
+        self.mean = float(mean)
+        self.std = float(std)
+        self.ratio = float(ratio)
+        self.rng: np.random.Generator | None = None
+        #: whether the last forward added noise (for reports and tests)
+        self.applied = False
+
+    def options(self):
+        return {"type": self.type, "mean": self.mean, "std": self.std, "ratio": self.ratio}
+
+    def build(self, input_shape, ctx: BuildContext):
+        self.rng = ctx.rng
+        return super().build(input_shape, ctx)
+
+    def forward(self, x, training=False):
+        self.applied = False
+        if not training or self.ratio <= 0.0:
+            return x
+        rng = self.rng if self.rng is not None else np.random.default_rng()
+        if self.ratio < 1.0 and rng.random() >= self.ratio:
+            return x
+        self.applied = True
+        noise = rng.standard_normal(x.shape, dtype=x.dtype)
+        if self.std != 1.0:
+            noise *= x.dtype.type(self.std)
+        if self.mean != 0.0:
+            noise += x.dtype.type(self.mean)
+        noise += x
+        return noise
+
+    def backward(self, dy):
+        return dy

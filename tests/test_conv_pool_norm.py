@@ -1,0 +1,436 @@
+"""conv, max, avg, batch_normal: gradient checks, PyTorch parity, shapes, errors, dtypes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alzza.errors import SpecError
+from alzza.init import Initializer
+from alzza.layers import BuildContext
+from alzza.layers.conv import Conv2D
+from alzza.layers.norm import BatchNorm
+from alzza.layers.pool import AvgPool, MaxPool
+from alzza.ops.windows import col2im, im2col, output_size
+from alzza.spec import parse_layers
+from alzza.testing import check_layer_gradients
+
+TOL = 1e-6
+
+
+def build(layer, input_shape, dtype=np.float64, seed=0):
+    layer.build(tuple(input_shape), BuildContext(np.random.default_rng(seed), np.dtype(dtype), Initializer("glorot")))
+    return layer
+
+
+def distinct(shape, seed=0):
+    """Values ≥ 0.01 apart (no ties, so max pooling is differentiable at them)."""
+    rng = np.random.default_rng(seed)
+    n = int(np.prod(shape))
+    return (rng.permutation(n).reshape(shape) * 0.01 - n * 0.005).astype(np.float64)
+
+
+# --- windows ----------------------------------------------------------------------
+@pytest.mark.parametrize("size,k,s,padding,expected", [
+    (96, 3, 1, "SAME", (96, 1, 1)), (7, 2, 2, "SAME", (4, 0, 1)), (7, 3, 2, "SAME", (4, 1, 1)),
+    (6, 4, 1, "SAME", (6, 1, 2)), (8, 3, 2, "VALID", (3, 0, 0)), (5, 5, 1, "VALID", (1, 0, 0)),
+])
+def test_output_size_follows_tensorflow(size, k, s, padding, expected):
+    assert output_size(size, k, s, padding) == expected
+
+
+def test_col2im_is_the_adjoint_of_im2col():
+    # <im2col(x), c> == <x, col2im(c)> for any x, c
+    rng = np.random.default_rng(1)
+    xp = rng.standard_normal((3, 2, 9, 8))
+    kh, kw, sh, sw = 3, 2, 2, 3
+    oh, ow = (9 - kh) // sh + 1, (8 - kw) // sw + 1
+    cols = im2col(xp, kh, kw, sh, sw, oh, ow)
+    c = rng.standard_normal(cols.shape)
+    back = col2im(c, xp.shape, kh, kw, sh, sw, oh, ow)
+    assert np.isclose(np.vdot(cols, c), np.vdot(xp, back))
+
+
+# --- conv: gradients ----------------------------------------------------------------
+@pytest.mark.parametrize("ksize,stride,padding,shape", [
+    (3, 1, "SAME", (5, 6, 3)),
+    (2, 1, "SAME", (5, 5, 2)),
+    (4, 1, "SAME", (6, 5, 2)),
+    (4, 2, "SAME", (7, 6, 2)),
+    ([1, 7], 1, "SAME", (4, 8, 2)),
+    ([7, 1], 1, "SAME", (8, 3, 2)),
+    ([1, 7], 1, "VALID", (3, 8, 2)),
+    (3, 2, "SAME", (7, 7, 3)),
+    (3, 2, "VALID", (7, 8, 3)),
+    (2, 2, "VALID", (6, 5, 2)),
+    (3, [1, 2], "SAME", (5, 7, 2)),
+])
+def test_conv_gradients(ksize, stride, padding, shape):
+    layer = Conv2D(ksize, 3, stride=stride, padding=padding, actfunc="tanh")
+    errors = check_layer_gradients(layer, shape, batch=2, training=True)
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("actions", ["LA", "AL", "LAB", "LBA", "BLA", "LB", "L", "BL", "ALB"])
+def test_conv_gradients_every_actions_order(actions):
+    layer = Conv2D(3, 4, stride=2, actfunc="tanh", actions=actions)
+    errors = check_layer_gradients(layer, (6, 5, 3), batch=3, training=True)
+    if "LB" in actions:
+        # the bias cancels in the normalisation right after it: its gradient is 0
+        assert np.abs(layer.grads["b"]).max() < 1e-9
+        errors.pop("conv#0/b")
+    assert max(errors.values()) < TOL, errors
+
+
+def test_conv_first_layer_skips_input_gradient():
+    layer = build(Conv2D(3, 2, actions="BLA"), (5, 5, 2))
+    layer.needs_input_grad = False
+    x = np.random.default_rng(0).standard_normal((2, 5, 5, 2))
+    y = layer.forward(x, training=True)
+    assert layer.backward(np.ones_like(y)) is None
+    assert layer.grads["k"].shape == (3, 3, 2, 2)
+
+
+def test_conv_shapes_parameters_and_buffer_reuse():
+    layer = build(Conv2D([1, 7], 5, stride=[2, 1], padding="SAME"), (9, 10, 3), np.float32)
+    assert layer.output_shape == (5, 10, 5)
+    assert layer.params["k"].shape == (1, 7, 3, 5)
+    assert layer.parameter_count() == 7 * 3 * 5 + 5
+    assert layer.decayed == ("k",)
+    rng = np.random.default_rng(0)
+    for n in (4, 2, 4):  # batch size changes between steps
+        x = rng.standard_normal((n, 9, 10, 3)).astype(np.float32)
+        y = layer.forward(x, training=True)
+        assert y.shape == (n, 5, 10, 5)
+        assert layer.backward(np.ones_like(y)).shape == x.shape
+    # inference (sliced into chunks) agrees with training mode without B
+    from alzza.layers import conv as conv_module
+    old, conv_module.INFERENCE_COLUMN_LIMIT = conv_module.INFERENCE_COLUMN_LIMIT, 300
+    try:
+        assert np.allclose(layer.forward(x, training=False), layer.forward(x, training=True), atol=1e-6)
+    finally:
+        conv_module.INFERENCE_COLUMN_LIMIT = old
+
+
+def test_conv_batchnorm_state_is_the_layers_state():
+    layer = build(Conv2D(3, 4, actions="LAB"), (5, 5, 2))
+    assert set(layer.state) == {"mean", "var"} and layer.state["mean"].shape == (4,)
+    assert layer.parameter_count() == 3 * 3 * 2 * 4 + 4  # B has no scale/shift
+    before = layer.state["mean"].copy()
+    layer.forward(np.random.default_rng(0).standard_normal((2, 5, 5, 2)) + 3, training=True)
+    assert not np.allclose(layer.state["mean"], before)
+    assert layer.state["mean"] is layer.bn.state["mean"]
+    blb = build(Conv2D(3, 4, actions="BLA"), (5, 5, 2))
+    assert blb.state["mean"].shape == (2,)  # B before L normalises the input channels
+
+
+# --- pooling: gradients -----------------------------------------------------------------
+POOL_CASES = [
+    (3, 2, "SAME", (7, 7, 2)),  # overlapping, padded
+    (3, 2, "VALID", (7, 8, 2)),  # overlapping
+    (2, 2, "SAME", (7, 7, 2)),  # odd size: one padded row and column
+    (2, 2, "VALID", (7, 7, 2)),  # odd size: last row and column dropped
+    (2, 2, "SAME", (6, 8, 3)),  # tiled (reshape path)
+    (3, 1, "SAME", (5, 4, 2)),
+    ([2, 3], [1, 2], "VALID", (5, 7, 2)),
+    ([3, 2], [3, 2], "SAME", (8, 5, 2)),
+]
+
+
+@pytest.mark.parametrize("cls", [MaxPool, AvgPool])
+@pytest.mark.parametrize("ksize,stride,padding,shape", POOL_CASES)
+def test_pool_gradients(cls, ksize, stride, padding, shape):
+    layer = cls(stride, ksize=ksize, padding=padding)
+    errors = check_layer_gradients(layer, shape, batch=2, x=distinct((2,) + shape))
+    assert errors["x"] < TOL, errors
+
+
+def test_pool_tiled_path_is_taken():
+    assert build(MaxPool(2), (6, 8, 3)).tiled
+    assert not build(MaxPool(2), (7, 8, 3)).tiled
+    assert not build(AvgPool(2, ksize=3), (8, 8, 3)).tiled
+
+
+def test_avg_divides_by_real_cells_only():
+    layer = build(AvgPool(2), (3, 3, 1))  # SAME: one padded row and column
+    x = np.arange(9, dtype=np.float64).reshape(1, 3, 3, 1)
+    y = layer.forward(x)[0, :, :, 0]
+    assert np.allclose(y, [[(0 + 1 + 3 + 4) / 4, (2 + 5) / 2], [(6 + 7) / 2, 8]])
+
+
+def test_max_padding_never_wins_and_ties_go_to_the_first():
+    layer = build(MaxPool(2), (3, 3, 1))
+    x = -np.ones((1, 3, 3, 1))  # all negative: a zero pad would win
+    assert np.all(layer.forward(x) == -1)
+    layer = build(MaxPool(2), (2, 2, 1))
+    layer.forward(np.zeros((1, 2, 2, 1)))
+    dx = layer.backward(np.ones((1, 1, 1, 1)))
+    assert dx[0, :, :, 0].tolist() == [[1, 0], [0, 0]]
+    overlapping = build(MaxPool(1, ksize=2, padding="VALID"), (2, 3, 1))
+    overlapping.forward(np.array([[5.0, 5.0, 1.0], [5.0, 0.0, 5.0]]).reshape(1, 2, 3, 1))
+    dx = overlapping.backward(np.ones((1, 1, 2, 1)))
+    # window 1 = [[5, 5], [5, 0]] → its first cell; window 2 = [[5, 1], [0, 5]] → its first cell
+    assert dx[0, :, :, 0].tolist() == [[1, 1, 0], [0, 0, 0]]
+
+
+# --- batch norm ---------------------------------------------------------------------------
+@pytest.mark.parametrize("rescale", [True, False])
+@pytest.mark.parametrize("shape", [(4, 5, 3), (6,)])
+def test_batchnorm_training_gradients(rescale, shape):
+    layer = BatchNorm(rescale=rescale)
+    x = np.random.default_rng(2).standard_normal((4,) + shape) * 2 + 1
+    errors = check_layer_gradients(layer, shape, x=x, training=True)
+    assert max(errors.values()) < TOL, errors
+    assert layer.parameter_count() == (2 * shape[-1] if rescale else 0)
+    assert layer.decayed == ()
+
+
+def test_batchnorm_is_per_channel_and_uses_running_stats_at_inference():
+    layer = build(BatchNorm(epsilon=0.001, exp_ratio=0.1), (4, 4, 3))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 4, 4, 3)) * [1, 2, 3] + [0, 5, -5]
+    y = layer.forward(x, training=True)
+    per_channel = y.reshape(-1, 3)
+    assert np.allclose(per_channel.mean(0), 0, atol=1e-9)
+    assert np.allclose(per_channel.var(0), x.reshape(-1, 3).var(0) / (x.reshape(-1, 3).var(0) + 0.001))
+    mean, var = x.reshape(-1, 3).mean(0), x.reshape(-1, 3).var(0)
+    assert np.allclose(layer.state["mean"], 0.1 * mean)
+    assert np.allclose(layer.state["var"], 0.9 + 0.1 * var)
+    layer.params["gamma"][:] = [1.0, 2.0, 0.5]
+    layer.params["beta"][:] = [0.0, 1.0, -1.0]
+    running = {k: v.copy() for k, v in layer.state.items()}
+    out = layer.forward(x, training=False)
+    expected = (x - running["mean"]) / np.sqrt(running["var"] + 0.001) * layer.params["gamma"] + layer.params["beta"]
+    assert np.allclose(out, expected)
+    for key in running:  # inference leaves the statistics alone
+        assert np.array_equal(layer.state[key], running[key])
+
+
+# --- spec front end and build-time errors ---------------------------------------------------
+def _build_spec(spec, input_shape):
+    layers = parse_layers(spec)
+    ctx = BuildContext(np.random.default_rng(0), np.dtype(np.float32))
+    shape = tuple(input_shape)
+    for layer in layers:
+        shape = layer.build(shape, ctx)
+    return layers, shape
+
+
+def test_spec_builds_the_chapter_7_cnn_shapes():
+    spec = [["conv", {"ksize": 3, "chn": 6}], ["max", {"stride": 2}], ["conv", {"ksize": 3, "chn": 12}],
+            ["max", {"stride": 2}], ["conv", {"ksize": 3, "chn": 24}], ["avg", {"stride": 3}]]
+    layers, shape = _build_spec(spec, (96, 96, 3))
+    assert shape == (8, 8, 24)
+    assert [l.parameter_count() for l in layers] == [168, 0, 660, 0, 2616, 0]
+
+
+def test_valid_kernel_larger_than_input_names_the_layer():
+    with pytest.raises(SpecError) as info:
+        _build_spec([["conv", {"ksize": 3, "chn": 2}], ["conv", {"ksize": 5, "chn": 2, "padding": "VALID"}]],
+                    (4, 4, 1))
+    assert info.value.path == "layers[1]" and "VALID" in str(info.value)
+    with pytest.raises(SpecError) as info:
+        _build_spec([["max", {"stride": 1, "ksize": 5, "padding": "VALID"}]], (4, 6, 1))
+    assert info.value.path == "layers[0]"
+
+
+@pytest.mark.parametrize("actions", ["LX", "AB", "LAL", "", "LAA"])
+def test_bad_actions_string_is_a_spec_error(actions):
+    with pytest.raises(SpecError) as info:
+        parse_layers([8, ["conv", {"ksize": 3, "chn": 2, "actions": actions}]])
+    assert info.value.path.startswith("layers[1]") and "actions" in str(info.value)
+    with pytest.raises(SpecError):
+        Conv2D(3, 2, actions=actions)
+
+
+@pytest.mark.parametrize("spec,words", [
+    (["conv", {"ksize": 3}], "chn"),
+    (["conv", {"ksize": [3, 0], "chn": 2}], "ksize"),
+    (["conv", {"ksize": 3, "chn": 2, "padding": "same"}], "padding"),
+    (["max", {"ksize": 2}], "stride"),
+])
+def test_bad_options_are_spec_errors(spec, words):
+    with pytest.raises(SpecError, match=words):
+        parse_layers([spec])
+
+
+def test_conv_needs_an_image():
+    with pytest.raises(SpecError) as info:
+        _build_spec([8, ["conv", {"ksize": 3, "chn": 2}]], (5,))
+    assert info.value.path == "layers[1]"
+
+
+# --- float32 end to end ------------------------------------------------------------------
+@pytest.mark.parametrize("layer", [
+    Conv2D(3, 4, actions="LAB"), Conv2D(2, 4, stride=2, actions="BLA"), MaxPool(2), MaxPool(2, ksize=3),
+    AvgPool(2), AvgPool(2, ksize=3), BatchNorm(),
+], ids=lambda l: l.describe())
+def test_float32_throughout(layer):
+    build(layer, (7, 6, 3), np.float32)
+    x = np.random.default_rng(0).standard_normal((2, 7, 6, 3)).astype(np.float32)
+    for training in (True, False):
+        y = layer.forward(x, training=training)
+        assert y.dtype == np.float32
+    y = layer.forward(x, training=True)
+    dx = layer.backward(np.ones_like(y))
+    assert dx.dtype == np.float32 and dx.shape == x.shape
+    for key, g in layer.grads.items():
+        assert g.dtype == np.float32 and g.shape == layer.params[key].shape
+    for value in layer.state.values():
+        assert value.dtype == np.float32
+
+
+# --- PyTorch parity --------------------------------------------------------------------------
+def _nchw(torch, a):
+    return torch.tensor(np.ascontiguousarray(a.transpose(0, 3, 1, 2)), requires_grad=True)
+
+
+def _nhwc(t):
+    return t.detach().numpy().transpose(0, 2, 3, 1)
+
+
+@pytest.mark.parametrize("ksize,stride,padding", [
+    (3, 1, "SAME"), (3, 2, "SAME"), (4, 1, "SAME"), (4, 2, "SAME"), (2, 2, "VALID"), (3, 2, "VALID"),
+    ([1, 7], 1, "SAME"), ([5, 2], [2, 1], "SAME"),
+])
+def test_conv_matches_torch(ksize, stride, padding):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    layer = build(Conv2D(ksize, 5, stride=stride, padding=padding, actions="L"), (9, 8, 3))
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 9, 8, 3))
+    layer.params["b"][:] = rng.standard_normal(5)
+    y = layer.forward(x, training=True)
+    r = rng.standard_normal(y.shape)
+    dx = layer.backward(r)
+
+    xt = _nchw(torch, x)
+    kt = torch.tensor(layer.params["k"].transpose(3, 2, 0, 1).copy(), requires_grad=True)
+    bt = torch.tensor(layer.params["b"].copy(), requires_grad=True)
+    _, _, (pt, pb, pl, pr) = layer._geometry
+    sh, sw = layer.stride
+    yt = F.conv2d(F.pad(xt, (pl, pr, pt, pb)), kt, bt, stride=(sh, sw))
+    (yt * torch.tensor(r.transpose(0, 3, 1, 2).copy())).sum().backward()
+    assert np.allclose(y, _nhwc(yt), atol=1e-10)
+    assert np.allclose(dx, _nhwc(xt.grad), atol=1e-10)
+    assert np.allclose(layer.grads["k"], kt.grad.numpy().transpose(2, 3, 1, 0), atol=1e-10)
+    assert np.allclose(layer.grads["b"], bt.grad.numpy(), atol=1e-10)
+
+
+def _torch_pool(torch, kind, xt, layer):
+    F = torch.nn.functional
+    pt, pb, pl, pr = layer.pads
+    k, s = layer.ksize, layer.stride
+    if kind == "max":
+        return F.max_pool2d(F.pad(xt, (pl, pr, pt, pb), value=-float("inf")), k, s)
+    if (pt, pl) == (pb, pr):  # symmetric: torch's own padding, real cells only
+        return F.avg_pool2d(xt, k, s, padding=(pt, pl), count_include_pad=False)
+    # asymmetric SAME padding: window sums over window counts of real cells
+    sums = F.avg_pool2d(F.pad(xt, (pl, pr, pt, pb)), k, s, divisor_override=1)
+    counts = F.avg_pool2d(F.pad(torch.ones_like(xt), (pl, pr, pt, pb)), k, s, divisor_override=1)
+    return sums / counts
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("ksize,stride,padding,shape", [
+    (3, 2, "SAME", (7, 7, 2)), (3, 2, "VALID", (9, 8, 2)), (2, 2, "SAME", (7, 7, 2)),
+    (2, 2, "VALID", (7, 6, 2)), (2, 2, "SAME", (6, 8, 2)), (3, 1, "SAME", (6, 6, 2)),
+])
+def test_pools_match_torch(kind, ksize, stride, padding, shape):
+    torch = pytest.importorskip("torch")
+    cls = MaxPool if kind == "max" else AvgPool
+    layer = build(cls(stride, ksize=ksize, padding=padding), shape)
+    x = distinct((2,) + shape, seed=4)
+    y = layer.forward(x, training=True)
+    r = np.random.default_rng(5).standard_normal(y.shape)
+    dx = layer.backward(r)
+    xt = _nchw(torch, x)
+    yt = _torch_pool(torch, kind, xt, layer)
+    (yt * torch.tensor(r.transpose(0, 3, 1, 2).copy())).sum().backward()
+    assert np.allclose(y, _nhwc(yt), atol=1e-12)
+    assert np.allclose(dx, _nhwc(xt.grad), atol=1e-12)
+
+
+def test_batchnorm_matches_torch_in_training():
+    """Forward, dx, dγ, dβ and the running mean match F.batch_norm(training=True).
+
+    The running variance does not: torch updates it with the UNBIASED batch variance
+    (×M/(M−1)), the book and alzza with the biased one used to normalise. We check ours
+    against the formula and torch's against ours rescaled by M/(M−1).
+    """
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    ratio, eps = 0.1, 0.001
+    layer = build(BatchNorm(epsilon=eps, exp_ratio=ratio), (4, 5, 3))
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 4, 5, 3)) * 2 + 1
+    layer.params["gamma"][:] = rng.standard_normal(3)
+    layer.params["beta"][:] = rng.standard_normal(3)
+    y = layer.forward(x, training=True)
+    r = rng.standard_normal(y.shape)
+    dx = layer.backward(r)
+
+    xt = _nchw(torch, x)
+    gt = torch.tensor(layer.params["gamma"].copy(), requires_grad=True)
+    bt = torch.tensor(layer.params["beta"].copy(), requires_grad=True)
+    rm, rv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    yt = F.batch_norm(xt, rm, rv, gt, bt, training=True, momentum=ratio, eps=eps)
+    (yt * torch.tensor(r.transpose(0, 3, 1, 2).copy())).sum().backward()
+    assert np.allclose(y, _nhwc(yt), atol=1e-10)
+    assert np.allclose(dx, _nhwc(xt.grad), atol=1e-10)
+    assert np.allclose(layer.grads["gamma"], gt.grad.numpy(), atol=1e-10)
+    assert np.allclose(layer.grads["beta"], bt.grad.numpy(), atol=1e-10)
+    assert np.allclose(layer.state["mean"], rm.numpy())
+    m = x.size // 3
+    biased = x.reshape(-1, 3).var(0)
+    assert np.allclose(layer.state["var"], (1 - ratio) + ratio * biased)
+    assert np.allclose(rv.numpy(), (1 - ratio) + ratio * biased * m / (m - 1))
+
+
+# --- end to end ----------------------------------------------------------------------------
+def test_small_cnn_trains_in_float32():
+    from alzza import Model
+    from alzza.data.dataset import Dataset
+
+    class Stripes(Dataset):
+        """8×8×3 images: class 0 has a bright top half, class 1 a bright bottom half."""
+
+        def __init__(self, rng):
+            super().__init__("stripes", "select", input_shape=(8, 8, 3), output_shape=(2,))
+            labels = rng.integers(0, 2, 60)
+            xs = rng.normal(0, 0.5, (60, 8, 8, 3))
+            for i, label in enumerate(labels):
+                xs[i, 4 * label:4 * label + 4] += 1.0
+            self._split(xs, np.eye(2)[labels], rng)
+
+    data = Stripes(np.random.default_rng(0))
+    model = Model(data, [["conv", {"ksize": 3, "chn": 4}], ["max", {"stride": 2}],
+                         ["conv", {"ksize": 3, "chn": 4, "actions": "LAB"}], ["avg", {"stride": 2}]],
+                  optimizer="adam", init="he", seed=0, printer=lambda *a: None)
+    x, y = data.train_data()
+    losses = [model.train_step(x, y, 0.01)[0] for _ in range(15)]
+    assert losses[-1] < 0.7 * losses[0], losses
+    out = model.forward(x)
+    assert out.dtype == np.float32
+    for layer in model.network.walk():
+        for key, g in layer.grads.items():
+            assert g.dtype == np.float32, f"{layer.path}/{key}"
+    assert model.layers[2].state["mean"].dtype == np.float32
+
+
+def test_running_statistics_are_saved_and_loaded(tmp_path):
+    from alzza import Model
+    from alzza.io import load_model
+
+    model = Model(layers=[["conv", {"ksize": 3, "chn": 4, "actions": "LAB"}], ["max", {"stride": 2}],
+                          ["batch_normal"], ["avg", {"stride": 2, "ksize": 3}]],
+                  input_shape=(8, 8, 3), output_shape=(2,), mode="select", seed=0, printer=lambda *a: None)
+    x = np.random.default_rng(0).standard_normal((4, 8, 8, 3)) + 2
+    model.train_step(x, np.eye(2)[[0, 1, 0, 1]], 0.01)
+    model.save(tmp_path / "cnn.npz")
+    loaded = load_model(tmp_path / "cnn.npz")
+    for old, new in zip(model.network.walk(), loaded.network.walk()):
+        for key in old.state:
+            assert np.array_equal(old.state[key], new.state[key])
+    assert np.any(loaded.layers[0].state["mean"] != 0)
+    assert np.allclose(model.forward(x), loaded.forward(x))
