@@ -298,7 +298,7 @@ class Add(_Branching):
 
 
 @register_layer("loop")
-class Loop(Layer):
+class Loop(Serial):
     """The one child repeated ``repeat`` times in sequence, each copy with its own parameters.
 
         y = g_R(… g_2(g_1(x))),   g_r a fresh copy of the child spec
@@ -308,7 +308,8 @@ class Loop(Layer):
     is the parsed child itself and keeps its spec path (``layers[2].children[0]``); copy
     r ≥ 1 gets ``#r`` after the child's path, and every layer inside it is renamed the
     same way (``layers[2].children[0]#1.children[1]``), so parameter names stay unique.
-    Backward is the chain rule in reverse, as for ``serial``.
+    Once built it is a ``serial`` of the copies: forward, backward and the input-gradient
+    flag are Serial's.
     """
 
     OPTIONS = {
@@ -319,18 +320,17 @@ class Loop(Layer):
 
     def __init__(self, children: list[Layer], repeat: int = 1):
         self.child_specs = list(children)
-        self.copies: list[Layer] = list(children[:1])
         self.repeat = int(repeat)
-        self._needs_input_grad = True
-        super().__init__()
+        super().__init__(children[:1])
         # the pristine, unbuilt child that every further copy is cloned from
         self._template = copy.deepcopy(children[0]) if len(children) == 1 else None
 
+    @property
+    def copies(self) -> list[Layer]:
+        return self.layers
+
     def options(self):
         return {"repeat": self.repeat}
-
-    def children(self):
-        return self.copies
 
     def build(self, input_shape, ctx: BuildContext):
         where = self.path or self.type_name
@@ -341,38 +341,15 @@ class Loop(Layer):
         first = self.child_specs[0]
         base = first.path or (f"{self.path}.children[0]" if self.path else "children[0]")
         first.path = base
-        self.copies = [first]
+        needs_input_grad = first.needs_input_grad
+        self.layers = [first]
         for r in range(1, self.repeat):
             clone = copy.deepcopy(self._template)
             _rebase_paths(clone, self._template.path, f"{base}#{r}")
             clone.needs_input_grad = True
-            self.copies.append(clone)
-        self.copies[0].needs_input_grad = self._needs_input_grad
-        self.input_shape = shape = tuple(input_shape)
-        for layer in self.copies:
-            shape = layer.build(shape, ctx)
-        self.output_shape = shape
-        return shape
-
-    def forward(self, x, training=False):
-        for layer in self.copies:
-            x = layer.forward(x, training)
-        return x
-
-    def backward(self, dy):
-        for layer in reversed(self.copies):
-            dy = layer.backward(dy)
-        return dy
-
-    @property
-    def needs_input_grad(self):
-        return self._needs_input_grad
-
-    @needs_input_grad.setter
-    def needs_input_grad(self, value):
-        self._needs_input_grad = bool(value)
-        if getattr(self, "copies", None):
-            self.copies[0].needs_input_grad = value
+            self.layers.append(clone)
+        first.needs_input_grad = needs_input_grad
+        return super().build(input_shape, ctx)
 
 
 def _rebase_paths(layer: Layer, old: str, new: str) -> None:
