@@ -10,7 +10,14 @@ regression      (1/(N·K)) Σ (o − y)²                          2 (o − y) /
 binary          (1/N) Σ H(y, o), H the sigmoid cross-entropy   (σ(o) − y) / N
 select          (1/N) Σ −Σ_k y_k log softmax(o)_k              (softmax(o) − y) / N
 multi-select    Σ_groups of the select loss per group          per group as select
+seqselect       (1/S) Σ_real steps −Σ_k y_k log softmax(o)_k   (softmax(o) − y) ⊙ m / S
+seqbinary       (1/(S·K)) Σ_real steps H(y, o)                 (σ(o) − y) ⊙ m / (S·K)
 ==============  ==========================================  =====================
+
+For the per-step modes the output is a :class:`~alzza.sequences.Sequences` (N, T, K)
+(or an array with ``lengths`` given), y is (N, T, K), m (N, T) is 1 on the real steps
+t < length and 0 on padding, and S = Σ m is the number of real steps in the batch:
+padded steps add nothing to the loss, the gradient or the metrics.
 
 ``loss`` caches what ``backward`` needs, so the pair costs one pass.
 """
@@ -21,8 +28,9 @@ import numpy as np
 
 from .errors import SpecError
 from .ops.losses import sigmoid, sigmoid_cross_entropy, softmax, softmax_cross_entropy
+from .sequences import Sequences, length_mask
 
-MODES = ("regression", "binary", "select", "multi-select")
+MODES = ("regression", "binary", "select", "multi-select", "seqselect", "seqbinary")
 
 
 class Head:
@@ -31,6 +39,8 @@ class Head:
     mode = ""
     #: metric names this head reports, the first one being "the" accuracy
     metric_names: tuple[str, ...] = ("accuracy",)
+    #: True for the per-step heads (their output is a sequence)
+    sequence = False
 
     def loss(self, output: np.ndarray, y: np.ndarray) -> float:
         raise NotImplementedError
@@ -179,6 +189,110 @@ class MultiSelectHead(Head):
         return {"mode": self.mode, "sizes": list(self.sizes)}
 
 
+def _steps(output, y, lengths=None):
+    """(o (N, T, K), y shaped like o, mask (N, T) of o's dtype, lengths) for a per-step head."""
+    if isinstance(output, Sequences):
+        o, lengths = output.data, output.lengths
+    else:
+        o = np.asarray(output)
+        if o.ndim == 2:
+            o = o[:, :, None]
+        if lengths is None:
+            lengths = np.full(len(o), o.shape[1], dtype=np.int64)
+    if y is not None:
+        y = np.asarray(y.data if isinstance(y, Sequences) else y).reshape(o.shape)
+    return o, y, length_mask(lengths, o.shape[1], o.dtype), np.asarray(lengths)
+
+
+class SeqSelectHead(Head):
+    """Softmax cross-entropy at every real step; the answer at a step is its argmax.
+
+    Loss: the mean over the real steps of all sequences in the batch (padding masked).
+    Accuracy: the tuple (per-step accuracy over real steps, whole-sequence accuracy —
+    the share of sequences whose real steps are all right), printed 'step+sequence'.
+    Estimate: per-step softmax, a Sequences with zeros at padded steps.
+    """
+
+    mode = "seqselect"
+    sequence = True
+    metric_names = ("accuracy", "step_accuracy", "sequence_accuracy")
+
+    def loss(self, output, y, lengths=None):
+        o, y, mask, _ = _steps(output, y, lengths)
+        losses, probs = softmax_cross_entropy(o, y)
+        count = float(mask.sum())
+        self._probs, self._y, self._weight = probs, y, mask[..., None] * (1.0 / count)
+        return float(np.sum(losses * mask) / count)
+
+    def backward(self):
+        return (self._probs - self._y) * self._weight
+
+    def accuracy(self, output, y, lengths=None):
+        o, y, mask, _ = _steps(output, y, lengths)
+        real = mask > 0
+        right = o.argmax(axis=-1) == y.argmax(axis=-1)
+        step = float(np.sum(right & real) / max(1, real.sum()))
+        sequence = float(np.mean(np.all(right | ~real, axis=1))) if len(o) else 0.0
+        return (step, sequence)
+
+    def metrics(self, output, y, lengths=None):
+        step, sequence = self.accuracy(output, y, lengths)
+        return {"accuracy": (step, sequence), "step_accuracy": step, "sequence_accuracy": sequence,
+                "loss": self.loss(output, y, lengths)}
+
+    def estimate(self, output, lengths=None):
+        o, _, mask, lengths = _steps(output, None, lengths)
+        return Sequences(softmax(o) * mask[..., None], lengths)
+
+
+class SeqBinaryHead(Head):
+    """Sigmoid cross-entropy on K logits at every real step (K = 1: "does something happen here?").
+
+    Loss: the mean over the real steps' K values (padding masked). Metrics over the real
+    steps' values: accuracy (threshold 0 on the logit), precision, recall, F1.
+    Estimate: σ per step, a Sequences with zeros at padded steps.
+    """
+
+    mode = "seqbinary"
+    sequence = True
+    metric_names = ("accuracy", "precision", "recall", "f1")
+
+    def loss(self, output, y, lengths=None):
+        o, y, mask, _ = _steps(output, y, lengths)
+        count = float(mask.sum()) * o.shape[-1]
+        self._o, self._y, self._weight = o, y, mask[..., None] * (1.0 / count)
+        self._shape = np.shape(output.data if isinstance(output, Sequences) else output)
+        return float(np.sum(sigmoid_cross_entropy(o, y) * mask[..., None]) / count)
+
+    def backward(self):
+        return ((sigmoid(self._o) - self._y) * self._weight).reshape(self._shape)
+
+    def _counts(self, output, y, lengths):
+        o, y, mask, _ = _steps(output, y, lengths)
+        real = np.broadcast_to(mask[..., None] > 0, o.shape)
+        est, ans = (o > 0)[real], (y > 0.5)[real]
+        tp = int(np.sum(est & ans))
+        fp = int(np.sum(est & ~ans))
+        fn = int(np.sum(~est & ans))
+        return tp, fp, fn, int(est.size - tp - fp - fn)
+
+    def accuracy(self, output, y, lengths=None):
+        tp, fp, fn, tn = self._counts(output, y, lengths)
+        return (tp + tn) / max(1, tp + fp + fn + tn)
+
+    def metrics(self, output, y, lengths=None):
+        tp, fp, fn, tn = self._counts(output, y, lengths)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {"accuracy": (tp + tn) / max(1, tp + fp + fn + tn), "precision": precision, "recall": recall,
+                "f1": f1, "loss": self.loss(output, y, lengths)}
+
+    def estimate(self, output, lengths=None):
+        o, _, mask, lengths = _steps(output, None, lengths)
+        return Sequences(sigmoid(o) * mask[..., None], lengths)
+
+
 def make_head(mode: str, head_sizes=None, output_width: int | None = None, **options) -> Head:
     """The head for an output mode (``options`` e.g. ``metric='relative'`` for regression)."""
     if mode == "regression":
@@ -195,4 +309,8 @@ def make_head(mode: str, head_sizes=None, output_width: int | None = None, **opt
             raise SpecError("head.sizes", f"multi-select groups {list(head.sizes)} add up to {sum(head.sizes)}, "
                                           f"but the output has {output_width} values")
         return head
+    if mode == "seqselect":
+        return SeqSelectHead()
+    if mode == "seqbinary":
+        return SeqBinaryHead()
     raise SpecError("head.mode", f"unknown output mode {mode!r}; known: {', '.join(MODES)}")

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import DataError
+from ..sequences import SeqShape, Sequences
 
 Batch = tuple[np.ndarray, np.ndarray]
 
@@ -52,8 +53,9 @@ class Dataset:
         self.name = name
         self.mode = mode
         self.source = source
-        self.input_shape = tuple(input_shape) if input_shape is not None else None
-        self.output_shape = tuple(output_shape) if output_shape is not None else None
+        # a SeqShape (a tuple marked as a sequence) is kept as it is
+        self.input_shape = _shape(input_shape)
+        self.output_shape = _shape(output_shape)
         self.head_sizes = tuple(head_sizes) if head_sizes is not None else None
         self.target_names = target_names
         self.head_names = head_names
@@ -73,7 +75,8 @@ class Dataset:
         train = ``int(n * train_ratio / 10) * 10`` (a multiple of 10, so batches of 10
         divide it), validate = ``int(n * validate_ratio)``, test = the rest.
         """
-        xs, ys = np.asarray(xs), np.asarray(ys)
+        xs = xs if isinstance(xs, Sequences) else np.asarray(xs)
+        ys = np.asarray(ys)
         count = len(xs)
         if len(ys) != count:
             raise DataError(f"{self.name}: {count} inputs but {len(ys)} targets")
@@ -96,7 +99,7 @@ class Dataset:
         """
         def clean(pair: Batch) -> Batch:
             x, y = pair
-            return (np.ascontiguousarray(x, dtype=np.float32),
+            return (x.astype(np.float32) if isinstance(x, Sequences) else np.ascontiguousarray(x, dtype=np.float32),
                     np.ascontiguousarray(y, dtype=np.float32))
 
         self._train, self._validate, self._test = clean(train), clean(validate), clean(test)
@@ -104,7 +107,8 @@ class Dataset:
         self.validate_count = len(self._validate[0])
         self.test_count = len(self._test[0])
         if self.input_shape is None:
-            self.input_shape = tuple(self._train[0].shape[1:])
+            x0 = self._train[0]
+            self.input_shape = SeqShape(x0.shape[1:]) if isinstance(x0, Sequences) else tuple(x0.shape[1:])
         if self.output_shape is None:
             self.output_shape = tuple(self._train[1].shape[1:])
 
@@ -217,6 +221,12 @@ def format_values(values, limit: int = 8) -> str:
     if len(values) > limit:
         text += f" ... (+{len(values) - limit} more)"
     return text
+
+
+def _shape(shape):
+    if shape is None or isinstance(shape, tuple):
+        return shape
+    return tuple(shape)
 
 
 def _positive(value, name: str) -> int:

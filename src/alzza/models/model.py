@@ -5,6 +5,19 @@ Data flows one way:
     x → network.forward → output layer → head.loss
       ← network.backward ← output layer ← head.backward  (gradients only)
     optimiser.step(slots)                                 (the only place weights change)
+
+Sequences (chapters 10–12). Inputs may be :class:`~alzza.sequences.Sequences` (data
+(N, T, ...) + lengths); the data set then declares ``input_shape`` as a
+:class:`~alzza.sequences.SeqShape`. When the hidden network ends in a sequence
+(a SeqShape, e.g. an ``rnn`` with ``outseq: true``), the output layer is applied per
+step — a ``full`` layer wrapped in a ``seqwrap`` (parameters ``output.step/w`` and
+``output.step/b``) — and the network's output is a Sequences (N, T, K). The data set
+declares ``output_shape`` (T, K) (a SeqShape or a plain tuple; T must match the
+network's) and gives targets as plain (N, T, K) arrays aligned with the output steps.
+Mode ``select`` or ``binary`` on a sequence output means the per-step heads
+``seqselect`` / ``seqbinary``. Layers that work on single examples (``full``, ``conv``,
+pooling, batch norm, dropout...) refuse a sequence input at build time with a message
+to wrap them in ``seqwrap``.
 """
 
 from __future__ import annotations
@@ -18,7 +31,16 @@ from ..errors import AlzzaError, SpecError
 from ..heads import make_head
 from ..init import Initializer
 from ..layers import BuildContext, Dense, Serial
+from ..layers.seqwrap import SeqWrap
 from ..optim import Slot, make_optimizer
+from ..sequences import (
+    SeqShape,
+    Sequences,
+    is_sequence_shape,
+    seq_data,
+    shape_from_config,
+    shape_to_config,
+)
 from ..spec import parse_layers
 from ..training import fit, format_accuracy
 
@@ -48,14 +70,24 @@ class Model:
         self.layer_spec = list(layers) if not isinstance(layers, (str, bytes)) else layers
         self.macros = dict(macros or {})
         self.init = Initializer.from_spec(init)
-        self.input_shape = tuple(input_shape if input_shape is not None else _need(dataset, "input_shape"))
-        self.output_shape = tuple(output_shape if output_shape is not None else _need(dataset, "output_shape"))
+        self.input_shape = shape_from_config(input_shape if input_shape is not None else _need(dataset, "input_shape"))
+        self.output_shape = shape_from_config(output_shape if output_shape is not None else _need(dataset, "output_shape"))
         self.mode = mode or _need(dataset, "mode")
         head_sizes = head_sizes if head_sizes is not None else getattr(dataset, "head_sizes", None)
         self.head_options = dict(head or {})
-        self.head = make_head(self.mode, head_sizes, int(np.prod(self.output_shape)), **self.head_options)
         self.optimizer = make_optimizer(optimizer, l2_decay=l2_decay, l1_decay=l1_decay)
         self.network = self._build()
+        if is_sequence_shape(self.output_shape):
+            self.mode = SEQUENCE_MODES.get(self.mode, self.mode)
+            width = int(np.prod(self.output_shape[1:]))
+        else:
+            width = int(np.prod(self.output_shape))
+        self.head = make_head(self.mode, head_sizes, width, **self.head_options)
+        if getattr(self.head, "sequence", False) != is_sequence_shape(self.output_shape):
+            raise SpecError("mode", f"mode {self.mode!r} does not fit the network's output "
+                                    f"{self.output_shape!r}: the per-step modes seqselect and seqbinary need a "
+                                    "network that ends in a sequence (e.g. outseq: true), and the other modes "
+                                    "one that does not")
         self.slots = [
             Slot(f"{layer.path}/{key}", value, layer.grads, key, key in layer.decayed)
             for layer in self.network.walk()
@@ -70,19 +102,48 @@ class Model:
             self.layer_spec = None
         else:
             hidden = parse_layers(self.layer_spec, "layers", self.macros)
-        output = Dense(int(np.prod(self.output_shape)), actfunc="none")
-        output.path = "output"
-        network = Serial(hidden + [output])
-        network.path = ""
         ctx = BuildContext(self.rng, self.dtype, self.init)
         try:
-            network.build(self.input_shape, ctx)
+            shape = self.input_shape
+            for layer in hidden:
+                shape = _build_checked(layer, shape, ctx)
+            output = self._output_layer(shape)
+            out_shape = output.build(shape, ctx)
         except SpecError:
             raise
         except (ValueError, TypeError) as exc:  # a layer that can't take its input shape
             raise SpecError("layers", f"the network does not fit input shape {self.input_shape}: {exc}") from None
+        if is_sequence_shape(out_shape):
+            self.output_shape = out_shape
+        network = Serial(hidden + [output])
+        network.path = ""
+        network.input_shape, network.output_shape = self.input_shape, out_shape
         network.layers[0].needs_input_grad = False  # the first layer's input is data
         return network
+
+    def _output_layer(self, hidden_shape):
+        """The appended output layer: full, no activation — per step when the network ends in a sequence."""
+        wanted = self.output_shape
+        if not is_sequence_shape(hidden_shape):
+            if is_sequence_shape(wanted):
+                raise SpecError("layers", f"the data set wants a sequence output {wanted!r}, but the network ends "
+                                          f"in {tuple(hidden_shape)}; end it in a sequence (e.g. outseq: true)")
+            output = Dense(int(np.prod(wanted)), actfunc="none")
+            output.path = "output"
+            return output
+        steps = hidden_shape[0]
+        if len(wanted) < 2:
+            raise SpecError("output_shape", f"the network ends in the sequence {hidden_shape!r}, so the data set's "
+                                            f"output shape must be (T, K) per step, got {tuple(wanted)}")
+        if wanted[0] != steps:
+            raise SpecError("layers", f"the network ends in a sequence of {steps} steps, but the data set's "
+                                      f"targets have {wanted[0]} steps (output shape {tuple(wanted)})")
+        self.output_shape = SeqShape(wanted)
+        step = Dense(int(np.prod(wanted[1:])), actfunc="none")
+        step.path = "output.step"
+        output = SeqWrap([step])
+        output.path = "output"
+        return output
 
     @property
     def layers(self):
@@ -94,18 +155,33 @@ class Model:
 
     # --- computing ----------------------------------------------------------------
     def _cast(self, a):
+        """Inputs in the model's dtype; a Sequences keeps its lengths."""
+        if isinstance(a, Sequences):
+            return Sequences(np.ascontiguousarray(a.data, dtype=self.dtype), a.lengths)
         return np.ascontiguousarray(a, dtype=self.dtype)
 
-    def forward(self, x, training: bool = False) -> np.ndarray:
-        """The network's raw output for a batch (logits for classification modes)."""
+    def _target(self, y, output):
+        """Targets cast and shaped like the output's data ((N, T, K) for a sequence output)."""
+        return self._cast(seq_data(y)).reshape(seq_data(output).shape)
+
+    def forward(self, x, training: bool = False):
+        """The network's raw output for a batch (logits for classification modes).
+
+        A Sequences (N, T, K) when the output is per step, else an array.
+        """
         out = self.network.forward(self._cast(x), training)
+        if isinstance(out, Sequences):
+            return out
         return out.reshape((len(out),) + self.output_shape) if len(self.output_shape) > 1 else out
 
-    def output_in_chunks(self, x) -> np.ndarray:
+    def output_in_chunks(self, x):
         """Inference output for any number of examples, EVAL_CHUNK at a time."""
         if len(x) <= EVAL_CHUNK:
             return self.forward(x)
-        return np.concatenate([self.forward(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)])
+        parts = [self.forward(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
+        if isinstance(parts[0], Sequences):
+            return Sequences.concatenate(parts)
+        return np.concatenate(parts)
 
     def predict(self, x) -> np.ndarray:
         """The head's estimate: a value, a probability, or class probabilities."""
@@ -118,7 +194,7 @@ class Model:
         Returns ``(loss, output, y)`` with y cast and shaped like the output.
         """
         output = self.network.forward(self._cast(x), True)
-        y = self._cast(y).reshape(output.shape)
+        y = self._target(y, output)
         loss = self.head.loss(output, y) + self.optimizer.decay_loss(self.slots)
         self.network.backward(self.head.backward())
         return loss, output, y
@@ -133,7 +209,7 @@ class Model:
     def evaluate(self, x, y) -> dict:
         """All of the head's metrics on (x, y), computed in inference mode."""
         output = self.output_in_chunks(x)
-        return self.head.metrics(output, self._cast(y).reshape(output.shape))
+        return self.head.metrics(output, self._target(y, output))
 
     # --- the book's workflow --------------------------------------------------------
     def _need_dataset(self, what):
@@ -231,8 +307,8 @@ class Model:
             "name": self.name,
             "layers": self.layer_spec,
             "macros": self.macros,
-            "input_shape": list(self.input_shape),
-            "output_shape": list(self.output_shape),
+            "input_shape": shape_to_config(self.input_shape),
+            "output_shape": shape_to_config(self.output_shape),
             "mode": self.mode,
             "head_sizes": list(getattr(self.head, "sizes", ())) or None,
             "head": self.head_options,
@@ -246,6 +322,32 @@ class Model:
         from ..io import save_model
 
         save_model(self, path)
+
+
+#: what the plain modes mean when the network's output is a sequence
+SEQUENCE_MODES = {"select": "seqselect", "binary": "seqbinary"}
+
+
+def _build_checked(layer, shape, ctx):
+    """Build ``layer`` for ``shape``, refusing a sequence input to a layer made for single examples.
+
+    A ``serial`` is built child by child here (so the checks reach inside it and the
+    SeqShape mark survives); sequence-aware layers (rnn, lstm, seqwrap) say so with
+    ``accepts_sequences``.
+    """
+    if type(layer) is Serial:
+        layer.input_shape = shape
+        for child in layer.layers:
+            shape = _build_checked(child, shape, ctx)
+        layer.output_shape = shape
+        return shape
+    if is_sequence_shape(shape) and not getattr(layer, "accepts_sequences", False):
+        hint = (" (or give the recurrent layer before it outseq: false to keep only the last step)"
+                if layer.type_name == "full" else "")
+        raise SpecError(layer.path or layer.type_name,
+                        f"'{layer.type_name}' works on single examples, but its input is the sequence {shape!r}; "
+                        f"wrap it in ['seqwrap', {{}}, ...] to apply it to every time step{hint}")
+    return layer.build(shape, ctx)
 
 
 def _need(dataset, attr):

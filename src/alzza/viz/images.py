@@ -15,6 +15,8 @@ from itertools import pairwise
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..sequences import Sequences
+
 __all__ = ["estimate_captions", "image_grid", "in_notebook", "show_inline"]
 
 RIGHT, WRONG = "✓", "✗"
@@ -72,6 +74,8 @@ def _select_caption(probs, target, names, prefix: str = "") -> tuple[str, bool]:
 def estimate_captions(dataset, head, estimate, y) -> tuple[list[str], list[str]]:
     """Captions ``'est: rose / ans: tulip ✗'`` (one line per head for multi-select,
     e.g. ``'domain est: gray / ans: gray ✓'``) and a colour per caption."""
+    if isinstance(estimate, Sequences):
+        return _sequence_captions(dataset, head, estimate, y)
     names = getattr(dataset, "target_names", None)
     head_names = getattr(dataset, "head_names", None)
     captions, colors = [], []
@@ -99,6 +103,36 @@ def estimate_captions(dataset, head, estimate, y) -> tuple[list[str], list[str]]
             ok = None
         captions.append(text)
         colors.append("black" if ok is None else (RIGHT_COLOR if ok else WRONG_COLOR))
+    return captions, colors
+
+
+def _steps_text(dataset, classes) -> str:
+    """Per-step class indices as text: the data set's own decoding, else symbols joined."""
+    describe = getattr(dataset, "describe_output", None)
+    if describe is not None:
+        return str(describe(classes))
+    names = getattr(dataset, "target_names", None)
+    if names and all(len(str(n)) == 1 for n in names):
+        return "".join(str(names[c]) for c in classes)
+    return "".join(str(int(c)) for c in classes)
+
+
+def _sequence_captions(dataset, head, estimate: Sequences, y):
+    """Captions for per-step outputs: the estimated and the true steps, right if all agree."""
+    captions, colors = [], []
+    for i in range(len(estimate)):
+        steps = int(estimate.lengths[i])
+        est, ans = estimate.data[i, :steps], np.asarray(y[i])[:steps]
+        if head.mode == "seqbinary":
+            est_cls, ans_cls = (est[:, 0] > 0.5).astype(int), (ans[:, 0] > 0.5).astype(int)
+            est_text = "".join(map(str, est_cls))
+            ans_text = "".join(map(str, ans_cls))
+        else:
+            est_cls, ans_cls = est.argmax(axis=-1), ans.argmax(axis=-1)
+            est_text, ans_text = _steps_text(dataset, est_cls), _steps_text(dataset, ans_cls)
+        ok = bool(np.array_equal(est_cls, ans_cls))
+        captions.append(f"est: {est_text} / ans: {ans_text} {RIGHT if ok else WRONG}")
+        colors.append(RIGHT_COLOR if ok else WRONG_COLOR)
     return captions, colors
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from ..sequences import SeqShape
+
 
 def _shape(shape) -> str:
+    if isinstance(shape, SeqShape):
+        return repr(shape)  # seq(T, F): a sequence of T steps
     return "(" + ", ".join(str(d) for d in shape) + ")" if shape is not None else "?"
 
 

@@ -1,8 +1,21 @@
-"""Text lines for ``visualize``: each example's input, the estimate and the answer."""
+"""Text lines for ``visualize``: each example's input, the estimate and the answer.
+
+Sequences: for an input given as :class:`~alzza.sequences.Sequences`, the data set's
+``describe_input`` receives the example's real steps only (an array (length, ...)),
+so e.g. automata can print the expression string. For per-step outputs (seqselect,
+seqbinary) the line shows the estimate and the answer step by step: the data set's
+``describe_output(steps)`` gets a 1-D int array (the class index of each real step;
+0/1 for seqbinary) and returns its text; without it, class names from
+``target_names`` are joined (without spaces when every name is one character, as
+letters of a word), else the indices. The mark is O when every real step is right,
+otherwise X with the count of right steps.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+from ..sequences import Sequences
 
 
 def _class_name(names, index):
@@ -15,13 +28,56 @@ def _select_text(probs, target, names):
     return f"estimate {_class_name(names, est)}({probs[est]:.2f}) : answer {_class_name(names, ans)} => {mark}"
 
 
+def _symbols(dataset, steps, names) -> str:
+    """Text of one sequence of per-step classes (see the module docstring)."""
+    describe = getattr(dataset, "describe_output", None)
+    if describe is not None:
+        return str(describe(steps))
+    if names and all(isinstance(n, str) for n in names) and int(steps.max(initial=0)) < len(names):
+        parts = [names[int(k)] for k in steps]
+        return "".join(parts) if all(len(n) == 1 for n in names) else " ".join(parts)
+    return " ".join(str(int(k)) for k in steps)
+
+
+def _sequence_text(dataset, head, est, ans, names) -> str:
+    """``estimate <steps> : answer <steps> => O`` for one example's real steps (est, ans: (L, K))."""
+    if head.mode == "seqbinary":
+        e_steps = (est > 0.5).astype(np.int64).reshape(len(est), -1)
+        a_steps = (ans > 0.5).astype(np.int64).reshape(len(ans), -1)
+        if e_steps.shape[1] == 1:
+            e_steps, a_steps = e_steps[:, 0], a_steps[:, 0]
+            describe = getattr(dataset, "describe_output", None)
+            e_text = describe(e_steps) if describe else "".join(str(v) for v in e_steps)
+            a_text = describe(a_steps) if describe else "".join(str(v) for v in a_steps)
+        else:
+            e_text = " ".join("".join(str(v) for v in row) for row in e_steps)
+            a_text = " ".join("".join(str(v) for v in row) for row in a_steps)
+        right = int(np.sum(np.all(e_steps.reshape(len(est), -1) == a_steps.reshape(len(ans), -1), axis=1)))
+    else:
+        e_steps, a_steps = est.argmax(axis=-1), ans.argmax(axis=-1)
+        e_text, a_text = _symbols(dataset, e_steps, names), _symbols(dataset, a_steps, names)
+        right = int(np.sum(e_steps == a_steps))
+    mark = "O" if right == len(est) else f"X ({right}/{len(est)} steps)"
+    return f"estimate {e_text} : answer {a_text} => {mark}"
+
+
 def estimate_lines(dataset, head, x, estimate, y) -> list[str]:
     """One line per example: ``<input> => estimate … : answer …`` in the head's terms."""
     lines = []
     describe = getattr(dataset, "describe_input", None)
     names = getattr(dataset, "target_names", None)
+    y = y.data if isinstance(y, Sequences) else y
     for i in range(len(x)):
-        shown = describe(x[i]) if describe else ""
+        row = x.steps(i) if isinstance(x, Sequences) else x[i]
+        shown = describe(row) if describe else ""
+        if isinstance(estimate, Sequences) or getattr(head, "sequence", False):
+            length = int(estimate.lengths[i]) if isinstance(estimate, Sequences) else len(estimate[i])
+            data = estimate.data if isinstance(estimate, Sequences) else estimate
+            est = data[i, :length].reshape(length, -1)
+            ans = np.asarray(y[i]).reshape(data.shape[1], -1)[:length]
+            text = _sequence_text(dataset, head, est, ans, names)
+            lines.append(f"{shown} => {text}" if shown else text)
+            continue
         est, ans = estimate[i].reshape(-1), np.asarray(y[i]).reshape(-1)
         if head.mode == "regression":
             text = "estimate " + ", ".join(f"{v:.1f}" for v in est) + " : answer " + ", ".join(f"{v:.1f}" for v in ans)

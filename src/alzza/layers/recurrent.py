@@ -1,0 +1,419 @@
+"""Recurrent layers: ``rnn`` (the plain recurrent cell) and ``lstm``.
+
+Both read a batch of variable-length sequences (a :class:`~alzza.sequences.Sequences`,
+(N, T, F) plus a length per example) — or, with ``inseq: false``, one vector (N, F)
+fed at each of ``timesteps`` steps — and emit either the whole output sequence
+(``outseq: true``: a Sequences (N, T, H) with the same lengths, padded steps zero) or
+each example's own last output (``outseq: false``: (N, H), taken at t = length − 1).
+
+Nothing flows through padded steps (t ≥ length): their outputs are zero, the state of
+an example stops at its length, and no gradient enters or leaves them.
+
+How it is computed (see ARCHITECTURE "Fast on NumPy")
+-----------------------------------------------------
+Parameters are one fused matrix ``w`` = [W_x; W_h] of shape (F + H, G·H) and a bias
+``b`` (G·H,), G = 1 for rnn and 4 for lstm. Per batch:
+
+1. The batch is put in time-major order (T, N, F), examples sorted by length, longest
+   first. At step t only the first n_t = #{length > t} rows are alive, so every step
+   works on a prefix of rows — no masks in the loop, and finished examples cost nothing.
+2. One GEMM projects the inputs of all steps at once: Z = X·W_x + b, (T·N, F)·(F, G·H).
+3. The loop (up to the longest length of the batch) adds only the recurrent product
+   h_{t−1}·W_h and applies the cell.
+4. Backward runs the loop in reverse to get dZ for every step, then gathers the weight
+   gradients with one GEMM each over the stacked steps:
+   dW_x = Xᵀ·dZ, dW_h = H_prevᵀ·dZ, db = Σ dZ, dX = dZ·W_xᵀ.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+
+from ..errors import SpecError
+from ..ops.activations import ACTIVATIONS, get_activation
+from ..sequences import (
+    SeqShape,
+    Sequences,
+    is_sequence_shape,
+    seq_data,
+    split_sequences,
+)
+from .base import BuildContext, Layer
+from .registry import Option, register_layer
+
+
+def _positive(v):
+    return v > 0
+
+
+class _Recurrent(Layer):
+    """What rnn and lstm share: options, shapes, time-major batching and the final GEMMs."""
+
+    #: gates per unit (columns of w per hidden unit)
+    gates = 1
+    decayed = ("w",)
+    #: this layer reads and writes Sequences (the model lets sequence shapes reach it)
+    accepts_sequences = True
+
+    OPTIONS: dict = {
+        "recur_size": Option((int,), doc="size H of the recurrent state", check=_positive,
+                             expects="a positive integer"),
+        "inseq": Option((bool,), True, doc="the input is a sequence (else one vector fed at every step)"),
+        "outseq": Option((bool,), True, doc="emit the whole output sequence (else each example's last step)"),
+        "timesteps": Option((int,), None, doc="number of steps when inseq is false", check=_positive,
+                            expects="a positive integer"),
+    }
+
+    def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None):
+        super().__init__()
+        self.recur_size = int(recur_size)
+        self.inseq = bool(inseq)
+        self.outseq = bool(outseq)
+        self.timesteps = None if timesteps is None else int(timesteps)
+
+    def options(self):
+        opts = {"recur_size": self.recur_size, "inseq": self.inseq, "outseq": self.outseq}
+        if not self.inseq:
+            opts["timesteps"] = self.timesteps
+        return opts
+
+    # --- building ---------------------------------------------------------------
+    def build(self, input_shape, ctx: BuildContext):
+        where = self.path or self.type_name
+        shape = tuple(input_shape)
+        if self.recur_size <= 0:
+            raise SpecError(where, f"'{self.type_name}' recur_size must be a positive integer, got {self.recur_size}")
+        if self.inseq:
+            if len(shape) < 2:
+                raise SpecError(where, f"'{self.type_name}' reads a sequence (T, F), but its input is {shape}; "
+                                       "to feed one vector at every step set inseq: false and timesteps")
+            steps, features = shape[0], prod(shape[1:])
+            self.input_shape = SeqShape(shape)
+        else:
+            if is_sequence_shape(input_shape):
+                raise SpecError(where, f"'{self.type_name}' with inseq: false reads one vector per example, "
+                                       f"but its input is the sequence {input_shape!r}; set inseq: true")
+            if self.timesteps is None:
+                raise SpecError(where, f"'{self.type_name}' with inseq: false needs 'timesteps'")
+            steps, features = self.timesteps, prod(shape)
+            self.input_shape = shape
+        hidden, width = self.recur_size, self.gates * self.recur_size
+        self.features, self.steps = int(features), int(steps)
+        self.params["w"] = ctx.init.weights((features + hidden, width), features + hidden, hidden, ctx.rng, ctx.dtype)
+        self.params["b"] = self._initial_bias(np.zeros(width, dtype=ctx.dtype))
+        self.output_shape = SeqShape((steps, hidden)) if self.outseq else (hidden,)
+        return self.output_shape
+
+    def _initial_bias(self, b):
+        return b
+
+    # --- batching ---------------------------------------------------------------
+    def _project(self, x, wx, b):
+        """Time-major, length-sorted batch and the input projection of every step.
+
+        Returns Z (T_max, N, G·H) = X·wx + b (a fresh buffer the loop may overwrite) and
+        caches the batch layout on self.
+        """
+        if self.inseq:
+            data, lengths = split_sequences(x)
+            n, t_all = data.shape[:2]
+            data = data.reshape(n, t_all, -1)
+            if data.shape[2] != self.features:
+                raise ValueError(f"{self.path or self.type_name}: expected {self.features} features per step, "
+                                 f"got {data.shape[2]}")
+        else:
+            data = np.asarray(seq_data(x))
+            n, t_all = len(data), self.steps
+            data = data.reshape(n, -1)
+            lengths = np.full(n, t_all, dtype=np.int64)
+        t_max = int(lengths.max()) if n else 0
+        mixed = bool(n) and int(lengths.min()) != t_max
+        perm = np.argsort(-lengths, kind="stable") if mixed else None
+        sorted_lengths = lengths[perm] if mixed else lengths
+        # counts[t] = examples still running at step t (a prefix of the sorted batch)
+        counts = (sorted_lengths[None, :] > np.arange(t_max)[:, None]).sum(axis=1) if mixed \
+            else np.full(t_max, n, dtype=np.int64)
+        width = wx.shape[1]
+        if self.inseq:
+            xs = data[perm, :t_max] if mixed else data[:, :t_max]
+            xtm = np.ascontiguousarray(xs.transpose(1, 0, 2))          # (T_max, N, F)
+            if mixed:  # padded inputs are never read: zero them so not even a NaN leaks in
+                xtm[~(np.arange(n)[None, :] < counts[:, None])] = 0
+            z = (xtm.reshape(-1, self.features) @ wx).reshape(t_max, n, width)
+            z += b
+        else:
+            xtm = np.ascontiguousarray(data)
+            xw = xtm @ wx
+            xw += b
+            z = np.empty((t_max, n, width), dtype=xw.dtype)
+            z[...] = xw
+        self._x, self._xshape, self._lengths = xtm, np.shape(seq_data(x)), lengths
+        self._perm, self._sorted_lengths, self._counts = perm, sorted_lengths, counts
+        self._n, self._t_all, self._t_max = n, t_all, t_max
+        return z
+
+    def _emit(self, states):
+        """The layer's output from per-step states (T_max + 1, N, H) (row 0 is the zero initial state)."""
+        n, t_all, t_max, perm = self._n, self._t_all, self._t_max, self._perm
+        hidden = self.recur_size
+        if not self.outseq:
+            last = states[self._sorted_lengths, np.arange(n)]           # step length−1 is row length
+            if perm is None:
+                return last
+            out = np.empty_like(last)
+            out[perm] = last
+            return out
+        if perm is None and t_max == t_all:
+            out = np.ascontiguousarray(states[1:].transpose(1, 0, 2))
+        else:
+            out = np.zeros((n, t_all, hidden), dtype=states.dtype)
+            if perm is None:
+                out[:, :t_max] = states[1:].transpose(1, 0, 2)
+            else:
+                out[perm, :t_max] = states[1:].transpose(1, 0, 2)
+        return Sequences(out, self._lengths)
+
+    def _time_major_grad(self, dy):
+        """dL/d(output) as a writable (T_max, N, H) buffer in sorted order."""
+        dy = seq_data(dy)
+        n, t_max, perm = self._n, self._t_max, self._perm
+        if self.outseq:
+            ds = dy[perm, :t_max] if perm is not None else dy[:, :t_max]
+            return np.array(ds.transpose(1, 0, 2), order="C", dtype=self.params["w"].dtype)
+        grad = np.zeros((t_max, n, self.recur_size), dtype=self.params["w"].dtype)
+        grad[self._sorted_lengths - 1, np.arange(n)] = dy[perm] if perm is not None else dy
+        return grad
+
+    def _finish_backward(self, dz, prev_states):
+        """Weight gradients with one GEMM each over all steps, and dL/dx.
+
+        dz (T_max, N, G·H) holds dL/dz for real steps and zeros for padded ones;
+        prev_states (T_max, N, H) holds h_{t−1}.
+        """
+        w = self.params["w"]
+        f, width = self.features, w.shape[1]
+        dzf = dz.reshape(-1, width)
+        gw = np.empty_like(w)
+        if self.inseq:
+            np.matmul(self._x.reshape(-1, f).T, dzf, out=gw[:f])
+        else:
+            dz_sum = dz.sum(axis=0)                                    # the same x fed at every step
+            np.matmul(self._x.T, dz_sum, out=gw[:f])
+        np.matmul(prev_states.reshape(-1, self.recur_size).T, dzf, out=gw[f:])
+        self.grads["w"] = gw
+        self.grads["b"] = dzf.sum(axis=0)
+        if not self.needs_input_grad:
+            return None
+        if not self.inseq:
+            return (dz_sum @ w[:f].T).reshape(self._xshape)
+        dxtm = (dzf @ w[:f].T).reshape(self._t_max, self._n, f)
+        n, t_all, t_max, perm = self._n, self._t_all, self._t_max, self._perm
+        if perm is None and t_max == t_all:
+            dx = np.ascontiguousarray(dxtm.transpose(1, 0, 2))
+        else:
+            dx = np.zeros((n, t_all, f), dtype=dxtm.dtype)
+            if perm is None:
+                dx[:, :t_max] = dxtm.transpose(1, 0, 2)
+            else:
+                dx[perm, :t_max] = dxtm.transpose(1, 0, 2)
+        return dx.reshape(self._xshape)
+
+    def _empty_backward(self):
+        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
+        return np.zeros(self._xshape, self.params["w"].dtype) if self.needs_input_grad else None
+
+    def _empty_forward(self, x):
+        data = seq_data(x)
+        n = len(data)
+        dtype = self.params["w"].dtype
+        self._n, self._xshape = 0, np.shape(data)
+        if self.outseq:
+            t_all = data.shape[1] if self.inseq else self.steps
+            return Sequences(np.zeros((0, t_all, self.recur_size), dtype), np.zeros(0, np.int64))
+        return np.zeros((n, self.recur_size), dtype)
+
+
+@register_layer("rnn")
+class RNN(_Recurrent):
+    """The plain recurrent cell:  h_t = f(x_t·W_x + h_{t−1}·W_h + b),  h_0 = 0.
+
+    ``actfunc`` is f (relu by default, as in the book; tanh for the classic Elman cell).
+
+    Backward, through time (dy_t the gradient arriving at output t):
+        dh_t = dy_t + dz_{t+1}·W_hᵀ          (the recurrent carry)
+        dz_t = dh_t ⊙ f'(z_t)                 (f' written with h_t, as every activation here)
+    then dW_x = Σ_t x_tᵀ·dz_t, dW_h = Σ_t h_{t−1}ᵀ·dz_t, db = Σ_t dz_t, dx_t = dz_t·W_xᵀ.
+    """
+
+    gates = 1
+    OPTIONS: dict = dict(_Recurrent.OPTIONS, actfunc=Option((str,), "relu", tuple(ACTIVATIONS), "activation f of the cell"))
+
+    def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
+                 actfunc: str = "relu"):
+        super().__init__(recur_size, inseq, outseq, timesteps)
+        self.actfunc = actfunc
+        self.activation = get_activation(actfunc)
+
+    def options(self):
+        return dict(super().options(), actfunc=self.actfunc)
+
+    def forward(self, x, training=False):
+        if len(seq_data(x)) == 0:
+            return self._empty_forward(x)
+        w, b = self.params["w"], self.params["b"]
+        f = self.features
+        wh = w[f:]
+        z = self._project(x, w[:f], b)
+        t_max, n, counts = self._t_max, self._n, self._counts
+        states = np.zeros((t_max + 1, n, self.recur_size), dtype=z.dtype)
+        name = self.activation.name
+        for t in range(t_max):
+            k = counts[t]
+            zt = z[t, :k]
+            if t:
+                zt += states[t, :k] @ wh
+            out = states[t + 1, :k]
+            if name == "relu":
+                np.maximum(zt, 0, out=out)
+            elif name == "tanh":
+                np.tanh(zt, out=out)
+            else:
+                out[...] = self.activation.forward(zt)
+        self._states = states
+        return self._emit(states)
+
+    def backward(self, dy):
+        if self._n == 0:
+            return self._empty_backward()
+        wh_t = self.params["w"][self.features:].T
+        states, counts = self._states, self._counts
+        dh_all = self._time_major_grad(dy)
+        # f'(z) for all steps at once, written with the outputs h
+        deriv = self.activation.backward(np.ones_like(states[1:]), states[1:])
+        dz = np.zeros_like(dh_all)
+        carry = None
+        for t in range(self._t_max - 1, -1, -1):
+            k = counts[t]
+            dh = dh_all[t, :k]
+            if carry is not None:
+                dh[:len(carry)] += carry
+            dzt = np.multiply(dh, deriv[t, :k], out=dz[t, :k])
+            carry = dzt @ wh_t if t else None
+        return self._finish_backward(dz, states[:-1])
+
+
+@register_layer("lstm")
+class LSTM(_Recurrent):
+    """Long short-term memory. Per step, with one fused product of [x_t, h_{t−1}]:
+
+        [a_f, a_i, a_o, a_g] = x_t·W_x + h_{t−1}·W_h + b        (w columns in this order)
+        f = σ(a_f), i = σ(a_i), o = σ(a_o)                      forget, input, output gates
+        g = tanh(a_g)                                           block input
+        c_t = f ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh(c_t)         h_0 = c_0 = 0
+
+    The forget-gate bias starts at 1 (the others at 0), so memory is kept at first.
+    ``use_state`` emits c instead of h.
+
+    Backward (dh_t, dc_t the gradients arriving at step t from the output and from t+1):
+        dh_t = dy^h_t + da_{t+1}·W_hᵀ
+        dc_t = dy^c_t + dc_{t+1} ⊙ f_{t+1} + dh_t ⊙ o ⊙ (1 − tanh²c_t)
+        da_f = dc_t ⊙ c_{t−1} ⊙ f(1−f),  da_i = dc_t ⊙ g ⊙ i(1−i),
+        da_o = dh_t ⊙ tanh c_t ⊙ o(1−o),  da_g = dc_t ⊙ i ⊙ (1 − g²)
+    The factors that do not depend on the carried gradients are computed for all steps
+    at once before the loop, so each step is a handful of array operations and one GEMM.
+
+    Implementation note: σ(a) = ½ + ½·tanh(a/2), so the gate columns of w and b are
+    halved once per forward and a single tanh over all 4H columns serves all four gates.
+    """
+
+    gates = 4
+    OPTIONS: dict = dict(_Recurrent.OPTIONS, use_state=Option((bool,), False, doc="emit the cell state c instead of h"))
+
+    def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
+                 use_state: bool = False):
+        super().__init__(recur_size, inseq, outseq, timesteps)
+        self.use_state = bool(use_state)
+
+    def options(self):
+        return dict(super().options(), use_state=self.use_state)
+
+    def _initial_bias(self, b):
+        b[:self.recur_size] = 1.0   # forget gate
+        return b
+
+    def forward(self, x, training=False):
+        if len(seq_data(x)) == 0:
+            return self._empty_forward(x)
+        w, b = self.params["w"], self.params["b"]
+        f, hid = self.features, self.recur_size
+        scale = np.ones(4 * hid, dtype=w.dtype)
+        scale[:3 * hid] = 0.5
+        ws = w * scale
+        z = self._project(x, ws[:f], b * scale)
+        wh = ws[f:]
+        t_max, n, counts = self._t_max, self._n, self._counts
+        hs = np.zeros((t_max + 1, n, hid), dtype=z.dtype)
+        cs = np.zeros((t_max + 1, n, hid), dtype=z.dtype)
+        tcs = np.zeros((t_max, n, hid), dtype=z.dtype)
+        h3 = 3 * hid
+        for t in range(t_max):
+            k = counts[t]
+            zt = z[t, :k]
+            if t:
+                zt += hs[t, :k] @ wh
+            np.tanh(zt, out=zt)
+            sg = zt[:, :h3]
+            sg *= 0.5
+            sg += 0.5                                    # zt now holds [f, i, o, g]
+            c = cs[t + 1, :k]
+            np.multiply(zt[:, hid:2 * hid], zt[:, h3:], out=c)
+            if t:
+                c += zt[:, :hid] * cs[t, :k]
+            tc = np.tanh(c, out=tcs[t, :k])
+            np.multiply(zt[:, 2 * hid:h3], tc, out=hs[t + 1, :k])
+        self._gates, self._hs, self._cs, self._tcs = z, hs, cs, tcs
+        return self._emit(cs if self.use_state else hs)
+
+    def backward(self, dy):
+        if self._n == 0:
+            return self._empty_backward()
+        hid = self.recur_size
+        wh_t = self.params["w"][self.features:].T
+        t_max, n, counts = self._t_max, self._n, self._counts
+        g4 = self._gates.reshape(t_max, n, 4, hid)
+        fg, ig, og, bg = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
+        tcs = self._tcs
+        # step-independent factors, for all steps at once
+        a = np.empty_like(g4)
+        sd = g4[:, :, :3] * (1 - g4[:, :, :3])                        # σ' = s(1 − s)
+        np.multiply(self._cs[:-1], sd[:, :, 0], out=a[:, :, 0])        # da_f = dc · c_{t−1} f(1−f)
+        np.multiply(bg, sd[:, :, 1], out=a[:, :, 1])                   # da_i = dc · g i(1−i)
+        np.multiply(tcs, sd[:, :, 2], out=a[:, :, 2])                  # da_o = dh · tanh c o(1−o)
+        np.multiply(ig, 1 - bg * bg, out=a[:, :, 3])                   # da_g = dc · i (1−g²)
+        k_dc = og * (1 - tcs * tcs)                                    # dc += dh · o (1 − tanh² c)
+        grad = self._time_major_grad(dy)
+        if self.use_state:
+            dc_all, dh_all = grad, np.zeros_like(grad)
+        else:
+            dh_all, dc_all = grad, np.zeros_like(grad)
+        dz = np.zeros((t_max, n, 4 * hid), dtype=grad.dtype)
+        carry_h = carry_c = None
+        for t in range(t_max - 1, -1, -1):
+            k = counts[t]
+            dh = dh_all[t, :k]
+            dc = dc_all[t, :k]
+            if carry_h is not None:
+                m = len(carry_h)
+                dh[:m] += carry_h
+                dc[:m] += carry_c
+            dc += dh * k_dc[t, :k]
+            dzt = dz[t, :k]
+            dz4 = dzt.reshape(k, 4, hid)
+            np.multiply(dc[:, None, :], a[t, :k], out=dz4)
+            np.multiply(dh, a[t, :k, 2], out=dz4[:, 2])
+            if t:
+                carry_c = dc * fg[t, :k]
+                carry_h = dzt @ wh_t
+        return self._finish_backward(dz, self._hs[:-1])
