@@ -207,3 +207,15 @@ def test_model_checker_refuses_float32_model():
     model = Model(None, [3], input_shape=(2,), output_shape=(1,), mode="regression", seed=0)
     with pytest.raises(TypeError, match="float64"):
         check_model_gradients(model, np.zeros((2, 2)), np.zeros((2, 1)))
+
+
+def test_layer_checker_takes_sequences_with_mixed_lengths():
+    """The library's checker works on sequence layers: padded steps carry no gradient."""
+    from alzza.layers import LAYER_TYPES
+    from alzza.sequences import Sequences, SeqShape
+
+    rng = np.random.default_rng(3)
+    x = Sequences(rng.normal(size=(3, 5, 2)), [5, 2, 1])
+    layer = LAYER_TYPES["lstm"](recur_size=3)
+    errors = check_layer_gradients(layer, SeqShape((5, 2)), x=x, training=True)
+    assert max(e for e in errors.values() if e is not None) < 1e-6

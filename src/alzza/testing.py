@@ -45,6 +45,7 @@ import numpy as np
 
 from .init import Initializer
 from .layers.base import BuildContext
+from .sequences import Sequences
 
 __all__ = ["numerical_grad", "relative_error", "check_layer_gradients", "check_model_gradients"]
 
@@ -98,6 +99,22 @@ def _check(errors: dict, tol):
     return errors
 
 
+def _float64_copy(x):
+    """A float64 copy of an array or of a Sequences' data (lengths kept)."""
+    if isinstance(x, Sequences):
+        return Sequences(np.array(x.data, dtype=np.float64), x.lengths.copy())
+    return np.array(x, dtype=np.float64)
+
+
+def _copy(x):
+    return Sequences(x.data.copy(), x.lengths) if isinstance(x, Sequences) else x.copy()
+
+
+def _values(v):
+    """The array inside a layer's output or input (a Sequences' padded data)."""
+    return v.data if isinstance(v, Sequences) else v
+
+
 def check_layer_gradients(layer, input_shape, batch: int = 3, rng=None, *, x=None, init=None,
                           eps: float = 1e-6, tol: float | None = None, **forward_kwargs) -> dict:
     """Build ``layer`` in float64 and compare its backward with numerical gradients.
@@ -119,29 +136,29 @@ def check_layer_gradients(layer, input_shape, batch: int = 3, rng=None, *, x=Non
     layer.build(tuple(input_shape), BuildContext(rng, np.dtype(np.float64), init))
     if x is None:
         x = rng.standard_normal((batch,) + tuple(input_shape))
-    x = np.array(x, dtype=np.float64)  # our own copy: it is perturbed in place
+    x = _float64_copy(x)  # our own copy: it is perturbed in place
 
-    y = layer.forward(x.copy(), **forward_kwargs)
+    y = _values(layer.forward(_copy(x), **forward_kwargs))
     r = rng.standard_normal(y.shape)
 
     def loss():
-        return float(np.sum(layer.forward(x.copy(), **forward_kwargs) * r))
+        return float(np.sum(_values(layer.forward(_copy(x), **forward_kwargs)) * r))
 
     # analytic gradients first: the numerical passes overwrite the forward caches
-    layer.forward(x.copy(), **forward_kwargs)
+    layer.forward(_copy(x), **forward_kwargs)
     dx = layer.backward(r.copy())
     params = []
     for i, sub in enumerate(layer.walk()):
         for key, value in sub.params.items():
             params.append((_param_name(sub, i, key), value, np.array(sub.grads[key], dtype=np.float64)))
 
-    errors = {"x": None if dx is None else relative_error(dx, numerical_grad(loss, x, eps))}
+    errors = {"x": None if dx is None else relative_error(dx, numerical_grad(loss, _values(x), eps))}
     for name, value, analytic in params:
         if value.dtype != np.float64:
             raise TypeError(f"{name} is {value.dtype}; the layer must create parameters in ctx.dtype")
         errors[name] = relative_error(analytic, numerical_grad(loss, value, eps))
     # leave caches and grads as they are for the unperturbed input
-    layer.forward(x.copy(), **forward_kwargs)
+    layer.forward(_copy(x), **forward_kwargs)
     layer.backward(r.copy())
     return _check(errors, tol)
 
@@ -158,7 +175,7 @@ def check_model_gradients(model, x, y, *, eps: float = 1e-6, tol: float | None =
     """
     if np.dtype(model.dtype) != np.float64:
         raise TypeError(f"check_model_gradients needs a float64 model (dtype='float64'), got {model.dtype}")
-    x = np.array(x, dtype=np.float64)
+    x = _float64_copy(x)
     y = np.array(y, dtype=np.float64)
 
     def loss():
