@@ -275,3 +275,25 @@ def test_visualize_lines_for_sequences():
     last = ToySequences("binary")
     model = Model(last, [["rnn", {"recur_size": 4, "outseq": False}]], seed=1, printer=lambda *a: None)
     assert "array of shape" in model.visualize(1)[0]
+
+
+def test_seqbinary_skip_steps_leaves_first_steps_out():
+    """skip_steps masks the first steps from loss, gradient and metrics (the video chapter's step 0)."""
+    from alzza.heads import make_head
+    from alzza.errors import SpecError
+
+    rng = np.random.default_rng(0)
+    o = rng.normal(size=(4, 5, 1))
+    y = (rng.random((4, 5, 1)) > 0.5).astype(float)
+    full, skip = make_head("seqbinary"), make_head("seqbinary", skip_steps=1)
+    o_bad = o.copy()
+    o_bad[:, 0] = 100.0 * (0.5 - y[:, 0])  # confidently wrong at step 0 only
+    assert skip.loss(o_bad, y) == pytest.approx(skip.loss(o, y))
+    assert full.loss(o_bad, y) > full.loss(o, y) + 1
+    skip.loss(o_bad, y)
+    assert np.all(skip.backward()[:, 0] == 0)
+    assert skip.metrics(o_bad, y)["accuracy"] == skip.metrics(o, y)["accuracy"]
+    with pytest.raises(SpecError):
+        make_head("seqbinary", skip_steps=-1)
+    with pytest.raises(SpecError):
+        make_head("seqbinary", skipsteps=1)

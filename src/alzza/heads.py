@@ -257,8 +257,25 @@ class SeqBinaryHead(Head):
     sequence = True
     metric_names = ("accuracy", "precision", "recall", "f1")
 
+    def __init__(self, skip_steps: int = 0):
+        # the video chapter scores from step 1 on: step 0 always starts a shot, so its
+        # target carries no information (``model: {head: {skip_steps: 1}}``)
+        if not isinstance(skip_steps, int) or isinstance(skip_steps, bool) or skip_steps < 0:
+            raise SpecError("head.skip_steps", f"must be a non-negative integer, got {skip_steps!r}")
+        self.skip_steps = skip_steps
+
+    def _steps(self, output, y, lengths):
+        o, y, mask, lengths = _steps(output, y, lengths)
+        if self.skip_steps:
+            mask = mask.copy()
+            mask[:, :self.skip_steps] = 0
+        return o, y, mask, lengths
+
+    def to_spec(self):
+        return {"mode": self.mode, "skip_steps": self.skip_steps}
+
     def loss(self, output, y, lengths=None):
-        o, y, mask, _ = _steps(output, y, lengths)
+        o, y, mask, _ = self._steps(output, y, lengths)
         count = float(mask.sum()) * o.shape[-1]
         self._o, self._y, self._weight = o, y, mask[..., None] * (1.0 / count)
         self._shape = np.shape(output.data if isinstance(output, Sequences) else output)
@@ -268,7 +285,7 @@ class SeqBinaryHead(Head):
         return ((sigmoid(self._o) - self._y) * self._weight).reshape(self._shape)
 
     def _counts(self, output, y, lengths):
-        o, y, mask, _ = _steps(output, y, lengths)
+        o, y, mask, _ = self._steps(output, y, lengths)
         real = np.broadcast_to(mask[..., None] > 0, o.shape)
         est, ans = (o > 0)[real], (y > 0.5)[real]
         tp = int(np.sum(est & ans))
@@ -293,10 +310,19 @@ class SeqBinaryHead(Head):
         return Sequences(sigmoid(o) * mask[..., None], lengths)
 
 
+def _known(options: dict, names: tuple, mode: str) -> dict:
+    unknown = set(options) - set(names)
+    if unknown:
+        raise SpecError("head", f"mode {mode!r} takes only {', '.join(names)}, got {sorted(unknown)}")
+    return options
+
+
 def make_head(mode: str, head_sizes=None, output_width: int | None = None, **options) -> Head:
     """The head for an output mode (``options`` e.g. ``metric='relative'`` for regression)."""
     if mode == "regression":
         return RegressionHead(**options)
+    if mode == "seqbinary":
+        return SeqBinaryHead(**_known(options, ("skip_steps",), mode))
     if options:
         raise SpecError("head", f"mode {mode!r} takes no options, got {sorted(options)}")
     if mode == "binary":
@@ -311,6 +337,4 @@ def make_head(mode: str, head_sizes=None, output_width: int | None = None, **opt
         return head
     if mode == "seqselect":
         return SeqSelectHead()
-    if mode == "seqbinary":
-        return SeqBinaryHead()
     raise SpecError("head.mode", f"unknown output mode {mode!r}; known: {', '.join(MODES)}")
