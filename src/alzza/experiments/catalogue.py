@@ -11,6 +11,7 @@ An experiment file (YAML) looks like::
     macro_files: [book9]          # shared macro files (alzza/experiments/macros/book9.yaml)
     train: {epochs: 50, batch_size: 10, learning_rate: 0.001, report: 10, optimizer: sgd}
     book: {accuracy: 0.350, train_seconds: null}
+    pictures: [maps]              # extra pictures after training: maps, weights
 
 Every key is checked; a typo is reported with its path and the nearest known key.
 
@@ -35,11 +36,16 @@ import yaml
 from ..errors import ExperimentError
 
 TOP_KEYS = {"name", "chapter", "title", "notes", "dataset", "model", "macros", "macro_files", "train", "book", "seed",
-            "show"}
+            "show", "pictures"}
 MODEL_KEYS = {"kind", "layers", "init", "head"}
 TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay"}
 TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 10, "learning_rate": 0.001, "report": 0, "optimizer": "sgd",
                   "l2_decay": 0.0, "l1_decay": 0.0}
+#: extra pictures an experiment may ask for (drawn after training, see the runner)
+PICTURES = {
+    "maps": "conv kernels and feature maps of a few examples (maps.png)",
+    "weights": "histograms of the weight matrices and kernels (weights.png)",
+}
 KINDS = ("network",)  # autoencoder, encoder_decoder and gan arrive with their chapters
 
 
@@ -63,6 +69,7 @@ class Experiment:
     kind: str = "network"
     source: str = ""
     macro_files: list = field(default_factory=list)
+    pictures: list = field(default_factory=list)
 
     @property
     def dataset_name(self) -> str:
@@ -131,12 +138,29 @@ def parse_experiment(data, source: str) -> Experiment:
     if seed is not None:
         _expect(seed, int, "seed", source, "an integer")
     show = _expect(data.get("show", 3), int, "show", source, "an integer")
+    pictures = _pictures(data.get("pictures"), source)
     return Experiment(
         name=name, chapter=chapter, title=str(data.get("title", name)), dataset=copy.deepcopy(dataset),
         layers=copy.deepcopy(layers), train=train, book=dict(book), init=model.get("init"), head=dict(head),
         macros=copy.deepcopy(macros), seed=seed, show=show, notes=str(data.get("notes", "")), kind=kind,
-        source=source, macro_files=list(macro_files),
+        source=source, macro_files=list(macro_files), pictures=pictures,
     )
+
+
+def _pictures(value, source: str) -> list[str]:
+    """The checked ``pictures`` list (a single name is accepted too)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    _expect(value, list, "pictures", source, f"a list of picture names ({', '.join(PICTURES)})")
+    for i, name in enumerate(value):
+        if name not in PICTURES:
+            close = difflib.get_close_matches(str(name), list(PICTURES), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            known = "; ".join(f"{key}: {text}" for key, text in PICTURES.items())
+            raise ExperimentError(f"{source}: pictures[{i}]: unknown picture {name!r}{hint}; known: {known}")
+    return list(dict.fromkeys(value))
 
 
 MACRO_SUFFIXES = (".yaml", ".yml", ".json")

@@ -7,7 +7,11 @@ Writes to the output folder:
 * ``training.png`` — loss and accuracy curves;
 * ``model.npz`` — the trained model (``alzza.load`` reads it back);
 * ``visualize.txt`` — the visualised examples as text;
-* ``visualize.png`` — the visualised examples as captioned pictures (image data sets).
+* ``visualize.png`` — the visualised examples as captioned pictures (image data sets);
+* the experiment's extra ``pictures``: ``maps.png`` (``maps``: conv kernels and the
+  feature maps of a few test examples, :func:`alzza.viz.maps.show_maps`) and
+  ``weights.png`` (``weights``: weight histograms, :func:`alzza.viz.weights.weight_histograms`;
+  their mean / std / near-zero share also go to ``result.json`` under ``weights``).
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ from pathlib import Path
 
 from .. import __version__
 from ..data import make_dataset
+from ..errors import ExperimentError
 from ..models import Model
 from ..training import format_accuracy
 from ..viz.plots import training_curves
-from .catalogue import Experiment, find_experiment
+from .catalogue import PICTURES, Experiment, find_experiment
 
 DEFAULT_SEED = 1234
 COMPARED = ("accuracy", "precision", "recall", "f1")
+#: examples whose feature maps the ``maps`` picture shows
+MAP_EXAMPLES = 3
 
 
 def _plain(value):
@@ -75,6 +82,43 @@ def build_model(exp: Experiment, dataset, seed: int, printer=print) -> Model:
                  printer=printer)
 
 
+def check_pictures(exp: Experiment, model: Model) -> None:
+    """Fail before training when a requested picture can't be drawn for this model."""
+    if "maps" in exp.pictures:
+        from ..viz.maps import conv_layers
+
+        if not conv_layers(model):
+            raise ExperimentError(f"{exp.source or exp.name}: pictures: 'maps' draws conv kernels and feature "
+                                  f"maps, but the network has no top-level 'conv' layer")
+
+
+def draw_pictures(exp: Experiment, model: Model, dataset, out_dir: Path, printer=print) -> tuple[dict, dict]:
+    """The experiment's extra pictures: ({name: file}, extra result.json entries)."""
+    files, extra = {}, {}
+    for name in PICTURES:
+        (out_dir / f"{name}.png").unlink(missing_ok=True)  # never leave a stale picture behind
+    for name in exp.pictures:
+        path = out_dir / f"{name}.png"
+        if name == "maps":
+            from ..viz.maps import show_maps
+
+            x, _ = dataset.test_data()
+            if len(x) == 0:
+                x, _ = dataset.validate_sample(MAP_EXAMPLES, model.rng)
+            show_maps(model, x[:MAP_EXAMPLES], path, examples=MAP_EXAMPLES)
+        elif name == "weights":
+            from ..viz.weights import NEAR_ZERO, weight_histograms
+
+            _, stats = weight_histograms(model, path)
+            extra["weights"] = stats
+            printer(f"Weights (near zero: |w| < {NEAR_ZERO:g}):")
+            for slot, s in stats.items():
+                printer(f"  {slot:<24} mean {s['mean']:+.3e}  std {s['std']:.3e}  "
+                        f"near zero {100 * s['near_zero']:5.1f}%")
+        files[name] = path.name
+    return files, extra
+
+
 def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=None, seed=None, report=None,
                    data_dir=None, out=None, max_batches=None, progress=None, printer=print) -> dict:
     """Run a shipped experiment (by name), a file (by path) or an :class:`Experiment`.
@@ -97,6 +141,7 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
     printer(f"dataset {dataset}  (loaded in {time.perf_counter() - start:.1f} s)")
     model = build_model(exp, dataset, seed, printer)
+    check_pictures(exp, model)
     report_every = settings["report"] or max(1, settings["epochs"] // 5)
     history = model.train(settings["epochs"], settings["batch_size"], settings["learning_rate"], report_every,
                           progress=progress, max_batches=max_batches)
@@ -114,6 +159,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
                     path=out_dir / pictures["training"])
     if exp.show and getattr(model, "last_figure", None) is not None and picture.is_file():
         pictures["visualize"] = picture.name
+    extra_pictures, extra = draw_pictures(exp, model, dataset, out_dir, printer)
+    pictures.update(extra_pictures)
     model.save(out_dir / "model.npz")
     (out_dir / "visualize.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = {
@@ -136,6 +183,7 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         "pictures": pictures,
         "model_file": "model.npz",
         "history": _plain(history.to_dict()),
+        **extra,
     }
     write_json_atomic(out_dir / "result.json", result)
     written = ", ".join(str(out_dir / name) for name in pictures.values())
