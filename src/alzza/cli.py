@@ -70,7 +70,37 @@ def build_parser() -> argparse.ArgumentParser:
         description="The structure dump: nested layers, input -> output shapes, parameter counts, total.")
     p_sum.add_argument("experiment", metavar="NAME-or-FILE", help="a name from 'alzza list' or an experiment .yaml file")
     p_sum.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
+    p_bench = commands.add_parser(
+        "bench", help="time training steps against PyTorch (the benchmark suite)",
+        description="Time one training step per example, alzza against the same model in PyTorch (CPU), "
+                    "and print the ratio per row; results go to a JSON file. Same code as benchmarks/run.py.")
+    from .benchmarking import add_arguments
+
+    add_arguments(p_bench)
     return parser
+
+
+def cmd_bench(args, out=print):
+    from .benchmarking import run
+
+    return run(args, _bench_argv(args), out)
+
+
+def _bench_argv(args) -> list[str]:
+    """The bench options of ``args`` as command-line words (for the child process that sets the BLAS env)."""
+    words = []
+    for flag in ("quick", "no_torch", "no_profile", "unset_openblas_env"):
+        if getattr(args, flag):
+            words.append("--" + flag.replace("_", "-"))
+    for key in ("threads", "repeats", "target", "json", "torch_models"):
+        value = getattr(args, key)
+        if value is not None:
+            words += ["--" + key.replace("_", "-"), str(value)]
+    for key in ("rows", "batch"):
+        values = getattr(args, key)
+        if values:
+            words += ["--" + key, *map(str, values)]
+    return words
 
 
 def cmd_list(args, out=print):
@@ -112,7 +142,7 @@ def cmd_summary(args, out=print):
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary}
+COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench}
 
 
 def main(argv=None) -> int:

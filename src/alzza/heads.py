@@ -30,6 +30,12 @@ from .errors import SpecError
 from .ops.losses import sigmoid, sigmoid_cross_entropy, softmax, softmax_cross_entropy
 from .sequences import Sequences, length_mask
 
+def _mean(a: np.ndarray) -> float:
+    """The mean of all elements as a Python float: one reduction, without np.mean's
+    Python-level wrapper (≈3 µs, twice per step — a real share of a tiny MLP's step)."""
+    return float(np.add.reduce(a, axis=None)) / a.size
+
+
 MODES = ("regression", "binary", "select", "multi-select", "seqselect", "seqbinary")
 
 
@@ -79,7 +85,7 @@ class RegressionHead(Head):
     def loss(self, output, y):
         diff = output - y
         self._diff = diff
-        return float(np.mean(diff * diff))
+        return _mean(diff * diff)
 
     def backward(self):
         diff = self._diff
@@ -107,13 +113,13 @@ class BinaryHead(Head):
 
     def loss(self, output, y):
         self._output, self._y = output, y
-        return float(np.mean(sigmoid_cross_entropy(output, y)))
+        return _mean(sigmoid_cross_entropy(output, y))
 
     def backward(self):
         return (sigmoid(self._output) - self._y) * (1.0 / self._output.size)
 
     def accuracy(self, output, y):
-        return float(np.mean((output > 0) == (y > 0.5)))
+        return np.count_nonzero((output > 0) == (y > 0.5)) / output.size
 
     def metrics(self, output, y):
         est, ans = output > 0, y > 0.5
@@ -144,13 +150,13 @@ class SelectHead(Head):
     def loss(self, output, y):
         losses, probs = softmax_cross_entropy(output, y)
         self._probs, self._y = probs, y
-        return float(np.mean(losses))
+        return _mean(losses)
 
     def backward(self):
         return (self._probs - self._y) * (1.0 / len(self._y))
 
     def accuracy(self, output, y):
-        return float(np.mean(output.argmax(axis=1) == y.argmax(axis=1)))
+        return np.count_nonzero(output.argmax(axis=1) == y.argmax(axis=1)) / len(output)
 
     def estimate(self, output):
         return softmax(output)

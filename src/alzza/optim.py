@@ -47,15 +47,35 @@ class Optimizer:
     def __init__(self, l2_decay: float = 0.0, l1_decay: float = 0.0):
         self.l2_decay = float(l2_decay)
         self.l1_decay = float(l1_decay)
+        #: scratch buffers per (slot name, index): reused every step, never part of the state
+        self._buffers: dict = {}
 
-    def decayed_grad(self, slot: Slot) -> np.ndarray:
-        g = slot.grad
-        if slot.decayed:
-            if self.l2_decay:
-                g = g + self.l2_decay * slot.value
-            if self.l1_decay:
-                g = g + self.l1_decay * np.sign(slot.value)
-        return g
+    def decayed_grad(self, slot: Slot, out: np.ndarray | None = None) -> np.ndarray:
+        """g' = g + λ₂·w + λ₁·sign(w) on decayed slots, else g itself (never modified).
+
+        With decay, g' is written into ``out`` when given (a scratch buffer of w's shape).
+        """
+        g = slot.grads[slot.key]
+        if not (slot.decayed and (self.l2_decay or self.l1_decay)):
+            return g
+        if out is None:
+            out = np.empty_like(slot.value)
+        if self.l2_decay:
+            np.multiply(slot.value, self.l2_decay, out=out)
+            out += g
+        else:
+            np.copyto(out, g, casting="same_kind")
+        if self.l1_decay:
+            out += self.l1_decay * np.sign(slot.value)
+        return out
+
+    def _scratch(self, slot: Slot, index: int = 0) -> np.ndarray:
+        """A reusable buffer of the slot's shape and dtype (optimisers update without allocating)."""
+        key = (slot.name, index)
+        buf = self._buffers.get(key)
+        if buf is None or buf.shape != slot.value.shape or buf.dtype != slot.value.dtype:
+            buf = self._buffers[key] = np.empty_like(slot.value)
+        return buf
 
     def decay_loss(self, slots) -> float:
         """λ₂/2·Σw² + λ₁·Σ|w| over decayed slots (0.0 without decay)."""
@@ -98,6 +118,22 @@ class SGD(Optimizer):
     """w ← w − η·g'."""
 
     name = "sgd"
+    #: below this many values, η·g' goes to a fresh temporary (cheaper than a buffer lookup)
+    SMALL = 4096
+
+    def step(self, slots, learning_rate):
+        decay = self.l2_decay or self.l1_decay
+        for slot in slots:
+            w = slot.value
+            big = w.size > self.SMALL
+            g = self.decayed_grad(slot, self._scratch(slot) if big else None) if decay else slot.grads[slot.key]
+            if big:
+                # w −= η·g' in two passes through one reused buffer (no allocation)
+                step = g if g is not slot.grads[slot.key] else self._scratch(slot)
+                np.multiply(g, learning_rate, out=step)
+                w -= step
+            else:
+                w -= learning_rate * g  # in place: layers keep referring to the same array
 
     def update(self, slot, grad, learning_rate):
         # in place: layers keep referring to the same array
@@ -116,6 +152,13 @@ class Adam(Optimizer):
         self.v: dict[str, np.ndarray] = {}
         self.t: dict[str, int] = {}
 
+    def step(self, slots, learning_rate):
+        decay = self.l2_decay or self.l1_decay
+        for slot in slots:
+            # with decay, g' goes into scratch buffer 1 (buffer 0 is the update's)
+            grad = self.decayed_grad(slot, self._scratch(slot, 1) if decay and slot.decayed else None)
+            self.update(slot, grad, learning_rate)
+
     def update(self, slot, grad, learning_rate):
         name = slot.name
         if name not in self.m:
@@ -125,15 +168,24 @@ class Adam(Optimizer):
         m, v = self.m[name], self.v[name]
         t = self.t[name] = self.t[name] + 1
         b1, b2 = self.beta1, self.beta2
-        m *= b1
-        m += (1 - b1) * grad
-        v *= b2
-        v += (1 - b2) * (grad * grad)
         # fold both bias corrections into one scalar step size:
         # η·m̂/(√v̂+ε) = η·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε·√(1−β₂ᵗ))
         c2 = math.sqrt(1 - b2**t)  # a Python float: keeps the arithmetic in float32
         step = learning_rate * c2 / (1 - b1**t)
-        slot.value -= (step * m / (np.sqrt(v) + self.epsilon * c2)).astype(slot.value.dtype, copy=False)
+        # every pass below is in place or into the one scratch buffer s (no temporaries)
+        s = self._scratch(slot)
+        np.subtract(grad, m, out=s)              # m ← β₁m + (1−β₁)g  ==  m + (1−β₁)(g − m)
+        s *= 1 - b1
+        m += s
+        np.multiply(grad, grad, out=s)           # v ← β₂v + (1−β₂)g²  ==  v + (1−β₂)(g² − v)
+        s -= v
+        s *= 1 - b2
+        v += s
+        np.sqrt(v, out=s)                        # w ← w − step · m / (√v + ε·c₂)
+        s += self.epsilon * c2
+        np.divide(m, s, out=s)
+        s *= step
+        slot.value -= s
 
     def state_arrays(self):
         arrays = {}

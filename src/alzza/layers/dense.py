@@ -45,7 +45,7 @@ class Dense(Layer):
         return self.output_shape
 
     def forward(self, x, training=False):
-        x2 = x.reshape(len(x), -1)
+        x2 = x if x.ndim == 2 else x.reshape(len(x), -1)  # (N, F) already: skip the reshape call
         z = x2 @ self.params["w"]
         z += self.params["b"]
         y = self.activation.forward(z)
@@ -55,7 +55,8 @@ class Dense(Layer):
     def backward(self, dy):
         dz = self.activation.backward(dy, self._y)
         self.grads["w"] = self._x.T @ dz
-        self.grads["b"] = dz.sum(axis=0)
+        self.grads["b"] = np.add.reduce(dz, axis=0)  # Σ_n dz, without ndarray.sum's Python wrapper
         if not self.needs_input_grad:
             return None
-        return (dz @ self.params["w"].T).reshape((len(dz),) + self.input_shape)
+        dx = dz @ self.params["w"].T
+        return dx if len(self.input_shape) == 1 else dx.reshape((len(dz),) + self.input_shape)

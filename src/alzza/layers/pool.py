@@ -94,8 +94,20 @@ class MaxPool(_Pool2D):
 
     Backward sends dy to the window's maximum only. Ties: the FIRST maximum in the
     window's row-major order gets all of dy (the others get 0), as in PyTorch.
-    Implemented without storing an argmax: going through the kernel offsets in order,
-    an offset whose value equals y takes what is left of dy::
+
+    Tiled windows (ksize == stride, no padding — the common 2×2 pool) are reduced in
+    two stages that keep what backward needs, so backward is two routing passes::
+
+        across: a[n, y, X, c]  = max_j x[n, y, X·kw + j, c]     argmax j → ``self._across``
+        down:   y[n, Y, X, c]  = max_i a[n, Y·kh + i, X, c]     argmax i → ``self._down``
+
+    Each stage keeps the first maximum (a later cell must be strictly greater to win),
+    and going across first then down finds exactly the first maximum in row-major
+    order. Backward: dy goes to row i = down-argmax of a, then to column j =
+    across-argmax of that row. The "down" stage works on contiguous runs of W'·C floats.
+
+    Other windows (overlapping or padded) keep no argmax: going through the kernel
+    offsets in order, an offset whose value equals y takes what is left of dy::
 
         g = dy;  for each offset o:  dx[o] += g·[x_o = y];  g −= g·[x_o = y]
     """
@@ -103,6 +115,8 @@ class MaxPool(_Pool2D):
     pad_value = -np.inf
 
     def forward(self, x, training=False):
+        if self.tiled:
+            return self._tiled_forward(x)
         xp = self._padded(x)
         views = [xp[:, rows, cols] for _, _, rows, cols in self._offsets()]
         if len(views) == 1:
@@ -117,22 +131,64 @@ class MaxPool(_Pool2D):
     def backward(self, dy):
         if not self.needs_input_grad:
             return None
+        if self.tiled:
+            return self._tiled_backward(dy)
         xp, y = self._xp, self._y
         dxp = self._grad_buffer(xp.shape, dy.dtype)
         left = dy.copy()
         offsets = list(self._offsets())
         taken = np.empty_like(left)
-        for index, (_, _, rows, cols) in enumerate(offsets):
+        for _, _, rows, cols in offsets:
             hit = xp[:, rows, cols] == y
-            if self.tiled:
-                np.multiply(left, hit, out=dxp[:, rows, cols])
-                if index + 1 < len(offsets):
-                    left -= dxp[:, rows, cols]
-            else:
-                np.multiply(left, hit, out=taken)
-                dxp[:, rows, cols] += taken
-                left -= taken
+            np.multiply(left, hit, out=taken)
+            dxp[:, rows, cols] += taken
+            left -= taken
         return self._unpad(dxp)
+
+    # --- tiled windows: two argmax stages -----------------------------------------
+    def _tiled_forward(self, x):
+        n, h, w, c = x.shape
+        kh, kw = self.ksize
+        # across: the kw cells of a window row are kw runs of C floats side by side
+        a, self._across = _first_max([x.reshape(n, h, w // kw, kw * c)[..., j * c:(j + 1) * c]
+                                      for j in range(kw)])
+        # down: the kh rows of a window are kh contiguous runs of W'·C floats
+        rows = a.reshape(n, h // kh, kh, (w // kw) * c)
+        y, self._down = _first_max([rows[:, :, i] for i in range(kh)])
+        return y.reshape(n, h // kh, w // kw, c)
+
+    def _tiled_backward(self, dy):
+        n, oh, ow, c = dy.shape
+        kh, kw = self.ksize
+        da = np.empty((n, oh, kh, ow * c), dtype=dy.dtype)  # dL/da, a = the across stage's output
+        _route(dy.reshape(n, oh, ow * c), self._down, [da[:, :, i] for i in range(kh)])
+        dx = np.empty((n, oh * kh, ow, kw * c), dtype=dy.dtype)
+        _route(da.reshape(n, oh * kh, ow, c), self._across, [dx[..., j * c:(j + 1) * c] for j in range(kw)])
+        return dx.reshape((n,) + self.input_shape)
+
+
+def _first_max(parts):
+    """(m, idx): m = max over ``parts`` (equal-shaped arrays), idx = the index of the FIRST
+    part holding it (uint8), ties going to the earlier part."""
+    if len(parts) == 1:
+        return parts[0].copy(), np.zeros(parts[0].shape, dtype=np.uint8)
+    m = np.maximum(parts[0], parts[1])
+    # strictly greater: an equal later part never takes over; bool → 0/1 uint8 without a copy
+    idx = np.greater(parts[1], parts[0]).view(np.uint8)
+    for k, part in enumerate(parts[2:], 2):
+        np.copyto(idx, k, where=part > m)
+        np.maximum(m, part, out=m)
+    return m, idx
+
+
+def _route(g, idx, outs):
+    """outs[k] = g·[idx = k]: the adjoint of :func:`_first_max` (each g goes to its winner)."""
+    if len(outs) == 2:
+        np.multiply(g, idx, out=outs[1])  # idx ∈ {0, 1}: uint8 × float keeps the float dtype
+        np.subtract(g, outs[1], out=outs[0])
+        return
+    for k, out in enumerate(outs):
+        np.multiply(g, idx == k, out=out)
 
 
 @register_layer("avg")

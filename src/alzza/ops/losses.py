@@ -11,7 +11,13 @@ import numpy as np
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """σ(x) = 1 / (1 + e^(−x)) computed as ½ + ½·tanh(x/2), which cannot overflow."""
-    return 0.5 + 0.5 * np.tanh(0.5 * x)
+    if np.ndim(x) == 0:
+        return 0.5 + 0.5 * np.tanh(0.5 * x)
+    s = np.multiply(x, 0.5)  # the same four steps in one buffer: x/2 → tanh → ·½ → +½
+    np.tanh(s, out=s)
+    s *= 0.5
+    s += 0.5
+    return s
 
 
 def sigmoid_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -20,7 +26,15 @@ def sigmoid_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> np.ndarray
     Stable form: H = max(x, 0) − x·z + log(1 + e^(−|x|)).
     Its derivative is dH/dx = σ(x) − z.
     """
-    return np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits)))
+    if np.ndim(logits) == 0:
+        return np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits)))
+    h = np.abs(logits)  # log(1 + e^(−|x|)) built in one buffer, then + max(x, 0) − x·z
+    np.negative(h, out=h)
+    np.exp(h, out=h)
+    np.log1p(h, out=h)
+    h += np.maximum(logits, 0)
+    h -= logits * targets
+    return h
 
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:

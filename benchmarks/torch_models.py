@@ -1,0 +1,191 @@
+"""PyTorch reference models for the benchmark suite — a translator from a *built* alzza
+network to the equivalent ``torch.nn`` module.
+
+Torch is the yardstick only: nothing in alzza imports this file; the suite
+(:mod:`alzza.benchmarking`) loads it by path when torch is installed.
+
+The translation mirrors the structure layer by layer (serial, loop, parallel, add with
+channel tiling, conv with its L/A/B actions and SAME padding, max/avg pooling, batch
+norm, dense, dropout, LSTM), with torch's own layout: images are NCHW on the torch side,
+so a dense layer after convolutions flattens (C, H, W) where alzza flattens (H, W, C) —
+the same amount of work, different weight order. Weights are not copied: the suite
+compares time, and the parameter counts are checked equal instead.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "none": nn.Identity}
+
+
+def set_threads(n: int) -> None:
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set in this process
+        pass
+
+
+def torch_info() -> dict:
+    return {"version": torch.__version__, "threads": torch.get_num_threads(),
+            "parallel": torch.__config__.parallel_info().splitlines()[:8]}
+
+
+class Pad(nn.Module):
+    """TensorFlow-style SAME padding, possibly asymmetric: (left, right, top, bottom)."""
+
+    def __init__(self, pads, value=0.0):
+        super().__init__()
+        pt, pb, pl, pr = pads
+        self.pad, self.value = (pl, pr, pt, pb), value
+
+    def forward(self, x):
+        return F.pad(x, self.pad, value=self.value)
+
+
+class Flatten(nn.Module):
+    def forward(self, x):
+        return x.reshape(len(x), -1)
+
+
+class AddBlock(nn.Module):
+    """alzza's ``add``: Σ tile(branch(x)) [+ tile(x)], then actions A/B."""
+
+    def __init__(self, branches, use_x, width, post):
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+        self.use_x, self.width, self.post = use_x, width, post
+
+    def _tile(self, t):
+        c = t.shape[1]
+        return t if c == self.width else t.repeat(1, self.width // c, 1, 1)
+
+    def forward(self, x):
+        total = self._tile(self.branches[0](x))
+        for branch in self.branches[1:]:
+            total = total + self._tile(branch(x))
+        if self.use_x:
+            total = total + self._tile(x)
+        return self.post(total)
+
+
+class Concat(nn.Module):
+    def __init__(self, branches):
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, x):
+        return torch.cat([b(x) for b in self.branches], dim=1)
+
+
+class LastStepLSTM(nn.Module):
+    """nn.LSTM over (N, T, F); the whole sequence or only the last step's hidden state."""
+
+    def __init__(self, features, hidden, outseq):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, batch_first=True)
+        self.outseq = outseq
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return out if self.outseq else out[:, -1]
+
+
+def _bn(channels, ndim, affine, layer):
+    cls = nn.BatchNorm2d if ndim == 3 else nn.BatchNorm1d
+    return cls(channels, eps=layer.epsilon, momentum=layer.exp_ratio, affine=affine)
+
+
+def translate(layer) -> nn.Module:
+    """The torch module equivalent to a built alzza layer (recursively)."""
+    kind = layer.type_name
+    if kind == "serial":
+        return nn.Sequential(*[translate(c) for c in layer.layers])
+    if kind == "loop":
+        return nn.Sequential(*[translate(c) for c in layer.copies])
+    if kind == "full":
+        mods = [Flatten()] if len(layer.input_shape) > 1 else []
+        mods += [nn.Linear(layer.params["w"].shape[0], layer.width), ACT[layer.actfunc]()]
+        return nn.Sequential(*mods)
+    if kind == "conv":
+        c = layer.input_shape[-1]
+        pads = layer._geometry[2]
+        mods, channels = [], c
+        for action in layer.actions:
+            if action == "L":
+                if any(pads):
+                    mods.append(Pad(pads))
+                mods.append(nn.Conv2d(c, layer.chn, layer.ksize, layer.stride))
+                channels = layer.chn
+            elif action == "A":
+                mods.append(ACT[layer.actfunc]())
+            else:
+                mods.append(_bn(channels, 3, False, layer.bn))
+        return nn.Sequential(*mods)
+    if kind in ("max", "avg"):
+        mods = []
+        if any(layer.pads):
+            mods.append(Pad(layer.pads, float("-inf") if kind == "max" else 0.0))
+        pool = nn.MaxPool2d if kind == "max" else nn.AvgPool2d
+        mods.append(pool(layer.ksize, layer.stride))
+        return nn.Sequential(*mods)
+    if kind == "batch_normal":
+        return _bn(layer.input_shape[-1], len(layer.input_shape), layer.rescale, layer)
+    if kind == "dropout":
+        return nn.Dropout(1.0 - layer.keep_prob)
+    if kind == "noise":
+        return nn.Identity()
+    if kind == "parallel":
+        return Concat([translate(b) for b in layer.branches])
+    if kind == "add":
+        post = []
+        for action in layer.actions:
+            if action == "A":
+                post.append(ACT[layer.actfunc]())
+            else:
+                post.append(_bn(layer.output_shape[-1], len(layer.output_shape), True, layer.bn))
+        return AddBlock([translate(b) for b in layer.branches], layer.use_x, layer.output_shape[-1],
+                        nn.Sequential(*post))
+    if kind == "lstm":
+        features = layer.input_shape[-1]
+        hidden = getattr(layer, "recur_size", None) or getattr(layer, "hidden", None)
+        return LastStepLSTM(features, int(hidden), bool(getattr(layer, "outseq", False)))
+    raise NotImplementedError(f"no torch translation for alzza layer type {kind!r}")
+
+
+class TorchTwin:
+    """The torch model of an alzza Model, its data (torch layout) and its SGD step."""
+
+    def __init__(self, model, mode, learning_rate, x, y, labels):
+        self.net = translate(model.network).float()
+        self.mode = mode
+        x_t = torch.from_numpy(x.copy())
+        if x.ndim == 4:  # NHWC → NCHW, once, outside the timed step
+            x_t = x_t.permute(0, 3, 1, 2).contiguous()
+        self.x = x_t
+        self.y = torch.from_numpy(y.copy())
+        self.labels = torch.from_numpy(labels.astype("int64"))
+        self.opt = torch.optim.SGD(self.net.parameters(), lr=learning_rate)
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.net.parameters())
+
+    def train_step(self):
+        self.net.train()
+        self.opt.zero_grad(set_to_none=True)
+        out = self.net(self.x)
+        if self.mode == "binary":
+            loss = F.binary_cross_entropy_with_logits(out, self.y)
+        else:
+            loss = F.cross_entropy(out, self.labels)
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+    def infer(self):
+        self.net.eval()
+        with torch.inference_mode():
+            return self.net(self.x)
