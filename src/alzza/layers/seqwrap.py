@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import SpecError
 from ..sequences import SeqShape, Sequences, length_mask, seq_data, split_sequences
 from .base import BuildContext, Layer
+from .composite import Serial
 from .registry import register_layer
 
 
@@ -36,22 +37,26 @@ class SeqWrap(Layer):
     accepts_sequences = True
 
     def __init__(self, children: list[Layer]):
-        self.layers = list(children)
-        self._needs_input_grad = True
+        # the children run as a serial chain on the gathered steps: Serial owns the
+        # chain rule and the input-gradient flag of the first child
+        self.body = Serial(children)
         super().__init__()
 
+    @property
+    def layers(self) -> list[Layer]:
+        return self.body.layers
+
     def children(self):
-        return self.layers
+        return self.body.layers
 
     @property
     def needs_input_grad(self):
-        return self._needs_input_grad
+        return self.body.needs_input_grad
 
     @needs_input_grad.setter
     def needs_input_grad(self, value):
-        self._needs_input_grad = bool(value)
-        if getattr(self, "layers", None):
-            self.layers[0].needs_input_grad = value
+        if hasattr(self, "body"):
+            self.body.needs_input_grad = value
 
     def build(self, input_shape, ctx: BuildContext):
         where = self.path or self.type_name
@@ -68,7 +73,7 @@ class SeqWrap(Layer):
                     and getattr(layer, "inseq", False):
                 raise SpecError(layer.path or where, f"'{layer.type_name}' reads whole sequences; inside 'seqwrap' "
                                                      "each child sees one step — put it after the seqwrap")
-            step = tuple(layer.build(step, ctx))
+        step = tuple(self.body.build(step, ctx))
         self.step_shape = step
         self.output_shape = SeqShape((shape[0],) + step)
         return self.output_shape
@@ -81,9 +86,7 @@ class SeqWrap(Layer):
         if n and int(lengths.min()) < t:
             index = np.flatnonzero(length_mask(lengths, t).ravel())
             rows = rows[index]
-        for layer in self.layers:
-            rows = layer.forward(rows, training)
-        rows = seq_data(rows)
+        rows = seq_data(self.body.forward(rows, training))
         if index is None:
             out = rows.reshape((n, t) + rows.shape[1:])
         else:
@@ -98,9 +101,8 @@ class SeqWrap(Layer):
         dy = seq_data(dy)
         rows = dy.reshape((n * t,) + dy.shape[2:])
         rows = rows[index] if index is not None else rows
-        for layer in reversed(self.layers):
-            rows = layer.backward(rows)
-        if not self._needs_input_grad or rows is None:
+        rows = self.body.backward(rows)
+        if not self.needs_input_grad or rows is None:
             return None
         if index is None:
             return rows.reshape((n, t) + in_step)
