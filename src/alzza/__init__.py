@@ -14,6 +14,6 @@ __version__ = "0.1.0"
 from . import layers  # noqa: E402  (registers the layer types)
 from .errors import AlzzaError, DataError, ModelFileError, SpecError, TrainingError  # noqa: E402
 from .io import load_model as load  # noqa: E402
-from .models import Model  # noqa: E402
+from .models import Autoencoder, EncoderDecoder, Gan, Model  # noqa: E402
 
-__all__ = ["Model", "load", "AlzzaError", "DataError", "ModelFileError", "SpecError", "TrainingError", "__version__"]
+__all__ = ["Model", "Autoencoder", "EncoderDecoder", "Gan", "load", "AlzzaError", "DataError", "ModelFileError", "SpecError", "TrainingError", "__version__"]

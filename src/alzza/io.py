@@ -89,7 +89,11 @@ def _read_archive(path: Path) -> dict[str, np.ndarray]:
 
 
 def load_model(path, dataset=None, printer=print):
-    """Rebuild a model saved by :func:`save_model`; ``dataset`` may be attached for training."""
+    """Rebuild a model saved by :func:`save_model`; ``dataset`` may be attached for training.
+
+    A config with ``kind`` (autoencoder, encoder_decoder, gan) is rebuilt by that
+    family's ``from_config``; weights are matched by their flat names either way.
+    """
     from .models import Model
 
     path = Path(path)
@@ -109,12 +113,20 @@ def load_model(path, dataset=None, printer=print):
     if not isinstance(config, dict):
         raise ModelFileError(f"{path}: the description has no model config")
     try:
-        model = Model(
-            dataset, config["layers"], name=config.get("name"), optimizer=config.get("optimizer"),
-            init=config.get("init"), dtype=config.get("dtype"), macros=config.get("macros"),
-            head=config.get("head"), input_shape=config["input_shape"], output_shape=config["output_shape"],
-            mode=config["mode"], head_sizes=config.get("head_sizes"), printer=printer,
-        )
+        kind = config.get("kind", "network")
+        if kind != "network":
+            from .models import FAMILIES
+
+            if kind not in FAMILIES:
+                raise AlzzaError(f"unknown model kind {kind!r} (known: network, {', '.join(FAMILIES)})")
+            model = FAMILIES[kind].from_config(config, dataset, printer)
+        else:
+            model = Model(
+                dataset, config["layers"], name=config.get("name"), optimizer=config.get("optimizer"),
+                init=config.get("init"), dtype=config.get("dtype"), macros=config.get("macros"),
+                head=config.get("head"), input_shape=config["input_shape"], output_shape=config["output_shape"],
+                mode=config["mode"], head_sizes=config.get("head_sizes"), printer=printer,
+            )
     except KeyError as exc:
         raise ModelFileError(f"{path}: the model config lacks {exc}") from None
     except (TypeError, ValueError) as exc:

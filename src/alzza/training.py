@@ -58,8 +58,11 @@ class History:
 
 
 def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, report: int,
-        rng, printer=print, progress=None, max_batches: int | None = None) -> History:
+        rng, printer=print, progress=None, max_batches: int | None = None, on_report=None) -> History:
     """Train ``model`` on ``dataset``; print every ``report`` epochs (0: only the end).
+
+    ``on_report(epoch)``, when given, is called after each report line (model families
+    add their own lines and pictures there, e.g. the GAN's loss pair and samples).
 
     Each epoch reshuffles the training split, runs ``train_count // batch_size`` steps
     and samples the validation split (``max_batches`` cuts epochs short: smoke runs).
@@ -116,6 +119,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
                         f"({now - last_report:.0f}/{now - start:.0f} secs)"
                     )
                     last_report = now
+                    if on_report is not None:
+                        on_report(epoch)
         finally:
             bar.close()
     history.train_seconds = time.perf_counter() - start

@@ -500,8 +500,12 @@ class EncoderDecoderDataset(Dataset):
         return texts[0] if single else texts
 
     def describe_output(self, y_row) -> str:
-        """One target or estimate ``(T, K)`` as its text, e.g. ``'seven'``, ``'삼백이십일'``."""
-        return self.decode(np.asarray(y_row).reshape(self.output_shape))
+        """One target or estimate ``(T, K)`` — or its per-step class indices ``(T,)``, as the
+        text reports pass them — as its text, e.g. ``'seven'``, ``'삼백이십일'``."""
+        row = np.asarray(y_row)
+        if row.ndim == 1 and row.size == self.output_shape[0] and row.dtype.kind in "iu":
+            return "".join(self.target_names[k] for k in row).rstrip(self.pad_symbol)
+        return self.decode(row.reshape(self.output_shape))
 
     def describe_encoder_output(self, t_row) -> str:
         """One intermediate target or estimate as text (a digit class or a number)."""

@@ -38,6 +38,9 @@ from ..errors import ExperimentError
 TOP_KEYS = {"name", "chapter", "title", "notes", "dataset", "model", "macros", "macro_files", "train", "book", "seed",
             "show", "pictures"}
 MODEL_KEYS = {"kind", "layers", "init", "head"}
+#: the keys of the model families (chapters 13–15), checked per kind by experiments/families.py
+FAMILY_MODEL_KEYS = {"encoder", "decoder", "supervised", "fix_encoder", "autoencode", "hashing", "schedule",
+                     "seed_shape", "generator", "discriminator", "discriminor"}
 TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay"}
 TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 10, "learning_rate": 0.001, "report": 0, "optimizer": "sgd",
                   "l2_decay": 0.0, "l1_decay": 0.0}
@@ -46,7 +49,7 @@ PICTURES = {
     "maps": "conv kernels and feature maps of a few examples (maps.png)",
     "weights": "histograms of the weight matrices and kernels (weights.png)",
 }
-KINDS = ("network",)  # autoencoder, encoder_decoder and gan arrive with their chapters
+KINDS = ("network", "autoencoder", "encoder_decoder", "gan")
 
 
 @dataclass
@@ -70,6 +73,8 @@ class Experiment:
     source: str = ""
     macro_files: list = field(default_factory=list)
     pictures: list = field(default_factory=list)
+    #: the whole ``model`` mapping (the families read their parts from it)
+    model: dict = field(default_factory=dict)
 
     @property
     def dataset_name(self) -> str:
@@ -103,7 +108,8 @@ def parse_experiment(data, source: str) -> Experiment:
     if not isinstance(dataset, (str, dict)) or (isinstance(dataset, dict) and "name" not in dataset):
         raise ExperimentError(f"{source}: dataset: must be a name or a mapping with 'name', got {dataset!r}")
     model = _expect(data["model"], dict, "model", source, "a mapping with 'layers'")
-    _unknown(model, MODEL_KEYS, "model.", source)
+    _unknown(model, MODEL_KEYS if model.get("kind", "network") == "network" else MODEL_KEYS | FAMILY_MODEL_KEYS,
+             "model.", source)
     kind = model.get("kind", "network")
     if kind not in KINDS:
         raise ExperimentError(f"{source}: model.kind: {kind!r} is not available; known: {', '.join(KINDS)}")
@@ -144,6 +150,7 @@ def parse_experiment(data, source: str) -> Experiment:
         layers=copy.deepcopy(layers), train=train, book=dict(book), init=model.get("init"), head=dict(head),
         macros=copy.deepcopy(macros), seed=seed, show=show, notes=str(data.get("notes", "")), kind=kind,
         source=source, macro_files=list(macro_files), pictures=pictures,
+        model=copy.deepcopy(model),
     )
 
 

@@ -76,6 +76,10 @@ def comparison_lines(metrics: dict, book: dict) -> list[str]:
 
 
 def build_model(exp: Experiment, dataset, seed: int, printer=print) -> Model:
+    if exp.kind != "network":  # autoencoder, encoder_decoder, gan (chapters 13–15)
+        from .families import build_family_model
+
+        return build_family_model(exp, dataset, seed, printer)
     train = exp.train
     return Model(dataset, exp.layers, name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
                  l1_decay=train["l1_decay"], init=exp.init, seed=seed, macros=exp.macros, head=exp.head,
@@ -140,6 +144,13 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     start = time.perf_counter()
     dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
     printer(f"dataset {dataset}  (loaded in {time.perf_counter() - start:.1f} s)")
+    if exp.kind != "network":  # the model families train in stages: see experiments/families.py
+        from .families import run_family
+
+        overridden = [k for k, v in (("epochs", epochs), ("batch_size", batch_size),
+                                     ("learning_rate", learning_rate), ("report", report)) if v is not None]
+        return run_family(exp, dataset, settings, seed, out_dir, max_batches=max_batches, progress=progress,
+                          printer=printer, overridden=overridden)
     model = build_model(exp, dataset, seed, printer)
     check_pictures(exp, model)
     report_every = settings["report"] or max(1, settings["epochs"] // 5)

@@ -1,0 +1,194 @@
+"""Running the experiments of the model families (chapters 13–15): autoencoder,
+encoder_decoder, gan. The runner hands an experiment whose ``model.kind`` is not
+``network`` to :func:`run_family`.
+
+The ``model`` mapping of such an experiment::
+
+    kind: autoencoder
+    encoder: [64, [full, {width: 10, actfunc: sigmoid}]]   # ends in the code layer
+    decoder: [64]                    # + a full layer sized to the input (identity)
+    supervised: []                   # + the data set's output layer
+    fix_encoder: false               # freeze the encoder in supervised training
+    autoencode: {epochs: 10, batch_size: 10, learning_rate: 0.001}   # defaults: train's
+    hashing: {show_cnt: 3, max_rank: 5}   # semantic hashing after training (hashing.png)
+
+    kind: encoder_decoder
+    encoder: [...]                   # + a full layer sized to the intermediate target
+    decoder: [...]                   # + the output layer (per step)
+    schedule: 1                      # 1: both; 2: encoder, decoder; 3: encoder, decoder, both
+
+    kind: gan
+    seed_shape: [16]
+    generator: [...]                 # + a full layer sized to x (tanh / sigmoid by value range)
+    discriminator: [...]             # (or the book's 'discriminor') + one logit
+
+Everything else (``init``, ``head``) is as for plain networks. Pictures written:
+``training.png`` (curves of the last training stage), ``visualize.png``; the
+autoencoder's ``hashing.png``; the GAN's ``gan-epoch-<n>.png`` at each report.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ExperimentError
+from ..models import FAMILIES
+from ..training import format_accuracy
+from ..viz.plots import training_curves
+
+FAMILY_KEYS = {
+    "autoencoder": {"encoder", "decoder", "supervised", "fix_encoder", "autoencode", "hashing"},
+    "encoder_decoder": {"encoder", "decoder", "schedule"},
+    "gan": {"seed_shape", "generator", "discriminator", "discriminor"},
+}
+#: keys every model mapping may hold
+COMMON_KEYS = {"kind", "init", "head", "layers"}
+SCHEDULES = {1: "exec_1_step", 2: "exec_2_steps", 3: "exec_3_steps"}
+STAGE_KEYS = {"epochs", "batch_size", "learning_rate", "report"}
+
+
+def model_mapping(exp) -> dict:
+    """The experiment's ``model`` mapping (kept whole by the catalogue for the families)."""
+    spec = getattr(exp, "model", None)
+    if not isinstance(spec, dict):
+        raise ExperimentError(f"{exp.source or exp.name}: a '{exp.kind}' experiment needs its model mapping")
+    known = COMMON_KEYS | FAMILY_KEYS.get(exp.kind, set())
+    for key in spec:
+        if key not in known:
+            raise ExperimentError(f"{exp.source or exp.name}: model.{key}: unknown key for kind {exp.kind!r}; "
+                                  f"known: {', '.join(sorted(known))}")
+    return spec
+
+
+def build_family_model(exp, dataset, seed: int, printer=print):
+    """The family model of an experiment, built for ``dataset``."""
+    spec = model_mapping(exp)
+    train = exp.train
+    common = dict(name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
+                  l1_decay=train["l1_decay"], init=spec.get("init"), seed=seed, macros=exp.macros, printer=printer)
+    kind = exp.kind
+    if kind == "autoencoder":
+        return FAMILIES[kind](dataset, spec.get("encoder", []), spec.get("decoder", []), spec.get("supervised", []),
+                              fix_encoder=bool(spec.get("fix_encoder", False)), head=spec.get("head"), **common)
+    if kind == "encoder_decoder":
+        return FAMILIES[kind](dataset, spec.get("encoder", []), spec.get("decoder", []), head=spec.get("head"),
+                              **common)
+    if kind == "gan":
+        if getattr(dataset, "mode", None) != "gan":
+            raise ExperimentError(f"{exp.source or exp.name}: a gan needs a data set of mode 'gan' "
+                                  f"(gan-mnist, gan-picture), got {dataset.name} ({dataset.mode})")
+        return FAMILIES[kind](dataset, spec.get("seed_shape", [16]), spec.get("generator", []),
+                              spec.get("discriminator"), discriminor=spec.get("discriminor"), **common)
+    raise ExperimentError(f"{exp.source or exp.name}: model.kind {kind!r} is not a model family")
+
+
+def _stage_settings(given, settings, exp, key):
+    if given is None:
+        return dict(settings)
+    if not isinstance(given, dict) or set(given) - STAGE_KEYS:
+        raise ExperimentError(f"{exp.source or exp.name}: model.{key}: a mapping of {', '.join(sorted(STAGE_KEYS))}")
+    merged = dict(settings)
+    merged.update(given)
+    return merged
+
+
+def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_batches=None, progress=None,
+               printer=print, overridden=()) -> dict:
+    """Train, test and draw a family experiment; write result.json; return the result."""
+    from .runner import _plain, comparison_lines, write_json_atomic
+
+    spec = model_mapping(exp)
+    model = build_family_model(exp, dataset, seed, printer)
+    epochs, batch, lr = settings["epochs"], settings["batch_size"], settings["learning_rate"]
+    report = min(settings["report"] or max(1, epochs // 5), epochs)
+    pictures: dict = {}
+    extra: dict = {}
+    for stale in [*out_dir.glob("gan-epoch-*.png"), out_dir / "hashing.png", out_dir / "visualize.png"]:
+        stale.unlink(missing_ok=True)
+    picture = out_dir / "visualize.png"
+    start = time.perf_counter()
+    if exp.kind == "autoencoder":
+        auto = _stage_settings(spec.get("autoencode"), settings, exp, "autoencode")
+        for key in overridden:  # a command-line override applies to both stages
+            auto[key] = settings[key]
+        model.autoencode(auto["epochs"], auto["batch_size"], auto["learning_rate"],
+                         auto["report"] or max(1, auto["epochs"] // 5), progress=progress, max_batches=max_batches)
+        model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches)
+        metrics = model.test()
+        if exp.show:
+            model.visualize(exp.show, path=picture)
+        hashing = spec.get("hashing")
+        if hashing:
+            options = hashing if isinstance(hashing, dict) else {}
+            model.semantic_hashing_index()
+            matches = model.semantic_hashing_search(None, int(options.get("show_cnt", 3)),
+                                                    int(options.get("max_rank", 5)), path=out_dir / "hashing.png")
+            pictures["hashing"] = "hashing.png"
+            extra["hashing"] = {"buckets": len(model.hash_index.buckets),
+                                "bits": int(model.code_shape[0]),
+                                "queries": [{"bits": m.bits, "bucket_size": m.bucket_size,
+                                             "matches": [int(i) for i in m.indices],
+                                             "distances": [float(d) for d in m.distances]} for m in matches]}
+    elif exp.kind == "encoder_decoder":
+        schedule = spec.get("schedule", 1)
+        if schedule not in SCHEDULES:
+            raise ExperimentError(f"{exp.source or exp.name}: model.schedule must be 1, 2 or 3, got {schedule!r}")
+        metrics = getattr(model, SCHEDULES[schedule])(epochs, batch, lr, report, exp.show, progress=progress,
+                                                      max_batches=max_batches, path=picture)
+        extra["stages"] = {mode: _plain(m) for mode, m in model.stage_metrics.items()}
+        extra["schedule"] = [name for name, _ in model.histories]
+    else:
+        model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches, picture_dir=out_dir,
+                    show_cnt=max(exp.show, 8))
+        metrics = model.test()
+        model.visualize(max(exp.show, 8), path=picture)
+        pictures.update({p.stem: p.name for p in sorted(out_dir.glob("gan-epoch-*.png"))})
+    train_seconds = sum(h.train_seconds for _, h in model.histories)
+    total = time.perf_counter() - start
+    if picture.is_file():
+        pictures["visualize"] = picture.name
+
+    printer(f"Result of {exp.name} on the test split:")
+    if exp.kind == "gan":
+        ours = f"{metrics['discriminator_accuracy']:5.3f}/{metrics['generator_accuracy']:5.3f}"
+        book = exp.book.get("accuracy")
+        theirs = "/".join(f"{v:5.3f}" for v in book) if isinstance(book, (list, tuple)) else "—"
+        printer(f"  {'accuracy':<10} ours {ours:<14} book {theirs}   (discriminator/generator)")
+    else:
+        for line in comparison_lines(metrics, exp.book):
+            printer(line)
+    history = model.history
+    training_curves(history, title=f"{exp.name} — {dataset}", path=out_dir / "training.png")
+    pictures = {"training": "training.png", **pictures}
+    model.save(out_dir / "model.npz")
+    result = {
+        "experiment": exp.name,
+        "chapter": exp.chapter,
+        "title": exp.title,
+        "kind": exp.kind,
+        "dataset": str(dataset),
+        "dataset_spec": exp.dataset,
+        "metrics": _plain(metrics),
+        "book": _plain(exp.book),
+        "epochs": epochs,
+        "batch_size": batch,
+        "learning_rate": lr,
+        "optimizer": settings["optimizer"],
+        "max_batches": max_batches,
+        "train_seconds": train_seconds,
+        "seconds": total,
+        "seed": seed,
+        "version": __version__,
+        "parameters": model.parameter_count(),
+        "pictures": pictures,
+        "model_file": "model.npz",
+        "history": _plain(history.to_dict()),
+        "histories": [{"stage": name, **_plain(h.to_dict())} for name, h in model.histories],
+        **extra,
+    }
+    write_json_atomic(out_dir / "result.json", result)
+    printer(f"Wrote {out_dir / 'result.json'}, {len(pictures)} pictures and {out_dir / 'model.npz'} "
+            f"(test accuracy {format_accuracy(metrics['accuracy'])})")
+    return result

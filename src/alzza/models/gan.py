@@ -1,0 +1,209 @@
+"""The generative adversarial network of chapter 15.
+
+Two parts (spec keys ``seed_shape``, ``generator``, ``discriminator``; the book's
+spelling ``discriminor`` is accepted too)::
+
+    z ~ U(−1, 1)^seed_shape ─ generator (+ full sized to x, tanh or sigmoid) ─ x̃
+    x or x̃ ─ discriminator (+ full, 1 logit) ─ o         binary head: "is it real?"
+
+The generator's last layer matches the data's ``value_range``: tanh for (−1, 1)
+(gan-mnist), sigmoid for (0, 1) (gan-picture). Each training step:
+
+1. discriminator step: real x (label 1) and x̃ = G(z) (label 0) through D; only D's
+   slots are stepped (the generator only produced the fakes);
+2. generator step: fresh z, o = D(G(z)) scored against label 1 (fool D); the gradient
+   runs back through D's backward into G — D's ``grads`` are filled but its slots are
+   NOT stepped, so D is frozen — and only G's slots are stepped.
+
+Accuracies, as the book reports them: the discriminator's share right on real + fake
+(threshold 0 on the logit), and the generator's share of fakes D takes for real.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import AlzzaError, SpecError
+from ..heads import make_head
+from ..sequences import is_sequence_shape
+from .family import Chain, FamilyModel
+
+__all__ = ["Gan"]
+
+#: the generator's output activation for each value range of the data
+RANGE_ACTFUNC = {(-1.0, 1.0): "tanh", (0.0, 1.0): "sigmoid"}
+
+
+class Gan(FamilyModel):
+    """Generator and discriminator parts over a ``gan`` data set (see the module docstring)."""
+
+    kind = "gan"
+    PARTS = ("generator", "discriminator")
+
+    def __init__(self, dataset=None, seed_shape=(16,), generator=(), discriminator=None, *, discriminor=None,
+                 name=None, optimizer="sgd", l2_decay=0.0, l1_decay=0.0, init=None, seed=None, dtype=None,
+                 macros=None, input_shape=None, value_range=None, output_actfunc=None, printer=print,
+                 output_shape=(1,), mode="binary"):
+        if discriminator is None:
+            discriminator = discriminor if discriminor is not None else []
+        elif discriminor is not None:
+            raise SpecError("model", "give 'discriminator' or the book's 'discriminor', not both")
+        self._setup(dataset, name, optimizer=optimizer, l2_decay=l2_decay, l1_decay=l1_decay, init=init,
+                    seed=seed, dtype=dtype, macros=macros, printer=printer, input_shape=input_shape,
+                    output_shape=output_shape, mode=mode)
+        if is_sequence_shape(self.input_shape):
+            raise SpecError("model", "the GAN generates single examples, not sequences")
+        if isinstance(seed_shape, int):
+            seed_shape = (seed_shape,)
+        if (not isinstance(seed_shape, (list, tuple)) or not seed_shape
+                or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in seed_shape)):
+            raise SpecError("seed_shape", f"must be a list of positive integers, e.g. [16], got {seed_shape!r}")
+        self.seed_shape = tuple(int(d) for d in seed_shape)
+        value_range = value_range if value_range is not None else getattr(dataset, "value_range", (0.0, 1.0))
+        self.value_range = tuple(float(v) for v in value_range)
+        if output_actfunc is None:
+            output_actfunc = RANGE_ACTFUNC.get(self.value_range)
+            if output_actfunc is None:
+                raise SpecError("model", f"no generator output activation fits the value range {self.value_range}; "
+                                         "give output_actfunc")
+        self.output_actfunc = output_actfunc
+        gen = self._part("generator", generator, self.seed_shape, output_shape=(int(np.prod(self.input_shape)),),
+                         output_actfunc=output_actfunc)
+        dis = self._part("discriminator", discriminator, self.input_shape, output_shape=(1,), input_grad=True)
+        self._finish({"generator": gen, "discriminator": dis})
+        self.mode = "binary"
+        self.head = make_head("binary")
+        self.discriminator_chain = Chain(self, f"{self.name} (discriminator)", [dis], self.head)
+        #: G(z) through the frozen D: only the generator is stepped
+        self.generator_chain = Chain(self, f"{self.name} (generator)", [gen, dis], self.head, trained=[gen])
+        self._running: list = []
+
+    # --- computing -------------------------------------------------------------------
+    def draw_seeds(self, count: int) -> np.ndarray:
+        """``count`` seeds z ~ U(−1, 1) of ``seed_shape`` from the model's generator."""
+        return self.rng.uniform(-1.0, 1.0, size=(count,) + self.seed_shape).astype(self.dtype)
+
+    def generate(self, count: int, training: bool = False, seeds=None) -> np.ndarray:
+        """``count`` generated examples in the data's input shape."""
+        seeds = self.draw_seeds(count) if seeds is None else seeds
+        out = self.parts["generator"].network.forward(self._cast(seeds), training)
+        return out.reshape((len(out),) + tuple(self.input_shape))
+
+    def discriminate(self, x) -> np.ndarray:
+        """D's probability that each example is real."""
+        return self.discriminator_chain.predict(x)
+
+    def _mixed(self, x, fake):
+        x = self._cast(x).reshape(fake.shape)
+        labels = np.zeros((2 * len(x), 1), dtype=self.dtype)
+        labels[:len(x)] = 1
+        return np.concatenate([x, fake]), labels
+
+    def train_step(self, x, y=None, learning_rate: float = 0.001):
+        """One discriminator step then one generator step; returns (sum of losses, (D acc, G acc))."""
+        n = len(x)
+        mixed, labels = self._mixed(x, self.generate(n, training=True))
+        d_loss, d_acc = self.discriminator_chain.train_step(mixed, labels, learning_rate)
+        ones = np.ones((n, 1), dtype=self.dtype)
+        g_loss, g_acc = self.generator_chain.train_step(self.draw_seeds(n), ones, learning_rate)
+        self._running.append((d_loss, g_loss, d_acc, g_acc))
+        return d_loss + g_loss, (d_acc, g_acc)
+
+    def evaluate(self, x, y=None) -> dict:
+        """D on real ``x`` + as many fakes, and G's share of those fakes D takes for real."""
+        fake = self.generate(len(x))
+        mixed, labels = self._mixed(x, fake)
+        d = self.discriminator_chain.evaluate(mixed, labels)
+        g = self.discriminator_chain.evaluate(fake, np.ones((len(x), 1), dtype=self.dtype))
+        return {"accuracy": (d["accuracy"], g["accuracy"]), "discriminator_accuracy": d["accuracy"],
+                "generator_accuracy": g["accuracy"], "discriminator_loss": d["loss"], "generator_loss": g["loss"],
+                "loss": d["loss"] + g["loss"]}
+
+    # --- the book's workflow ----------------------------------------------------------
+    def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
+              progress=None, max_batches=None, picture_dir=None, show_cnt: int = 8):
+        """Alternate D and G steps; at each report print both losses and accuracies and
+        (with ``picture_dir``) write ``gan-epoch-<n>.png`` of real and generated samples."""
+        dataset = self._need_dataset("train()")
+        self._running = []
+
+        def on_report(epoch):
+            if self._running:
+                d_loss, g_loss, d_acc, g_acc = (float(np.mean(col)) for col in zip(*self._running))
+                self.printer(f"    discriminator loss={d_loss:5.3f}, generator loss={g_loss:5.3f}, "
+                             f"accuracy={d_acc:5.3f}/{g_acc:5.3f} (discriminator/generator)")
+                self._running = []
+            if picture_dir is not None and show_cnt:
+                from pathlib import Path
+
+                self.visualize(show_cnt, path=Path(picture_dir) / f"gan-epoch-{epoch}.png", quiet=True)
+
+        return self._train_chain(self, dataset, epochs, batch_size, learning_rate, report, progress, max_batches,
+                                 on_report=on_report)
+
+    def test(self) -> dict:
+        dataset = self._need_dataset("test()")
+        x, y = dataset.test_data()
+        if len(x) == 0:
+            raise AlzzaError(f"{self.name}: the test split is empty")
+        metrics = self.evaluate(x, y)
+        self.printer(f"Model {self.name} test report: accuracy = {metrics['discriminator_accuracy']:5.3f}/"
+                     f"{metrics['generator_accuracy']:5.3f} (discriminator/generator), loss = "
+                     f"{metrics['discriminator_loss']:5.3f}/{metrics['generator_loss']:5.3f}")
+        return metrics
+
+    def visualize(self, num: int = 8, path=None, quiet: bool = False) -> list[str]:
+        """A row of real validation samples over a row of generated ones, each with D's verdict."""
+        dataset = self._need_dataset("visualize()")
+        x, _ = dataset.validate_sample(num, self.rng)
+        if len(x) == 0:
+            x = dataset.test_data()[0][:num]
+        fake = self.generate(len(x))
+        p_real, p_fake = self.discriminate(x).reshape(-1), self.discriminate(fake).reshape(-1)
+        lines = [f"real: D says real with p={p:.3f}" for p in p_real]
+        lines += [f"generated: D says real with p={p:.3f}" for p in p_fake]
+        if not quiet:
+            self.printer(f"Model {self.name} Visualization")
+            for line in lines:
+                self.printer(line)
+        self.last_figure = None
+        to_images = getattr(dataset, "input_images", None)
+        if to_images is not None and len(x):
+            from ..viz.images import image_grid, show_inline
+            from ..viz.plots import save_figure
+
+            images = np.concatenate([to_images(x), to_images(fake)])
+            captions = [f"real\nD: {p:.2f}" for p in p_real] + [f"generated\nD: {p:.2f}" for p in p_fake]
+            colors = ["tab:blue"] * len(x) + ["tab:orange"] * len(fake)
+            epoch = len(self.history.epoch) if self.history is not None and self.history.epoch else 0
+            fig = image_grid(images, captions, columns=len(x), colors=colors,
+                             title=f"{self.name}: real (top) and generated (bottom)"
+                                   + (f", epoch {epoch}" if epoch else ""))
+            if path is not None:
+                save_figure(fig, path)
+            if not quiet:
+                show_inline(fig)
+            self.last_figure = fig
+        return lines
+
+    def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=8) -> dict:
+        self.train(epoch_count, batch_size, learning_rate, report)
+        metrics = self.test()
+        if show_cnt:
+            self.visualize(show_cnt)
+        return metrics
+
+    # --- persistence ------------------------------------------------------------------
+    def config(self) -> dict:
+        config = super().config()
+        config.update(seed_shape=list(self.seed_shape), value_range=list(self.value_range),
+                      output_actfunc=self.output_actfunc)
+        return config
+
+    @classmethod
+    def from_config(cls, config, dataset=None, printer=print):
+        parts = config["parts"]
+        common = cls._common(config)
+        return cls(dataset, config["seed_shape"], parts["generator"], parts["discriminator"],
+                   value_range=config.get("value_range"), output_actfunc=config.get("output_actfunc"),
+                   printer=printer, **common)
