@@ -1,0 +1,85 @@
+"""The book's own interface: run the examples of "파이썬 날코딩으로 알고짜는 딥러닝" on alzza.
+
+Change one line of the book's code — its imports — to ``from alzza.book import *``
+and the rest runs as printed: the data-set classes, the model classes with their
+``exec_all`` / ``train`` / ``test`` / ``visualize``, ``CnnExtModel.set_macro`` and the
+chapter 1–4 functions (``abalone_exec``, ``pulsar_exec``, ``steel_exec``,
+``set_hidden``).
+
+Everything here is a thin adapter: it maps the book's constructor arguments onto
+:func:`alzza.data.make_dataset` options and :class:`alzza.Model` (or model-family)
+arguments. Every forward pass, gradient, optimiser step and report comes from alzza.
+
+Module settings (the book's module-level globals), read when a call runs:
+
+``LEARNING_RATE`` (0.001) and ``RND_STD`` (0.003)
+    chapters 1–4. Assign them as in the book — ``LEARNING_RATE = 0.1`` at the top
+    level of your script or notebook after the star import — or on the module:
+    ``import alzza.book as book; book.LEARNING_RATE = 0.1``. When both are changed,
+    your own global wins.
+``SEED`` (1234)
+    the seed of every data set and model made here (the book seeds NumPy with 1234);
+    :func:`randomize` sets it to ``None``: fresh randomness on every call.
+``USE_STANDINS`` (True)
+    UrbanSound8K, Office-31 or the movie missing → say so and use the stand-in data
+    set (fsdd, office31-standin, videoshot-standin). False: raise instead, naming what
+    is missing and the stand-in.
+``FIGURES`` (None)
+    a folder: pictures (visualize, feature maps, weight histograms) are also written
+    there as PNG files. In Jupyter they are shown inline either way.
+
+Data files come from alzza's data folder rule (``--data-dir``, else ``ALZZA_DATA``,
+else the per-user cache), not from the book's relative paths.
+"""
+
+LEARNING_RATE = 0.001
+RND_STD = 0.0030
+SEED = 1234
+USE_STANDINS = True
+FIGURES = None
+
+
+def randomize():
+    """The book's ``randomize()``: later data sets and models draw fresh randomness."""
+    global SEED
+    SEED = None
+
+
+from .chapters import abalone_exec, pulsar_exec, set_hidden, steel_exec  # noqa: E402
+from .datasets import (  # noqa: E402
+    AbaloneDataset,
+    AutomataDataset,
+    DummyDataset,
+    FlowersDataset,
+    GanDatasetMnist,
+    GanDatasetPicture,
+    MnistAutoDataset,
+    MnistEngDataset,
+    MnistKorDataset,
+    Office31Dataset,
+    PulsarDataset,
+    PulsarSelectDataset,
+    SteelDataset,
+    UrbanSoundDataset,
+    VideoShotDataset,
+)
+from .families import Autoencoder, EncoderDecoder, Gan  # noqa: E402
+from .models import (  # noqa: E402
+    AdamModel,
+    CnnBasicModel,
+    CnnExtModel,
+    CnnRegModel,
+    MlpModel,
+    RnnBasicModel,
+    RnnExtModel,
+    RnnLstmModel,
+)
+
+__all__ = [
+    "LEARNING_RATE", "RND_STD", "randomize", "set_hidden", "abalone_exec", "pulsar_exec", "steel_exec",
+    "AbaloneDataset", "PulsarDataset", "SteelDataset", "PulsarSelectDataset", "FlowersDataset",
+    "Office31Dataset", "DummyDataset", "AutomataDataset", "UrbanSoundDataset", "VideoShotDataset",
+    "MnistAutoDataset", "MnistEngDataset", "MnistKorDataset", "GanDatasetPicture", "GanDatasetMnist",
+    "MlpModel", "AdamModel", "CnnBasicModel", "CnnRegModel", "CnnExtModel", "RnnBasicModel", "RnnLstmModel",
+    "RnnExtModel", "Autoencoder", "EncoderDecoder", "Gan",
+]

@@ -1,0 +1,145 @@
+"""The book's model classes (chapters 5–12) as thin subclasses of :class:`alzza.Model`.
+
+Each maps the book's constructor onto ``Model(dataset, layers, name=..., optimizer=...,
+l2_decay=..., l1_decay=..., macros=..., seed=...)`` and keeps alzza's ``train`` /
+``test`` / ``visualize`` / ``exec_all``; the book's extras (``use_adam``, ``show_maps``,
+``show_params``, ``dump_structure``, ``set_macro``) call alzza's optimiser factory,
+summary and pictures. The class tree is the book's:
+
+MlpModel (SGD) → AdamModel (``use_adam``, False) → CnnBasicModel (Adam) → CnnRegModel
+(L2/L1) → CnnExtModel (macros, structure dump) → RnnBasicModel → RnnLstmModel → RnnExtModel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..models import Model
+from ..optim import make_optimizer
+from .datasets import settings
+
+
+def book_layers(hconfigs):
+    """The book's hconfigs as a layer list: a single bare spec (``['custom', {...}]``) is wrapped, as its CnnBasicModel does."""
+    if isinstance(hconfigs, (list, tuple)) and hconfigs and not isinstance(hconfigs[0], (list, tuple, int)):
+        return [list(hconfigs)]
+    return list(hconfigs)
+
+
+def figure_path(model, kind: str):
+    """``<FIGURES>/<model name>-<kind>.png`` when ``alzza.book.FIGURES`` names a folder, else None."""
+    folder = settings().FIGURES
+    if folder is None:
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder) / f"{model.name}-{kind}.png"
+
+
+class BookMethods:
+    """What every book class adds to an alzza model: the book's keyword names and ``use_adam``."""
+
+    def train(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, *more, **options):
+        return super().train(epoch_count, batch_size, learning_rate, report, *more, **options)
+
+    def visualize(self, num=3, path=None, **options):
+        return super().visualize(num, path=path or figure_path(self, "visualize"), **options)
+
+    @property
+    def use_adam(self) -> bool:
+        return self.optimizer.name == "adam"
+
+    @use_adam.setter
+    def use_adam(self, value):
+        """Switch the optimiser (set it before training, as the book does)."""
+        self.optimizer = make_optimizer("adam" if value else "sgd", l2_decay=self.optimizer.l2_decay,
+                                        l1_decay=self.optimizer.l1_decay)
+
+
+class MlpModel(BookMethods, Model):
+    """Chapter 5: ``MlpModel(name, dataset, hconfigs)`` — plain SGD, weights ~ N(0, 0.03)."""
+
+    optimizer_name = "sgd"
+
+    def __init__(self, name, dataset, hconfigs, **options):
+        options.setdefault("optimizer", self.optimizer_name)
+        options.setdefault("seed", settings().SEED)
+        super().__init__(dataset, book_layers(hconfigs), name=name, macros=getattr(type(self), "macros", None),
+                         **options)
+
+
+class AdamModel(MlpModel):
+    """Chapter 6: set ``model.use_adam = True`` before training to use Adam (the book's default is False)."""
+
+
+class CnnBasicModel(AdamModel):
+    """Chapter 7: Adam; ``show_maps=True`` adds conv kernels and feature maps to ``visualize``."""
+
+    optimizer_name = "adam"
+
+    def __init__(self, name, dataset, hconfigs, show_maps=False, **options):
+        self.show_maps = show_maps
+        super().__init__(name, dataset, hconfigs, **options)
+
+    def visualize(self, num=3, path=None):
+        lines = super().visualize(num, path)
+        from ..viz.maps import conv_layers, show_maps
+
+        if self.show_maps and conv_layers(self):
+            x, _ = self.dataset.validate_sample(num, self.rng)
+            x = x if len(x) else self.dataset.test_data()[0][:num]
+            self.maps_figure = show_maps(self, x, figure_path(self, "maps"), examples=num)
+            self.printer(f"Model {self.name}: kernels and feature maps of {len(conv_layers(self))} conv layer(s)")
+        return lines
+
+
+class CnnRegModel(CnnBasicModel):
+    """Chapter 8: ``l2_decay`` / ``l1_decay``; ``exec_all(..., show_params=True)`` draws the weight histograms."""
+
+    def __init__(self, name, dataset, hconfigs, show_maps=False, l2_decay=0, l1_decay=0, **options):
+        super().__init__(name, dataset, hconfigs, show_maps, l2_decay=l2_decay, l1_decay=l1_decay, **options)
+
+    def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3,
+                 show_params=False):
+        metrics = super().exec_all(epoch_count, batch_size, learning_rate, report, show_cnt)
+        if show_params:
+            self.show_param_dist()
+        return metrics
+
+    def show_param_dist(self):
+        """The weight histograms (:func:`alzza.viz.weights.weight_histograms`) and their numbers."""
+        from ..viz.weights import NEAR_ZERO, weight_histograms
+
+        self.params_figure, stats = weight_histograms(self, figure_path(self, "weights"))
+        for slot, s in stats.items():
+            self.printer(f"  {slot:<24} mean {s['mean']:+.3e}  std {s['std']:.3e}  "
+                         f"near 0 (|w| < {NEAR_ZERO:g}) {100 * s['near_zero']:4.1f}%")
+        return stats
+
+
+class CnnExtModel(CnnRegModel):
+    """Chapter 9: macros set on the class (``CnnExtModel.set_macro``); ``dump_structure=True`` prints the summary."""
+
+    macros: dict = {}
+
+    def __init__(self, name, dataset, hconfigs, show_maps=False, l2_decay=0, l1_decay=0, dump_structure=False,
+                 **options):
+        self.dump_structure = dump_structure
+        super().__init__(name, dataset, hconfigs, show_maps, l2_decay, l1_decay, **options)
+        if dump_structure:
+            self.summary()
+
+    @staticmethod
+    def set_macro(name, config):
+        CnnExtModel.macros[name] = config
+
+
+class RnnBasicModel(CnnExtModel):
+    """Chapter 10: ``['rnn', {...}]`` layers."""
+
+
+class RnnLstmModel(RnnBasicModel):
+    """Chapter 11: ``['lstm', {...}]`` layers."""
+
+
+class RnnExtModel(RnnLstmModel):
+    """Chapter 12: ``['seqwrap', ...]`` layers."""
