@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..sequences import Sequences
+from .hangul import caption_text
 
 __all__ = ["estimate_captions", "image_grid", "in_notebook", "show_inline"]
 
@@ -52,7 +53,8 @@ def image_grid(images, captions, columns: int | None = None, title: str | None =
         ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=255,
                   interpolation="nearest")
         color = colors[index] if colors is not None else "black"
-        ax.set_title(str(captions[index]), fontsize=8, color=color)
+        text, font = caption_text(str(captions[index]))
+        ax.set_title(text, fontsize=8, color=color, **font)
         ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize=10)

@@ -1,0 +1,35 @@
+"""Korean captions stay readable: a Hangul font when installed, else romanised text."""
+
+import warnings
+
+import numpy as np
+
+from alzza.data.korean_numerals import read_korean_text
+from alzza.viz import hangul
+from alzza.viz.images import image_grid
+
+
+def test_romanize_syllables():
+    assert hangul.romanize("삼백이십일") == "sambaekisipil"
+    assert hangul.romanize(read_korean_text(2019)) == "icheonsipgu"
+    assert hangul.romanize("영 / ans: 칠 ✓") == "yeong / ans: chil ✓"
+    assert hangul.romanize("zero") == "zero"
+
+
+def test_caption_text_without_a_hangul_font(monkeypatch):
+    monkeypatch.setattr(hangul, "hangul_font", lambda: None)
+    assert hangul.caption_text("est: 구천 / ans: 구천") == ("est: gucheon / ans: gucheon", {})
+    monkeypatch.setattr(hangul, "hangul_font", lambda: "NanumGothic")
+    assert hangul.caption_text("구천") == ("구천", {"fontfamily": "NanumGothic"})
+    assert hangul.caption_text("seven") == ("seven", {})
+
+
+def test_grid_with_korean_captions_draws_without_missing_glyphs(tmp_path):
+    images = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph would warn
+        fig = image_grid(images, ["est: 삼백 / ans: 삼백", "est: 천일 / ans: 천"])
+        fig.savefig(tmp_path / "k.png")
+    titles = [ax.get_title() for ax in fig.axes]
+    if hangul.hangul_font() is None:
+        assert titles[0] == "est: sambaek / ans: sambaek"
