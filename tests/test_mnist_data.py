@@ -538,3 +538,17 @@ def test_real_t10k_files():
         assert str(data) == "mnist(select, 8000+1500+500)"
     kor = make_dataset({"name": "mnist-kor", "digits": 2, "count": 2000}, data_dir=root, seed=0)
     assert kor.decode(kor.test_data()[1][:1])[0] == read_korean_text(int(kor.numbers("test")[0]))
+
+
+def test_gan_picture_overlapping_tiles():
+    """stride < 32 cuts overlapping tiles: tile k+1 is tile k shifted by the stride."""
+    from alzza.data.gan_picture import cut_tiles
+
+    pixels = np.arange(64 * 80 * 3, dtype=np.uint32).reshape(64, 80, 3).astype(np.uint8)
+    side = cut_tiles(pixels)
+    assert side.shape == (2 * 2, 32, 32, 3)
+    assert np.array_equal(side[1], pixels[0:32, 32:64])
+    over = cut_tiles(pixels, stride=16)
+    assert over.shape == (3 * 4, 32, 32, 3)
+    assert np.array_equal(over[1], pixels[0:32, 16:48])
+    assert np.array_equal(over[4], pixels[16:48, 0:32])
