@@ -37,6 +37,7 @@ from ..optim import Slot, make_optimizer
 from ..sequences import Sequences, is_sequence_shape, shape_from_config, shape_to_config
 from ..spec import parse_layers
 from .model import Model, _build_checked
+from .step import TrainingStep
 
 __all__ = ["Chain", "FamilyModel", "Part", "output_layer"]
 
@@ -109,7 +110,7 @@ def _to_shape(a, shape):
     return a
 
 
-class Chain:
+class Chain(TrainingStep):
     """A path through ``parts`` scored by ``head``, training (stepping) only ``trained``.
 
     Quacks like a Model for :func:`~alzza.training.fit` and
@@ -153,25 +154,15 @@ class Chain:
                 d = _to_shape(d, self.parts[i - 1].output_shape)
         return d
 
-    def loss_and_backward(self, x, y):
-        output = self.forward(x, True)
-        y = self.owner._target(y, output)
-        loss = self.head.loss(output, y) + self.optimizer.decay_loss(self.slots)
-        self.backward(self.head.backward())
-        return loss, output, y
+    # the hooks of TrainingStep (loss_and_backward, train_step, evaluate, predict)
+    def _train_forward(self, x):
+        return self.forward(x, True)
 
-    def train_step(self, x, y, learning_rate: float):
-        loss, output, y = self.loss_and_backward(x, y)
-        acc = self.head.accuracy(output, y)
-        self.optimizer.step(self.slots, learning_rate)
-        return loss, acc
+    def _train_backward(self, d):
+        self.backward(d)
 
-    def evaluate(self, x, y) -> dict:
-        output = self.output_in_chunks(x)
-        return self.head.metrics(output, self.owner._target(y, output))
-
-    def predict(self, x):
-        return self.head.estimate(self.output_in_chunks(x))
+    def _target(self, y, output):
+        return self.owner._target(y, output)
 
 
 class FamilyModel:

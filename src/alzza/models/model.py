@@ -43,12 +43,13 @@ from ..sequences import (
 )
 from ..spec import parse_layers
 from ..training import fit, format_accuracy
+from .step import TrainingStep
 
 #: examples per forward call when evaluating whole splits (bounds memory on big sets)
 EVAL_CHUNK = 1000
 
 
-class Model:
+class Model(TrainingStep):
     """A network for one data set's shapes and output mode.
 
     ``layers`` is a list in the description language (or Layer objects); the output
@@ -183,33 +184,12 @@ class Model:
             return Sequences.concatenate(parts)
         return np.concatenate(parts)
 
-    def predict(self, x) -> np.ndarray:
-        """The head's estimate: a value, a probability, or class probabilities."""
-        return self.head.estimate(self.output_in_chunks(x))
+    # the hooks of TrainingStep (loss_and_backward, train_step, evaluate, predict)
+    def _train_forward(self, x):
+        return self.network.forward(self._cast(x), True)
 
-    def loss_and_backward(self, x, y):
-        """Forward in training mode, the loss (with decay terms), and all gradients.
-
-        Nothing is updated: after this, every layer's ``grads`` hold dL/dθ.
-        Returns ``(loss, output, y)`` with y cast and shaped like the output.
-        """
-        output = self.network.forward(self._cast(x), True)
-        y = self._target(y, output)
-        loss = self.head.loss(output, y) + self.optimizer.decay_loss(self.slots)
-        self.network.backward(self.head.backward())
-        return loss, output, y
-
-    def train_step(self, x, y, learning_rate: float):
-        """One minibatch: gradients, then one optimiser step. Returns (loss, accuracy)."""
-        loss, output, y = self.loss_and_backward(x, y)
-        acc = self.head.accuracy(output, y)
-        self.optimizer.step(self.slots, learning_rate)
-        return loss, acc
-
-    def evaluate(self, x, y) -> dict:
-        """All of the head's metrics on (x, y), computed in inference mode."""
-        output = self.output_in_chunks(x)
-        return self.head.metrics(output, self._target(y, output))
+    def _train_backward(self, d):
+        self.network.backward(d)
 
     # --- the book's workflow --------------------------------------------------------
     def _need_dataset(self, what):

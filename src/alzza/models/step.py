@@ -1,0 +1,44 @@
+"""One training step, shared by the Model and by the family models' chains.
+
+Anything with a head, an optimiser, its ``slots`` and three hooks —
+``_train_forward(x)`` (forward in training mode), ``_train_backward(d)`` (gradients
+only, from dL/d(output) down) and ``_target(y, output)`` (targets cast and shaped like
+the output) — plus ``output_in_chunks(x)`` for inference, gets from this class:
+
+    loss = head.loss(f(x), y) + decay terms        (loss_and_backward: grads filled, nothing moved)
+    θ ← optimiser.step(θ, ∇θ loss)                 (train_step: the only place weights change)
+"""
+
+from __future__ import annotations
+
+
+class TrainingStep:
+    """loss_and_backward / train_step / evaluate / predict over the three hooks above."""
+
+    def loss_and_backward(self, x, y):
+        """Forward in training mode, the loss (with decay terms), and all gradients.
+
+        Nothing is updated: afterwards every trained layer's ``grads`` hold dL/dθ.
+        Returns ``(loss, output, y)`` with y cast and shaped like the output.
+        """
+        output = self._train_forward(x)
+        y = self._target(y, output)
+        loss = self.head.loss(output, y) + self.optimizer.decay_loss(self.slots)
+        self._train_backward(self.head.backward())
+        return loss, output, y
+
+    def train_step(self, x, y, learning_rate: float):
+        """One minibatch: gradients, then one optimiser step. Returns (loss, accuracy)."""
+        loss, output, y = self.loss_and_backward(x, y)
+        acc = self.head.accuracy(output, y)
+        self.optimizer.step(self.slots, learning_rate)
+        return loss, acc
+
+    def evaluate(self, x, y) -> dict:
+        """All of the head's metrics on (x, y), computed in inference mode."""
+        output = self.output_in_chunks(x)
+        return self.head.metrics(output, self._target(y, output))
+
+    def predict(self, x):
+        """The head's estimate: a value, a probability, or class probabilities."""
+        return self.head.estimate(self.output_in_chunks(x))
