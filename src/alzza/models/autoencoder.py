@@ -239,8 +239,7 @@ class Autoencoder(FamilyModel):
         self.last_figure = None
         to_images = getattr(dataset, "input_images", None)
         if to_images is not None and len(x):
-            from ..viz.images import estimate_captions, image_grid, show_inline
-            from ..viz.plots import save_figure
+            from ..viz.images import estimate_captions, image_grid
 
             captions, colors = estimate_captions(dataset, self.head, estimate, y)
             recon = self.reconstruct(x)
@@ -249,10 +248,7 @@ class Autoencoder(FamilyModel):
             all_captions = [c for cap in captions for c in (f"original\n{cap}", "reconstruction")]
             all_colors = [c for col in colors for c in (col, "black")]
             fig = image_grid(images, all_captions, columns=2, colors=all_colors,
-                             title=f"{self.name}: originals, reconstructions, predictions")
-            if path is not None:
-                save_figure(fig, path)
-            show_inline(fig)
+                             title=f"{self.name}: originals, reconstructions, predictions", path=path, show=True)
             self.last_figure = fig
         return lines
 

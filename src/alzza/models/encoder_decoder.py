@@ -158,18 +158,14 @@ class EncoderDecoder(FamilyModel):
         self.last_figure = None
         to_images = getattr(dataset, "input_images", None)
         if to_images is not None and len(y):
-            from ..viz.images import estimate_captions, image_grid, show_inline
-            from ..viz.plots import save_figure
+            from ..viz.images import estimate_captions, image_grid
 
             captions, colors = estimate_captions(dataset, chain.head, estimate, y)
             if mode == "both" and hasattr(dataset, "describe_encoder_output"):
                 middle = self.encode(x)
                 captions = [f"{c}\nencoder: {dataset.describe_encoder_output(m)}" for c, m in zip(captions, middle)]
             fig = image_grid(to_images(x), captions, colors=colors,
-                             title=f"{self.name}: {len(y)} validation examples ({mode})")
-            if path is not None:
-                save_figure(fig, path)
-            show_inline(fig)
+                             title=f"{self.name}: {len(y)} validation examples ({mode})", path=path, show=True)
             self.last_figure = fig
         return lines
 

@@ -169,8 +169,7 @@ class Gan(FamilyModel):
         self.last_figure = None
         to_images = getattr(dataset, "input_images", None)
         if to_images is not None and len(x):
-            from ..viz.images import image_grid, show_inline
-            from ..viz.plots import save_figure
+            from ..viz.images import image_grid
 
             images = np.concatenate([to_images(x), to_images(fake)])
             captions = [f"real\nD: {p:.2f}" for p in p_real] + [f"generated\nD: {p:.2f}" for p in p_fake]
@@ -178,11 +177,7 @@ class Gan(FamilyModel):
             epoch = len(self.history.epoch) if self.history is not None and self.history.epoch else 0
             fig = image_grid(images, captions, columns=len(x), colors=colors,
                              title=f"{self.name}: real (top) and generated (bottom)"
-                                   + (f", epoch {epoch}" if epoch else ""))
-            if path is not None:
-                save_figure(fig, path)
-            if not quiet:
-                show_inline(fig)
+                                   + (f", epoch {epoch}" if epoch else ""), path=path, show=not quiet)
             self.last_figure = fig
         return lines
 

@@ -248,15 +248,11 @@ class Model(TrainingStep):
         self.last_figure = None
         to_images = getattr(dataset, "input_images", None)
         if to_images is not None and len(x):
-            from ..viz.images import estimate_captions, image_grid, show_inline
-            from ..viz.plots import save_figure
+            from ..viz.images import estimate_captions, image_grid
 
             captions, colors = estimate_captions(dataset, self.head, estimate, y)
             fig = image_grid(to_images(x), captions, colors=colors,
-                             title=f"{self.name}: {len(x)} validation examples")
-            if path is not None:
-                save_figure(fig, path)
-            show_inline(fig)
+                             title=f"{self.name}: {len(x)} validation examples", path=path, show=True)
             self.last_figure = fig
         return lines
 

@@ -26,12 +26,13 @@ RIGHT_COLOR, WRONG_COLOR = "tab:green", "tab:red"
 
 
 def image_grid(images, captions, columns: int | None = None, title: str | None = None,
-               colors=None, panel_size: float = 2.4) -> Figure:
+               colors=None, panel_size: float = 2.4, path=None, show: bool = False) -> Figure:
     """One panel per image, captioned, in a grid of ``columns`` (default: up to 5).
 
     ``images`` is uint8 ``(n, h, w, 3)`` (or ``(n, h, w)`` grayscale); ``captions`` one
     string per image (may hold several lines); ``colors`` optional caption colours.
-    Grid cells without an image are removed, so ``len(fig.axes) == n``.
+    Grid cells without an image are removed, so ``len(fig.axes) == n``. The figure is
+    written as PNG to ``path`` when given, and shown inline in Jupyter when ``show``.
     """
     images = np.asarray(images)
     count = len(images)
@@ -59,6 +60,12 @@ def image_grid(images, captions, columns: int | None = None, title: str | None =
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    if path is not None:
+        from .plots import save_figure
+
+        save_figure(fig, path)
+    if show:
+        show_inline(fig)
     return fig
 
 
