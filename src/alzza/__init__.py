@@ -11,7 +11,7 @@ A tour::
 
 __version__ = "0.1.0"
 
-from . import layers  # noqa: E402  (registers the layer types)
+from . import layers  # noqa: E402, F401  (registers the layer types)
 from .errors import AlzzaError, DataError, ModelFileError, SpecError, TrainingError  # noqa: E402
 from .io import load_model as load  # noqa: E402
 from .models import Autoencoder, EncoderDecoder, Gan, Model  # noqa: E402

@@ -167,6 +167,15 @@ class Dataset:
         index = rng.permutation(self.validate_count)[:max(0, int(count))]
         return x[index], y[index]
 
+    def show_sample(self, count: int, rng: np.random.Generator) -> Batch:
+        """Examples to visualise: ``count`` random validation examples, or the first test
+        examples when the validation split is empty (tiny data sets)."""
+        x, y = self.validate_sample(count, rng)
+        if len(y) == 0:
+            x, y = self.test_data()
+            x, y = x[:count], y[:count]
+        return x, y
+
     def train_data(self) -> Batch:
         """All training examples ``(x, y)`` in split order."""
         return self._train

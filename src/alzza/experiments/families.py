@@ -32,7 +32,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .. import __version__
 from ..errors import ExperimentError
 from ..models import FAMILIES
 from ..training import format_accuracy
@@ -97,7 +96,7 @@ def _stage_settings(given, settings, exp, key):
 def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_batches=None, progress=None,
                printer=print, overridden=()) -> dict:
     """Train, test and draw a family experiment; write result.json; return the result."""
-    from .runner import _plain, comparison_lines, write_json_atomic
+    from .runner import _plain, comparison_lines, result_record, write_json_atomic
 
     spec = model_mapping(exp)
     model = build_family_model(exp, dataset, seed, printer)
@@ -163,31 +162,11 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
     training_curves(history, title=f"{exp.name} — {dataset}", path=out_dir / "training.png")
     pictures = {"training": "training.png", **pictures}
     model.save(out_dir / "model.npz")
-    result = {
-        "experiment": exp.name,
-        "chapter": exp.chapter,
-        "title": exp.title,
-        "kind": exp.kind,
-        "dataset": str(dataset),
-        "dataset_spec": exp.dataset,
-        "metrics": _plain(metrics),
-        "book": _plain(exp.book),
-        "epochs": epochs,
-        "batch_size": batch,
-        "learning_rate": lr,
-        "optimizer": settings["optimizer"],
-        "max_batches": max_batches,
-        "train_seconds": train_seconds,
-        "seconds": total,
-        "seed": seed,
-        "version": __version__,
-        "parameters": model.parameter_count(),
-        "pictures": pictures,
-        "model_file": "model.npz",
-        "history": _plain(history.to_dict()),
-        "histories": [{"stage": name, **_plain(h.to_dict())} for name, h in model.histories],
-        **extra,
-    }
+    run_settings = {**settings, "epochs": epochs, "batch_size": batch, "learning_rate": lr}
+    result = result_record(exp, dataset, model, metrics, run_settings, seed, history, pictures,
+                           max_batches=max_batches, train_seconds=train_seconds, seconds=total,
+                           histories=[{"stage": name, **_plain(h.to_dict())} for name, h in model.histories],
+                           **extra)
     write_json_atomic(out_dir / "result.json", result)
     printer(f"Wrote {out_dir / 'result.json'}, {len(pictures)} pictures and {out_dir / 'model.npz'} "
             f"(test accuracy {format_accuracy(metrics['accuracy'])})")

@@ -75,6 +75,35 @@ def comparison_lines(metrics: dict, book: dict) -> list[str]:
     return lines
 
 
+def result_record(exp, dataset, model, metrics, settings, seed, history, pictures, *, max_batches,
+                  train_seconds, **extra) -> dict:
+    """The contents of result.json (SPEC §7: experiment, dataset, metrics, book, epochs,
+    train_seconds, seed, version — and the settings, pictures and per-epoch history)."""
+    return {
+        "experiment": exp.name,
+        "chapter": exp.chapter,
+        "title": exp.title,
+        "kind": exp.kind,
+        "dataset": str(dataset),
+        "dataset_spec": exp.dataset,
+        "metrics": _plain(metrics),
+        "book": _plain(exp.book),
+        "epochs": settings["epochs"],
+        "batch_size": settings["batch_size"],
+        "learning_rate": settings["learning_rate"],
+        "optimizer": settings["optimizer"],
+        "max_batches": max_batches,
+        "train_seconds": train_seconds,
+        "seed": seed,
+        "version": __version__,
+        "parameters": model.parameter_count(),
+        "pictures": pictures,
+        "model_file": "model.npz",
+        "history": _plain(history.to_dict()),
+        **extra,
+    }
+
+
 def build_model(exp: Experiment, dataset, seed: int, printer=print) -> Model:
     if exp.kind != "network":  # autoencoder, encoder_decoder, gan (chapters 13–15)
         from .families import build_family_model
@@ -174,28 +203,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     pictures.update(extra_pictures)
     model.save(out_dir / "model.npz")
     (out_dir / "visualize.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = {
-        "experiment": exp.name,
-        "chapter": exp.chapter,
-        "title": exp.title,
-        "dataset": str(dataset),
-        "dataset_spec": exp.dataset,
-        "metrics": _plain(metrics),
-        "book": _plain(exp.book),
-        "epochs": settings["epochs"],
-        "batch_size": settings["batch_size"],
-        "learning_rate": settings["learning_rate"],
-        "optimizer": settings["optimizer"],
-        "max_batches": max_batches,
-        "train_seconds": history.train_seconds,
-        "seed": seed,
-        "version": __version__,
-        "parameters": model.parameter_count(),
-        "pictures": pictures,
-        "model_file": "model.npz",
-        "history": _plain(history.to_dict()),
-        **extra,
-    }
+    result = result_record(exp, dataset, model, metrics, settings, seed, history, pictures,
+                           max_batches=max_batches, train_seconds=history.train_seconds, **extra)
     write_json_atomic(out_dir / "result.json", result)
     written = ", ".join(str(out_dir / name) for name in pictures.values())
     printer(f"Wrote {out_dir / 'result.json'}, {written} and {out_dir / 'model.npz'}")

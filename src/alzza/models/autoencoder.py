@@ -220,22 +220,15 @@ class Autoencoder(FamilyModel):
 
     def _sample(self, num):
         dataset = self._need_dataset("visualize()")
-        x, y = dataset.validate_sample(num, self.rng)
-        if len(x) == 0:
-            x, y = dataset.test_data()
-            x, y = x[:num], y[:num]
-        return dataset, x, y
+        return (dataset, *dataset.show_sample(num, self.rng))
 
     def visualize(self, num: int = 3, path=None) -> list[str]:
         """Originals (captioned with estimate and answer) beside their reconstructions."""
-        from ..viz.text import estimate_lines
+        from ..viz.text import print_estimates
 
         dataset, x, y = self._sample(num)
         estimate = self.predict(x)
-        lines = estimate_lines(dataset, self.head, x, estimate, y)
-        self.printer(f"Model {self.name} Visualization")
-        for line in lines:
-            self.printer(line)
+        lines = print_estimates(self.printer, self.name, dataset, self.head, x, estimate, y)
         self.last_figure = None
         to_images = getattr(dataset, "input_images", None)
         if to_images is not None and len(x):

@@ -145,10 +145,7 @@ class EncoderDecoder(FamilyModel):
 
         mode = self._check_mode(mode)
         dataset = self.stage_dataset(mode)
-        x, y = dataset.validate_sample(num, self.rng)
-        if len(y) == 0:
-            x, y = dataset.test_data()
-            x, y = x[:num], y[:num]
+        x, y = dataset.show_sample(num, self.rng)
         chain = self.chain(mode)
         estimate = chain.predict(x)
         lines = estimate_lines(dataset, chain.head, x, estimate, y)

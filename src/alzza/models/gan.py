@@ -155,9 +155,7 @@ class Gan(FamilyModel):
     def visualize(self, num: int = 8, path=None, quiet: bool = False) -> list[str]:
         """A row of real validation samples over a row of generated ones, each with D's verdict."""
         dataset = self._need_dataset("visualize()")
-        x, _ = dataset.validate_sample(num, self.rng)
-        if len(x) == 0:
-            x = dataset.test_data()[0][:num]
+        x, _ = dataset.show_sample(num, self.rng)
         fake = self.generate(len(x))
         p_real, p_fake = self.discriminate(x).reshape(-1), self.discriminate(fake).reshape(-1)
         lines = [f"real: D says real with p={p:.3f}" for p in p_real]

@@ -233,18 +233,12 @@ class Model(TrainingStep):
         built: written as PNG to ``path`` if given, shown inline in Jupyter, and kept
         on ``self.last_figure``.
         """
-        from ..viz.text import estimate_lines
+        from ..viz.text import print_estimates
 
         dataset = self._need_dataset("visualize()")
-        x, y = dataset.validate_sample(num, self.rng)
-        if len(x) == 0:
-            x, y = dataset.test_data()
-            x, y = x[:num], y[:num]
+        x, y = dataset.show_sample(num, self.rng)
         estimate = self.predict(x)
-        lines = estimate_lines(dataset, self.head, x, estimate, y)
-        self.printer(f"Model {self.name} Visualization")
-        for line in lines:
-            self.printer(line)
+        lines = print_estimates(self.printer, self.name, dataset, self.head, x, estimate, y)
         self.last_figure = None
         to_images = getattr(dataset, "input_images", None)
         if to_images is not None and len(x):

@@ -95,3 +95,12 @@ def estimate_lines(dataset, head, x, estimate, y) -> list[str]:
             text = _select_text(est, ans, names)
         lines.append(f"{shown} => {text}" if shown else text)
     return lines
+
+
+def print_estimates(printer, name: str, dataset, head, x, estimate, y) -> list[str]:
+    """The book's visualisation report: a heading, then one estimate line per example."""
+    lines = estimate_lines(dataset, head, x, estimate, y)
+    printer(f"Model {name} Visualization")
+    for line in lines:
+        printer(line)
+    return lines
