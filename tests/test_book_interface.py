@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _image_data import write_flowers as _write_flowers
 from PIL import Image
 
 import alzza.book as book
 from alzza.data.idx import write_idx
 from alzza.errors import DataError
 
-FLOWERS = ["daisy", "dandelion", "rose", "sunflower", "tulip"]
 
 
 @pytest.fixture(autouse=True)
@@ -48,14 +48,7 @@ def finals(out: str) -> list[str]:
 
 # --------------------------------------------------------------------------- small data
 def write_flowers(root: Path, per_class: int = 12, size=(16, 16)) -> None:
-    rng = np.random.default_rng(0)
-    for c, name in enumerate(FLOWERS):
-        folder = root / "flowers" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, size=(*size, 3), dtype=np.uint8)
-            pixels[..., c % 3] = 40 * c
-            Image.fromarray(pixels).save(folder / f"{name}{i}.jpg")
+    _write_flowers(root, per_class, size)
 
 
 def write_mnist(root: Path, count: int = 300) -> None:

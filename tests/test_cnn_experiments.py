@@ -12,35 +12,28 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _image_data import write_flowers
 from PIL import Image
 
 from alzza import errors
 from alzza.data import make_dataset
 from alzza.experiments import run_experiment
-from alzza.experiments.catalogue import PICTURES, find_experiment, list_experiments, parse_experiment
+from alzza.experiments.catalogue import (
+    PICTURES,
+    find_experiment,
+    list_experiments,
+    parse_experiment,
+)
 from alzza.io import load_model
 from alzza.models import Model
 from alzza.viz.maps import kernel_pictures, panel_counts, show_maps
 from alzza.viz.weights import weight_histograms, weight_stats
 
-FLOWER_CLASSES = ["daisy", "dandelion", "rose", "sunflower", "tulip"]
 CHAPTER7 = ["flowers96-mlp-30-10-adam", "flowers96-mlp-30-10", "flowers-cnn-5-6", "flowers-cnn-3-6-12-24",
             "office31-cnn-relu", "office31-cnn-relu-50ep", "office31-cnn-sigmoid", "office31-cnn-tanh"]
 CHAPTER8 = ["flowers-mlp-noreg", "flowers-mlp-l2", "flowers-mlp-l1",
             "flowers-cnn-plain", "flowers-cnn-dropout", "flowers-cnn-noise", "flowers-cnn-batchnorm",
             "office31-cnn-plain", "office31-cnn-dropout", "office31-cnn-noise", "office31-cnn-batchnorm"]
-
-
-def write_flowers(root: Path, per_class: int = 16, size=(12, 12), seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    for c, name in enumerate(FLOWER_CLASSES):
-        folder = root / "flowers" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, size=(*size, 3), dtype=np.uint8)
-            pixels[..., c % 3] = 40 * c
-            Image.fromarray(pixels).save(folder / f"{name}{i}.jpg")
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _image_data import FLOWER_CLASSES
+from _image_data import write_flowers as _write_flowers
 from PIL import Image
 
 from alzza.data import make_dataset
@@ -25,7 +27,6 @@ from alzza.errors import DataError, SpecError
 from alzza.heads import MultiSelectHead
 from alzza.models import Model
 
-FLOWER_CLASSES = ["daisy", "dandelion", "rose", "sunflower", "tulip"]
 DOMAINS = ["amazon", "dslr", "webcam"]
 OBJECTS = ["back_pack", "bike", "mug"]
 
@@ -37,15 +38,8 @@ def _private_cache(tmp_path, monkeypatch):
 
 
 def write_flowers(root: Path, per_class: int = 6, size=(16, 20), seed: int = 0) -> Path:
-    """<root>/flowers/<class>/*.jpg: random-noise photos (so low resolution shows)."""
-    rng = np.random.default_rng(seed)
-    for name in FLOWER_CLASSES:
-        folder = root / "flowers" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, size=(*size, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(folder / f"{name}{i}.jpg", quality=95)
-    return root
+    """Random-noise photos (so low resolution shows), no class signal."""
+    return _write_flowers(root, per_class, size, seed, class_signal=False, quality=95)
 
 
 def office_colour(domain: int, obj: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _image_data import FLOWER_CLASSES, write_flowers
 from PIL import Image
 
 from alzza.data import make_dataset
@@ -20,7 +21,6 @@ from alzza.experiments import run_experiment
 from alzza.models import Model
 from alzza.viz.images import estimate_captions, image_grid, in_notebook, show_inline
 
-FLOWER_CLASSES = ["daisy", "dandelion", "rose", "sunflower", "tulip"]
 IMAGE_EXPERIMENTS = ["flowers-mlp-10", "flowers-mlp-30-10", "office31-mlp-10",
                      "office31-mlp-64-32-10", "office31-mlp-64-32-10-adam"]
 
@@ -29,19 +29,6 @@ IMAGE_EXPERIMENTS = ["flowers-mlp-10", "flowers-mlp-30-10", "office31-mlp-10",
 def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("ALZZA_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("ALZZA_DATA", raising=False)
-
-
-def write_flowers(root: Path, per_class: int = 16, size=(12, 12), seed: int = 0) -> Path:
-    """<root>/flowers/<class>/*.jpg; 5 × 16 = 80 photos give 4 validation examples."""
-    rng = np.random.default_rng(seed)
-    for c, name in enumerate(FLOWER_CLASSES):
-        folder = root / "flowers" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, size=(*size, 3), dtype=np.uint8)
-            pixels[..., c % 3] = 40 * c  # a little class signal
-            Image.fromarray(pixels).save(folder / f"{name}{i}.jpg")
-    return root
 
 
 def write_office(root: Path, per: int = 3, size=(12, 12)) -> Path:
