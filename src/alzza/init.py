@@ -50,6 +50,23 @@ class Initializer:
     def to_spec(self):
         return {"scheme": self.scheme, "std": self.std} if self.scheme == "normal" else self.scheme
 
+    #: bytes of the weight arrays drawn so far (one Initializer per model build)
+    drawn_bytes = 0
+
+    def _count_bytes(self, shape, dtype) -> None:
+        """Refuse a weight array before allocating it when the model's weights so far
+        would pass ALZZA_MAX_MEMORY (biases are one row of their weights, and are drawn
+        after them: the weights are the ones that can be huge)."""
+        from .limits import check_memory
+
+        size = 1
+        for d in shape:
+            size *= int(d)
+        nbytes = size * dtype.itemsize
+        others = f" after {self.drawn_bytes:,} bytes of others" if self.drawn_bytes else ""
+        check_memory(self.drawn_bytes + nbytes, f"the parameters (a weight array of shape {tuple(shape)}{others})")
+        self.drawn_bytes += nbytes
+
     def weights(self, shape, fan_in: int, fan_out: int, rng: np.random.Generator, dtype) -> np.ndarray:
         """A new weight array of ``shape`` drawn by this scheme, in ``dtype``.
 
@@ -58,6 +75,7 @@ class Initializer:
         fully connected layer.
         """
         dtype = np.dtype(dtype)
+        self._count_bytes(shape, dtype)
         if self.scheme == "glorot":
             limit = np.sqrt(6.0 / (fan_in + fan_out))
             w = rng.random(shape, dtype=dtype)

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import TrainingError
+from .memory import check_training
 
 #: validation examples drawn at each epoch's end (the book samples 100)
 VALIDATE_SAMPLE = 100
@@ -73,6 +74,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         raise TrainingError(f"epochs and batch size must be at least 1 (got {epochs}, {batch_size})")
     if not learning_rate > 0:
         raise TrainingError(f"learning rate must be positive (got {learning_rate})")
+    check_training(model, batch_size)  # refuse before allocating, not with a MemoryError mid-epoch
     steps = dataset.batches_per_epoch(batch_size)
     if steps < 1:
         raise TrainingError(f"{dataset}: no full batch of {batch_size} in {dataset.train_count} training examples")

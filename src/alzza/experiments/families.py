@@ -96,7 +96,7 @@ def _stage_settings(given, settings, exp, key):
 def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_batches=None, progress=None,
                printer=print, overridden=()) -> dict:
     """Train, test and draw a family experiment; write result.json; return the result."""
-    from .runner import _plain, comparison_lines, result_record, write_json_atomic
+    from .runner import _plain, comparison_lines, keep_model_safe, result_record, warn_if_diverged, write_json_atomic
 
     spec = model_mapping(exp)
     model = build_family_model(exp, dataset, seed, printer)
@@ -159,15 +159,17 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
         for line in comparison_lines(metrics, exp.book):
             printer(line)
     history = model.history
-    training_curves(history, title=f"{exp.name} — {dataset}", path=out_dir / "training.png")
-    pictures = {"training": "training.png", **pictures}
-    model.save(out_dir / "model.npz")
-    run_settings = {**settings, "epochs": epochs, "batch_size": batch, "learning_rate": lr}
-    result = result_record(exp, dataset, model, metrics, run_settings, seed, history, pictures,
-                           max_batches=max_batches, train_seconds=train_seconds, seconds=total,
-                           histories=[{"stage": name, **_plain(h.to_dict())} for name, h in model.histories],
-                           **extra)
-    write_json_atomic(out_dir / "result.json", result)
+    ran_away = exp.kind != "gan" and warn_if_diverged(model, history, printer)
+    with keep_model_safe(model, exp, out_dir, printer):
+        model.save(out_dir / "model.npz")
+        training_curves(history, title=f"{exp.name} — {dataset}", path=out_dir / "training.png")
+        pictures = {"training": "training.png", **pictures}
+        run_settings = {**settings, "epochs": epochs, "batch_size": batch, "learning_rate": lr}
+        result = result_record(exp, dataset, model, metrics, run_settings, seed, history, pictures,
+                               max_batches=max_batches, train_seconds=train_seconds, seconds=total,
+                               histories=[{"stage": name, **_plain(h.to_dict())} for name, h in model.histories],
+                               diverged=ran_away, **extra)
+        write_json_atomic(out_dir / "result.json", result)
     printer(f"Wrote {out_dir / 'result.json'}, {len(pictures)} pictures and {out_dir / 'model.npz'} "
             f"(test accuracy {format_accuracy(metrics['accuracy'])})")
     return result

@@ -33,6 +33,7 @@ from ..errors import AlzzaError, SpecError
 from ..init import Initializer
 from ..layers import BuildContext, Dense, Serial
 from ..layers.seqwrap import SeqWrap
+from ..memory import check_built
 from ..optim import Slot, make_optimizer
 from ..sequences import Sequences, is_sequence_shape, shape_from_config, shape_to_config
 from ..spec import parse_layers
@@ -207,6 +208,7 @@ class FamilyModel:
         self.parts = parts
         self.network = Serial([part.network for part in parts.values()])
         self.network.path = ""
+        check_built(self.network, self.dtype, self.kind or "model")
         self.slots = [slot for part in parts.values() for slot in part.slots]
 
     def _part(self, key, spec, input_shape, **options) -> Part:

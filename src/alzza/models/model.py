@@ -32,6 +32,8 @@ from ..heads import make_head
 from ..init import Initializer
 from ..layers import BuildContext, Dense, Serial
 from ..layers.seqwrap import SeqWrap
+from ..limits import LimitError
+from ..memory import check_built
 from ..optim import Slot, make_optimizer
 from ..sequences import (
     SeqShape,
@@ -119,6 +121,7 @@ class Model(TrainingStep):
         network = Serial(hidden + [output])
         network.path = ""
         network.input_shape, network.output_shape = self.input_shape, out_shape
+        check_built(network, self.dtype, "layers")
         network.layers[0].needs_input_grad = False  # the first layer's input is data
         return network
 
@@ -317,7 +320,10 @@ def _build_checked(layer, shape, ctx):
         raise SpecError(layer.path or layer.type_name,
                         f"'{layer.type_name}' works on single examples, but its input is the sequence {shape!r}; "
                         f"wrap it in ['seqwrap', {{}}, ...] to apply it to every time step{hint}")
-    return layer.build(shape, ctx)
+    try:
+        return layer.build(shape, ctx)
+    except LimitError as exc:  # a weight array too big to allocate: say which layer asked for it
+        raise SpecError(layer.path or layer.type_name, str(exc)) from None
 
 
 def _need(dataset, attr):
