@@ -15,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import TrainingError
+from .diagnose import explain_non_finite
 from .memory import check_training
 
 #: validation examples drawn at each epoch's end (the book samples 100)
@@ -96,9 +97,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
                     loss, acc = model.train_step(x, y, learning_rate)
                     if not math.isfinite(loss):
                         raise TrainingError(
-                            f"{model.name}: the loss became {loss} at epoch {epoch}, batch {n + 1}. "
-                            f"Try a lower learning rate (now {learning_rate}), standardised inputs "
-                            f"(e.g. the '-std' experiments), or a smaller init std."
+                            f"{model.name}: the loss became {loss} at epoch {epoch}, batch {n + 1}: "
+                            f"{explain_non_finite(model, x, y)} (learning rate {learning_rate})."
                         )
                     losses.append(loss)
                     accs.append(acc)
