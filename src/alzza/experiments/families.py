@@ -42,6 +42,12 @@ FAMILY_KEYS = {
     "encoder_decoder": {"encoder", "decoder", "schedule"},
     "gan": {"seed_shape", "generator", "discriminator", "discriminor"},
 }
+#: the parts a family can't do without ("a|b": either spelling)
+REQUIRED_PARTS = {
+    "autoencoder": ("encoder",),
+    "encoder_decoder": ("encoder", "decoder"),
+    "gan": ("generator", "discriminator|discriminor"),
+}
 #: keys every model mapping may hold
 COMMON_KEYS = {"kind", "init", "head", "layers"}
 SCHEDULES = {1: "exec_1_step", 2: "exec_2_steps", 3: "exec_3_steps"}
@@ -58,6 +64,14 @@ def model_mapping(exp) -> dict:
         if key not in known:
             raise ExperimentError(f"{exp.source or exp.name}: model.{key}: unknown key for kind {exp.kind!r}; "
                                   f"known: {', '.join(sorted(known))}")
+    for key in REQUIRED_PARTS.get(exp.kind, ()):
+        names = key.split("|")
+        given = next((spec[name] for name in names if name in spec), None)
+        if not isinstance(given, list) or (key == "encoder" and not given):
+            what = "a non-empty list of layer specs (it ends in the code layer)" if key == "encoder" \
+                else "a list of layer specs"
+            raise ExperimentError(f"{exp.source or exp.name}: model.{names[0]}: a {exp.kind} needs {what}, "
+                                  f"got {given!r}")
     return spec
 
 
