@@ -234,8 +234,10 @@ DIVERGED_GROWTH = 1e3
 
 
 def diverged(model, history) -> bool:
-    """Whether training ran away: a classification loss over DIVERGED_LOSS at the end, or
-    any loss DIVERGED_GROWTH times the first epoch's."""
+    """Whether training ran away: a classification loss over DIVERGED_LOSS at the end (logits
+    in the thousands: a cross-entropy that large means the weights blew up — e.g. ``--lr 1e6``,
+    or the book's unstandardised steel inputs), or any loss DIVERGED_GROWTH times the first
+    epoch's (regression losses have the targets' scale, so only growth tells)."""
     losses = [loss for loss in history.loss if loss is not None]
     if not losses:
         return False
@@ -249,7 +251,8 @@ def diverged(model, history) -> bool:
 
 def warn_if_diverged(model, history, printer=print) -> bool:
     """Print one warning line when training diverged; result.json then says ``"diverged": true``
-    and ``alzza run`` exits with status 3 (the results are still written)."""
+    (the results are still written, and ``alzza run`` still exits 0 after a warning on stderr:
+    some of the book's own experiments run away like this and still print its comparison)."""
     if not diverged(model, history):
         return False
     printer(f"warning: training diverged (mean loss {history.loss[-1]:.3g} in the last epoch, "
