@@ -170,15 +170,21 @@ def test_H_infinite_noise_std_is_refused_in_the_spec(tmp_path, tabular_data_dir,
     assert_one_error(code, err, "layers[1].std", "finite")
 
 
-def test_H_noise_built_in_python_with_infinite_std_is_named(tabular_data_dir):
+def test_H_noise_built_in_python_with_infinite_std_is_refused():
+    from alzza.errors import SpecError
+    from alzza.layers.regularize import Noise
+
+    with pytest.raises(SpecError, match="std.*finite"):
+        Noise(std=float("inf"))
+
+
+def test_H_python_built_layers_are_named_too(tabular_data_dir):
     from alzza.layers import Dense
     from alzza.layers.regularize import Noise
 
     data = make_dataset({"name": "steel", "standardize": True}, data_dir=tabular_data_dir, seed=1)
-    noise = Noise(std=float("inf"))
-    noise.path = "my-noise"
-    model = Model(data, [Dense(4), noise], seed=1)
-    with pytest.raises(TrainingError, match=r"my-noise \(noise\)"):
+    model = Model(data, [Dense(4), Noise(std=1.0e38), Dense(3)], seed=1)
+    with pytest.raises(TrainingError, match=r"appeared in the output of layer \S+ \(full\)"):
         model.train(1, 5)
 
 

@@ -40,7 +40,7 @@ def parameter_bytes(network) -> int:
     return sum(int(p.nbytes) for layer in network.walk() for p in layer.params.values())
 
 
-def check_built(network, dtype, where: str) -> None:
+def check_activation_memory(network, dtype, where: str) -> None:
     """After building: one example's activations must fit (else nothing can run)."""
     check_memory(activation_bytes(network, dtype), f"{where}: the activations of one example")
 

@@ -31,13 +31,13 @@ import numpy as np
 from ..backend import make_rng, resolve_dtype
 from ..errors import AlzzaError, SpecError
 from ..init import Initializer
-from ..layers import BuildContext, Dense, Serial
+from ..layers import BuildContext, Dense, Layer, Serial
+from ..layers.base import check_built
 from ..layers.seqwrap import SeqWrap
-from ..memory import check_built
+from ..memory import check_activation_memory
 from ..optim import Slot, make_optimizer
 from ..sequences import Sequences, is_sequence_shape, shape_from_config, shape_to_config
-from ..spec import parse_layers
-from .model import Model, _build_checked
+from .model import Model, _build_checked, hidden_layers
 from .step import TrainingStep
 
 __all__ = ["Chain", "FamilyModel", "Part", "output_layer"]
@@ -74,7 +74,9 @@ class Part:
                  output_actfunc: str = "none", input_grad: bool = False):
         self.name = name
         self.spec = list(spec) if isinstance(spec, (list, tuple)) else spec
-        layers = parse_layers(self.spec, name, macros)
+        layers = hidden_layers(self.spec, name, macros)
+        if self.spec and all(isinstance(item, Layer) for item in self.spec):
+            self.spec = [layer.to_spec() for layer in layers]  # Layer objects: saved as their specs
         shape = input_shape
         try:
             for layer in layers:
@@ -87,6 +89,7 @@ class Part:
             raise
         except (ValueError, TypeError) as exc:
             raise SpecError(name, f"the {name} does not fit its input shape {input_shape}: {exc}") from None
+        check_built(layers, ctx.dtype)
         network = Serial(layers)
         network.path = name
         network.input_shape, network.output_shape = input_shape, shape
@@ -94,7 +97,7 @@ class Part:
             layers[0].needs_input_grad = False
         self.network = network
         self.input_shape, self.output_shape = input_shape, shape
-        self.slots = [Slot(f"{layer.path}/{key}", value, layer.grads, key, key in layer.decayed)
+        self.slots = [Slot(f"{layer.path}/{key}", value, layer.grads, key, key in layer.decayed, layer)
                       for layer in network.walk() for key, value in layer.params.items()]
 
     @property
@@ -208,7 +211,7 @@ class FamilyModel:
         self.parts = parts
         self.network = Serial([part.network for part in parts.values()])
         self.network.path = ""
-        check_built(self.network, self.dtype, self.kind or "model")
+        check_activation_memory(self.network, self.dtype, self.kind or "model")
         self.slots = [slot for part in parts.values() for slot in part.slots]
 
     def _part(self, key, spec, input_shape, **options) -> Part:
