@@ -9,6 +9,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -310,10 +311,13 @@ def test_J_a_killed_picture_save_keeps_the_old_picture_and_its_temp_is_cleaned(t
                               env={**os.environ, "MPLBACKEND": "Agg"}).returncode
         assert code == -9
     assert target.read_bytes() == before  # the previous picture, whole
-    leftovers = [p for p in tmp_path.iterdir() if p.name != name]
-    assert len(leftovers) == 1  # each save removes the temp files of the killed ones before it...
-    save_figure(fig, target)  # ...so the next good save leaves none
-    assert [p.name for p in tmp_path.iterdir()] == [name]
+    leftovers = sorted(p for p in tmp_path.iterdir() if p.name != name)
+    assert len(leftovers) == 3  # each killed save left its temp file (fresh ones are never touched)...
+    old = time.time() - 120
+    for path in leftovers[:2]:
+        os.utime(path, (old, old))
+    save_figure(fig, target)  # ...the next save removes those of dead processes, untouched for a minute
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, leftovers[2].name])
 
 
 def test_J_a_failed_save_leaves_no_temp_file(tmp_path, monkeypatch, model_file):
@@ -338,3 +342,37 @@ def test_J_visualize_txt_is_written_atomically(tmp_path, tabular_data_dir, monke
                           printer=lambda *a: None)
     assert "visualize.txt" in written
     assert json.loads((tmp_path / "out" / "result.json").read_text())["experiment"] == "j"
+
+
+CONCURRENT_READ = """
+import sys
+sys.path.insert(0, {src!r})
+import numpy as np
+from alzza.data.cache import DiskCache
+from alzza.data.image_folder import read_image_folder
+result = read_image_folder({folder!r}, (8, 8), cache=DiskCache({cache!r}), progress=False)
+np.save({out!r}, result.images)
+"""
+
+
+def test_kept_concurrent_cold_cache_runs_stay_correct(tmp_path):
+    from PIL import Image
+
+    from alzza.data.image_folder import read_image_folder
+
+    folder = tmp_path / "flowers"
+    rng = np.random.default_rng(3)
+    for cls in ("daisy", "rose", "tulip"):
+        (folder / cls).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(folder / cls / f"{i}.png")
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    cache = tmp_path / "cache"
+    children = [subprocess.Popen([sys.executable, "-c", CONCURRENT_READ.format(
+        src=src, folder=str(folder), cache=str(cache), out=str(tmp_path / f"images{k}.npy"))]) for k in range(3)]
+    assert [child.wait(timeout=300) for child in children] == [0, 0, 0]
+    results = [np.load(tmp_path / f"images{k}.npy") for k in range(3)]
+    assert all(np.array_equal(results[0], r) for r in results[1:])
+    assert [p.suffix for p in cache.iterdir()] == [".npz"]  # one entry, no temp files left
+    again = read_image_folder(folder, (8, 8), cache=DiskCache(cache), progress=False)
+    assert again.from_cache and np.array_equal(again.images, results[0])

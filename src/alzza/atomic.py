@@ -7,8 +7,9 @@ picture or half a model, whatever kills the writer. The rules, and why:
   rename on one file system (atomic);
 - its name is ``.<target name>.<pid>.<random>.tmp``: recognisable, so the temp files of
   saves that were killed (SIGKILL gives no chance to clean up) are removed by the next
-  save of the same target — but only those whose process is gone, so two processes
-  saving side by side never delete each other's work;
+  save of the same target — but only those whose process is gone and which nobody has
+  written to for STALE_SECONDS, so two processes saving side by side (even from another
+  machine or container, whose pids mean nothing here) never delete each other's work;
 - on any failure the temp file is removed and the old target is left as it was;
 - the new file gets the mode a plain ``open(path, "w")`` would give (0666 minus the
   umask, so 0644 usually), not ``mkstemp``'s private 0600.
@@ -20,11 +21,14 @@ import contextlib
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 __all__ = ["atomic_path", "atomic_write", "clean_stale_temps", "write_bytes_atomic", "write_text_atomic"]
 
 _TEMP_SUFFIX = ".tmp"
+#: a temp file untouched this long, whose process is gone, is a killed save's leftover
+STALE_SECONDS = 60.0
 
 
 def _umask() -> int:
@@ -54,10 +58,13 @@ def clean_stale_temps(path) -> int:
         entries = list(os.scandir(path.parent))
     except OSError:
         return 0
+    now = time.time()
     for entry in entries:
         match = pattern.match(entry.name)
-        if match and not _pid_alive(int(match.group(1))):
-            with contextlib.suppress(OSError):
+        if not match or _pid_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            if now - entry.stat().st_mtime >= STALE_SECONDS:
                 os.unlink(entry.path)
                 removed += 1
     return removed

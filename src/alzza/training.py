@@ -8,6 +8,7 @@ and ``evaluate(x, y)``, and a data set only through ``train_batches`` and
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -73,8 +74,10 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     """
     if epochs < 1 or batch_size < 1:
         raise TrainingError(f"epochs and batch size must be at least 1 (got {epochs}, {batch_size})")
-    if not learning_rate > 0:
-        raise TrainingError(f"learning rate must be positive (got {learning_rate})")
+    if not 0 < learning_rate < math.inf:
+        raise TrainingError(f"learning rate must be a finite number > 0 (got {learning_rate})")
+    if isinstance(report, bool) or not isinstance(report, numbers.Integral) or report < 0:
+        raise TrainingError(f"report must be an integer >= 0 (every N epochs; 0: only the end), got {report!r}")
     check_training(model, batch_size)  # refuse before allocating, not with a MemoryError mid-epoch
     steps = dataset.batches_per_epoch(batch_size)
     if steps < 1:
