@@ -376,3 +376,32 @@ def test_kept_concurrent_cold_cache_runs_stay_correct(tmp_path):
     assert [p.suffix for p in cache.iterdir()] == [".npz"]  # one entry, no temp files left
     again = read_image_folder(folder, (8, 8), cache=DiskCache(cache), progress=False)
     assert again.from_cache and np.array_equal(again.images, results[0])
+
+
+def test_A_the_deepest_buildable_model_saves_and_loads_back(tmp_path):
+    """Nothing lost: a spec just inside ALZZA_MAX_SPEC_DEPTH builds, trains, saves and loads."""
+    from alzza.errors import SpecError
+
+    def nest(depth):
+        spec = 4
+        for _ in range(depth):
+            spec = ["serial", spec]
+        return spec
+
+    deepest = None
+    for depth in range(95, 102):
+        try:
+            model = Model(None, [["loop", {"repeat": 2}, nest(depth)]], input_shape=[5], output_shape=[3],
+                          mode="select", seed=0)
+            deepest = depth
+        except SpecError:
+            break
+    assert deepest is not None and deepest < 101
+    x = np.ones((4, 5), np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    model = Model(None, [["loop", {"repeat": 2}, nest(deepest)]], input_shape=[5], output_shape=[3],
+                  mode="select", seed=0)
+    model.train_step(x, y, 0.1)
+    model.save(tmp_path / "deep.npz")
+    again = load(tmp_path / "deep.npz")
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))

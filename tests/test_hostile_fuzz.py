@@ -22,7 +22,7 @@ from alzza.errors import AlzzaError
 from alzza.experiments.catalogue import load_yaml, parse_experiment
 from alzza.spec import parse_layers
 
-FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=100, deadline=5000, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

@@ -30,6 +30,8 @@ from .npz import NpzError, read_npz
 FORMAT = "alzza-model"
 FORMAT_VERSION = 1
 META_KEY = "__alzza__"
+#: levels of the description around the spec itself
+DESCRIPTION_DEPTH = 8
 
 
 def _package_version() -> str:
@@ -92,7 +94,9 @@ def _parse_description(raw: np.ndarray, path: Path) -> dict:
         raise ModelFileError(f"{path}: the model description nests too deeply to read") from None
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, and Python's int-digits limit
         raise ModelFileError(f"{path}: the model description is not valid JSON ({exc})") from None
-    check_tree(meta, f"{path}: the model description", ModelFileError)
+    # the spec sits a few levels down (meta → config → parts → layers): what could be
+    # built can always be loaded back
+    check_tree(meta, f"{path}: the model description", ModelFileError, depth_slack=DESCRIPTION_DEPTH)
     return meta
 
 

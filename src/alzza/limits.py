@@ -116,14 +116,15 @@ def read_bounded_text(path, what: str, error=AlzzaError) -> str:
     return data.decode("utf-8")
 
 
-def check_tree(value, where: str, error=AlzzaError) -> int:
+def check_tree(value, where: str, error=AlzzaError, depth_slack: int = 0) -> int:
     """Walk plain data without recursion; refuse cycles, too deep nesting and too many values.
 
     YAML aliases can make a small file stand for a huge tree (each alias is walked
-    again here, as every later step would) or a cycle (``&l [4, *l]``). Returns the
-    number of values walked.
+    again here, as every later step would) or a cycle (``&l [4, *l]``). ``depth_slack``
+    allows that many levels more (a model file wraps its spec in a few mappings).
+    Returns the number of values walked.
     """
-    depth_limit, node_limit = max_spec_depth(), max_spec_nodes()
+    depth_limit, node_limit = max_spec_depth() + depth_slack, max_spec_nodes()
     nodes = 0
     # (value, depth, ids of the containers above it) — the id chain spots cycles
     stack = [(value, 1, ())]
