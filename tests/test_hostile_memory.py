@@ -133,3 +133,26 @@ def test_B_gzip_that_inflates_past_its_header(tmp_path):
             handle.write(bytes(1_000_000))
     with pytest.raises(DataError, match="decompresses to more than"):
         read_idx(path)
+
+
+# ------------------------------------------------------------------ data sets sized by their options
+def test_B_image_folder_at_a_huge_resolution_is_refused_before_decoding(tmp_path):
+    from PIL import Image
+
+    from alzza.data.image_folder import read_image_folder
+
+    for cls in ("daisy", "rose"):
+        (tmp_path / "flowers" / cls).mkdir(parents=True)
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "flowers" / cls / "0.png")
+    with pytest.raises(AlzzaError, match=r"2 images at 100000×100000.*ALZZA_MAX_MEMORY"):
+        read_image_folder(tmp_path / "flowers", (100_000, 100_000), cache=None, progress=False)
+
+
+def test_B_videoshot_with_a_huge_timesteps_is_refused_before_generating():
+    from alzza.data.video import ThumbnailSet
+    from alzza.data.videoshot import VideoShotDataset
+
+    thumbs = ThumbnailSet(np.zeros((3, 4, 9, 12, 3), np.uint8), np.array([0, 10, 20]), 30, 24.0)
+    assert VideoShotDataset(thumbs, timesteps=5).timesteps == 5
+    with pytest.raises(AlzzaError, match="sequences of 100000000 frames.*ALZZA_MAX_MEMORY"):
+        VideoShotDataset(thumbs, timesteps=100_000_000)
