@@ -1,0 +1,240 @@
+"""gru: float64 gradient checks with mixed lengths, padding isolation, the spec, float32,
+save/load, the automata-gru-64 experiment, and parity with torch.nn.GRU on packed sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alzza.errors import SpecError
+from alzza.init import Initializer
+from alzza.layers import BuildContext
+from alzza.layers.gru import GRU
+from alzza.sequences import SeqShape, Sequences
+from alzza.spec import parse_layer
+from alzza.testing import check_layer_gradients
+
+LENGTHS = np.array([5, 2, 4, 1])
+T, F, H = 5, 3, 4
+TOL = 1e-6
+
+
+def _data(y):
+    return y.data if isinstance(y, Sequences) else y
+
+
+def build(layer, shape, dtype=np.float64, seed=0):
+    layer.build(shape, BuildContext(np.random.default_rng(seed), np.dtype(dtype), Initializer("glorot")))
+    return layer
+
+
+def _with_biases(layer, seed=1):
+    rng = np.random.default_rng(seed)
+    layer.params["b"][...] = rng.standard_normal(layer.params["b"].shape) * 0.3
+    layer.params["b_hn"][...] = rng.standard_normal(layer.params["b_hn"].shape) * 0.3
+    return layer
+
+
+def _assert_small(errors):
+    bad = {k: v for k, v in errors.items() if not v < TOL}
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("outseq", [True, False])
+def test_gradients_mixed_lengths(outseq):
+    x = Sequences(np.random.default_rng(2).standard_normal((4, T, F)), LENGTHS)
+    layer = GRU(H, outseq=outseq)
+    errors = check_layer_gradients(layer, SeqShape((T, F)), x=x)
+    assert set(errors) == {"x", "gru#0/w", "gru#0/b", "gru#0/b_hn"}
+    _assert_small(errors)
+    # biases away from zero: b_hn sits inside the reset product, check it there too
+    _with_biases(layer)
+    r = np.random.default_rng(3).standard_normal(_data(layer.forward(x)).shape)
+    dx = layer.backward(r)
+    for n, length in enumerate(LENGTHS):   # no gradient leaves a padded step
+        assert not np.any(dx[n, length:])
+
+
+@pytest.mark.parametrize("outseq", [True, False])
+def test_gradients_vector_fed_every_step(outseq):
+    layer = GRU(H, outseq=outseq, inseq=False, timesteps=4)
+    _assert_small(check_layer_gradients(layer, (F,), batch=3, rng=4))
+    assert layer.output_shape == ((4, H) if outseq else (H,))
+
+
+def test_gradients_image_steps_keep_input_shape():
+    layer = GRU(H)
+    _assert_small(check_layer_gradients(layer, SeqShape((3, 2, 2)), batch=2, rng=5))
+    x = np.random.default_rng(5).standard_normal((2, 3, 2, 2))
+    layer.forward(x)
+    assert layer.backward(np.ones((2, 3, H))).shape == x.shape
+
+
+@pytest.mark.parametrize("outseq", [True, False])
+def test_padding_changes_nothing(outseq):
+    rng = np.random.default_rng(6)
+    layer = _with_biases(build(GRU(H, outseq=outseq), SeqShape((T, F))))
+    x = rng.standard_normal((4, T, F))
+    y1 = layer.forward(Sequences(x.copy(), LENGTHS))
+    noisy = x.copy()
+    for n, length in enumerate(LENGTHS):
+        noisy[n, length:] = rng.standard_normal((T - length, F)) * 100
+    noisy[3, 4] = np.nan   # not even a NaN in padding leaks through
+    y2 = layer.forward(Sequences(noisy, LENGTHS))
+    np.testing.assert_array_equal(_data(y1), _data(y2))
+    dx = layer.backward(rng.standard_normal(_data(y2).shape))
+    assert np.all(np.isfinite(dx)) and all(np.isfinite(g).all() for g in layer.grads.values())
+    if outseq:
+        assert list(y2.lengths) == list(LENGTHS)
+        for n, length in enumerate(LENGTHS):
+            assert not np.any(y2.data[n, length:])
+
+
+def test_each_example_is_computed_alone():
+    rng = np.random.default_rng(7)
+    seq = _with_biases(build(GRU(H), SeqShape((T, F))))
+    last = _with_biases(build(GRU(H, outseq=False), SeqShape((T, F))))
+    x = rng.standard_normal((4, T, F))
+    ys, yl = seq.forward(Sequences(x, LENGTHS)), last.forward(Sequences(x, LENGTHS))
+    for n, length in enumerate(LENGTHS):
+        alone = seq.forward(x[n:n + 1, :length]).data[0]
+        np.testing.assert_allclose(ys.data[n, :length], alone, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(yl[n], alone[-1], rtol=1e-12, atol=1e-14)
+
+
+def test_parameters_and_shapes():
+    layer = build(GRU(H), SeqShape((T, F)))
+    assert layer.params["w"].shape == (F + H, 3 * H)
+    assert layer.params["b"].shape == (3 * H,) and layer.params["b_hn"].shape == (H,)
+    assert not layer.params["b"].any() and not layer.params["b_hn"].any()
+    assert layer.decayed == ("w",)
+    assert layer.parameter_count() == (F + H) * 3 * H + 3 * H + H
+    assert layer.output_shape == SeqShape((T, H))
+
+
+def test_float32_end_to_end():
+    rng = np.random.default_rng(8)
+    layer = build(GRU(H), SeqShape((T, F)), dtype=np.float32)
+    x = Sequences(rng.standard_normal((4, T, F)).astype(np.float32), LENGTHS)
+    y = layer.forward(x, True)
+    assert y.data.dtype == np.float32
+    dx = layer.backward(np.ones_like(y.data))
+    assert dx.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in layer.grads.values())
+
+
+def test_no_input_grad_for_first_layer_and_dy_untouched():
+    layer = build(GRU(H), SeqShape((T, F)))
+    layer.needs_input_grad = False
+    y = layer.forward(Sequences(np.ones((4, T, F)), LENGTHS))
+    dy = np.random.default_rng(9).standard_normal(y.data.shape)
+    dy0 = dy.copy()
+    assert layer.backward(dy) is None
+    np.testing.assert_array_equal(dy, dy0)
+    assert set(layer.grads) == {"w", "b", "b_hn"}
+
+
+def test_empty_batch():
+    layer = build(GRU(H), SeqShape((T, F)))
+    y = layer.forward(Sequences(np.zeros((0, T, F)), np.zeros(0, np.int64)))
+    assert y.data.shape == (0, T, H)
+    assert layer.backward(y.data).shape == (0, T, F)
+    assert set(layer.grads) == {"w", "b", "b_hn"}
+
+
+def test_spec_options_and_errors():
+    layer = parse_layer(["gru", {"recur_size": 8, "outseq": False}], "layers[0]")
+    assert isinstance(layer, GRU) and layer.inseq and not layer.outseq
+    assert build(layer, SeqShape((T, F))).output_shape == (8,)
+    with pytest.raises(SpecError, match="needs 'recur_size'"):
+        parse_layer(["gru", {}], "layers[0]")
+    with pytest.raises(SpecError, match="use_state"):
+        parse_layer(["gru", {"recur_size": 4, "use_state": True}], "layers[0]")
+    with pytest.raises(SpecError, match="timesteps"):
+        build(parse_layer(["gru", {"recur_size": 4, "inseq": False}], "layers[0]"), (F,))
+    with pytest.raises(SpecError, match="inseq: false"):
+        build(parse_layer(["gru", {"recur_size": 4}], "layers[0]"), (F,))
+
+
+def test_model_with_gru_saves_and_loads(tmp_path):
+    import alzza
+    from alzza.data import make_dataset
+
+    data = make_dataset({"name": "automata", "train_count": 40, "test_count": 10, "validate_count": 4}, seed=1)
+    model = alzza.Model(data, [["gru", {"recur_size": 6, "outseq": False}]], optimizer="adam", seed=1)
+    x, _ = data.test_data()
+    before = model.predict(x)
+    model.save(tmp_path / "gru.npz")
+    again = alzza.load(tmp_path / "gru.npz")
+    np.testing.assert_array_equal(again.predict(x), before)
+    assert again.parameter_count() == model.parameter_count() == (data.input_shape[-1] + 6) * 18 + 18 + 6 + 7
+
+
+def test_automata_gru_experiment_smoke(tmp_path):
+    from alzza.experiments import find_experiment, run_experiment
+
+    exp = find_experiment("automata-gru-64")
+    assert "alzza variant" in exp.title and "Not in the book" in exp.notes
+    assert exp.layers == [["gru", {"recur_size": 64, "outseq": False}]]
+    result = run_experiment("automata-gru-64", epochs=1, max_batches=3, out=tmp_path, printer=lambda *a: None)
+    assert 0.0 <= result["metrics"]["accuracy"] <= 1.0
+    assert result["dataset"] == "automata(binary, 10000+1000+200)"
+    model = __import__("alzza").load(tmp_path / "model.npz")
+    assert any(layer.type_name == "gru" for layer in model.network.walk())
+
+
+# --- PyTorch parity (torch.nn.GRU on packed sequences) ------------------------------------
+torch = pytest.importorskip("torch", reason="torch not installed: parity tests need it")
+
+
+def _t(a, dtype):
+    return torch.tensor(np.asarray(a), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gru_matches_torch_on_packed_sequences(dtype):
+    rng = np.random.default_rng(11)
+    n, t, f, h = 5, 6, 3, 4
+    lengths = np.array([6, 2, 4, 1, 5])
+    layer = _with_biases(build(GRU(h), SeqShape((t, f)), dtype=dtype), seed=12)
+    last = GRU(h, outseq=False)
+    build(last, SeqShape((t, f)), dtype=dtype)
+    for key in layer.params:
+        last.params[key][...] = layer.params[key]
+    x = rng.standard_normal((n, t, f)).astype(dtype)
+    r = rng.standard_normal((n, t, h)).astype(dtype)
+    r_last = rng.standard_normal((n, h)).astype(dtype)
+    y = layer.forward(Sequences(x, lengths))
+    dx = layer.backward(r.copy())
+    y_last = last.forward(Sequences(x, lengths))
+    dx_last = last.backward(r_last.copy())
+
+    tdt = torch.float64 if dtype == np.float64 else torch.float32
+    ref = torch.nn.GRU(f, h, batch_first=True).to(tdt)
+    w, b, b_hn = layer.params["w"], layer.params["b"], layer.params["b_hn"]
+    with torch.no_grad():
+        ref.weight_ih_l0.copy_(_t(w[:f].T, tdt))       # rows r, z, n: our column order
+        ref.weight_hh_l0.copy_(_t(w[f:].T, tdt))
+        ref.bias_ih_l0.copy_(_t(b, tdt))
+        ref.bias_hh_l0.copy_(_t(np.concatenate([np.zeros(2 * h), b_hn]), tdt))
+    pack = torch.nn.utils.rnn.pack_padded_sequence
+    unpack = torch.nn.utils.rnn.pad_packed_sequence
+    tx = _t(x, tdt).requires_grad_(True)
+    out, hn = ref(pack(tx, torch.tensor(lengths), batch_first=True, enforce_sorted=False))
+    out, _ = unpack(out, batch_first=True, total_length=t)
+    ((out * _t(r, tdt)).sum() + (hn[0] * _t(r_last, tdt)).sum()).backward()
+
+    tol = {"rtol": 1e-10, "atol": 1e-12} if dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-5}
+    assert y.data.dtype == dtype and dx.dtype == dtype
+    np.testing.assert_allclose(y.data, out.detach().numpy(), **tol)       # zeros at padding on both sides
+    np.testing.assert_allclose(y_last, hn[0].detach().numpy(), **tol)     # each example's own last step
+    # torch's gradients are those of both outputs; ours come from two layers with the same weights
+    np.testing.assert_allclose(dx + dx_last, tx.grad.numpy(), **tol)
+    gw = layer.grads["w"] + last.grads["w"]
+    np.testing.assert_allclose(gw[:f], ref.weight_ih_l0.grad.numpy().T, **tol)
+    np.testing.assert_allclose(gw[f:], ref.weight_hh_l0.grad.numpy().T, **tol)
+    gb = layer.grads["b"] + last.grads["b"]
+    np.testing.assert_allclose(gb, ref.bias_ih_l0.grad.numpy(), **tol)
+    # torch's recurrent bias: its r, z part acts like ours, its n part is b_hn
+    np.testing.assert_allclose(gb[:2 * h], ref.bias_hh_l0.grad.numpy()[:2 * h], **tol)
+    np.testing.assert_allclose(layer.grads["b_hn"] + last.grads["b_hn"], ref.bias_hh_l0.grad.numpy()[2 * h:], **tol)
