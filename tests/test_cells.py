@@ -10,6 +10,8 @@ import pytest
 from alzza.init import Initializer
 from alzza.layers import BuildContext
 from alzza.layers.cells import (
+    gru_reset_before_step,
+    gru_reset_before_step_backward,
     gru_step,
     gru_step_backward,
     lstm_step,
@@ -103,6 +105,35 @@ def test_gru_step_gradients():
     _check_step(forward, backward, a, ["x", "h_prev", "w_x", "w_h", "b", "b_hn"], [rng.standard_normal((N, H))])
 
 
+def test_gru_reset_before_step_gradients():
+    rng = np.random.default_rng(13)
+    a = _arrays(rng, 3)
+
+    def forward():
+        h, _ = gru_reset_before_step(a["x"], a["h_prev"], a["w_x"], a["w_h"], a["b"])
+        return [h]
+
+    def backward(dh):
+        _, cache = gru_reset_before_step(a["x"], a["h_prev"], a["w_x"], a["w_h"], a["b"])
+        return gru_reset_before_step_backward(dh, cache)
+
+    _check_step(forward, backward, a, ["x", "h_prev", "w_x", "w_h", "b"], [rng.standard_normal((N, H))])
+
+
+def test_the_two_gru_forms_differ_only_in_where_the_reset_acts():
+    rng = np.random.default_rng(14)
+    a = _arrays(rng, 3)
+    after, _ = gru_step(a["x"], a["h_prev"], a["w_x"], a["w_h"], a["b"], np.zeros(H))
+    before, _ = gru_reset_before_step(a["x"], a["h_prev"], a["w_x"], a["w_h"], a["b"])
+    assert np.abs(after - before).max() > 1e-3
+    # with the reset gate saturated open (r = 1) they are the same function
+    b = a["b"].copy()
+    b[:H] = 50.0
+    after, _ = gru_step(a["x"], a["h_prev"], a["w_x"], a["w_h"], b, np.zeros(H))
+    before, _ = gru_reset_before_step(a["x"], a["h_prev"], a["w_x"], a["w_h"], b)
+    np.testing.assert_allclose(after, before, rtol=1e-12, atol=1e-12)
+
+
 def test_step_functions_are_pure():
     rng = np.random.default_rng(4)
     a = _arrays(rng, 4)
@@ -174,6 +205,18 @@ def _gru_cell():
     return forward, backward, 1
 
 
+def _gru_reset_before_cell():
+    def forward(x, state, p):
+        h, cache = gru_reset_before_step(x, state[0], p["w_x"], p["w_h"], p["b"])
+        return (h,), cache
+
+    def backward(dstate, cache):
+        dx, dh_prev, dw_x, dw_h, db = gru_reset_before_step_backward(dstate[0], cache)
+        return dx, (dh_prev,), {"w_x": dw_x, "w_h": dw_h, "b": db}
+
+    return forward, backward, 1
+
+
 def time_loop(cell, params, x, lengths, outseq, dy, emit=0, inseq=True, timesteps=None):
     """The reference: every example alone, step by step through its own length.
 
@@ -222,6 +265,7 @@ LAYERS = [
     ("lstm", lambda **kw: LSTM(H, **kw), _lstm_cell, 0),
     ("lstm-state", lambda **kw: LSTM(H, use_state=True, **kw), _lstm_cell, 1),
     ("gru", lambda **kw: GRU(H, **kw), _gru_cell, 0),
+    ("gru-reset-before", lambda **kw: GRU(H, reset_after=False, **kw), _gru_reset_before_cell, 0),
 ]
 LENGTHS = np.array([6, 2, 5, 1, 6])
 T = 6

@@ -30,9 +30,13 @@ def build(layer, shape, dtype=np.float64, seed=0):
 
 def _with_biases(layer, seed=1):
     rng = np.random.default_rng(seed)
-    layer.params["b"][...] = rng.standard_normal(layer.params["b"].shape) * 0.3
-    layer.params["b_hn"][...] = rng.standard_normal(layer.params["b_hn"].shape) * 0.3
+    for key in ("b", "b_hn"):
+        if key in layer.params:
+            layer.params[key][...] = rng.standard_normal(layer.params[key].shape) * 0.3
     return layer
+
+
+FORMS = [True, False]   # reset_after: torch's form, the paper's
 
 
 def _assert_small(errors):
@@ -40,40 +44,51 @@ def _assert_small(errors):
     assert not bad, bad
 
 
+class _BiasedGRU(GRU):
+    """Biases away from zero after build: b_hn sits inside the reset product, check it there."""
+
+    def build(self, input_shape, ctx):
+        shape = super().build(input_shape, ctx)
+        _with_biases(self)
+        return shape
+
+
+@pytest.mark.parametrize("reset_after", FORMS)
 @pytest.mark.parametrize("outseq", [True, False])
-def test_gradients_mixed_lengths(outseq):
+def test_gradients_mixed_lengths(outseq, reset_after):
     x = Sequences(np.random.default_rng(2).standard_normal((4, T, F)), LENGTHS)
-    layer = GRU(H, outseq=outseq)
+    layer = _BiasedGRU(H, outseq=outseq, reset_after=reset_after)
     errors = check_layer_gradients(layer, SeqShape((T, F)), x=x)
-    assert set(errors) == {"x", "gru#0/w", "gru#0/b", "gru#0/b_hn"}
+    assert set(errors) == {"x", "gru#0/w", "gru#0/b"} | ({"gru#0/b_hn"} if reset_after else set())
     _assert_small(errors)
-    # biases away from zero: b_hn sits inside the reset product, check it there too
-    _with_biases(layer)
     r = np.random.default_rng(3).standard_normal(_data(layer.forward(x)).shape)
     dx = layer.backward(r)
     for n, length in enumerate(LENGTHS):   # no gradient leaves a padded step
         assert not np.any(dx[n, length:])
 
 
+@pytest.mark.parametrize("reset_after", FORMS)
 @pytest.mark.parametrize("outseq", [True, False])
-def test_gradients_vector_fed_every_step(outseq):
-    layer = GRU(H, outseq=outseq, inseq=False, timesteps=4)
+def test_gradients_vector_fed_every_step(outseq, reset_after):
+    layer = _BiasedGRU(H, outseq=outseq, inseq=False, timesteps=4, reset_after=reset_after)
     _assert_small(check_layer_gradients(layer, (F,), batch=3, rng=4))
     assert layer.output_shape == ((4, H) if outseq else (H,))
 
 
-def test_gradients_image_steps_keep_input_shape():
-    layer = GRU(H)
+@pytest.mark.parametrize("reset_after", FORMS)
+def test_gradients_image_steps_keep_input_shape(reset_after):
+    layer = GRU(H, reset_after=reset_after)
     _assert_small(check_layer_gradients(layer, SeqShape((3, 2, 2)), batch=2, rng=5))
     x = np.random.default_rng(5).standard_normal((2, 3, 2, 2))
     layer.forward(x)
     assert layer.backward(np.ones((2, 3, H))).shape == x.shape
 
 
+@pytest.mark.parametrize("reset_after", FORMS)
 @pytest.mark.parametrize("outseq", [True, False])
-def test_padding_changes_nothing(outseq):
+def test_padding_changes_nothing(outseq, reset_after):
     rng = np.random.default_rng(6)
-    layer = _with_biases(build(GRU(H, outseq=outseq), SeqShape((T, F))))
+    layer = _with_biases(build(GRU(H, outseq=outseq, reset_after=reset_after), SeqShape((T, F))))
     x = rng.standard_normal((4, T, F))
     y1 = layer.forward(Sequences(x.copy(), LENGTHS))
     noisy = x.copy()
@@ -90,10 +105,11 @@ def test_padding_changes_nothing(outseq):
             assert not np.any(y2.data[n, length:])
 
 
-def test_each_example_is_computed_alone():
+@pytest.mark.parametrize("reset_after", FORMS)
+def test_each_example_is_computed_alone(reset_after):
     rng = np.random.default_rng(7)
-    seq = _with_biases(build(GRU(H), SeqShape((T, F))))
-    last = _with_biases(build(GRU(H, outseq=False), SeqShape((T, F))))
+    seq = _with_biases(build(GRU(H, reset_after=reset_after), SeqShape((T, F))))
+    last = _with_biases(build(GRU(H, outseq=False, reset_after=reset_after), SeqShape((T, F))))
     x = rng.standard_normal((4, T, F))
     ys, yl = seq.forward(Sequences(x, LENGTHS)), last.forward(Sequences(x, LENGTHS))
     for n, length in enumerate(LENGTHS):
@@ -110,11 +126,14 @@ def test_parameters_and_shapes():
     assert layer.decayed == ("w",)
     assert layer.parameter_count() == (F + H) * 3 * H + 3 * H + H
     assert layer.output_shape == SeqShape((T, H))
+    paper = build(GRU(H, reset_after=False), SeqShape((T, F)))
+    assert set(paper.params) == {"w", "b"} and paper.parameter_count() == (F + H) * 3 * H + 3 * H
 
 
-def test_float32_end_to_end():
+@pytest.mark.parametrize("reset_after", FORMS)
+def test_float32_end_to_end(reset_after):
     rng = np.random.default_rng(8)
-    layer = build(GRU(H), SeqShape((T, F)), dtype=np.float32)
+    layer = build(GRU(H, reset_after=reset_after), SeqShape((T, F)), dtype=np.float32)
     x = Sequences(rng.standard_normal((4, T, F)).astype(np.float32), LENGTHS)
     y = layer.forward(x, True)
     assert y.data.dtype == np.float32
@@ -144,7 +163,10 @@ def test_empty_batch():
 
 def test_spec_options_and_errors():
     layer = parse_layer(["gru", {"recur_size": 8, "outseq": False}], "layers[0]")
-    assert isinstance(layer, GRU) and layer.inseq and not layer.outseq
+    assert isinstance(layer, GRU) and layer.inseq and not layer.outseq and layer.reset_after
+    assert not parse_layer(["gru", {"recur_size": 8, "reset_after": False}], "layers[0]").reset_after
+    with pytest.raises(SpecError, match="reset_after"):
+        parse_layer(["gru", {"recur_size": 4, "reset_after": "no"}], "layers[0]")
     assert build(layer, SeqShape((T, F))).output_shape == (8,)
     with pytest.raises(SpecError, match="needs 'recur_size'"):
         parse_layer(["gru", {}], "layers[0]")

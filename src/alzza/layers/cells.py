@@ -21,7 +21,7 @@ Shapes (one step of a batch)::
     b        (G·H,)      bias
 
 G = 1 for the plain cell, 4 for the LSTM (blocks f, i, o, g) and 3 for the GRU
-(blocks r, z, n, torch's order). In the fused layers ``w`` = [w_x; w_h] is one
+(blocks r, z, n, torch's order; two forms, see :func:`gru_step`). In the fused layers ``w`` = [w_x; w_h] is one
 (F + H, G·H) matrix.
 """
 
@@ -34,7 +34,8 @@ import numpy as np
 from ..ops.activations import get_activation
 
 __all__ = ["sigmoid", "rnn_step", "rnn_step_backward", "lstm_step", "lstm_step_backward",
-           "gru_step", "gru_step_backward", "RNNCache", "LSTMCache", "GRUCache"]
+           "gru_step", "gru_step_backward", "gru_reset_before_step", "gru_reset_before_step_backward",
+           "RNNCache", "LSTMCache", "GRUCache", "GRUResetBeforeCache"]
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
@@ -183,9 +184,9 @@ def gru_step(x, h_prev, w_x, w_h, b, b_hn):
 
     ``b_hn`` (H,) is the bias of the recurrent candidate term; it sits inside the reset
     product, so it is not the same as a bias on x_n. This is torch's (and cuDNN's)
-    form. Cho et al. (2014, eq. 8) apply the reset gate *before* the recurrent product,
-    n = tanh(x_n + (r ⊙ h_prev)·U_n); the two are different functions with the same
-    parameter count (but for b_hn). Returns ``(h, cache)``.
+    form, "reset after" the recurrent product. Cho et al. (2014, section 2.3) reset
+    *before* it — :func:`gru_reset_before_step`; the two are different functions.
+    Returns ``(h, cache)``.
     """
     x_r, x_z, x_n = np.split(x @ w_x + b, 3, axis=1)
     h_r, h_z, h_n = np.split(h_prev @ w_h, 3, axis=1)
@@ -229,3 +230,65 @@ def gru_step_backward(dh, cache: GRUCache):
     db = da_x.sum(axis=0)
     db_hn = (da_n * r).sum(axis=0)
     return dx, dh_prev, dw_x, dw_h, db, db_hn
+
+
+class GRUResetBeforeCache(NamedTuple):
+    x: np.ndarray
+    h_prev: np.ndarray
+    w_x: np.ndarray
+    w_h: np.ndarray
+    reset: np.ndarray
+    update: np.ndarray
+    candidate: np.ndarray
+
+
+def gru_reset_before_step(x, h_prev, w_x, w_h, b):
+    """One GRU step as Cho et al. (2014, section 2.3) write it: the reset gate acts on h_prev.
+
+        [x_r, x_z, x_n] = x·W_x + b                 input side, each (N, H)
+        [U_r, U_z, U_n] = W_h                       column blocks, each (H, H)
+        r = σ(x_r + h_prev·U_r)                     reset gate
+        z = σ(x_z + h_prev·U_z)                     update gate
+        n = tanh(x_n + (r ⊙ h_prev)·U_n)            candidate state
+        h = (1 − z) ⊙ n + z ⊙ h_prev                new state (N, H)
+
+    (The paper writes no biases and uses h̃ for n; b here is the usual input bias.)
+    Returns ``(h, cache)``.
+    """
+    x_r, x_z, x_n = np.split(x @ w_x + b, 3, axis=1)
+    u_r, u_z, u_n = np.split(w_h, 3, axis=1)
+    r = sigmoid(x_r + h_prev @ u_r)
+    z = sigmoid(x_z + h_prev @ u_z)
+    n = np.tanh(x_n + (r * h_prev) @ u_n)
+    h = (1 - z) * n + z * h_prev
+    return h, GRUResetBeforeCache(x, h_prev, w_x, w_h, r, z, n)
+
+
+def gru_reset_before_step_backward(dh, cache: GRUResetBeforeCache):
+    """Backward of :func:`gru_reset_before_step`; ``dh`` (N, H) is dL/dh.
+
+        da_n   = dh ⊙ (1 − z) ⊙ (1 − n²)
+        d(rh)  = da_n·U_nᵀ                          gradient at r ⊙ h_prev
+        da_r   = d(rh) ⊙ h_prev ⊙ r(1 − r)
+        da_z   = dh ⊙ (h_prev − n) ⊙ z(1 − z)
+        da     = [da_r, da_z, da_n]                 (N, 3H), at x·W_x + b
+        dx = da·W_xᵀ
+        dh_prev = dh ⊙ z + d(rh) ⊙ r + [da_r, da_z]·[U_r, U_z]ᵀ
+        dW_x = xᵀ·da,  db = Σ_n da
+        dW_h = [h_prevᵀ·da_r, h_prevᵀ·da_z, (r ⊙ h_prev)ᵀ·da_n]
+
+    Returns ``(dx, dh_prev, dw_x, dw_h, db)``.
+    """
+    x, h_prev, w_x, w_h, r, z, n = cache
+    u_r, u_z, u_n = np.split(w_h, 3, axis=1)
+    da_n = dh * (1 - z) * (1 - n ** 2)
+    d_rh = da_n @ u_n.T
+    da_r = d_rh * h_prev * r * (1 - r)
+    da_z = dh * (h_prev - n) * z * (1 - z)
+    da = np.concatenate([da_r, da_z, da_n], axis=1)
+    dx = da @ w_x.T
+    dh_prev = dh * z + d_rh * r + da_r @ u_r.T + da_z @ u_z.T
+    dw_x = x.T @ da
+    dw_h = np.concatenate([h_prev.T @ da_r, h_prev.T @ da_z, (r * h_prev).T @ da_n], axis=1)
+    db = da.sum(axis=0)
+    return dx, dh_prev, dw_x, dw_h, db
