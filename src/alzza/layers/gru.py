@@ -12,12 +12,12 @@ import numpy as np
 
 from ..sequences import seq_data
 from .base import BuildContext
-from .recurrent import _Recurrent
+from .recurrent import RecurrentBase
 from .registry import Option, register_layer
 
 
 @register_layer("gru")
-class GRU(_Recurrent):
+class GRU(RecurrentBase):
     """Gated recurrent unit. Per step, with ``w`` = [W_x; W_h] (F + H, 3H) in blocks r, z, n::
 
         [x_r, x_z, x_n] = x_t·W_x + b              input side (one GEMM for all steps)
@@ -66,7 +66,7 @@ class GRU(_Recurrent):
     """
 
     gates = 3
-    OPTIONS: dict = dict(_Recurrent.OPTIONS, reset_after=Option(
+    OPTIONS: dict = dict(RecurrentBase.OPTIONS, reset_after=Option(
         (bool,), True, doc="reset gate after the recurrent product (torch, cuDNN); false: before it (Cho et al.)"))
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,

@@ -12,7 +12,8 @@ an example stops at its length, and no gradient enters or leaves them.
 How it is computed (see ARCHITECTURE "Fast on NumPy")
 -----------------------------------------------------
 Parameters are one fused matrix ``w`` = [W_x; W_h] of shape (F + H, G·H) and a bias
-``b`` (G·H,), G = 1 for rnn and 4 for lstm. Per batch:
+``b`` (G·H,), G = 1 for rnn and 4 for lstm (3 for ``gru``, in gru.py, which shares
+all of this). Per batch:
 
 1. The batch is put in time-major order (T, N, F), examples sorted by length, longest
    first. At step t only the first n_t = #{length > t} rows are alive, so every step
@@ -23,6 +24,9 @@ Parameters are one fused matrix ``w`` = [W_x; W_h] of shape (F + H, G·H) and a 
 4. Backward runs the loop in reverse to get dZ for every step, then gathers the weight
    gradients with one GEMM each over the stacked steps:
    dW_x = Xᵀ·dZ, dW_h = H_prevᵀ·dZ, db = Σ dZ, dX = dZ·W_xᵀ.
+
+The same cells one step at a time, written as their equations, are in ``cells.py``;
+the tests hold these layers to a time loop over those steps.
 """
 
 from __future__ import annotations
@@ -48,8 +52,8 @@ def _positive(v):
     return v > 0
 
 
-class _Recurrent(Layer):
-    """What rnn and lstm share: options, shapes, time-major batching and the final GEMMs."""
+class RecurrentBase(Layer):
+    """What rnn, lstm and gru share: options, shapes, time-major batching and the final GEMMs."""
 
     #: gates per unit (columns of w per hidden unit)
     gates = 1
@@ -239,7 +243,7 @@ class _Recurrent(Layer):
 
 
 @register_layer("rnn")
-class RNN(_Recurrent):
+class RNN(RecurrentBase):
     """The plain recurrent cell:  h_t = f(x_t·W_x + h_{t−1}·W_h + b),  h_0 = 0.
 
     ``actfunc`` is f (relu by default, as in the book; tanh for the classic Elman cell).
@@ -251,7 +255,7 @@ class RNN(_Recurrent):
     """
 
     gates = 1
-    OPTIONS: dict = dict(_Recurrent.OPTIONS, actfunc=Option((str,), "relu", tuple(ACTIVATIONS), "activation f of the cell"))
+    OPTIONS: dict = dict(RecurrentBase.OPTIONS, actfunc=Option((str,), "relu", tuple(ACTIVATIONS), "activation f of the cell"))
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
                  actfunc: str = "relu"):
@@ -308,7 +312,7 @@ class RNN(_Recurrent):
 
 
 @register_layer("lstm")
-class LSTM(_Recurrent):
+class LSTM(RecurrentBase):
     """Long short-term memory. Per step, with one fused product of [x_t, h_{t−1}]:
 
         [a_f, a_i, a_o, a_g] = x_t·W_x + h_{t−1}·W_h + b        (w columns in this order)
@@ -332,7 +336,7 @@ class LSTM(_Recurrent):
     """
 
     gates = 4
-    OPTIONS: dict = dict(_Recurrent.OPTIONS, use_state=Option((bool,), False, doc="emit the cell state c instead of h"))
+    OPTIONS: dict = dict(RecurrentBase.OPTIONS, use_state=Option((bool,), False, doc="emit the cell state c instead of h"))
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
                  use_state: bool = False):
