@@ -178,6 +178,40 @@ def test_spec_options_and_errors():
         build(parse_layer(["gru", {"recur_size": 4}], "layers[0]"), (F,))
 
 
+@pytest.mark.parametrize("spec", [
+    ["gru", {"recur_size": 4}],
+    ["gru", {"recur_size": 4, "outseq": False, "reset_after": False}],
+    ["gru", {"recur_size": 3, "inseq": False, "timesteps": 2}],
+])
+def test_spec_is_read_back_from_the_declaration(spec):
+    layer = parse_layer(spec, "layers[0]")
+    assert layer.to_spec() == spec
+    assert parse_layer(layer.to_spec(), "layers[0]").describe() == layer.describe()
+
+
+def test_python_built_gru_checks_its_options_and_describes_itself():
+    assert GRU(4).describe() == "gru(recur_size=4)"
+    assert GRU(4, reset_after=False).describe() == "gru(recur_size=4, reset_after=False)"
+    with pytest.raises(SpecError, match="reset_after"):
+        GRU(4, reset_after="no")
+
+
+def test_object_built_model_equals_its_spec(tmp_path):
+    import alzza
+    from alzza.data import make_dataset
+
+    data = make_dataset({"name": "automata", "train_count": 40, "test_count": 10, "validate_count": 4}, seed=1)
+    spec = [["gru", {"recur_size": 6, "reset_after": False}], ["gru", {"recur_size": 5, "outseq": False}]]
+    from_spec = alzza.Model(data, spec, optimizer="adam", seed=3)
+    from_objects = alzza.Model(data, [GRU(6, reset_after=False), GRU(5, outseq=False)], optimizer="adam", seed=3)
+    x, _ = data.test_data()
+    np.testing.assert_array_equal(from_objects.predict(x), from_spec.predict(x))
+    names = [f"{layer.path}/{key}" for layer in from_objects.network.walk() for key in layer.params]
+    assert len(names) == len(set(names)) and "layers[1]/b_hn" in names and "layers[0]/b_hn" not in names
+    from_objects.save(tmp_path / "objects.npz")
+    np.testing.assert_array_equal(alzza.load(tmp_path / "objects.npz").predict(x), from_spec.predict(x))
+
+
 def test_model_with_gru_saves_and_loads(tmp_path):
     import alzza
     from alzza.data import make_dataset

@@ -141,6 +141,22 @@ def test_spec_options_and_errors():
         build(parse_layer(["layer_normal", {}], "layers[1]"), ())
 
 
+@pytest.mark.parametrize("spec", [["layer_normal"], ["layer_normal", {"rescale": False, "epsilon": 0.001}]])
+def test_spec_is_read_back_from_the_declaration(spec):
+    layer = parse_layer(spec, "layers[0]")
+    assert layer.to_spec() == spec
+    assert parse_layer(layer.to_spec(), "layers[0]").describe() == layer.describe()
+
+
+def test_python_built_layer_norm_checks_its_options():
+    assert LayerNorm().describe() == "layer_normal"
+    assert LayerNorm(epsilon=0.01).describe() == "layer_normal(epsilon=0.01)"
+    with pytest.raises(SpecError, match="epsilon"):
+        LayerNorm(epsilon=0.0)
+    with pytest.raises(SpecError, match="rescale"):
+        LayerNorm(rescale="yes")
+
+
 def test_in_a_sequence_model_and_inside_seqwrap():
     import alzza
     from alzza.data import make_dataset

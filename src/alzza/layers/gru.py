@@ -72,10 +72,8 @@ class GRU(RecurrentBase):
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
                  reset_after: bool = True):
         super().__init__(recur_size, inseq, outseq, timesteps)
+        self.check_options(reset_after=reset_after)
         self.reset_after = bool(reset_after)
-
-    def options(self):
-        return dict(super().options(), reset_after=self.reset_after)
 
     def build(self, input_shape, ctx: BuildContext):
         output_shape = super().build(input_shape, ctx)

@@ -46,11 +46,9 @@ class LayerNorm(Layer):
 
     def __init__(self, rescale: bool = True, epsilon: float = 1e-5):
         super().__init__()
+        self.check_options(rescale=rescale, epsilon=epsilon)
         self.rescale = bool(rescale)
         self.epsilon = float(epsilon)
-
-    def options(self):
-        return {"rescale": self.rescale, "epsilon": self.epsilon}
 
     def build(self, input_shape, ctx: BuildContext):
         shape = tuple(input_shape)
