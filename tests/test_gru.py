@@ -1,5 +1,7 @@
-"""gru: float64 gradient checks with mixed lengths, padding isolation, the spec, float32,
-save/load, the automata-gru-64 experiment, and parity with torch.nn.GRU on packed sequences."""
+"""gru: float64 gradient checks with non-zero biases, both forms (reset after / before), the
+spec, float32, save/load, the automata-gru-64 experiment, and parity with torch.nn.GRU on
+packed sequences. Padding isolation and each-example-alone checks run for gru with rnn and
+lstm in tests/test_recurrent.py; the layer against its textbook step in tests/test_cells.py."""
 
 from __future__ import annotations
 
@@ -17,10 +19,6 @@ from alzza.testing import check_layer_gradients
 LENGTHS = np.array([5, 2, 4, 1])
 T, F, H = 5, 3, 4
 TOL = 1e-6
-
-
-def _data(y):
-    return y.data if isinstance(y, Sequences) else y
 
 
 def build(layer, shape, dtype=np.float64, seed=0):
@@ -61,7 +59,8 @@ def test_gradients_mixed_lengths(outseq, reset_after):
     errors = check_layer_gradients(layer, SeqShape((T, F)), x=x)
     assert set(errors) == {"x", "gru#0/w", "gru#0/b"} | ({"gru#0/b_hn"} if reset_after else set())
     _assert_small(errors)
-    r = np.random.default_rng(3).standard_normal(_data(layer.forward(x)).shape)
+    y = layer.forward(x)
+    r = np.random.default_rng(3).standard_normal(y.data.shape if outseq else y.shape)
     dx = layer.backward(r)
     for n, length in enumerate(LENGTHS):   # no gradient leaves a padded step
         assert not np.any(dx[n, length:])
@@ -84,38 +83,7 @@ def test_gradients_image_steps_keep_input_shape(reset_after):
     assert layer.backward(np.ones((2, 3, H))).shape == x.shape
 
 
-@pytest.mark.parametrize("reset_after", FORMS)
-@pytest.mark.parametrize("outseq", [True, False])
-def test_padding_changes_nothing(outseq, reset_after):
-    rng = np.random.default_rng(6)
-    layer = _with_biases(build(GRU(H, outseq=outseq, reset_after=reset_after), SeqShape((T, F))))
-    x = rng.standard_normal((4, T, F))
-    y1 = layer.forward(Sequences(x.copy(), LENGTHS))
-    noisy = x.copy()
-    for n, length in enumerate(LENGTHS):
-        noisy[n, length:] = rng.standard_normal((T - length, F)) * 100
-    noisy[3, 4] = np.nan   # not even a NaN in padding leaks through
-    y2 = layer.forward(Sequences(noisy, LENGTHS))
-    np.testing.assert_array_equal(_data(y1), _data(y2))
-    dx = layer.backward(rng.standard_normal(_data(y2).shape))
-    assert np.all(np.isfinite(dx)) and all(np.isfinite(g).all() for g in layer.grads.values())
-    if outseq:
-        assert list(y2.lengths) == list(LENGTHS)
-        for n, length in enumerate(LENGTHS):
-            assert not np.any(y2.data[n, length:])
-
-
-@pytest.mark.parametrize("reset_after", FORMS)
-def test_each_example_is_computed_alone(reset_after):
-    rng = np.random.default_rng(7)
-    seq = _with_biases(build(GRU(H, reset_after=reset_after), SeqShape((T, F))))
-    last = _with_biases(build(GRU(H, outseq=False, reset_after=reset_after), SeqShape((T, F))))
-    x = rng.standard_normal((4, T, F))
-    ys, yl = seq.forward(Sequences(x, LENGTHS)), last.forward(Sequences(x, LENGTHS))
-    for n, length in enumerate(LENGTHS):
-        alone = seq.forward(x[n:n + 1, :length]).data[0]
-        np.testing.assert_allclose(ys.data[n, :length], alone, rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(yl[n], alone[-1], rtol=1e-12, atol=1e-14)
+# padding isolation, each example computed alone, float32: tests/test_recurrent.py (with rnn, lstm)
 
 
 def test_parameters_and_shapes():
@@ -128,18 +96,6 @@ def test_parameters_and_shapes():
     assert layer.output_shape == SeqShape((T, H))
     paper = build(GRU(H, reset_after=False), SeqShape((T, F)))
     assert set(paper.params) == {"w", "b"} and paper.parameter_count() == (F + H) * 3 * H + 3 * H
-
-
-@pytest.mark.parametrize("reset_after", FORMS)
-def test_float32_end_to_end(reset_after):
-    rng = np.random.default_rng(8)
-    layer = build(GRU(H, reset_after=reset_after), SeqShape((T, F)), dtype=np.float32)
-    x = Sequences(rng.standard_normal((4, T, F)).astype(np.float32), LENGTHS)
-    y = layer.forward(x, True)
-    assert y.data.dtype == np.float32
-    dx = layer.backward(np.ones_like(y.data))
-    assert dx.dtype == np.float32
-    assert all(g.dtype == np.float32 for g in layer.grads.values())
 
 
 def test_no_input_grad_for_first_layer_and_dy_untouched():

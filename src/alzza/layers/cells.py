@@ -35,7 +35,7 @@ from ..ops.activations import get_activation
 
 __all__ = ["sigmoid", "rnn_step", "rnn_step_backward", "lstm_step", "lstm_step_backward",
            "gru_step", "gru_step_backward", "gru_reset_before_step", "gru_reset_before_step_backward",
-           "RNNCache", "LSTMCache", "GRUCache", "GRUResetBeforeCache"]
+           "RNNCache", "LSTMCache", "GRUCache"]
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
@@ -169,7 +169,8 @@ class GRUCache(NamedTuple):
     reset: np.ndarray
     update: np.ndarray
     candidate: np.ndarray
-    hn: np.ndarray
+    #: h_n + b_hn (the reset-after form only; None in the paper's form)
+    hn: np.ndarray | None = None
 
 
 def gru_step(x, h_prev, w_x, w_h, b, b_hn):
@@ -232,16 +233,6 @@ def gru_step_backward(dh, cache: GRUCache):
     return dx, dh_prev, dw_x, dw_h, db, db_hn
 
 
-class GRUResetBeforeCache(NamedTuple):
-    x: np.ndarray
-    h_prev: np.ndarray
-    w_x: np.ndarray
-    w_h: np.ndarray
-    reset: np.ndarray
-    update: np.ndarray
-    candidate: np.ndarray
-
-
 def gru_reset_before_step(x, h_prev, w_x, w_h, b):
     """One GRU step as Cho et al. (2014, section 2.3) write it: the reset gate acts on h_prev.
 
@@ -261,10 +252,10 @@ def gru_reset_before_step(x, h_prev, w_x, w_h, b):
     z = sigmoid(x_z + h_prev @ u_z)
     n = np.tanh(x_n + (r * h_prev) @ u_n)
     h = (1 - z) * n + z * h_prev
-    return h, GRUResetBeforeCache(x, h_prev, w_x, w_h, r, z, n)
+    return h, GRUCache(x, h_prev, w_x, w_h, r, z, n)
 
 
-def gru_reset_before_step_backward(dh, cache: GRUResetBeforeCache):
+def gru_reset_before_step_backward(dh, cache: GRUCache):
     """Backward of :func:`gru_reset_before_step`; ``dh`` (N, H) is dL/dh.
 
         da_n   = dh ⊙ (1 − z) ⊙ (1 − n²)
@@ -279,7 +270,7 @@ def gru_reset_before_step_backward(dh, cache: GRUResetBeforeCache):
 
     Returns ``(dx, dh_prev, dw_x, dw_h, db)``.
     """
-    x, h_prev, w_x, w_h, r, z, n = cache
+    x, h_prev, w_x, w_h, r, z, n, _ = cache
     u_r, u_z, u_n = np.split(w_h, 3, axis=1)
     da_n = dh * (1 - z) * (1 - n ** 2)
     d_rh = da_n @ u_n.T

@@ -168,9 +168,7 @@ class GRU(RecurrentBase):
         carry = None
         for t in range(self._t_max - 1, -1, -1):
             alive = counts[t]
-            dh = dh_all[t, :alive]
-            if carry is not None:
-                dh[:len(carry)] += carry
+            dh = _with_carry(dh_all[t, :alive], carry)
             da_h_t = da_h[t, :alive]
             np.multiply(dh[:, None, :], recurrent_factor[t, :alive], out=da_h_t.reshape(alive, 3, hidden))
             da_x[t, :alive, :2 * hidden] = da_h_t[:, :2 * hidden]
@@ -198,9 +196,7 @@ class GRU(RecurrentBase):
         carry = None
         for t in range(self._t_max - 1, -1, -1):
             alive = counts[t]
-            dh = dh_all[t, :alive]
-            if carry is not None:
-                dh[:len(carry)] += carry
+            dh = _with_carry(dh_all[t, :alive], carry)
             da_t = da[t, :alive]
             da_n = np.multiply(dh, candidate_factor[t, :alive], out=da_t[:, 2 * hidden:])
             d_rh = da_n @ u_n_t                                                   # at r ⊙ h_{t−1}
@@ -215,6 +211,14 @@ class GRU(RecurrentBase):
         np.matmul((reset * h_prev).reshape(-1, hidden).T, da[:, :, 2 * hidden:].reshape(-1, hidden),
                   out=self.grads["w"][self.features:, 2 * hidden:])
         return dx
+
+
+def _with_carry(dh, carry):
+    """dL/dh_t: the gradient from the output (``dh``, a writable buffer) plus the carry
+    from step t+1, which exists for the first rows only (fewer examples reach t+1)."""
+    if carry is not None:
+        dh[:len(carry)] += carry
+    return dh
 
 
 def _sigmoid_in_place(a):
