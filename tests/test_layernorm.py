@@ -70,6 +70,20 @@ def test_gradients_on_sequences_with_mixed_lengths():
         assert not np.any(y.data[n, length:]) and not np.any(dx[n, length:])
 
 
+def test_sequences_of_images_normalise_every_pixel_of_every_real_step():
+    rng = np.random.default_rng(41)
+    layer = build(_ScrambledLayerNorm(), SeqShape((T, 2, 3, D)))
+    x = rng.standard_normal((4, T, 2, 3, D))
+    y = layer.forward(Sequences(x, LENGTHS))
+    plain = build(LayerNorm(), (2, 3, D))
+    plain.params["gamma"][...], plain.params["beta"][...] = layer.params["gamma"], layer.params["beta"]
+    for n, length in enumerate(LENGTHS):
+        np.testing.assert_allclose(y.data[n, :length], plain.forward(x[n, :length]), rtol=1e-12, atol=1e-14)
+        assert not np.any(y.data[n, length:])
+    _assert_small(check_layer_gradients(_ScrambledLayerNorm(), SeqShape((T, 2, 3, D)), rng=42,
+                                        x=Sequences(rng.standard_normal((4, T, 2, 3, D)), LENGTHS)))
+
+
 def test_each_row_is_normalised_and_training_changes_nothing():
     rng = np.random.default_rng(5)
     layer = build(LayerNorm(rescale=False, epsilon=1e-12), (D,))
