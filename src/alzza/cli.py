@@ -19,6 +19,8 @@ examples:
   alzza run steel-std --epochs 100 --out runs/steel
   alzza run my-experiment.yaml                your own experiment file
   alzza summary steel-mlp-12-6-4              layers, shapes and parameter counts
+  alzza fetch pulsar abalone steel            download data sets (checked) into the data folder
+  alzza data                                  which data sets are there, and the cache
 
 data: --data-dir, else $ALZZA_DATA, else the per-user cache folder.
 """
@@ -77,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .benchmarking import add_arguments
 
     add_arguments(p_bench)
+    from .commands import data as data_command, fetch as fetch_command
+
+    fetch_command.add_parser(commands)
+    data_command.add_parser(commands)
     return parser
 
 
@@ -142,7 +148,20 @@ def cmd_summary(args, out=print):
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench}
+def cmd_fetch(args, out=print):
+    from .commands.fetch import run
+
+    return run(args, out)
+
+
+def cmd_data(args, out=print):
+    from .commands.data import run
+
+    return run(args, out)
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench, "fetch": cmd_fetch,
+            "data": cmd_data}
 
 
 def main(argv=None) -> int:
