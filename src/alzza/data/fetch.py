@@ -51,10 +51,21 @@ def mirror_from_env() -> str | None:
 
 
 def file_digest(path, algorithm: str) -> str:
-    """The hex digest of a file (pooch's hashing, so the check is the one pooch documents)."""
-    import pooch
+    """The hex digest (``'sha256'`` or ``'md5'``) of a file, read in 1 MB blocks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
-    return pooch.file_hash(str(path), alg=algorithm)
+
+def _pooch():
+    try:
+        import pooch
+    except ImportError:
+        raise DataError("alzza fetch downloads with pooch, which is not installed; install it with "
+                        "pip install 'alzza[fetch]' (or pip install pooch)") from None
+    return pooch
 
 
 def resolve_names(names: Iterable[str], registry: dict[str, Source]) -> list[Source]:
@@ -77,8 +88,8 @@ def resolve_names(names: Iterable[str], registry: dict[str, Source]) -> list[Sou
 # --------------------------------------------------------------------------- downloading
 def _download(url: str, staging: Path, name: str, *, progress: bool, what: str, root: Path) -> Path:
     """``url`` → ``staging/name`` through pooch (retries, progress bar); one DataError on failure."""
-    import pooch
-    import requests
+    pooch = _pooch()
+    import requests  # a dependency of pooch
 
     pooch.get_logger().setLevel("WARNING")  # alzza prints its own lines
     fetcher = pooch.create(path=staging, base_url="", registry={name: None}, urls={name: url},

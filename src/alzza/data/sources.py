@@ -262,9 +262,11 @@ def load_registry(path=None) -> dict[str, Source]:
 def source_for_path(relative) -> Source | None:
     """The packaged source that provides the data-folder path ``relative`` (or a file in it)."""
     relative = str(relative).replace("\\", "/").strip("/")
+    top = relative.split("/")[0]
     for source in _packaged().values():
         for path in source.paths:
-            if relative == path or relative.startswith(path + "/") or path.startswith(relative + "/"):
+            # a source in a folder of its own (mnist/, fsdd/...) owns everything in that folder
+            if relative == path or ("/" in path or path == source.folder) and top == path.split("/")[0]:
                 return source
     return None
 
