@@ -138,13 +138,14 @@ def cmd_run(args, out=print):
 
 
 def cmd_summary(args, out=print):
-    from .data import make_dataset
+    """Declared shapes, no weights drawn: no data file is read, VGG-19 costs no memory."""
+    from .data import describe_dataset
     from .experiments import find_experiment
     from .experiments.runner import build_model
 
     exp = find_experiment(args.experiment)
-    dataset = make_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
-    build_model(exp, dataset, seed=0, printer=out).summary()
+    dataset = describe_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
+    build_model(exp, dataset, seed=0, printer=out, allocate=False).summary()
     return 0
 
 
