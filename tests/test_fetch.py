@@ -479,3 +479,28 @@ def test_data_command_shows_found_missing_sizes_experiments_and_cache(tmp_path, 
     assert "1 file(s)" in capsys.readouterr().out
     assert list((tmp_path / "cache").glob("*.npz")) == []
     assert (data / "abalone.csv").exists()  # the data folder is never touched
+
+
+def test_all_fetches_what_can_be_downloaded_and_lists_the_manual_steps(mirror, tmp_path, capsys):
+    base, _, _, registry, _ = mirror
+    entries = yaml.safe_load(registry.read_text())
+    entries["datasets"]["handmade"] = {"title": "a data set with an account", "datasets": ["flowers"],
+                                       "licence": "l", "citation": "c", "folder": "handmade",
+                                       "layout": "handmade/<class>/*.jpg", "manual": "1. sign in at DATA/x\n"}
+    registry.write_text(yaml.safe_dump(entries))
+    data = tmp_path / "data"
+    assert main(["fetch", "--all", "--registry", str(registry), "--mirror", base, "--data-dir", str(data)]) == 0
+    assert files_under(data) == ["abalone.csv", "faults.csv", "pulsar_stars.csv"]
+    out = capsys.readouterr().out
+    assert "handmade: a data set with an account cannot be downloaded by alzza" in out
+    assert "handmade/<class>/*.jpg" in out and f"1. sign in at {data}/x" in out
+    assert main(["fetch", "--all", "abalone"]) == 2
+
+
+def test_without_pooch_the_error_says_what_to_install(mirror, tmp_path, capsys, monkeypatch):
+    base, _, _, registry, _ = mirror
+    monkeypatch.setitem(__import__("sys").modules, "pooch", None)  # import pooch → ImportError
+    assert main(["fetch", "abalone", "--registry", str(registry), "--mirror", base,
+                 "--data-dir", str(tmp_path / "d")]) == 2
+    assert "pip install 'alzza[fetch]'" in capsys.readouterr().err
+    assert files_under(tmp_path / "d") == []

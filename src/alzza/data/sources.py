@@ -118,7 +118,7 @@ class Source:
             return (f"no published hash for the archive: its content is checked instead "
                     f"({self.content.count} recordings, {self.content.bits}-bit "
                     f"{self.content.rate} Hz WAV headers, SHA-256 of the file list)")
-        return "—"
+        return "not downloaded by alzza (see the steps below)"
 
     def how_to_get(self) -> str:
         """The one line (``alzza fetch NAME``) or the manual steps."""
