@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from alzza.cli import main
-from alzza.data import dataset_names, fetch as fetch_module, locate
+from alzza.data import _BUILTIN_FACTORIES, dataset_names, fetch as fetch_module, locate
 from alzza.data.sources import load_registry, parse_registry, source_for_path
 from alzza.data.wav import write_wav
 from alzza.errors import DataError
@@ -386,9 +386,10 @@ def test_list_names_every_data_set_with_its_origin_and_how_to_get_it(capsys):
             assert f"how to get it: alzza fetch {source.name}" in out
         else:
             assert source.manual.splitlines()[0] in out and (source.layout or source.folder) in out
-    # every data set that reads files is in the registry (generated ones need nothing)
+    # every shipped data set that reads files is in the registry (generated ones need nothing)
     served = {d for s in registry.values() for d in s.datasets}
-    assert set(dataset_names()) - {"automata", "dummy"} <= served
+    assert set(_BUILTIN_FACTORIES) - {"automata", "dummy"} <= served
+    assert {"abalone", "fsdd", "flowers", "videoshot-or-standin"} <= set(_BUILTIN_FACTORIES) <= set(dataset_names())
 
 
 def test_the_packaged_registry_pins_its_sources():
