@@ -291,7 +291,8 @@ class DiskCache:
         count = freed = 0
         if not self.root.is_dir():
             return 0, 0
-        for path in [*self.root.glob("*.npz"), *self.root.glob(f".*{_TEMP_SUFFIX}")]:
+        # entries, and the hidden temporary files a killed save leaves beside them
+        for path in [*self.root.glob("*.npz"), *(p for p in self.root.glob(".*") if p.is_file())]:
             try:
                 size = path.stat().st_size
                 path.unlink()
