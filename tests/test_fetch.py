@@ -461,6 +461,7 @@ def test_data_command_shows_found_missing_sizes_experiments_and_cache(tmp_path, 
     tabular_files.abalone(data)
     (data / "mnist").mkdir()
     (data / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"x" * 2000)
+    (data / "Faults.NNA").write_text("1\t2\n")
     from alzza.data.cache import DiskCache, cache_key
 
     cache = DiskCache()
@@ -471,6 +472,7 @@ def test_data_command_shows_found_missing_sizes_experiments_and_cache(tmp_path, 
     assert f"data folder: {data}" in out
     assert f"abalone: found, {size / 1000:.1f} kB — abalone.csv" in out
     assert "pulsar: missing — pulsar_stars.csv" in out and "to get it: alzza fetch pulsar" in out
+    assert "steel: found as Faults.NNA, 4 B — faults.csv" in out  # UCI's own file, which the reader takes
     assert "mnist: partly (1 of 4 files), 2.0 kB" in out
     assert "abalone-slp" in out and "steel-std" in out  # experiments that use them
     assert "flowers: missing" in out and "by hand, see alzza fetch --list" in out

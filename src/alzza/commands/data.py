@@ -61,6 +61,9 @@ def status(source: Source, root: Path) -> tuple[str, int]:
         return ("found" if count == source.content.count
                 else f"partly ({count} of {source.content.count} recordings)"), size
     if not present:
+        instead = [root / a for a in source.alternatives if (root / a).is_file()]
+        if instead:
+            return f"found as {', '.join(p.name for p in instead)}", sum(p.stat().st_size for p in instead)
         return "missing", 0
     if len(present) < len(source.paths):
         return f"partly ({len(present)} of {len(source.paths)} files)", size
@@ -94,7 +97,7 @@ def run(args, out=print) -> int:
         names = sorted({e for d in source.datasets for e in used.get(d, [])})
         text = f"used by {len(names)} experiment(s): {', '.join(names)}" if names else "used by no shipped experiment"
         out(textwrap.fill(text, width=100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False))
-        if state != "found":
+        if state == "missing" or state.startswith("partly"):
             out(f"  to get it: {source.how_to_get().splitlines()[0] if source.downloadable else 'by hand, see alzza fetch --list'}")
     out("")
     entries = cache.entries()

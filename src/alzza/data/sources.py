@@ -95,6 +95,8 @@ class Source:
     layout: str | None = None
     also_reads: str | None = None
     note: str | None = None
+    #: data-folder files the readers take instead of ``files`` (UCI's own abalone.data ...)
+    alternatives: tuple[str, ...] = ()
 
     @property
     def downloadable(self) -> bool:
@@ -222,7 +224,8 @@ def _source(name: str, entry, origin: str) -> Source:
         manual=_text(entry, "manual", where, required=False),
         layout=_text(entry, "layout", where, required=False),
         also_reads=_text(entry, "also_reads", where, required=False),
-        note=_text(entry, "note", where, required=False))
+        note=_text(entry, "note", where, required=False),
+        alternatives=tuple(_relative(str(a), where) for a in entry.get("alternatives") or ()))
     if not source.downloadable and not source.manual:
         raise DataError(f"{where}: give 'files', an 'archive', or the 'manual' steps")
     if not source.downloadable and not source.folder:
