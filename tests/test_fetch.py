@@ -507,3 +507,13 @@ def test_without_pooch_the_error_says_what_to_install(mirror, tmp_path, capsys, 
                  "--data-dir", str(tmp_path / "d")]) == 2
     assert "pip install 'alzza[fetch]'" in capsys.readouterr().err
     assert files_under(tmp_path / "d") == []
+
+
+def test_a_data_folder_that_cannot_be_written_is_one_error(mirror, tmp_path, capsys):
+    base, _, _, registry, _ = mirror
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["fetch", "abalone", "--registry", str(registry), "--mirror", base,
+                 "--data-dir", str(blocker / "data")]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write to the data folder {blocker / 'data'}" in err and "Traceback" not in err

@@ -354,8 +354,13 @@ def fetch(names: Iterable[str] = (), *, all_sets: bool = False, data_dir=None, m
         if not source.downloadable:
             continue
         printer(f"{source.name}: {source.title}")
-        root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+        except OSError as exc:
+            raise DataError(f"cannot write to the data folder {root}: {exc.strerror or exc}\n"
+                            "  to fix: choose a folder you can write to with --data-dir DIR or the "
+                            "ALZZA_DATA environment variable") from None
         try:
             if source.archive is not None:
                 _fetch_recordings(source, root, mirror, staging, progress, printer)
