@@ -19,6 +19,8 @@ examples:
   alzza run steel-std --epochs 100 --out runs/steel
   alzza run my-experiment.yaml                your own experiment file
   alzza summary steel-mlp-12-6-4              layers, shapes and parameter counts
+  alzza fetch pulsar abalone steel            download data sets (checked) into the data folder
+  alzza data                                  which data sets are there, and the cache
 
 data: --data-dir, else $ALZZA_DATA, else the per-user cache folder.
 """
@@ -77,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .benchmarking import add_arguments
 
     add_arguments(p_bench)
+    from .commands import data as data_command, fetch as fetch_command
+
+    fetch_command.add_parser(commands)
+    data_command.add_parser(commands)
     return parser
 
 
@@ -132,17 +138,31 @@ def cmd_run(args, out=print):
 
 
 def cmd_summary(args, out=print):
-    from .data import make_dataset
+    """Declared shapes, no weights drawn: no data file is read, VGG-19 costs no memory."""
+    from .data import describe_dataset
     from .experiments import find_experiment
     from .experiments.runner import build_model
 
     exp = find_experiment(args.experiment)
-    dataset = make_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
-    build_model(exp, dataset, seed=0, printer=out).summary()
+    dataset = describe_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
+    build_model(exp, dataset, seed=0, printer=out, allocate=False).summary()
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench}
+def cmd_fetch(args, out=print):
+    from .commands.fetch import run
+
+    return run(args, out)
+
+
+def cmd_data(args, out=print):
+    from .commands.data import run
+
+    return run(args, out)
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench, "fetch": cmd_fetch,
+            "data": cmd_data}
 
 
 def main(argv=None) -> int:
