@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", help="output folder (default: runs/NAME)")
     p_run.add_argument("--max-batches", type=_positive_int, help="cut every epoch to N minibatches (quick smoke runs)")
     p_run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p_run.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
+                       help="write model.npz and checkpoint.json to --out every N epochs")
+    p_run.add_argument("--resume", metavar="DIR",
+                       help="continue the run in DIR from its last checkpoint (weights, optimiser, epoch)")
 
     p_sum = commands.add_parser(
         "summary", help="print a model's structure",
@@ -127,7 +131,8 @@ def cmd_run(args, out=print):
 
     run_experiment(args.experiment, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                    seed=args.seed, report=args.report, data_dir=args.data_dir, out=args.out,
-                   max_batches=args.max_batches, progress=False if args.no_progress else None, printer=out)
+                   max_batches=args.max_batches, progress=False if args.no_progress else None, printer=out,
+                   resume=args.resume, checkpoint_every=args.checkpoint_every)
     return 0
 
 

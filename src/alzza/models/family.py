@@ -244,12 +244,13 @@ class FamilyModel:
                     output_shape=config["output_shape"], mode=config["mode"])
 
     def _train_chain(self, chain, dataset, epochs, batch_size, learning_rate, report, progress, max_batches,
-                     on_report=None):
+                     on_report=None, stage: str = "train", **options):
+        """One training stage along ``chain``; ``options`` as :func:`alzza.training.fit`."""
         from ..training import fit
 
         history = fit(chain, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                       report=report, rng=self.rng, printer=self.printer, progress=progress,
-                      max_batches=max_batches, on_report=on_report)
+                      max_batches=max_batches, on_report=on_report, stage=stage, **options)
         self.histories.append((chain.name, history))
         self.history = history
         return history

@@ -27,6 +27,7 @@ from ..errors import AlzzaError, SpecError
 from ..heads import make_head
 from ..sequences import is_sequence_shape
 from .family import Chain, FamilyModel
+from .step import plain_metrics
 
 __all__ = ["Gan"]
 
@@ -39,6 +40,8 @@ class Gan(FamilyModel):
 
     kind = "gan"
     PARTS = ("generator", "discriminator")
+    #: the two components of the accuracy pair, in order (history.csv, training.png)
+    accuracy_names = ("discriminator", "generator")
 
     def __init__(self, dataset=None, seed_shape=(16,), generator=(), discriminator=None, *, discriminor=None,
                  name=None, optimizer="sgd", l2_decay=0.0, l1_decay=0.0, init=None, seed=None, dtype=None,
@@ -115,13 +118,13 @@ class Gan(FamilyModel):
         mixed, labels = self._mixed(x, fake)
         d = self.discriminator_chain.evaluate(mixed, labels)
         g = self.discriminator_chain.evaluate(fake, np.ones((len(x), 1), dtype=self.dtype))
-        return {"accuracy": (d["accuracy"], g["accuracy"]), "discriminator_accuracy": d["accuracy"],
-                "generator_accuracy": g["accuracy"], "discriminator_loss": d["loss"], "generator_loss": g["loss"],
-                "loss": d["loss"] + g["loss"]}
+        return plain_metrics({"accuracy": (d["accuracy"], g["accuracy"]), "discriminator_accuracy": d["accuracy"],
+                              "generator_accuracy": g["accuracy"], "discriminator_loss": d["loss"],
+                              "generator_loss": g["loss"], "loss": d["loss"] + g["loss"]})
 
     # --- the book's workflow ----------------------------------------------------------
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
-              progress=None, max_batches=None, picture_dir=None, show_cnt: int = 8):
+              progress=None, max_batches=None, picture_dir=None, show_cnt: int = 8, **options):
         """Alternate D and G steps; at each report print both losses and accuracies and
         (with ``picture_dir``) write ``gan-epoch-<n>.png`` of real and generated samples."""
         dataset = self._need_dataset("train()")
@@ -139,7 +142,7 @@ class Gan(FamilyModel):
                 self.visualize(show_cnt, path=Path(picture_dir) / f"gan-epoch-{epoch}.png", quiet=True)
 
         return self._train_chain(self, dataset, epochs, batch_size, learning_rate, report, progress, max_batches,
-                                 on_report=on_report)
+                                 on_report=on_report, **options)
 
     def test(self) -> dict:
         dataset = self._need_dataset("test()")

@@ -198,15 +198,34 @@ class Model(TrainingStep):
         return self.dataset
 
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
-              progress=None, max_batches: int | None = None):
-        """Train on the data set's training split; returns the :class:`History`.
+              progress=None, max_batches: int | None = None, **options):
+        """Train on the data set's training split; returns the :class:`~alzza.training.History`.
 
-        ``max_batches`` limits the minibatches per epoch (for smoke runs).
+        ``max_batches`` limits the minibatches per epoch (for smoke runs). ``options`` are
+        those of :func:`alzza.training.fit`: ``validate``, ``lr_schedule``,
+        ``early_stopping``, ``callbacks``, ``reporter``, ``checkpoint_every`` /
+        ``checkpoint_dir``, ``resume``.
         """
         dataset = self._need_dataset("train()")
         self.history = fit(self, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                            report=report, rng=self.rng, printer=self.printer, progress=progress,
-                           max_batches=max_batches)
+                           max_batches=max_batches, **options)
+        return self.history
+
+    def fit(self, x, y, *, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001,
+            validation_data=None, report: int = 0, progress=None, **options):
+        """Train on your own arrays: ``x`` (N, ...input_shape), ``y`` (N, ...output_shape).
+
+        ``validation_data=(vx, vy)`` is scored after every epoch (the curves, early
+        stopping and plateau schedules read it). Other options as :meth:`train`.
+        Returns the :class:`~alzza.training.History`; the model's own data set is untouched.
+        """
+        from ..data.arrays import ArrayDataset
+
+        data = ArrayDataset(x, y, validation_data, input_shape=self.input_shape, output_shape=self.output_shape,
+                            mode=self.mode, name=f"{self.name}-arrays")
+        self.history = fit(self, data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                           report=report, rng=self.rng, printer=self.printer, progress=progress, **options)
         return self.history
 
     def test(self) -> dict:
