@@ -341,3 +341,40 @@ def test_cli_checkpoint_and_resume(tabular_data_dir, tmp_path, capsys):
     assert "Resuming from" in text and "checkpoint.json" in text
     assert [r["epoch"] for r in read_csv(out / "history.csv")] == ["1", "2", "3"]
     assert not math.isnan(float(read_csv(out / "history.csv")[-1]["val_loss"]))
+
+
+def test_the_book_api_takes_the_same_options(tabular_data_dir, monkeypatch):
+    import alzza.book as book
+
+    monkeypatch.setenv("ALZZA_DATA", str(tabular_data_dir))
+    lines = []
+    model = book.MlpModel("pulsar_early", book.PulsarDataset(), [4], printer=lines.append)
+    history = model.train(epoch_count=20, batch_size=4, report=1, validate="full",
+                          early_stopping={"patience": 1, "min_delta": 100.0},
+                          lr_schedule={"type": "exponential", "gamma": 0.5})
+    assert history.epochs_run == 2 and history.learning_rate == [0.001, 0.0005]
+    assert any("stopped after epoch 2 of 20: early stopping" in line for line in lines)
+    metrics = model.exec_all(epoch_count=2, batch_size=4, show_cnt=0, lr_schedule="cosine")
+    assert model.history.learning_rate == [0.001, 0.0005] and type(metrics["accuracy"]) is float
+
+
+# --- summary and repr ------------------------------------------------------------------------
+def test_summary_prints_once_in_scripts_and_shows_itself_once_interactively(monkeypatch):
+    import builtins
+
+    printed = []
+    model = Model(layers=[8], input_shape=(4,), output_shape=(3,), mode="select", seed=1, printer=printed.append)
+    shown = model.summary()
+    assert printed == [shown] and repr(shown) == str(shown)  # the table itself, not a quoted string
+    assert "<pre>" in shown._repr_html_() and "Total parameters: 67" in shown._repr_html_()
+    monkeypatch.setattr(builtins, "__IPYTHON__", True, raising=False)
+    again = model.summary()
+    assert len(printed) == 1 and again == shown  # Jupyter displays the returned value: once
+
+
+def test_repr_says_what_the_model_is():
+    model = select_model(optimizer="adam")
+    assert repr(model) == "<Model model: network (4) → (3), select, 67 parameters, adam, untrained>"
+    x, labels = blobs(40, 0)
+    model.fit(x, labels, epochs=2)
+    assert repr(model).endswith("trained 2 epochs>")

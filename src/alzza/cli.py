@@ -143,7 +143,7 @@ def cmd_summary(args, out=print):
 
     exp = find_experiment(args.experiment)
     dataset = make_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
-    build_model(exp, dataset, seed=0, printer=out).summary()
+    build_model(exp, dataset, seed=0, printer=out).summary(print_it=True)
     return 0
 
 

@@ -106,7 +106,7 @@ def _history_tables(result: dict) -> str:
     return "".join(parts)
 
 
-def report_html(result: dict, pictures: dict[str, Path], summary: str = "") -> str:
+def report_html(result: dict, pictures: dict[str, Path], summary: str = "", notes: str = "") -> str:
     """The page's HTML text for a result.json record and its pictures (name → PNG path)."""
     title = f"{result.get('experiment', '')}: {result.get('title', '')}"
     settings = [("data set", result.get("dataset")), ("chapter", result.get("chapter")),
@@ -123,7 +123,7 @@ def report_html(result: dict, pictures: dict[str, Path], summary: str = "") -> s
     metrics = result.get("metrics") or {}
     other = "".join(f"<tr><td>{_e(k)}</td><td class=num>{_number(v)}</td></tr>" for k, v in metrics.items()
                     if k not in COMPARED)
-    notes = f"<p class=meta>{_e(result['notes'])}</p>" if result.get("notes") else ""
+    notes = f"<p class=meta>{_e(notes)}</p>" if notes else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
@@ -142,7 +142,7 @@ def report_html(result: dict, pictures: dict[str, Path], summary: str = "") -> s
 """
 
 
-def write_report(out_dir, result: dict, model=None) -> str:
+def write_report(out_dir, result: dict, model=None, notes: str = "") -> str:
     """Write ``<out_dir>/report.html`` for a run; returns its file name."""
     out_dir = Path(out_dir)
     pictures = {name: out_dir / file for name, file in (result.get("pictures") or {}).items()}
@@ -151,5 +151,5 @@ def write_report(out_dir, result: dict, model=None) -> str:
         from .viz.summary import summary_text
 
         summary = summary_text(model)
-    write_text_atomic(out_dir / REPORT_FILE, report_html(result, pictures, summary))
+    write_text_atomic(out_dir / REPORT_FILE, report_html(result, pictures, summary, notes))
     return REPORT_FILE

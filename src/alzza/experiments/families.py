@@ -198,7 +198,7 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
     from ..report import write_report
     from .runner import written_line
 
-    report_file = write_report(out_dir, result, model=model)
+    report_file = write_report(out_dir, result, model=model, notes=exp.notes)
     files = ["result.json", history_file, report_file, *pictures.values(), "model.npz"]
     if settings.get("checkpoint_every") and (out_dir / "checkpoint.json").is_file():
         files.append("checkpoint.json")

@@ -273,7 +273,7 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     write_json_atomic(out_dir / "result.json", result)
     from ..report import write_report
 
-    report_file = write_report(out_dir, result, model=model)
+    report_file = write_report(out_dir, result, model=model, notes=exp.notes)
     files = ["result.json", history_file, report_file, *pictures.values(), "model.npz", "visualize.txt"]
     if (out_dir / "checkpoint.json").is_file() and settings.get("checkpoint_every"):
         files.append("checkpoint.json")

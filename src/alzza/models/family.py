@@ -181,6 +181,7 @@ class FamilyModel:
     _need_dataset = Model._need_dataset
     summary = Model.summary
     save = Model.save
+    __repr__ = Model.__repr__
     last_figure = None
 
     def _setup(self, dataset, name, *, optimizer, l2_decay, l1_decay, init, seed, dtype, macros, printer,

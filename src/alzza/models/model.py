@@ -270,23 +270,35 @@ class Model(TrainingStep):
         return lines
 
     def exec_all(self, epoch_count: int = 10, batch_size: int = 10, learning_rate: float = 0.001,
-                 report: int = 0, show_cnt: int = 3) -> dict:
-        """train, test, visualize — the book's one call. Returns the test metrics."""
-        self.train(epoch_count, batch_size, learning_rate, report)
+                 report: int = 0, show_cnt: int = 3, **options) -> dict:
+        """train, test, visualize — the book's one call. Returns the test metrics.
+
+        ``options`` go to :meth:`train` (validate, lr_schedule, early_stopping, callbacks, ...)."""
+        self.train(epoch_count, batch_size, learning_rate, report, **options)
         metrics = self.test()
         if show_cnt:
             self.visualize(show_cnt)
         return metrics
 
     # --- structure and persistence ----------------------------------------------------
-    def summary(self, print_it: bool = True) -> str:
-        """The structure dump: nested layers, input → output shapes, parameters, total."""
-        from ..viz.summary import summary_text
+    def summary(self, print_it: bool | None = None):
+        """The structure dump: nested layers, input → output shapes, parameters, total.
 
-        text = summary_text(self)
+        Returns a :class:`~alzza.viz.summary.Summary` (a str that displays itself). It is
+        printed (through the model's printer) in scripts; at an interactive prompt or in
+        Jupyter the returned value shows itself instead — once. ``print_it`` forces either.
+        """
+        from ..viz.summary import Summary, summary_text
+
+        text = Summary(summary_text(self))
+        if print_it is None:
+            print_it = not _interactive()
         if print_it:
             self.printer(text)
         return text
+
+    def __repr__(self) -> str:
+        return describe_model(self)
 
     def config(self) -> dict:
         """Everything but the arrays needed to rebuild this model (plain data)."""
@@ -337,6 +349,26 @@ def _build_checked(layer, shape, ctx):
                         f"'{layer.type_name}' works on single examples, but its input is the sequence {shape!r}; "
                         f"wrap it in ['seqwrap', {{}}, ...] to apply it to every time step{hint}")
     return layer.build(shape, ctx)
+
+
+def _interactive() -> bool:
+    """True at a Python or IPython prompt and in Jupyter, where a returned value is shown."""
+    import builtins
+    import sys
+
+    return hasattr(sys, "ps1") or hasattr(builtins, "__IPYTHON__")
+
+
+def describe_model(model) -> str:
+    """``<Model pulsar-std: network (8) → (1), binary, 45 parameters, adam, trained 10 epochs>``."""
+    from ..viz.summary import _shape
+
+    kind = getattr(model, "kind", "") or "network"
+    history = getattr(model, "history", None)
+    trained = f", trained {len(history.epoch)} epochs" if history is not None and history.epoch else ", untrained"
+    return (f"<{type(model).__name__} {model.name}: {kind} {_shape(model.input_shape)} → "
+            f"{_shape(model.output_shape)}, {model.mode}, {model.parameter_count():,} parameters, "
+            f"{model.optimizer.name}{trained}>")
 
 
 def _need(dataset, attr):
