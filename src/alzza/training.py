@@ -135,8 +135,10 @@ class History:
             row["val_loss"] = self.validate_loss[i] if i < len(self.validate_loss) else ""
             metrics = self.validate_metrics[i] if i < len(self.validate_metrics) else {}
             _put(row, "val_accuracy", self.validate_accuracy[i], self.accuracy_names)
+            # the components of a per-head accuracy are already there as val_accuracy_<name>
+            repeated = {f"{name}_accuracy" for name in self.accuracy_names or ()}
             for key, value in metrics.items():
-                if key not in ("accuracy", "loss"):
+                if key not in ("accuracy", "loss") and key not in repeated:
                     _put(row, f"val_{key}", value, None)
             row["learning_rate"] = self.learning_rate[i] if i < len(self.learning_rate) else ""
             previous = self.seconds[i - 1] if i else 0.0

@@ -230,7 +230,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
     start = time.perf_counter()
     dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
-    printer(f"dataset {dataset}  (loaded in {time.perf_counter() - start:.1f} s)")
+    printer(f"dataset {dataset}: {dataset.train_count} train / {dataset.validate_count} validate / "
+            f"{dataset.test_count} test  (loaded in {time.perf_counter() - start:.1f} s)")
     if exp.kind != "network":  # the model families train in stages: see experiments/families.py
         from .families import run_family
 

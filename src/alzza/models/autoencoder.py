@@ -214,7 +214,7 @@ class Autoencoder(FamilyModel):
         metrics["reconstruction_loss"] = recon["loss"]
         metrics["reconstruction_accuracy"] = recon["accuracy"]
         self.printer(f"Model {self.name} test report: accuracy = {format_accuracy(metrics['accuracy'])}, "
-                     f"reconstruction loss = {recon['loss']:.3f} (accuracy {recon['accuracy']:5.3f})")
+                     f"reconstruction loss = {recon['loss']:.3f} ({RECONSTRUCTION_LABEL} {recon['accuracy']:5.3f})")
         return metrics
 
     def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3) -> dict:

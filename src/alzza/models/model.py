@@ -260,7 +260,14 @@ class Model(TrainingStep):
         lines = print_estimates(self.printer, self.name, dataset, self.head, x, estimate, y)
         self.last_figure = None
         to_images = getattr(dataset, "input_images", None)
-        if to_images is not None and len(x):
+        from ..viz.frames import frame_grid, is_frame_sequence
+
+        if is_frame_sequence(x) and self.head.mode == "seqbinary" and len(x):
+            # picture sequences (video shots): one frame per column, each step's estimate under it
+            names = getattr(dataset, "target_names", None) or ("no", "yes")
+            self.last_figure = frame_grid(x, estimate, y, names=names, skip_steps=getattr(self.head, "skip_steps", 0),
+                                          title=f"{self.name}: {len(x)} validation examples", path=path, show=True)
+        elif to_images is not None and len(x):
             from ..viz.images import estimate_captions, image_grid
 
             captions, colors = estimate_captions(dataset, self.head, estimate, y)

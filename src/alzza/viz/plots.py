@@ -29,11 +29,21 @@ def _series_names(history, head_names, count):
 
 def _plot_stage(ax_loss, ax_acc, history, head_names, stage_title=""):
     epochs = list(history.epoch)
-    ax_loss.plot(epochs, history.loss, marker="o", ms=3, color="tab:red", label="train")
-    val_loss = [v for v in getattr(history, "validate_loss", [])]
-    if val_loss and len(val_loss) == len(epochs) and any(v == v for v in val_loss):
+    names = getattr(history, "accuracy_names", None) or []
+    metrics = getattr(history, "validate_metrics", None) or []
+    # a model with a loss per part (the GAN: discriminator, generator) shows each part's
+    # validation loss; its training loss is their sum and says so
+    parts = [n for n in names if metrics and all(f"{n}_loss" in m for m in metrics)]
+    ax_loss.plot(epochs, history.loss, marker="o", ms=3, color="tab:red",
+                 label="train" + (f" ({' + '.join(parts)})" if parts else ""))
+    val_loss = list(getattr(history, "validate_loss", []))
+    if parts and len(metrics) == len(epochs):
+        for i, name in enumerate(parts):
+            ax_loss.plot(epochs, [m[f"{name}_loss"] for m in metrics], marker="s", ms=3, ls="--",
+                         color=f"C{4 + i}", label=f"validation ({name})")
+    elif val_loss and len(val_loss) == len(epochs) and any(v == v for v in val_loss):
         ax_loss.plot(epochs, val_loss, marker="s", ms=3, ls="--", color="tab:purple", label="validation")
-        ax_loss.legend(fontsize=8)
+    ax_loss.legend(fontsize=8)
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("mean loss")
     ax_loss.set_title(f"{stage_title}loss")
