@@ -378,3 +378,34 @@ def test_repr_says_what_the_model_is():
     x, labels = blobs(40, 0)
     model.fit(x, labels, epochs=2)
     assert repr(model).endswith("trained 2 epochs>")
+
+
+# --- notebooks ------------------------------------------------------------------------------------
+def test_in_jupyter_without_ipywidgets_the_bar_is_text_on_stdout(monkeypatch):
+    import sys
+    import types
+
+    from tqdm.std import tqdm as text_bar
+
+    from alzza.training import _progress_bar
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets → ImportError
+    bar = _progress_bar(10, None, "m")
+    try:
+        assert type(bar) is text_bar and not bar.disable
+        # on stdout, the stream the report lines go to: the two cannot interleave out of order
+        assert bar.fp._wrapped is sys.stdout
+    finally:
+        bar.close()
+
+
+def test_importing_alzza_raises_no_tqdm_warning():
+    import subprocess
+    import sys
+
+    code = ("import warnings, sys; warnings.simplefilter('error'); sys.modules['ipykernel'] = type(sys)('ipykernel');"
+            "import alzza, alzza.training, alzza.experiments; print('tqdm.notebook' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

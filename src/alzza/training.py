@@ -387,3 +387,14 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     call(chain, "on_train_end", run, logs)
     history.restored_epoch = getattr(run, "restored_epoch", None)
     return history
+
+
+def show_curves_inline(history, title: str = "") -> bool:
+    """In a Jupyter kernel, show the training curves under the cell; elsewhere nothing."""
+    from .viz.images import in_notebook, show_inline
+
+    if not in_notebook() or not history.epoch:
+        return False
+    from .viz.plots import training_curves
+
+    return show_inline(training_curves(history, title=title))

@@ -257,6 +257,9 @@ class FamilyModel:
                       max_batches=max_batches, on_report=on_report, stage=stage, **options)
         self.histories.append((chain.name, history))
         self.history = history
+        from ..training import show_curves_inline
+
+        show_curves_inline(history, chain.name)
         return history
 
 

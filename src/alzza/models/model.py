@@ -43,7 +43,7 @@ from ..sequences import (
     shape_to_config,
 )
 from ..spec import parse_layers
-from ..training import fit, format_accuracy
+from ..training import fit, format_accuracy, show_curves_inline
 from .step import TrainingStep
 
 #: examples per forward call when evaluating whole splits (bounds memory on big sets)
@@ -210,6 +210,7 @@ class Model(TrainingStep):
         self.history = fit(self, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                            report=report, rng=self.rng, printer=self.printer, progress=progress,
                            max_batches=max_batches, **options)
+        show_curves_inline(self.history, self.name)
         return self.history
 
     def fit(self, x, y, *, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001,
