@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -409,3 +410,24 @@ def test_importing_alzza_raises_no_tqdm_warning():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_train_time_line_shows_ours_beside_the_books():
+    from alzza.experiments.runner import comparison_lines
+
+    lines = comparison_lines({"accuracy": 0.9}, {"accuracy": 0.902, "train_seconds": 218}, 40.3)
+    assert lines[-1] == "  train time: ours 40 s, book 218 s"
+    assert comparison_lines({"accuracy": 0.9}, {}, 0.44)[-1] == "  train time: ours 0.4 s, book —"
+
+
+def test_wrote_line_lists_every_file_of_the_run(tabular_data_dir, tmp_path):
+    lines = []
+    out = tmp_path / "run"
+    run_experiment(write_experiment(tmp_path, "w", ", checkpoint_every: 2"), data_dir=tabular_data_dir, out=out,
+                   printer=lines.append)
+    wrote = next(line for line in lines if line.startswith("Wrote "))
+    for path in out.iterdir():
+        assert path.name in wrote, path.name
+    # and the dataset line names its splits in the order it gives them
+    data_line = next(line for line in lines if line.startswith("dataset "))
+    assert re.search(r"\d+ train / \d+ validate / \d+ test", data_line)

@@ -72,7 +72,8 @@ def _comparison_rows(result: dict) -> list[str]:
                     f"<td class=num>{_e('/'.join(f'{v:.3f}' for v in theirs)) if isinstance(theirs, list) else '—'}"
                     "</td></tr>")
     seconds = result.get("train_seconds")
-    rows.append(f"<tr><td>train time</td><td class=num>{f'{seconds:.0f} s' if seconds is not None else '—'}</td>"
+    ours = (f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s") if seconds is not None else "—"
+    rows.append(f"<tr><td>train time</td><td class=num>{ours}</td>"
                 f"<td class=num>{_e(book['train_seconds']) + ' s' if book.get('train_seconds') is not None else '—'}"
                 "</td></tr>")
     return rows

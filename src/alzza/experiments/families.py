@@ -101,7 +101,8 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
     The ``train:`` options (validate, lr_schedule, early_stopping, checkpoint_every)
     apply to every stage. ``resume`` (a checkpoint record) continues a single-stage run
     (the GAN; the multi-stage families refuse to resume for now)."""
-    from .runner import _plain, comparison_lines, fit_options, result_record, write_history, write_json_atomic
+    from .runner import (_plain, comparison_lines, fit_options, result_record, seconds_text, write_history,
+                         write_json_atomic)
 
     spec = model_mapping(exp)
     if resume is not None and exp.kind != "gan":
@@ -174,7 +175,7 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
         book = exp.book.get("accuracy")
         theirs = "/".join(f"{v:5.3f}" for v in book) if isinstance(book, (list, tuple)) else "—"
         printer(f"  {'accuracy':<10} ours {ours:<14} book {theirs}   (discriminator/generator)")
-        printer(f"  train time: ours {train_seconds:.0f} s, book "
+        printer(f"  train time: ours {seconds_text(train_seconds)}, book "
                 f"{str(exp.book['train_seconds']) + ' s' if exp.book.get('train_seconds') is not None else '—'}")
     else:
         for line in comparison_lines(metrics, exp.book, train_seconds):

@@ -61,6 +61,11 @@ def write_json_atomic(path: Path, data) -> None:
         raise
 
 
+def seconds_text(seconds: float) -> str:
+    """'218 s', or '0.4 s' for a run too short for whole seconds to say anything."""
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
 def comparison_lines(metrics: dict, book: dict, train_seconds: float | None = None) -> list[str]:
     """'accuracy   0.812   book 0.810' rows for every metric the book reports too."""
     lines = []
@@ -72,7 +77,7 @@ def comparison_lines(metrics: dict, book: dict, train_seconds: float | None = No
         theirs_text = format_accuracy(theirs) if theirs is not None else "—"
         lines.append(f"  {key:<10} ours {ours:<14} book {theirs_text}")
     if train_seconds is not None or book.get("train_seconds") is not None:
-        ours = f"ours {train_seconds:.0f} s" if train_seconds is not None else "ours —"
+        ours = f"ours {seconds_text(train_seconds)}" if train_seconds is not None else "ours —"
         theirs = f"book {book['train_seconds']} s" if book.get("train_seconds") is not None else "book —"
         lines.append(f"  train time: {ours}, {theirs}")
     return lines
