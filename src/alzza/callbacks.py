@@ -301,6 +301,9 @@ class Checkpoint(Callback):
             "rng": self.rng.bit_generator.state if self.rng is not None else None,
             "callbacks": [c.state() if hasattr(c, "state") else None for c in self.callbacks],
             "history": run.history.to_dict(),
+            # a family model's stages finished before this one (resuming skips them)
+            "previous_stages": [h.to_dict() for _, h in getattr(owner, "histories", [])],
+            "stage_metrics": getattr(owner, "stage_metrics", None) or {},
             **self.extra,
         }
         write_text_atomic(self.folder / CHECKPOINT_FILE, json.dumps(record, indent=1))

@@ -99,24 +99,23 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
     """Train, test and draw a family experiment; write result.json; return the result.
 
     The ``train:`` options (validate, lr_schedule, early_stopping, checkpoint_every)
-    apply to every stage. ``resume`` (a checkpoint record) continues a single-stage run
-    (the GAN; the multi-stage families refuse to resume for now)."""
+    apply to every stage. ``resume`` (a checkpoint record, its weights in ``resume_dir``)
+    skips the stages finished before the checkpoint and continues the one it was in
+    (:meth:`~alzza.models.family.FamilyModel.resume_from`)."""
     from .runner import (_plain, comparison_lines, fit_options, result_record, seconds_text, write_history,
                          write_json_atomic)
 
     spec = model_mapping(exp)
-    if resume is not None and exp.kind != "gan":
-        raise ExperimentError(f"{exp.source or exp.name}: --resume continues single-stage runs (networks and GANs); "
-                              f"a {exp.kind} trains in several stages and cannot resume yet — run it afresh")
     model = build_family_model(exp, dataset, seed, printer)
     if resume is not None:
         from ..io import load_weights
 
         load_weights(model, Path(resume_dir) / "model.npz")
+        model.resume_from(resume)
         printer(f"Resuming from {resume_dir}: stage {resume.get('stage')}, epoch {resume['epoch']} done")
 
     def options(stage):
-        return fit_options(settings, out_dir, exp, seed, resume, stage)
+        return fit_options(settings, out_dir, exp, seed, None, stage)
 
     epochs, batch, lr = settings["epochs"], settings["batch_size"], settings["learning_rate"]
     report = min(settings["report"] or max(1, epochs // 5), epochs)
@@ -153,7 +152,7 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
         schedule = spec.get("schedule", 1)
         if schedule not in SCHEDULES:
             raise ExperimentError(f"{exp.source or exp.name}: model.schedule must be 1, 2 or 3, got {schedule!r}")
-        stage_options = {key: value for key, value in options("both").items() if key != "resume"}
+        stage_options = options("both")
         metrics = getattr(model, SCHEDULES[schedule])(epochs, batch, lr, report, exp.show, progress=progress,
                                                       max_batches=max_batches, path=picture, **stage_options)
         extra["stages"] = {mode: _plain(m) for mode, m in model.stage_metrics.items()}

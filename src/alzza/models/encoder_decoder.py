@@ -173,7 +173,10 @@ class EncoderDecoder(FamilyModel):
         for mode in modes:
             self.train(epoch_count, batch_size, learning_rate, report, progress, max_batches, mode=mode, **options)
             if mode != "both":
-                self.stage_metrics[mode] = self.test(mode)
+                resumed = getattr(self, "_resumed_stage_metrics", {})
+                # a stage trained before a resumed checkpoint was tested then, on its own weights
+                self.stage_metrics[mode] = (resumed[mode] if getattr(self, "_stage_skipped", False)
+                                            and mode in resumed else self.test(mode))
         self.set_train_mode("both")
         metrics = self.test("both")
         if show_cnt:
