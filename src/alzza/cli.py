@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", help="output folder (default: runs/NAME)")
     p_run.add_argument("--max-batches", type=_positive_int, help="cut every epoch to N minibatches (quick smoke runs)")
     p_run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p_run.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
+                       help="write model.npz and checkpoint.json to --out every N epochs")
+    p_run.add_argument("--resume", metavar="DIR",
+                       help="continue the run in DIR from its last checkpoint (weights, optimiser, epoch)")
 
     p_sum = commands.add_parser(
         "summary", help="print a model's structure",
@@ -79,10 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .benchmarking import add_arguments
 
     add_arguments(p_bench)
-    from .commands import data as data_command, fetch as fetch_command
+    from .commands import COMMAND_MODULES
 
-    fetch_command.add_parser(commands)
-    data_command.add_parser(commands)
+    for module in COMMAND_MODULES.values():
+        module.add_parser(commands)
     return parser
 
 
@@ -133,7 +137,8 @@ def cmd_run(args, out=print):
 
     run_experiment(args.experiment, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                    seed=args.seed, report=args.report, data_dir=args.data_dir, out=args.out,
-                   max_batches=args.max_batches, progress=False if args.no_progress else None, printer=out)
+                   max_batches=args.max_batches, progress=False if args.no_progress else None, printer=out,
+                   resume=args.resume, checkpoint_every=args.checkpoint_every)
     return 0
 
 
@@ -145,24 +150,20 @@ def cmd_summary(args, out=print):
 
     exp = find_experiment(args.experiment)
     dataset = describe_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
-    build_model(exp, dataset, seed=0, printer=out, allocate=False).summary()
+    build_model(exp, dataset, seed=0, printer=out, allocate=False).summary(print_it=True)
     return 0
 
 
-def cmd_fetch(args, out=print):
-    from .commands.fetch import run
-
-    return run(args, out)
+COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench}
 
 
-def cmd_data(args, out=print):
-    from .commands.data import run
+def _command(name):
+    """The function that runs command ``name``: one of the above, else a module of alzza.commands."""
+    if name in COMMANDS:
+        return COMMANDS[name]
+    from .commands import COMMAND_MODULES
 
-    return run(args, out)
-
-
-COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench, "fetch": cmd_fetch,
-            "data": cmd_data}
+    return COMMAND_MODULES[name].run
 
 
 def main(argv=None) -> int:
@@ -172,7 +173,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
-        return COMMANDS[args.command](args)
+        return _command(args.command)(args)
     except AlzzaError as exc:
         print(f"alzza: error: {exc}", file=sys.stderr)
         return 2
