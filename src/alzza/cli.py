@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .benchmarking import add_arguments
 
     add_arguments(p_bench)
+    from .commands import reproduce as reproduce_command
+
+    reproduce_command.add_parser(commands)
     return parser
 
 
@@ -142,7 +145,14 @@ def cmd_summary(args, out=print):
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench}
+def cmd_reproduce(args, out=print):
+    from .commands.reproduce import run
+
+    return run(args, out)
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench,
+            "reproduce": cmd_reproduce}
 
 
 def main(argv=None) -> int:
