@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from ..errors import AlzzaError
-from .tasks import Task, run_task
+from .tasks import Task, run_task, stop_all
 
 #: seconds between the progress lines printed while tasks run
 TICK_SECONDS = 30.0
@@ -45,6 +45,7 @@ def run_local(tasks: list[Task], workers: int, progress, on_outcome) -> None:
         on_outcome(task, outcome)  # from this thread, so 'done' shows as soon as it is
 
     pool = cf.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="alzza-task")
+    futures = {}
     try:
         futures = {pool.submit(one, task): task for task in tasks}
         pending = set(futures)
@@ -56,8 +57,14 @@ def run_local(tasks: list[Task], workers: int, progress, on_outcome) -> None:
             if not finished or time.monotonic() - last_tick >= TICK_SECONDS:
                 progress.tick()
                 last_tick = time.monotonic()
+    except BaseException:
+        # Ctrl-C: start no waiting task, stop the running ones (a terminal's SIGINT reached
+        # them too; a signal sent to this process alone did not)
+        for future in futures:
+            future.cancel()
+        stop_all()
+        raise
     finally:
-        # on Ctrl-C the children got the same SIGINT and stop; never start the waiting ones
         pool.shutdown(wait=True, cancel_futures=True)
 
 

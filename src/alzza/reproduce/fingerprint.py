@@ -27,10 +27,18 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-@functools.lru_cache(maxsize=1)
 def code_hash() -> str:
     """A short hash of every source file of the installed alzza package (path and bytes)."""
-    root = Path(__file__).resolve().parent.parent
+    return _package_hash(str(Path(__file__).resolve().parent.parent))
+
+
+@functools.lru_cache(maxsize=4)
+def _package_hash(folder: str) -> str:
+    return source_hash(Path(folder))
+
+
+def source_hash(root: Path) -> str:
+    """A short hash of the ``*.py`` and ``*.yaml`` files under ``root``: names and bytes."""
     digest = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.suffix in SOURCE_SUFFIXES and p.is_file()):
         if "__pycache__" in path.parts:

@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,9 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 SHIPPED_SUFFIXES = (".json", ".png", ".txt")
 SHIPPED_LIMIT = 8 << 20
 LOG_NAME = "log.txt"
+#: the task processes now running (a Ctrl-C in the waiting thread stops them all)
+_LIVE: set = set()
+_LIVE_LOCK = threading.Lock()
 RESULT_NAME = "result.json"
 
 
@@ -116,17 +120,22 @@ def run_task(task: Task, ship_files: bool = False) -> dict:
         log.write("$ " + " ".join(command) + "\n")
         log.flush()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=child_environment(task.threads), start_new_session=True)
+                                   env=child_environment(task.threads))
+        with _LIVE_LOCK:
+            _LIVE.add(process)
         try:
             returncode = process.wait(timeout=task.timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(process)
+            process.kill()
             returncode = process.wait()
             status = "timed out"
         except BaseException:  # interrupted: never leave an orphan training behind
-            _kill_group(process)
+            process.kill()
             process.wait()
             raise
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(process)
     seconds = time.time() - start
     log_text = (out_dir / LOG_NAME).read_text(encoding="utf-8", errors="replace")
     if status == "timed out":
@@ -148,18 +157,27 @@ def run_task(task: Task, ship_files: bool = False) -> dict:
         except ValueError as error:
             outcome.update(status="failed", message=f"result.json is not valid JSON ({error})")
     if ship_files:
+        outcome["worker"] = _dask_worker_address()
         outcome["files"] = {path.name: path.read_bytes() for path in sorted(out_dir.iterdir())
                             if path.suffix in SHIPPED_SUFFIXES and path.is_file()
                             and path.stat().st_size <= SHIPPED_LIMIT}
     return outcome
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    """Kill the child and anything it started (it leads its own process group)."""
-    killpg = getattr(os, "killpg", None)  # POSIX; elsewhere only the child itself
+def _dask_worker_address() -> str | None:
+    """The address of the Dask worker running this task (None outside a worker)."""
     try:
-        if killpg is None:
-            raise ProcessLookupError
-        killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return None
+
+
+def stop_all() -> int:
+    """Kill every task process this process started that still runs (on Ctrl-C); how many."""
+    with _LIVE_LOCK:
+        live = [process for process in _LIVE if process.poll() is None]
+    for process in live:
         process.kill()
+    return len(live)
