@@ -139,6 +139,20 @@ def test_resume_skips_only_up_to_date_runs(tmp_path, tabular_data_dir, capsys):
     assert len(sessions) == 4 and sessions[1]["command"][-1] == "--resume"
 
 
+def test_extra_seeds_show_the_spread_of_one_run(tmp_path, tabular_data_dir, capsys):
+    out = tmp_path / "repro"
+    code, text = _reproduce(capsys, "steel-slp", "--seeds", 1234, 7, *SMOKE, "--workers", 2, "--out", out,
+                            "--data-dir", tabular_data_dir)
+    assert code == 0, text
+    assert not (out / "runs" / "steel-slp@seed1234").exists()  # the experiment's own seed runs once
+    seeded = _result(out, "steel-slp@seed7")
+    assert seeded["seed"] == 7 and _result(out, "steel-slp")["seed"] == 1234
+    accuracies = sorted([_result(out, "steel-slp")["metrics"]["accuracy"], seeded["metrics"]["accuracy"]])
+    cell = _report_rows(out)["steel-slp"][7]
+    assert cell == f"{accuracies[0]:.3f}–{accuracies[1]:.3f} (2 seeds)"
+    assert "steel-slp@seed7" not in _report_rows(out)  # one row per experiment
+
+
 BROKEN = """\
 name: broken-pulsar
 chapter: 2

@@ -102,9 +102,9 @@ def test_book_times_and_data_kinds():
 
 
 def _run_folder(root: Path, name: str, metrics: dict, *, status="done", message="", epochs=None, seconds=1.5,
-                source="real file", dataset=None, picture=True, history=None) -> None:
+                source="real file", dataset=None, picture=True, history=None, seed=None, folder=None) -> None:
     exp = find_experiment(name)
-    folder = root / "runs" / name
+    folder = root / "runs" / (folder or name)
     folder.mkdir(parents=True)
     pictures = {}
     if picture:
@@ -114,7 +114,8 @@ def _run_folder(root: Path, name: str, metrics: dict, *, status="done", message=
         (folder / "result.json").write_text(json.dumps({
             "experiment": name, "metrics": metrics, "book": exp.book, "dataset": dataset or exp.dataset_name,
             "data_source": source, "epochs": epochs or exp.train["epochs"], "max_batches": None,
-            "train_seconds": seconds, "pictures": pictures, "history": history or {}}))
+            "train_seconds": seconds, "pictures": pictures, "history": history or {},
+            "seed": seed or 1234, "fingerprint": expected_fingerprint(exp, epochs, None, seed)}))
     (folder / "task.json").write_text(json.dumps({"status": status, "message": message, "kind": "run"}))
 
 
@@ -148,6 +149,8 @@ def test_document_covers_every_experiment_and_explains_outside_rows(tmp_path, ca
     _run_folder(out, "pulsar-slp", {"accuracy": 0.970})
     _run_folder(out, "steel-slp", {"accuracy": 0.300},
                 history={"validate_accuracy": [0.1, 0.45, 0.31, 0.28, 0.40, 0.35]})
+    _run_folder(out, "steel-slp", {"accuracy": 0.470}, seed=7, folder="steel-slp@seed7")
+    _run_folder(out, "steel-slp", {"accuracy": 0.9}, seed=8, epochs=3, folder="steel-slp@seed8")  # other settings
     _run_folder(out, "office31-mlp-10", {"accuracy": [0.5, 0.4]}, dataset="office31-standin(multi-select)",
                 source="stand-in built from the flower photos; more")
     _run_folder(out, "steel-mlp-10", {"accuracy": 0.1})
@@ -162,7 +165,8 @@ def test_document_covers_every_experiment_and_explains_outside_rows(tmp_path, ca
         assert f"| {exp.name} |" in text
     assert "Not run in this session" in text and "the time budget ran out" in text
     line = next(l for l in text.splitlines() if l.startswith("| steel-slp |"))
-    assert "one run is noisy: our validation accuracy moved over 0.280–0.450 in the last 5 epochs" in line
+    assert "our accuracy on the 100-example validation sample moved over 0.280–0.450 in the last 5 epochs" in line
+    assert "seed spread: ours over 2 seeds is 0.300–0.470, the book's 0.455 lies inside it" in line
     assert "the book's single run" in line
     line = next(l for l in text.splitlines() if l.startswith("| office31-mlp-10 |"))
     assert "data differs (stand-in): stand-in built from the flower photos" in line

@@ -52,6 +52,9 @@ def add_parser(subparsers):
     where.add_argument("--workers", type=_positive_int, metavar="K",
                        help="run K experiments at once on this machine (default: the number of cores)")
     where.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at tcp://HOST:PORT")
+    parser.add_argument("--seeds", type=int, nargs="+", action="extend", default=[], metavar="N",
+                        help="also run every experiment with these seeds (run folders NAME@seedN): the report "
+                             "shows how far one run moves with its seed")
     parser.add_argument("--threads", type=_positive_int,
                         help="BLAS threads per experiment (default: cores / workers; 1 on a cluster)")
     parser.add_argument("--task-timeout", type=_positive_float, metavar="SECONDS",
@@ -74,6 +77,8 @@ def command_words(args) -> list[str]:
         words += ["--chapter", *map(str, args.chapter)]
     if args.everything:
         words.append("--all")
+    if args.seeds:
+        words += ["--seeds", *map(str, args.seeds)]
     for key in ("epochs", "max_batches", "workers", "scheduler", "threads", "task_timeout", "out", "data_dir"):
         value = getattr(args, key)
         if value is not None:
@@ -94,5 +99,6 @@ def run(args, out=print) -> int:
                       epochs=args.epochs, max_batches=args.max_batches, workers=args.workers,
                       scheduler=args.scheduler, out=args.out, resume=args.resume, data_dir=args.data_dir,
                       threads=args.threads, task_timeout=args.task_timeout, report_only=args.report_only,
+                      seeds=list(args.seeds),
                       argv=command_words(args))
     return reproduce(options, printer=out)

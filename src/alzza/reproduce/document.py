@@ -29,7 +29,8 @@ import yaml
 
 from ..errors import AlzzaError
 from .report import chapter_title, write_text_atomic
-from .rows import BAND, NOT_RUN, Row, Summary, band_text, book_text, diff_text, ours_text, read_row, seconds_text
+from .rows import (BAND, NOT_RUN, Row, Summary, band_text, book_text, diff_text, ours_text, read_row, seconds_text,
+                   seeds_text)
 from .session import RUNS, read_sessions, session_lines
 
 NOTES_SUFFIX = "-notes.yaml"
@@ -70,11 +71,28 @@ def evidence(row: Row) -> list[str]:
         found.append(f"data differs ({row.data}): {source.split('; ')[0]}")
     if row.settings not in ("book's", "build only"):
         found.append(f"settings differ: {row.settings}")
+    seeds = row.seed_range
+    book = (row.result or {}).get("book", {}).get("accuracy")
+    if seeds is not None and book is not None:
+        low, high = seeds
+        lows, highs, books = (low, high, book) if isinstance(low, list) else ([low], [high], [book])
+        inside = all(a - 1e-9 <= b <= c + 1e-9 for a, b, c in zip(lows, books, highs))
+        wide = any(c - a > 2 * BAND for a, c in zip(lows, highs))
+        where = "inside" if inside else "outside"
+        found.append(f"seed spread: ours over {len(row.seed_accuracies)} seeds is {seeds_text(row).split(' (')[0]}, "
+                     f"the book's {_figure(book)} lies {where} it"
+                     + ("; one run moves more than the whole band" if wide else ""))
     spread = validation_spread(result)
     if spread and spread[1] - spread[0] > BAND:
-        found.append(f"one run is noisy: our validation accuracy moved over {spread[0]:.3f}–{spread[1]:.3f} in "
-                     f"the last {spread[2]} epochs of this run")
+        found.append(f"one run is noisy: our accuracy on the 100-example validation sample moved over "
+                     f"{spread[0]:.3f}–{spread[1]:.3f} in the last {spread[2]} epochs")
     return found
+
+
+def _figure(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "+".join(f"{v:.3f}" for v in value)
+    return f"{value:.3f}"
 
 
 def explanation(row: Row, notes: dict) -> str:
@@ -93,8 +111,8 @@ def _md(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-HEADERS = ("experiment", "data", "settings", "ours", "book", "difference", f"±{BAND:g}", "train s (ours)",
-           "train s (book)", "explanation")
+HEADERS = ("experiment", "data", "settings", "ours", "book", "difference", f"±{BAND:g}", "over seeds",
+           "train s (ours)", "train s (book)", "explanation")
 
 
 def render_document(rows: list[Row], sessions: list[dict], notes: dict, out_dir: str) -> str:
@@ -116,9 +134,10 @@ def render_document(rows: list[Row], sessions: list[dict], notes: dict, out_dir:
         lines += [f"## {chapter_title(chapter)}", "", "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
         for row in group:
             cells = [row.name, row.data, row.settings, ours_text(row), book_text(row), diff_text(row), band_text(row),
-                     seconds_text(row.ours_seconds), seconds_text(row.book_seconds), explanation(row, notes)]
+                     seeds_text(row), seconds_text(row.ours_seconds), seconds_text(row.book_seconds),
+                     explanation(row, notes)]
             if row.status == NOT_RUN:
-                cells[9] = str((notes.get("rows") or {}).get(row.name) or "not run in this session")
+                cells[-1] = str((notes.get("rows") or {}).get(row.name) or "not run in this session")
             lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
         lines.append("")
     return "\n".join(lines) + "\n"

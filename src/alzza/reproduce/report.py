@@ -17,11 +17,11 @@ import io
 from itertools import groupby
 from pathlib import Path
 
-from .rows import BAND, Row, Summary, band_text, book_text, diff_text, ours_text, seconds_text
+from .rows import BAND, Row, Summary, band_text, book_text, diff_text, ours_text, seconds_text, seeds_text
 
 THUMB_SIZE = (200, 150)
-HEADERS = ("experiment", "data", "settings", "ours", "book", "difference", f"±{BAND:g}", "train s (ours)",
-           "train s (book)", "picture", "run folder")
+HEADERS = ("experiment", "data", "settings", "ours", "book", "difference", f"±{BAND:g}", "over seeds",
+           "train s (ours)", "train s (book)", "picture", "run folder")
 
 
 def thumbnail_png(picture: Path, size=THUMB_SIZE) -> bytes | None:
@@ -69,7 +69,7 @@ def chapter_title(chapter) -> str:
 
 def _cells(row: Row) -> list[str]:
     return [row.name, row.data, row.settings, ours_text(row), book_text(row), diff_text(row), band_text(row),
-            seconds_text(row.ours_seconds), seconds_text(row.book_seconds)]
+            seeds_text(row), seconds_text(row.ours_seconds), seconds_text(row.book_seconds)]
 
 
 def _md(text: str) -> str:
@@ -119,7 +119,7 @@ def render_html(rows: list[Row], out_dir: Path, session_lines: list[str], thumbs
     parts += [f"<li>{esc(line)}</li>" for line in session_lines]
     parts += ["</ul>", "<h2>Summary</h2>", "<ul>"] + [f"<li>{esc(line)}</li>" for line in summary.lines()]
     parts.append("</ul>")
-    numeric = {3, 4, 5, 7, 8}
+    numeric = {3, 4, 5, 7, 8, 9}
     for chapter, group in groupby(rows, key=lambda r: r.chapter):
         parts += [f"<h2>{esc(chapter_title(chapter))}</h2>", "<table><thead><tr>"]
         parts += [f"<th>{esc(h)}</th>" for h in HEADERS] + ["</tr></thead><tbody>"]

@@ -13,6 +13,9 @@ ended) of its run folder and says:
   precision / recall / F1 where it reports them; per head for two-head and sequence
   models; the parameter count for the shapes-only chapter 9 models, which must match
   exactly), and whether every difference lies within ±:data:`BAND`;
+- with runs at extra seeds (``--seeds``, run folders ``NAME@seedN`` beside ``NAME``, same
+  settings): the lowest and highest accuracy over all seeds, i.e. how far one run of this
+  experiment moves with its seed (split, init and shuffling);
 - train seconds, ours and the book's (a number, a range such as ``129–301`` where the book
   gives one for several runs, or unknown), and whether ours is faster: below the book's
   number, or below the low end of its range.
@@ -33,6 +36,8 @@ SHORT = {"accuracy": "acc", "precision": "prec", "recall": "rec", "f1": "f1", "p
 #: the picture a row shows, first found wins
 PICTURE_ORDER = ("visualize", "hashing", "maps", "weights", "training")
 NOT_RUN = "not run"
+#: an extra-seed run's folder: NAME@seedN
+SEED_MARK = "@seed"
 
 
 @dataclass
@@ -71,6 +76,20 @@ class Row:
     book_seconds: object = None
     picture: Path | None = None
     book_epochs: int | None = None
+    #: (seed, accuracy) of this run and of its extra-seed runs with the same settings
+    seed_accuracies: list = field(default_factory=list)
+
+    @property
+    def seed_range(self):
+        """(lowest, highest) accuracy over the seeds run (per head for several), or None."""
+        values = [acc for _, acc in self.seed_accuracies]
+        if len(values) < 2:
+            return None
+        if all(isinstance(v, (list, tuple)) for v in values) and len({len(v) for v in values}) == 1:
+            return [min(col) for col in zip(*values)], [max(col) for col in zip(*values)]
+        if any(isinstance(v, (list, tuple)) for v in values):
+            return None
+        return min(values), max(values)
 
     @property
     def has_book_figure(self) -> bool:
@@ -182,6 +201,28 @@ def _read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def _same_settings(a: dict, b: dict) -> bool:
+    fa, fb = a.get("fingerprint") or {}, b.get("fingerprint") or {}
+    keys = ("version", "code", "experiment", "settings", "max_batches")
+    return bool(fa) and all(fa.get(k) == fb.get(k) for k in keys)
+
+
+def seed_accuracies(name: str, folder: Path, result: dict) -> list:
+    """(seed, accuracy) of the run in ``folder`` and of the ``NAME@seedN`` runs beside it
+    made by the same code and settings."""
+    if "accuracy" not in (result.get("metrics") or {}):
+        return []
+    found = [(result.get("seed"), result["metrics"]["accuracy"])]
+    for other in sorted(folder.parent.glob(f"{name}{SEED_MARK}*")):
+        task = _read_json(other / "task.json") or {}
+        record = _read_json(other / "result.json")
+        if record is None or task.get("status", "done") != "done" or not _same_settings(result, record):
+            continue
+        if "accuracy" in (record.get("metrics") or {}):
+            found.append((record.get("seed"), record["metrics"]["accuracy"]))
+    return found
+
+
 def read_row(exp, folder: Path) -> Row:
     """The row of experiment ``exp`` from its run folder (which may not exist)."""
     row = Row(name=exp.name, chapter=exp.chapter, title=exp.title, folder=folder,
@@ -200,6 +241,7 @@ def read_row(exp, folder: Path) -> Row:
         row.ours_seconds = result.get("train_seconds")
         row.settings = settings_label(result, row.book_epochs, (task or {}).get("kind", "run"))
         row.picture = main_picture(folder, result)
+        row.seed_accuracies = seed_accuracies(exp.name, folder, result)
     else:
         # a failed row still shows which figures the book gives
         row.comparisons = compare({}, exp.book or {})
@@ -265,6 +307,19 @@ def band_text(row: Row) -> str:
     if verdict is None:
         return "not comparable"
     return "yes" if verdict else "no"
+
+
+def seeds_text(row: Row) -> str:
+    """'0.412–0.470 (3 seeds)' over the seeds run, '—' with one."""
+    spread = row.seed_range
+    if spread is None:
+        return "—"
+    low, high = spread
+    if isinstance(low, list):
+        text = " / ".join(f"{a:.3f}–{b:.3f}" for a, b in zip(low, high))
+    else:
+        text = f"{low:.3f}–{high:.3f}"
+    return f"{text} ({len(row.seed_accuracies)} seeds)"
 
 
 def seconds_text(value) -> str:

@@ -26,7 +26,7 @@ from .. import __version__
 from ..errors import AlzzaError, ExperimentError
 from .fingerprint import code_hash, fingerprint
 from .progress import Progress, format_duration
-from .rows import read_row
+from .rows import SEED_MARK, read_row
 from .tasks import Task
 
 RUNS = "runs"
@@ -48,6 +48,7 @@ class Options:
     threads: int | None = None
     task_timeout: float | None = None
     report_only: bool = False
+    seeds: list = field(default_factory=list)  # extra seeds: each experiment once more per seed
     argv: list = field(default_factory=list)
 
 
@@ -85,11 +86,20 @@ def task_kind(exp) -> str:
     return "count" if exp.dataset_name == "dummy" else "run"
 
 
-def expected_fingerprint(exp, epochs=None, max_batches=None) -> dict:
-    """The fingerprint a run of ``exp`` with these overrides writes into result.json."""
+def default_seed(exp) -> int:
     from ..experiments.runner import DEFAULT_SEED
 
-    seed = exp.seed if exp.seed is not None else DEFAULT_SEED
+    return exp.seed if exp.seed is not None else DEFAULT_SEED
+
+
+def seed_folder(name: str, seed: int) -> str:
+    """The run folder name of an extra-seed run: ``NAME@seedN``."""
+    return f"{name}{SEED_MARK}{seed}"
+
+
+def expected_fingerprint(exp, epochs=None, max_batches=None, seed=None) -> dict:
+    """The fingerprint a run of ``exp`` with these overrides writes into result.json."""
+    seed = default_seed(exp) if seed is None else seed
     if task_kind(exp) == "count":
         return fingerprint(exp, exp.train, seed, None)
     settings = dict(exp.train)
@@ -107,12 +117,16 @@ def plan_tasks(experiments, options: Options, root: Path) -> list[Task]:
     for exp in experiments:
         kind = task_kind(exp)
         experiment = exp.name if exp.source.startswith("alzza/experiments/book/") else str(Path(exp.source).resolve())
-        tasks.append(Task(name=exp.name, chapter=exp.chapter, experiment=experiment,
-                          out_dir=str((root / RUNS / exp.name).resolve()), kind=kind,
-                          epochs=options.epochs if kind == "run" else None,
-                          max_batches=options.max_batches if kind == "run" else None,
-                          data_dir=str(Path(options.data_dir).resolve()) if options.data_dir else None,
-                          threads=threads, timeout=options.task_timeout))
+        # the extra seeds train again; a parameter count does not depend on a seed
+        seeds = [None] + ([s for s in options.seeds if s != default_seed(exp)] if kind == "run" else [])
+        for seed in dict.fromkeys(seeds):
+            name = exp.name if seed is None else seed_folder(exp.name, seed)
+            tasks.append(Task(name=name, chapter=exp.chapter, experiment=experiment,
+                              out_dir=str((root / RUNS / name).resolve()), kind=kind,
+                              epochs=options.epochs if kind == "run" else None,
+                              max_batches=options.max_batches if kind == "run" else None, seed=seed,
+                              data_dir=str(Path(options.data_dir).resolve()) if options.data_dir else None,
+                              threads=threads, timeout=options.task_timeout))
     return tasks
 
 
@@ -233,7 +247,9 @@ def reproduce(options: Options, printer=print) -> int:
         return 0
 
     tasks = plan_tasks(experiments, options, root)
-    expected = {exp.name: expected_fingerprint(exp, options.epochs, options.max_batches) for exp in experiments}
+    by_name = {exp.name: exp for exp in experiments}
+    expected = {task.name: expected_fingerprint(by_name[task.name.split(SEED_MARK)[0]], options.epochs,
+                                                options.max_batches, task.seed) for task in tasks}
     executor = (f"Dask cluster at {options.scheduler}" if options.scheduler
                 else f"{local_workers(options)} local worker process(es)")
     session = session_record(options, executor)
@@ -244,7 +260,11 @@ def reproduce(options: Options, printer=print) -> int:
     to_run = []
     progress_lines = []  # 'skip' lines wait until the tracker exists
 
+    failures = []
+
     def record(task: Task, outcome: dict) -> None:
+        if outcome["status"] != "done":
+            failures.append(f"{task.name} ({outcome['status']})")
         write_json_atomic(Path(task.out_dir) / "task.json", _task_record(task, outcome, expected[task.name]))
         tracker.finished_task(task.name, outcome)
 
@@ -285,10 +305,8 @@ def reproduce(options: Options, printer=print) -> int:
         session["seconds"] = round(time.time() - start, 1)
         _save_sessions(root, sessions)
         rows, (md, page) = write_rows_report(experiments, root, sessions)
-    failed = [row for row in rows if row.status != "done"]
     printer(f"Report: {md} and {page}")
-    if failed:
-        printer(f"{len(failed)} of {len(rows)} experiments did not finish: " +
-                ", ".join(f"{row.name} ({row.status})" for row in failed))
+    if failures:
+        printer(f"{len(failures)} of {len(tasks)} tasks did not finish: {', '.join(failures)}")
         return 1
     return 0

@@ -51,6 +51,7 @@ class Task:
     kind: str = "run"  # "run" (train and test) or "count" (build and count parameters)
     epochs: int | None = None
     max_batches: int | None = None
+    seed: int | None = None  # None: the experiment's own seed
     data_dir: str | None = None
     threads: int | None = None
     timeout: float | None = None
@@ -68,6 +69,8 @@ class Task:
                 words += ["--epochs", str(self.epochs)]
             if self.max_batches is not None:
                 words += ["--max-batches", str(self.max_batches)]
+            if self.seed is not None:
+                words += ["--seed", str(self.seed)]
         if self.data_dir is not None:
             words += ["--data-dir", self.data_dir]
         return words + [str(word) for word in self.extra_args]
