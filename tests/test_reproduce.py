@@ -119,6 +119,21 @@ def test_chapter_2_on_a_loopback_dask_cluster(tmp_path, tabular_data_dir, capsys
     assert f"Dask cluster at {address}" in (out / "report.md").read_text()
 
 
+def test_an_unreachable_scheduler_is_one_message(tmp_path, capsys, monkeypatch):
+    import socket
+
+    from alzza.reproduce import executors
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
+    out = tmp_path / "repro"
+    code, text = _reproduce(capsys, "pulsar-slp", "--scheduler", f"tcp://127.0.0.1:{port}", "--out", out)
+    assert code == 2 and f"cannot reach the Dask scheduler at 'tcp://127.0.0.1:{port}'" in text
+    assert "Traceback" not in text and not (out / "session.json").exists()
+
+
 def test_resume_skips_only_up_to_date_runs(tmp_path, tabular_data_dir, capsys):
     out = tmp_path / "repro"
     common = ["pulsar-slp", "--workers", 1, "--out", out, "--data-dir", tabular_data_dir]

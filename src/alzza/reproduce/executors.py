@@ -68,14 +68,19 @@ def run_local(tasks: list[Task], workers: int, progress, on_outcome) -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _connect(address: str):
+#: how long to wait for the scheduler to answer
+CONNECT_TIMEOUT = "20s"
+
+
+def connect(address: str):
+    """A dask.distributed Client of the scheduler at ``address``, or one clear error."""
     try:
         from distributed import Client
     except ImportError:
         raise AlzzaError("--scheduler needs dask.distributed, which is not installed: "
                          "pip install 'alzza[cluster]' (or run locally with --workers K)") from None
     try:
-        return Client(address, timeout="20s")
+        return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as error:
         raise AlzzaError(f"cannot reach the Dask scheduler at {address!r} ({type(error).__name__}: {error}); "
                          f"start one with 'dask scheduler' and workers with 'dask worker {address}', "
@@ -102,14 +107,13 @@ def store_files(out_dir: str, files: dict) -> None:
             tmp.replace(path)
 
 
-def run_on_dask(tasks: list[Task], address: str, progress_factory, on_outcome):
-    """Run ``tasks`` on the Dask cluster at ``address``; returns the progress tracker.
-
-    ``progress_factory(slots)`` makes the tracker once the cluster's size is known.
+def run_on_dask(tasks: list[Task], client, progress_factory, on_outcome):
+    """Run ``tasks`` on the cluster of ``client`` (see :func:`connect`), then close it;
+    returns the progress tracker. ``progress_factory(slots)`` makes the tracker once the
+    cluster's size is known.
     """
     from uuid import uuid4
 
-    client = _connect(address)
     futures = {}
     try:
         progress = progress_factory(cluster_slots(client))

@@ -247,6 +247,11 @@ def reproduce(options: Options, printer=print) -> int:
         return 0
 
     tasks = plan_tasks(experiments, options, root)
+    client = None
+    if options.scheduler:  # before anything is written: an unreachable cluster changes nothing
+        from .executors import connect
+
+        client = connect(options.scheduler)
     by_name = {exp.name: exp for exp in experiments}
     expected = {task.name: expected_fingerprint(by_name[task.name.split(SEED_MARK)[0]], options.epochs,
                                                 options.max_batches, task.seed) for task in tasks}
@@ -274,7 +279,7 @@ def reproduce(options: Options, printer=print) -> int:
         else:
             (Path(task.out_dir) / "result.json").unlink(missing_ok=True)
             to_run.append(task)
-    printer(f"alzza reproduce: {len(tasks)} experiments ({len(to_run)} to run, {len(progress_lines)} up to date) "
+    printer(f"alzza reproduce: {len(tasks)} task(s) ({len(to_run)} to run, {len(progress_lines)} up to date) "
             f"on {executor}; run folders in {root / RUNS}")
 
     def make_tracker(slots: int) -> Progress:
@@ -284,7 +289,7 @@ def reproduce(options: Options, printer=print) -> int:
         return tracker
 
     try:
-        if options.scheduler and to_run:
+        if client is not None:
             from .executors import run_on_dask
 
             tracker = None
@@ -294,7 +299,7 @@ def reproduce(options: Options, printer=print) -> int:
                 tracker = make_tracker(slots)
                 return tracker
 
-            run_on_dask(to_run, options.scheduler, factory, record)
+            run_on_dask(to_run, client, factory, record)
         else:
             tracker = make_tracker(local_workers(options))
             if to_run:
