@@ -11,6 +11,7 @@ import io
 import json
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -232,10 +233,14 @@ def test_the_pool_goes_on_after_a_killed_task(tmp_path):
         outcomes[task.name] = outcome["status"]
         progress.finished_task(task.name, outcome)
 
-    run_local(tasks, 2, progress, record)
+    run_local(tasks, 2, progress, record, deadline=time.monotonic() + 3600)
     assert outcomes == {"dies": "killed", "a": "done", "b": "done"}
     assert progress.done == 2 and progress.failed == 1
     assert any(line.startswith("KILLED   dies") for line in lines)
+    # once the time budget has run out, no further task starts
+    outcomes.clear()
+    run_local(tasks, 2, Progress(3, 2, lines.append), record, deadline=time.monotonic() - 1)
+    assert outcomes == {"dies": "not started", "a": "not started", "b": "not started"}
 
 
 def test_files_sent_back_by_a_worker_are_stored_once(tmp_path):

@@ -59,6 +59,8 @@ def add_parser(subparsers):
                         help="BLAS threads per experiment (default: cores / workers; 1 on a cluster)")
     parser.add_argument("--task-timeout", type=_positive_float, metavar="SECONDS",
                         help="stop an experiment still running after this long (reported as timed out)")
+    parser.add_argument("--budget", type=_positive_float, metavar="SECONDS",
+                        help="start no further experiment after this long (the rest: 'not started')")
     parser.add_argument("--out", default="runs/reproduce", help="report and run folders (default: runs/reproduce)")
     parser.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
     parser.add_argument("--resume", action="store_true",
@@ -79,7 +81,8 @@ def command_words(args) -> list[str]:
         words.append("--all")
     if args.seeds:
         words += ["--seeds", *map(str, args.seeds)]
-    for key in ("epochs", "max_batches", "workers", "scheduler", "threads", "task_timeout", "out", "data_dir"):
+    for key in ("epochs", "max_batches", "workers", "scheduler", "threads", "task_timeout", "budget", "out",
+                "data_dir"):
         value = getattr(args, key)
         if value is not None:
             words += ["--" + key.replace("_", "-"), str(value)]
@@ -99,6 +102,6 @@ def run(args, out=print) -> int:
                       epochs=args.epochs, max_batches=args.max_batches, workers=args.workers,
                       scheduler=args.scheduler, out=args.out, resume=args.resume, data_dir=args.data_dir,
                       threads=args.threads, task_timeout=args.task_timeout, report_only=args.report_only,
-                      seeds=list(args.seeds),
+                      seeds=list(args.seeds), budget=args.budget,
                       argv=command_words(args))
     return reproduce(options, printer=out)

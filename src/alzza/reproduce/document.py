@@ -29,7 +29,7 @@ import yaml
 
 from ..errors import AlzzaError
 from .report import chapter_title, write_text_atomic
-from .rows import (BAND, NOT_RUN, Row, Summary, band_text, book_text, diff_text, ours_text, read_row, seconds_text,
+from .rows import (BAND, NOT_RUN, NOT_STARTED, Row, Summary, band_text, book_text, diff_text, ours_text, read_row, seconds_text,
                    seeds_text)
 from .session import RUNS, read_sessions, session_lines
 
@@ -99,6 +99,8 @@ def explanation(row: Row, notes: dict) -> str:
     written = (notes.get("rows") or {}).get(row.name)
     if row.status == NOT_RUN:
         return str(notes.get("not_run") or DEFAULT_NOT_RUN)
+    if row.status == NOT_STARTED:
+        return row.message
     if row.status != "done":
         return f"{row.status}: {row.message}"
     if row.within is not False:
@@ -160,4 +162,4 @@ def write_document(out_dir, doc_path, printer=print) -> tuple[Path, int]:
     if unexplained:
         printer(f"rows outside ±{BAND:g} with no explanation (add them to "
                 f"{doc.with_name(doc.stem + NOTES_SUFFIX)}): {', '.join(unexplained)}")
-    return doc, sum(r.status == NOT_RUN for r in rows)
+    return doc, sum(r.status in (NOT_RUN, NOT_STARTED) for r in rows)

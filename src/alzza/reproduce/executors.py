@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from ..errors import AlzzaError
-from .tasks import Task, run_task, stop_all
+from .tasks import NOT_STARTED, Task, run_task, stop_all
 
 #: seconds between the progress lines printed while tasks run
 TICK_SECONDS = 30.0
@@ -33,10 +33,21 @@ def _crashed(task: Task, error: BaseException, where: str) -> dict:
             "message": f"{where}: {type(error).__name__}: {error}", "host": None, "command": task.command()}
 
 
-def run_local(tasks: list[Task], workers: int, progress, on_outcome) -> None:
-    """Run ``tasks`` on ``workers`` parallel child processes."""
+def not_started(task: Task) -> dict:
+    """The outcome of a task left waiting when the session's time budget ran out."""
+    return {"name": task.name, "status": NOT_STARTED, "returncode": None, "seconds": None,
+            "message": "not started: the session's time budget (--budget) ran out first", "host": None,
+            "command": task.command()}
+
+
+def run_local(tasks: list[Task], workers: int, progress, on_outcome, deadline: float | None = None) -> None:
+    """Run ``tasks`` on ``workers`` parallel child processes; after ``deadline`` (a
+    ``time.monotonic()`` value) no further task starts."""
 
     def one(task: Task) -> None:
+        if deadline is not None and time.monotonic() >= deadline:
+            on_outcome(task, not_started(task))
+            return
         progress.started(task.name)
         try:
             outcome = run_task(task)
@@ -107,10 +118,11 @@ def store_files(out_dir: str, files: dict) -> None:
             tmp.replace(path)
 
 
-def run_on_dask(tasks: list[Task], client, progress_factory, on_outcome):
+def run_on_dask(tasks: list[Task], client, progress_factory, on_outcome, deadline: float | None = None):
     """Run ``tasks`` on the cluster of ``client`` (see :func:`connect`), then close it;
     returns the progress tracker. ``progress_factory(slots)`` makes the tracker once the
-    cluster's size is known.
+    cluster's size is known. After ``deadline`` (``time.monotonic()``), tasks no worker has
+    taken yet are cancelled and reported as not started.
     """
     from uuid import uuid4
 
@@ -125,6 +137,12 @@ def run_on_dask(tasks: list[Task], client, progress_factory, on_outcome):
         last_tick = time.monotonic()
         while pending:
             _mark_running(client, pending, progress)
+            if deadline is not None and time.monotonic() >= deadline:
+                for key in [key for key, (f, t) in pending.items() if t.name not in progress.running
+                            and not f.done()]:
+                    future, task = pending.pop(key)
+                    future.cancel()
+                    on_outcome(task, not_started(task))
             for key in [key for key, (future, _) in pending.items() if future.done()]:
                 future, task = pending.pop(key)
                 outcome = _collect(future, task)

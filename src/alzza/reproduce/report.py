@@ -17,7 +17,8 @@ import io
 from itertools import groupby
 from pathlib import Path
 
-from .rows import BAND, Row, Summary, band_text, book_text, diff_text, ours_text, seconds_text, seeds_text
+from .rows import (BAND, NOT_RUN, NOT_STARTED, Row, Summary, band_text, book_text, diff_text, ours_text, seconds_text,
+                   seeds_text)
 
 THUMB_SIZE = (200, 150)
 HEADERS = ("experiment", "data", "settings", "ours", "book", "difference", f"±{BAND:g}", "over seeds",
@@ -125,10 +126,10 @@ def render_html(rows: list[Row], out_dir: Path, session_lines: list[str], thumbs
         parts += [f"<th>{esc(h)}</th>" for h in HEADERS] + ["</tr></thead><tbody>"]
         for row in group:
             css = {True: "yes", False: "no"}.get(row.within, "")
-            if row.status not in ("done", "not run"):
-                css = "failed"
-            elif row.status == "not run":
+            if row.status in (NOT_RUN, NOT_STARTED):
                 css = "notrun"
+            elif row.status != "done":
+                css = "failed"
             cells = []
             for i, text in enumerate(_cells(row)):
                 klass = "band" if i == 6 else ("num" if i in numeric else "")

@@ -36,6 +36,8 @@ SHORT = {"accuracy": "acc", "precision": "prec", "recall": "rec", "f1": "f1", "p
 #: the picture a row shows, first found wins
 PICTURE_ORDER = ("visualize", "hashing", "maps", "weights", "training")
 NOT_RUN = "not run"
+#: a task the session's time budget left waiting (it counts as not run)
+NOT_STARTED = "not started"
 #: an extra-seed run's folder: NAME@seedN
 SEED_MARK = "@seed"
 
@@ -346,8 +348,9 @@ class Summary:
         done = [r for r in rows if r.status == "done"]
         compared = [r for r in done if r.within is not None]
         timed = [r for r in done if r.faster is not None]
-        return cls(rows=len(rows), run=len(done), failed=sum(r.status not in ("done", NOT_RUN) for r in rows),
-                   not_run=sum(r.status == NOT_RUN for r in rows), compared=len(compared),
+        return cls(rows=len(rows), run=len(done),
+                   failed=sum(r.status not in ("done", NOT_RUN, NOT_STARTED) for r in rows),
+                   not_run=sum(r.status in (NOT_RUN, NOT_STARTED) for r in rows), compared=len(compared),
                    within=sum(bool(r.within) for r in compared), timed=len(timed),
                    faster=sum(bool(r.faster) for r in timed))
 

@@ -48,7 +48,8 @@ class Options:
     threads: int | None = None
     task_timeout: float | None = None
     report_only: bool = False
-    seeds: list = field(default_factory=list)  # extra seeds: each experiment once more per seed
+    seeds: list = field(default_factory=list)
+    budget: float | None = None  # seconds: after this, no further task starts  # extra seeds: each experiment once more per seed
     argv: list = field(default_factory=list)
 
 
@@ -261,6 +262,7 @@ def reproduce(options: Options, printer=print) -> int:
     sessions.append(session)
     _save_sessions(root, sessions)
     start = time.time()
+    deadline = time.monotonic() + options.budget if options.budget else None
 
     to_run = []
     progress_lines = []  # 'skip' lines wait until the tracker exists
@@ -299,13 +301,13 @@ def reproduce(options: Options, printer=print) -> int:
                 tracker = make_tracker(slots)
                 return tracker
 
-            run_on_dask(to_run, client, factory, record)
+            run_on_dask(to_run, client, factory, record, deadline)
         else:
             tracker = make_tracker(local_workers(options))
             if to_run:
                 from .executors import run_local
 
-                run_local(to_run, local_workers(options), tracker, record)
+                run_local(to_run, local_workers(options), tracker, record, deadline)
     finally:
         session["seconds"] = round(time.time() - start, 1)
         _save_sessions(root, sessions)

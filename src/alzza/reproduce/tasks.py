@@ -8,7 +8,8 @@ ended, so a crash, a kill or a hang of one experiment never takes the others dow
 - ``failed``: a non-zero exit status (a user error exits 2 with one message), or no
   result.json written;
 - ``killed``: ended by a signal (out of memory, ``kill``);
-- ``timed out``: still running after the task's time limit, then killed.
+- ``timed out``: still running after the task's time limit, then killed;
+- ``not started``: still waiting when the session's time budget ran out (the executors).
 
 The child's output goes to ``log.txt`` in the run folder. A shapes-only experiment (the
 chapter 9 ``dummy`` data set: nothing to train) runs :mod:`alzza.reproduce.count`, which
@@ -34,6 +35,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 SHIPPED_SUFFIXES = (".json", ".png", ".txt")
 SHIPPED_LIMIT = 8 << 20
 LOG_NAME = "log.txt"
+NOT_STARTED = "not started"
 #: the task processes now running (a Ctrl-C in the waiting thread stops them all)
 _LIVE: set = set()
 _LIVE_LOCK = threading.Lock()
