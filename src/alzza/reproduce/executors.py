@@ -60,14 +60,11 @@ def run_local(tasks: list[Task], workers: int, progress, on_outcome, deadline: f
     try:
         futures = {pool.submit(one, task): task for task in tasks}
         pending = set(futures)
-        last_tick = time.monotonic()
         while pending:
             finished, pending = cf.wait(pending, timeout=TICK_SECONDS, return_when=cf.FIRST_COMPLETED)
             for future in finished:
                 future.result()  # re-raises only a failure of the reporting itself
-            if not finished or time.monotonic() - last_tick >= TICK_SECONDS:
-                progress.tick()
-                last_tick = time.monotonic()
+            progress.tick(TICK_SECONDS)
     except BaseException:
         # Ctrl-C: start no waiting task, stop the running ones (a terminal's SIGINT reached
         # them too; a signal sent to this process alone did not)
@@ -134,7 +131,6 @@ def run_on_dask(tasks: list[Task], client, progress_factory, on_outcome, deadlin
             key = f"alzza-reproduce-{task.name}-{batch}"
             futures[key] = (client.submit(run_task, task, True, key=key, pure=False, retries=0), task)
         pending = dict(futures)
-        last_tick = time.monotonic()
         while pending:
             _mark_running(client, pending, progress)
             if deadline is not None and time.monotonic() >= deadline:
@@ -149,9 +145,7 @@ def run_on_dask(tasks: list[Task], client, progress_factory, on_outcome, deadlin
                 if outcome.get("files"):
                     store_files(task.out_dir, outcome.pop("files"))
                 on_outcome(task, outcome)
-            if time.monotonic() - last_tick >= TICK_SECONDS:
-                progress.tick()
-                last_tick = time.monotonic()
+            progress.tick(TICK_SECONDS)
             if pending:
                 time.sleep(POLL_SECONDS)
         return progress

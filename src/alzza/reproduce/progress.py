@@ -47,7 +47,7 @@ class Progress:
         self.running: dict[str, float] = {}
         self.done = self.failed = self.skipped = 0
         self.durations: list[float] = []
-        self.start = clock()
+        self.start = self.last_line = clock()
         self._lock = threading.Lock()
 
     @property
@@ -107,10 +107,15 @@ class Progress:
             took = f" in {format_duration(seconds)}" if seconds is not None else ""
             self.printer(f"{label:<8} {name}{took}: {outcome_summary(outcome)}")
             self.printer("  " + self.status_line())
+            self.last_line = self.clock()
 
-    def tick(self) -> None:
-        """A periodic line while tasks run (what is running, how long it has been)."""
+    def tick(self, quiet_seconds: float = 0.0) -> None:
+        """A line while tasks run (what is running, for how long), unless the last status
+        line is less than ``quiet_seconds`` old."""
         with self._lock:
             now = self.clock()
+            if now - self.last_line < quiet_seconds:
+                return
+            self.last_line = now
             names = ", ".join(f"{name} {format_duration(now - began)}" for name, began in self.running.items())
             self.printer("  " + self.status_line() + (f" — running: {names}" if names else ""))

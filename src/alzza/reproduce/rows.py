@@ -239,7 +239,10 @@ def read_row(exp, folder: Path) -> Row:
         row.status, row.message = "failed", "no result.json in the run folder"
     if result is not None and row.status == "done":
         row.result = result
-        row.comparisons = compare(result.get("metrics") or {}, exp.book or {})
+        metrics = dict(result.get("metrics") or {})
+        if result.get("parameters") is not None:  # every run records its model's size beside the metrics
+            metrics.setdefault("parameters", result["parameters"])
+        row.comparisons = compare(metrics, exp.book or {})
         row.ours_seconds = result.get("train_seconds")
         row.settings = settings_label(result, row.book_epochs, (task or {}).get("kind", "run"))
         row.picture = main_picture(folder, result)
