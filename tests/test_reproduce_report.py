@@ -16,7 +16,8 @@ from alzza.reproduce.document import write_document
 from alzza.reproduce.progress import Progress, format_duration
 from alzza.reproduce.report import write_report
 from alzza.reproduce.rows import Summary, book_seconds_low, compare, data_kind, read_row
-from alzza.reproduce.session import expected_fingerprint, select_experiments, up_to_date
+from alzza.reproduce.session import (Options, cheapest_first, expected_fingerprint, plan_tasks,
+                                     select_experiments, up_to_date)
 from alzza.reproduce.tasks import Task, last_message
 
 
@@ -70,6 +71,17 @@ def test_selection_by_chapter_name_and_all():
     assert [e.name for e in both] == chapter_2 + ["steel-slp"]  # catalogue order
     assert len(select_experiments([], [], True)) == len(list_experiments())
     assert len(select_experiments(["pulsar-slp"], [2], False)) == 3  # no duplicates
+
+
+def test_cheapest_first_follows_the_books_train_times(tmp_path):
+    experiments = select_experiments(["gan-gogh", "office31-mlp-64-32-10", "steel-slp", "office31-mlp-10"], [],
+                                     False)
+    tasks = plan_tasks(experiments, Options(seeds=[7]), tmp_path)
+    order = [t.name for t in cheapest_first(tasks, {e.name: e for e in experiments})]
+    # steel-slp: no book time (quick); office31-mlp-10: 21 s; gan-gogh: 20–315 s → 20; the MLP: 312 s
+    assert order == ["steel-slp", "steel-slp@seed7", "gan-gogh", "gan-gogh@seed7", "office31-mlp-10",
+                     "office31-mlp-10@seed7", "office31-mlp-64-32-10", "office31-mlp-64-32-10@seed7"]
+    assert {t.row for t in tasks} == {e.name for e in experiments}
 
 
 def test_compare_scalars_heads_and_parameter_counts():

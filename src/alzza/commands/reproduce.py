@@ -61,6 +61,8 @@ def add_parser(subparsers):
                         help="stop an experiment still running after this long (reported as timed out)")
     parser.add_argument("--budget", type=_positive_float, metavar="SECONDS",
                         help="start no further experiment after this long (the rest: 'not started')")
+    parser.add_argument("--cheapest-first", action="store_true",
+                        help="run in order of the book's train time (none given counts as quick)")
     parser.add_argument("--out", default="runs/reproduce", help="report and run folders (default: runs/reproduce)")
     parser.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
     parser.add_argument("--resume", action="store_true",
@@ -86,7 +88,7 @@ def command_words(args) -> list[str]:
         value = getattr(args, key)
         if value is not None:
             words += ["--" + key.replace("_", "-"), str(value)]
-    return words + (["--resume"] if args.resume else [])
+    return words + (["--cheapest-first"] if args.cheapest_first else []) + (["--resume"] if args.resume else [])
 
 
 def run(args, out=print) -> int:
@@ -102,6 +104,6 @@ def run(args, out=print) -> int:
                       epochs=args.epochs, max_batches=args.max_batches, workers=args.workers,
                       scheduler=args.scheduler, out=args.out, resume=args.resume, data_dir=args.data_dir,
                       threads=args.threads, task_timeout=args.task_timeout, report_only=args.report_only,
-                      seeds=list(args.seeds), budget=args.budget,
+                      seeds=list(args.seeds), budget=args.budget, cheapest_first=args.cheapest_first,
                       argv=command_words(args))
     return reproduce(options, printer=out)

@@ -49,7 +49,8 @@ class Options:
     task_timeout: float | None = None
     report_only: bool = False
     seeds: list = field(default_factory=list)
-    budget: float | None = None  # seconds: after this, no further task starts  # extra seeds: each experiment once more per seed
+    budget: float | None = None  # seconds: after this, no further task starts
+    cheapest_first: bool = False  # run in order of the book's train time  # extra seeds: each experiment once more per seed
     argv: list = field(default_factory=list)
 
 
@@ -125,10 +126,23 @@ def plan_tasks(experiments, options: Options, root: Path) -> list[Task]:
             tasks.append(Task(name=name, chapter=exp.chapter, experiment=experiment,
                               out_dir=str((root / RUNS / name).resolve()), kind=kind,
                               epochs=options.epochs if kind == "run" else None,
-                              max_batches=options.max_batches if kind == "run" else None, seed=seed,
+                              max_batches=options.max_batches if kind == "run" else None, seed=seed, row=exp.name,
                               data_dir=str(Path(options.data_dir).resolve()) if options.data_dir else None,
                               threads=threads, timeout=options.task_timeout))
     return tasks
+
+
+def book_cost(exp) -> float:
+    """The book's train time of ``exp`` (the low end of a range); 0 where the book gives none,
+    as it timed only its longer runs."""
+    from .rows import book_seconds_low
+
+    return book_seconds_low((exp.book or {}).get("train_seconds")) or 0.0
+
+
+def cheapest_first(tasks: list[Task], by_name: dict) -> list[Task]:
+    """``tasks`` by the book's train time of their experiment; ties keep their order."""
+    return sorted(tasks, key=lambda task: book_cost(by_name[task.row]))
 
 
 def local_workers(options: Options) -> int:
@@ -248,13 +262,15 @@ def reproduce(options: Options, printer=print) -> int:
         return 0
 
     tasks = plan_tasks(experiments, options, root)
+    by_name = {exp.name: exp for exp in experiments}
+    if options.cheapest_first:
+        tasks = cheapest_first(tasks, by_name)
     client = None
     if options.scheduler:  # before anything is written: an unreachable cluster changes nothing
         from .executors import connect
 
         client = connect(options.scheduler)
-    by_name = {exp.name: exp for exp in experiments}
-    expected = {task.name: expected_fingerprint(by_name[task.name.split(SEED_MARK)[0]], options.epochs,
+    expected = {task.name: expected_fingerprint(by_name[task.row], options.epochs,
                                                 options.max_batches, task.seed) for task in tasks}
     executor = (f"Dask cluster at {options.scheduler}" if options.scheduler
                 else f"{local_workers(options)} local worker process(es)")

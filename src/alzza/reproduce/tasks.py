@@ -54,11 +54,15 @@ class Task:
     epochs: int | None = None
     max_batches: int | None = None
     seed: int | None = None  # None: the experiment's own seed
+    row: str = ""  # the experiment (report row) it belongs to; its name for the default seed
     data_dir: str | None = None
     threads: int | None = None
     timeout: float | None = None
     #: extra words for the child (tests use it); appended to the command line
     extra_args: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.row = self.row or self.name
 
     def command(self) -> list[str]:
         """The child's command line, with the Python of the process that runs it."""
