@@ -16,8 +16,9 @@ examples:
 Each experiment runs as its own 'alzza run' process with its own seed and run folder
 (OUT/runs/NAME). A task that fails, is killed or times out is reported; the others go
 on. The report (OUT/report.md, OUT/report.html) puts ours beside the book's per chapter.
---scheduler needs the optional extra: pip install 'alzza[cluster]'; the workers must see
---out and --data-dir at the same paths, or they send the run files back.
+--scheduler needs the optional extra: pip install 'alzza[cluster]'. The workers read the
+data at --data-dir (or their $ALZZA_DATA); a worker that does not share this machine's
+disk sends each run folder's small files (result.json, log, pictures) back.
 """
 
 

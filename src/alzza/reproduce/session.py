@@ -16,9 +16,8 @@ import os
 import platform
 import shutil
 import subprocess
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -48,16 +47,15 @@ class Options:
     threads: int | None = None
     task_timeout: float | None = None
     report_only: bool = False
-    seeds: list = field(default_factory=list)
+    seeds: list = field(default_factory=list)  # extra seeds: each experiment once more per seed
     budget: float | None = None  # seconds: after this, no further task starts
-    cheapest_first: bool = False  # run in order of the book's train time  # extra seeds: each experiment once more per seed
+    cheapest_first: bool = False  # run in order of the book's train time
     argv: list = field(default_factory=list)
 
 
 def select_experiments(names, chapters, everything) -> list:
     """The experiments asked for, in catalogue order (chapter, then name); names may be files."""
     from ..experiments import find_experiment, list_experiments
-
     if not (names or chapters or everything):
         raise ExperimentError("alzza reproduce: name experiments, choose chapters (--chapter N ...) or --all")
     catalogue = list_experiments()
@@ -324,6 +322,8 @@ def reproduce(options: Options, printer=print) -> int:
                 from .executors import run_local
 
                 run_local(to_run, local_workers(options), tracker, record, deadline)
+        if not to_run:  # everything was up to date: still say so
+            printer("  " + tracker.status_line())
     finally:
         session["seconds"] = round(time.time() - start, 1)
         _save_sessions(root, sessions)
