@@ -178,7 +178,7 @@ def test_document_covers_every_experiment_and_explains_outside_rows(tmp_path, ca
     assert "Not run in this session" in text and "the time budget ran out" in text
     line = next(l for l in text.splitlines() if l.startswith("| steel-slp |"))
     assert "our accuracy on the 100-example validation sample moved over 0.280–0.450 in the last 5 epochs" in line
-    assert "seed spread: ours over 2 seeds is 0.300–0.470, the book's 0.455 lies inside it" in line
+    assert "seed spread of accuracy: ours over 2 seeds is 0.300–0.470, the book's 0.455 lies inside it" in line
     assert "the book's single run" in line
     line = next(l for l in text.splitlines() if l.startswith("| office31-mlp-10 |"))
     assert "data differs (stand-in): stand-in built from the flower photos" in line

@@ -29,8 +29,8 @@ import yaml
 
 from ..errors import AlzzaError
 from .report import chapter_title, write_text_atomic
-from .rows import (BAND, NOT_RUN, NOT_STARTED, Row, Summary, band_text, book_text, diff_text, ours_text, read_row, seconds_text,
-                   seeds_text)
+from .rows import (BAND, NOT_RUN, NOT_STARTED, Row, Summary, band_text, book_text, diff_text, ours_text,
+                   range_text, read_row, seconds_text, seeds_text)
 from .session import RUNS, read_sessions, session_lines
 
 NOTES_SUFFIX = "-notes.yaml"
@@ -71,16 +71,18 @@ def evidence(row: Row) -> list[str]:
         found.append(f"data differs ({row.data}): {source.split('; ')[0]}")
     if row.settings not in ("book's", "build only"):
         found.append(f"settings differ: {row.settings}")
-    seeds = row.seed_range
-    book = (row.result or {}).get("book", {}).get("accuracy")
-    if seeds is not None and book is not None:
-        low, high = seeds
-        lows, highs, books = (low, high, book) if isinstance(low, list) else ([low], [high], [book])
+    for comparison in row.comparisons:
+        spread = row.seed_range(comparison.key)
+        if comparison.within is not False or spread is None or comparison.exact:
+            continue
+        low, high = spread
+        lows, highs, books = ((low, high, comparison.book) if isinstance(low, list)
+                              else ([low], [high], [comparison.book]))
         inside = all(a - 1e-9 <= b <= c + 1e-9 for a, b, c in zip(lows, books, highs))
         wide = any(c - a > 2 * BAND for a, c in zip(lows, highs))
-        where = "inside" if inside else "outside"
-        found.append(f"seed spread: ours over {len(row.seed_accuracies)} seeds is {seeds_text(row).split(' (')[0]}, "
-                     f"the book's {_figure(book)} lies {where} it"
+        count = sum(m.get(comparison.key) is not None for _, m in row.seed_metrics)
+        found.append(f"seed spread of {comparison.key}: ours over {count} seeds is {range_text(spread)}, the book's "
+                     f"{_figure(comparison.book)} lies {'inside' if inside else 'outside'} it"
                      + ("; one run moves more than the whole band" if wide else ""))
     spread = validation_spread(result)
     if spread and spread[1] - spread[0] > BAND:

@@ -78,13 +78,12 @@ class Row:
     book_seconds: object = None
     picture: Path | None = None
     book_epochs: int | None = None
-    #: (seed, accuracy) of this run and of its extra-seed runs with the same settings
-    seed_accuracies: list = field(default_factory=list)
+    #: (seed, metrics) of this run and of its extra-seed runs with the same settings
+    seed_metrics: list = field(default_factory=list)
 
-    @property
-    def seed_range(self):
-        """(lowest, highest) accuracy over the seeds run (per head for several), or None."""
-        values = [acc for _, acc in self.seed_accuracies]
+    def seed_range(self, key: str = "accuracy"):
+        """(lowest, highest) of metric ``key`` over the seeds run (per head for several), or None."""
+        values = [metrics[key] for _, metrics in self.seed_metrics if metrics.get(key) is not None]
         if len(values) < 2:
             return None
         if all(isinstance(v, (list, tuple)) for v in values) and len({len(v) for v in values}) == 1:
@@ -209,19 +208,16 @@ def _same_settings(a: dict, b: dict) -> bool:
     return bool(fa) and all(fa.get(k) == fb.get(k) for k in keys)
 
 
-def seed_accuracies(name: str, folder: Path, result: dict) -> list:
-    """(seed, accuracy) of the run in ``folder`` and of the ``NAME@seedN`` runs beside it
+def seed_metrics(name: str, folder: Path, result: dict) -> list:
+    """(seed, metrics) of the run in ``folder`` and of the ``NAME@seedN`` runs beside it
     made by the same code and settings."""
-    if "accuracy" not in (result.get("metrics") or {}):
-        return []
-    found = [(result.get("seed"), result["metrics"]["accuracy"])]
+    found = [(result.get("seed"), result.get("metrics") or {})]
     for other in sorted(folder.parent.glob(f"{name}{SEED_MARK}*")):
         task = _read_json(other / "task.json") or {}
         record = _read_json(other / "result.json")
         if record is None or task.get("status", "done") != "done" or not _same_settings(result, record):
             continue
-        if "accuracy" in (record.get("metrics") or {}):
-            found.append((record.get("seed"), record["metrics"]["accuracy"]))
+        found.append((record.get("seed"), record.get("metrics") or {}))
     return found
 
 
@@ -246,7 +242,7 @@ def read_row(exp, folder: Path) -> Row:
         row.ours_seconds = result.get("train_seconds")
         row.settings = settings_label(result, row.book_epochs, (task or {}).get("kind", "run"))
         row.picture = main_picture(folder, result)
-        row.seed_accuracies = seed_accuracies(exp.name, folder, result)
+        row.seed_metrics = seed_metrics(exp.name, folder, result)
     else:
         # a failed row still shows which figures the book gives
         row.comparisons = compare({}, exp.book or {})
@@ -314,17 +310,21 @@ def band_text(row: Row) -> str:
     return "yes" if verdict else "no"
 
 
-def seeds_text(row: Row) -> str:
-    """'0.412–0.470 (3 seeds)' over the seeds run, '—' with one."""
-    spread = row.seed_range
-    if spread is None:
-        return "—"
+def range_text(spread) -> str:
+    """'0.412–0.470', or one range per head: '0.85–0.90 / 0.20–0.25'."""
     low, high = spread
     if isinstance(low, list):
-        text = " / ".join(f"{a:.3f}–{b:.3f}" for a, b in zip(low, high))
-    else:
-        text = f"{low:.3f}–{high:.3f}"
-    return f"{text} ({len(row.seed_accuracies)} seeds)"
+        return " / ".join(f"{a:.3f}–{b:.3f}" for a, b in zip(low, high))
+    return f"{low:.3f}–{high:.3f}"
+
+
+def seeds_text(row: Row) -> str:
+    """The accuracy range over the seeds run: '0.412–0.470 (3 seeds)'; '—' with one seed."""
+    spread = row.seed_range("accuracy")
+    if spread is None:
+        return "—"
+    count = sum(metrics.get("accuracy") is not None for _, metrics in row.seed_metrics)
+    return f"{range_text(spread)} ({count} seeds)"
 
 
 def seconds_text(value) -> str:
