@@ -199,6 +199,51 @@ def test_a_crashing_task_is_reported_and_the_others_go_on(tmp_path, tabular_data
     assert "failed: 1" in report
 
 
+def _processes_mentioning(text: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc (Linux)")
+def test_sigterm_stops_the_running_tasks_and_writes_the_report(tmp_path, tabular_data_dir):
+    import os
+    import signal
+    import subprocess
+
+    out = tmp_path / "repro"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"), MPLBACKEND="Agg")
+    # an experiment that trains for a very long time, so it is surely running when the signal comes
+    parent = subprocess.Popen([sys.executable, "-m", "alzza.cli", "reproduce", "pulsar-slp", "--epochs", "1000000",
+                               "--workers", "1", "--out", str(out), "--data-dir", str(tabular_data_dir)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in parent.stdout:  # wait until the task has started
+            lines.append(line)
+            if line.startswith("start    pulsar-slp"):
+                break
+        deadline = time.monotonic() + 60
+        while not (out / "runs/pulsar-slp/log.txt").is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        parent.send_signal(signal.SIGTERM)
+        rest = parent.communicate(timeout=60)[0]
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    assert parent.returncode == 130, "".join(lines) + rest
+    assert "alzza: interrupted" in rest
+    assert _processes_mentioning(str(out / "runs" / "pulsar-slp")) == []  # the child was stopped too
+    assert _task(out, "pulsar-slp")["status"] == "killed"
+    assert _report_rows(out)["pulsar-slp"][3] == "killed"
+
+
 class ScriptTask(Task):
     """A task whose child is a given Python script (to kill or hang it on purpose)."""
 

@@ -11,11 +11,14 @@ code hash, command, settings, executor), so a report says where its figures came
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -244,6 +247,24 @@ def write_rows_report(experiments, root: Path, sessions: list[dict]):
     return rows, write_report(rows, root, session_lines(sessions))
 
 
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """Within: SIGTERM acts as Ctrl-C (running tasks are stopped, the report is written),
+    so a job scheduler's kill leaves no orphan training behind."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def reproduce(options: Options, printer=print) -> int:
     """Run the session; 0 when every task succeeded, 1 when some failed (the report says which)."""
     from ..experiments.runner import write_json_atomic
@@ -304,24 +325,23 @@ def reproduce(options: Options, printer=print) -> int:
             tracker.skip(name, "result.json made by the same code, settings and seed (--resume)")
         return tracker
 
+    tracker = None
+
+    def factory(slots: int) -> Progress:
+        nonlocal tracker
+        tracker = make_tracker(slots)
+        return tracker
+
     try:
-        if client is not None:
-            from .executors import run_on_dask
+        with terminate_as_interrupt():
+            if client is not None:
+                from .executors import run_on_dask
 
-            tracker = None
-
-            def factory(slots):
-                nonlocal tracker
-                tracker = make_tracker(slots)
-                return tracker
-
-            run_on_dask(to_run, client, factory, record, deadline)
-        else:
-            tracker = make_tracker(local_workers(options))
-            if to_run:
+                run_on_dask(to_run, client, factory, record, deadline)
+            else:
                 from .executors import run_local
 
-                run_local(to_run, local_workers(options), tracker, record, deadline)
+                run_local(to_run, local_workers(options), factory(local_workers(options)), record, deadline)
         if not to_run:  # everything was up to date: still say so
             printer("  " + tracker.status_line())
     finally:
