@@ -108,6 +108,7 @@ def test_book_times_and_data_kinds():
     assert data_kind({"dataset": "office31-standin(multi-select)", "data_source": "stand-in built"}) == "stand-in"
     assert data_kind({"dataset": "fsdd-standin-for-urban-sound()", "data_source": "stand-in: no"}) == "stand-in"
     assert data_kind({"dataset": "mnist", "data_source": "MNIST from x: only the t10k files are here"}) == "subset"
+    assert data_kind({"dataset": "gan-mnist-68", "data_source": "MNIST t10k file m/t10k.gz (10000 digits)"}) == "subset"
     assert data_kind({"dataset": "automata", "data_source": "generated: expression grammar"}) == "generated"
     assert data_kind({"dataset": "dummy", "data_source": "no data: shapes only"}) == "none"
     assert data_kind(None, "office31-or-standin") == "stand-in or real"

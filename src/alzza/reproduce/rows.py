@@ -163,7 +163,8 @@ def data_kind(result: dict | None, dataset_name: str = "") -> str:
         return "none"
     if source.startswith("generated"):
         return "generated"
-    if "only the" in source:  # MNIST: only the t10k files, not the book's 60,000 training digits
+    # MNIST: only the 10,000 t10k digits here, not the book's 60,000 training digits
+    if "only the" in source or "mnist t10k file" in source:
         return "subset"
     return "real"
 
