@@ -27,6 +27,7 @@ from ..data import describe_dataset, make_dataset
 from ..errors import ExperimentError
 from ..init import ShapeOnly
 from ..models import Model
+from ..reproduce.fingerprint import fingerprint
 from ..training import format_accuracy
 from ..viz.plots import training_curves
 from .catalogue import PICTURES, Experiment, find_experiment
@@ -87,7 +88,8 @@ def comparison_lines(metrics: dict, book: dict, train_seconds: float | None = No
 def result_record(exp, dataset, model, metrics, settings, seed, history, pictures, *, max_batches,
                   train_seconds, **extra) -> dict:
     """The contents of result.json (SPEC §7: experiment, dataset, metrics, book, epochs,
-    train_seconds, seed, version — and the settings, pictures and per-epoch history)."""
+    train_seconds, seed, version — and the settings, pictures and per-epoch history; the
+    ``fingerprint`` of code, settings and seed, and where the data came from)."""
     return {
         "experiment": exp.name,
         "chapter": exp.chapter,
@@ -105,6 +107,9 @@ def result_record(exp, dataset, model, metrics, settings, seed, history, picture
         "train_seconds": train_seconds,
         "seed": seed,
         "version": __version__,
+        # what made this record (code hash, settings, seed): alzza reproduce --resume compares it
+        "fingerprint": fingerprint(exp, settings, seed, max_batches),
+        "data_source": getattr(dataset, "source", ""),
         "parameters": model.parameter_count(),
         "pictures": pictures,
         "model_file": "model.npz",
