@@ -405,3 +405,19 @@ def test_A_the_deepest_buildable_model_saves_and_loads_back(tmp_path):
     model.save(tmp_path / "deep.npz")
     again = load(tmp_path / "deep.npz")
     np.testing.assert_array_equal(again.predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("text", ['{"format": "alzza-checkpoint", "epoch": ' + "9" * 5000 + "}",
+                                  "[" * 100_000 + "]" * 100_000, "{not json"])
+def test_A_G_hostile_checkpoint_json_is_one_error(text, tmp_path, model_file, tabular_data_dir, capsys):
+    from _hostile import assert_one_error, run_cli
+
+    folder = tmp_path / "resume"
+    folder.mkdir()
+    (folder / "model.npz").write_bytes(model_file.read_bytes())
+    (folder / "checkpoint.json").write_text(text)
+    spec = tmp_path / "e.yaml"
+    spec.write_text("name: r\ndataset: {name: steel, standardize: true}\ntrain: {epochs: 2, batch_size: 5}\n"
+                    "model: {layers: [4]}\n")
+    code, _, err = run_cli(["run", spec, "--data-dir", tabular_data_dir, "--resume", folder, "--no-progress"], capsys)
+    assert_one_error(code, err, "checkpoint")
