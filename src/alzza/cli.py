@@ -19,6 +19,7 @@ examples:
   alzza run steel-std --epochs 100 --out runs/steel
   alzza run my-experiment.yaml                your own experiment file
   alzza summary steel-mlp-12-6-4              layers, shapes and parameter counts
+  alzza export runs/steel-std/model.npz steel.onnx   the trained model as ONNX
 
 data: --data-dir, else $ALZZA_DATA, else the per-user cache folder.
 """
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .benchmarking import add_arguments
 
     add_arguments(p_bench)
+    from .commands import export as export_command
+
+    export_command.add_parser(commands)
     return parser
 
 
@@ -142,7 +146,13 @@ def cmd_summary(args, out=print):
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench}
+def cmd_export(args, out=print):
+    from .commands import export as export_command
+
+    return export_command.run(args, out)
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench, "export": cmd_export}
 
 
 def main(argv=None) -> int:

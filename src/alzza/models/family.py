@@ -181,6 +181,7 @@ class FamilyModel:
     _need_dataset = Model._need_dataset
     summary = Model.summary
     save = Model.save
+    to_onnx = Model.to_onnx  # the default graph, or part='encoder', ... (alzza.export.plans)
     last_figure = None
 
     def _setup(self, dataset, name, *, optimizer, l2_decay, l1_decay, init, seed, dtype, macros, printer,
