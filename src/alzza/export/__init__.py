@@ -29,14 +29,16 @@ def graph_names(model) -> list[str]:
     return list(plans_of(model))
 
 
-def to_onnx(model, path=None, *, part: str | None = None, class_names=None, opset: int = OPSET):
+def to_onnx(model, path=None, *, part: str | None = None, class_names=None, opset: int = OPSET,
+            check: bool = True):
     """The ONNX model of one graph of ``model`` (the default, or ``part``); written to
-    ``path`` (atomically) when given. Returns the ``onnx.ModelProto``."""
+    ``path`` (atomically) when given. Returns the ``onnx.ModelProto``, checked by
+    ``onnx.checker`` first (``check=False`` skips that, for callers who check it themselves)."""
     plans = plans_of(model)
     name = part or next(iter(plans))
     if name not in plans:
         raise ExportError(f"{model.name} has no graph {name!r} to export; it has {', '.join(plans)}")
-    proto = build_model(model, plans[name], class_names=class_names, opset=opset)
+    proto = build_model(model, plans[name], class_names=class_names, opset=opset, check=check)
     if path is not None:
         write_atomic(Path(path), proto.SerializeToString())
     return proto

@@ -50,8 +50,8 @@ def _value_info(b, name, dims, elem):
     return b.helper.make_tensor_value_info(name, elem, [BATCH, *map(int, dims)])
 
 
-def build_model(model, plan, class_names=None, opset: int = OPSET):
-    """The ONNX ModelProto of ``plan`` for ``model``, checked by ``onnx.checker``."""
+def build_model(model, plan, class_names=None, opset: int = OPSET, check: bool = True):
+    """The ONNX ModelProto of ``plan`` for ``model``, checked by ``onnx.checker`` (unless ``check`` is False)."""
     from .graph import onnx_modules
 
     onnx, helper, _, tensor = onnx_modules()
@@ -99,6 +99,8 @@ def build_model(model, plan, class_names=None, opset: int = OPSET):
         "opset": str(opset),
     }
     helper.set_model_props(proto, meta)
+    if not check:
+        return proto
     try:
         onnx.checker.check_model(proto, full_check=True)
     except Exception as exc:  # onnx raises its own ValidationError / InferenceError kinds

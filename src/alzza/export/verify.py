@@ -29,20 +29,23 @@ def random_inputs(plan, count: int, rng: np.random.Generator):
     return Sequences(x, lengths), {plan.input_name: x, "lengths": lengths}
 
 
-def session(proto):
-    """An onnxruntime CPU session of ``proto``."""
+def session(proto, optimize: bool = True):
+    """An onnxruntime CPU session of ``proto`` (``optimize`` False skips the graph
+    optimisations: quicker to start for big one-off checks, same numbers within float32)."""
     try:
         import onnxruntime as ort
     except ImportError:
         raise ExportError("checking the exported graph needs onnxruntime: pip install onnxruntime") from None
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     return ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
-def compare(model, proto, plan, count: int = 8, seed: int = 0) -> tuple[float, np.ndarray, np.ndarray]:
+def compare(model, proto, plan, count: int = 8, seed: int = 0, optimize: bool = True):
     """(max |onnxruntime − alzza|, onnxruntime's output, alzza's) on ``count`` random inputs."""
     x, feeds = random_inputs(plan, count, np.random.default_rng(seed))
-    got = session(proto).run([plan.output_name], feeds)[0]
+    got = session(proto, optimize).run([plan.output_name], feeds)[0]
     want = np.asarray(plan.reference(model, x), dtype=np.float32).reshape(got.shape)
     return float(np.max(np.abs(got - want))) if got.size else 0.0, got, want
