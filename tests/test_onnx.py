@@ -7,6 +7,7 @@ randomised first so that every parameter (and every gate block of an LSTM) matte
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -108,19 +109,17 @@ def test_pooling_windows(kind, opts):
 
 
 def test_avg_pool_divides_by_the_real_cells():
-    model = net([["avg", {"stride": 2, "ksize": 3}]], [3, 3, 1], [9], mode="regression")
-    proto = to_onnx(model)
-    x = np.ones((1, 3, 3, 1), np.float32)
-    # the dense output layer mixes the pooled cells; compare the pool itself via a one-layer graph
-    out = session(proto).run(None, {"x": x})[0]
-    np.testing.assert_allclose(out, model.predict(x), atol=TOL)
+    """On an all-ones image every window's mean is 1 — not 4/9 at a corner, where a 3×3
+    window holds 4 real cells and 5 padded ones (the output layer is set to the identity)."""
     pool_only = alzza.Model(None, [["avg", {"stride": 2, "ksize": 3}]], input_shape=[3, 3, 1], output_shape=[4],
                             mode="regression", seed=0)
     dense = pool_only.layers[-1]
     dense.params["w"][...] = np.eye(4, dtype=np.float32)
     dense.params["b"][...] = 0
+    x = np.ones((1, 3, 3, 1), np.float32)
     got = session(to_onnx(pool_only)).run(None, {"x": x})[0]
-    np.testing.assert_allclose(got, np.ones((1, 4)), atol=1e-6)   # 1, not 4/9: padding is not counted
+    np.testing.assert_allclose(got, np.ones((1, 4)), atol=1e-6)
+    np.testing.assert_allclose(got, pool_only.predict(x), atol=1e-6)
 
 
 def test_batch_norm_dropout_and_noise():
@@ -309,6 +308,12 @@ def test_metadata_names_the_experiment_version_opset_and_classes(tmp_path):
     assert {p.key: p.value for p in again.metadata_props} == meta
     custom = to_onnx(model, class_names=["x", "y", "z"])
     assert json.loads({p.key: p.value for p in custom.metadata_props}["class_names"]) == ["x", "y", "z"]
+
+
+def test_without_onnx_the_error_says_how_to_get_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)   # import onnx now raises ImportError
+    with pytest.raises(ExportError, match=r"pip install 'alzza\[onnx\]'"):
+        to_onnx(net([3], [2], [2]))
 
 
 class Mystery(Layer):
