@@ -32,7 +32,6 @@ from .registry import register_layer
 class SeqWrap(Layer):
     """The children, applied step by step to a sequence (see the module docstring)."""
 
-    OPTIONS: dict = {}
     accepts_children = True
     accepts_sequences = True
 
@@ -69,7 +68,7 @@ class SeqWrap(Layer):
         self.input_shape = SeqShape(shape)
         step = shape[1:]
         for layer in self.layers:
-            if getattr(layer, "accepts_sequences", False) and not isinstance(layer, SeqWrap) \
+            if layer.accepts_sequences and not isinstance(layer, SeqWrap) \
                     and getattr(layer, "inseq", False):
                 raise SpecError(layer.path or where, f"'{layer.type_name}' reads whole sequences; inside 'seqwrap' "
                                                      "each child sees one step — put it after the seqwrap")
