@@ -111,14 +111,14 @@ def test_pooling_windows(kind, opts):
 def test_avg_pool_divides_by_the_real_cells():
     """On an all-ones image every window's mean is 1 — not 4/9 at a corner, where a 3×3
     window holds 4 real cells and 5 padded ones (the output layer is set to the identity)."""
-    pool_only = alzza.Model(None, [["avg", {"stride": 2, "ksize": 3}]], input_shape=[3, 3, 1], output_shape=[4],
+    pool_only = alzza.Model(None, [["avg", {"stride": 1, "ksize": 3}]], input_shape=[3, 3, 1], output_shape=[9],
                             mode="regression", seed=0)
     dense = pool_only.layers[-1]
-    dense.params["w"][...] = np.eye(4, dtype=np.float32)
+    dense.params["w"][...] = np.eye(9, dtype=np.float32)
     dense.params["b"][...] = 0
     x = np.ones((1, 3, 3, 1), np.float32)
     got = session(to_onnx(pool_only)).run(None, {"x": x})[0]
-    np.testing.assert_allclose(got, np.ones((1, 4)), atol=1e-6)
+    np.testing.assert_allclose(got, np.ones((1, 9)), atol=1e-6)
     np.testing.assert_allclose(got, pool_only.predict(x), atol=1e-6)
 
 
