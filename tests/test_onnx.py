@@ -180,7 +180,7 @@ def test_dynamic_batch_and_float64_models_export_float32():
 SEQ = {"seq": [7, 3]}
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("opts,out,mode", [
     ({"outseq": False}, [4], "select"),
     ({"outseq": True}, {"seq": [7, 2]}, "select"),
@@ -207,11 +207,31 @@ def test_lstm_use_state(outseq):
     assert_matches(model, count=9)
 
 
+@pytest.mark.parametrize("reset_after", [True, False])
+@pytest.mark.parametrize("outseq", [True, False])
+def test_gru_both_forms(reset_after, outseq):
+    out = {"seq": [7, 2]} if outseq else [2]
+    model = net([["gru", {"recur_size": 5, "reset_after": reset_after, "outseq": outseq}]], SEQ, out)
+    assert_matches(model, count=9)
+
+
+@pytest.mark.parametrize("spec,inp,out", [
+    ([4, ["layer_normal", {}], 3], [5], [2]),
+    ([["conv", {"ksize": 3, "chn": 4}], ["layer_normal", {"epsilon": 0.01}]], [5, 4, 2], [3]),
+    ([["layer_normal", {}], ["lstm", {"recur_size": 4}], ["layer_normal", {"rescale": False}]], SEQ,
+     {"seq": [7, 2]}),
+    ([["seqwrap", {}, ["layer_normal", {}], 4], ["gru", {"recur_size": 3, "outseq": False}]], SEQ, [2]),
+])
+def test_layer_normal(spec, inp, out):
+    """Per example, per pixel, per real step of a sequence (padded steps stay zero)."""
+    assert_matches(net(spec, inp, out), count=9)
+
+
 def test_variable_lengths_are_honoured():
     """The same examples, padded with garbage beyond their lengths, give the same
     estimates as alzza and the padded steps of a sequence output are zero."""
-    model = net([["lstm", {"recur_size": 4}], ["rnn", {"recur_size": 3, "actfunc": "tanh"}]], SEQ,
-                {"seq": [7, 2]})
+    model = net([["lstm", {"recur_size": 4}], ["gru", {"recur_size": 4}], ["rnn", {"recur_size": 3, "actfunc": "tanh"}]],
+                SEQ, {"seq": [7, 2]})
     run = session(to_onnx(model))
     rng = np.random.default_rng(5)
     x = rng.standard_normal((5, 7, 3)).astype(np.float32)

@@ -13,11 +13,12 @@ full               Flatten, Gemm (x·W + b), activation
 conv               per action: L = Transpose, Slice/pads, Conv, Transpose; A; B
 max / avg          Transpose, Slice/pads, MaxPool / AveragePool (count_include_pad 0)
 batch_normal       Mul, Add with the folded inference scale and shift per channel
+layer_normal       LayerNormalization over the last axis (padded steps zeroed)
 dropout, noise     nothing (the identity at inference)
 serial, loop       the children in order
 parallel           the branches, Concat on the last axis
 add                the branches (+ x), Tile to the widest, Sum, then the actions
-rnn, lstm          see :mod:`alzza.export.recurrent` (also seqwrap)
+rnn, lstm, gru     see :mod:`alzza.export.recurrent` (also seqwrap)
 =================  ===================================================================
 
 Activations: relu → Relu, sigmoid → Sigmoid, tanh → Tanh, none → nothing.
@@ -32,6 +33,7 @@ import numpy as np
 from ..layers.composite import Add, Parallel, Serial
 from ..layers.conv import Conv2D
 from ..layers.dense import Dense
+from ..layers.layernorm import LayerNorm
 from ..layers.norm import BatchNorm
 from ..layers.pool import AvgPool, MaxPool
 from ..layers.regularize import Dropout, Noise
@@ -212,3 +214,16 @@ def emit_add(b, layer: Add, value: Value) -> Value:
     for action in layer.actions:
         out = activation(b, layer, layer.activation.name, out) if action == "A" else emit_batch_norm(b, layer.bn, out)
     return out
+
+
+@emitter(LayerNorm)
+def emit_layer_norm(b, layer: LayerNorm, value: Value) -> Value:
+    """ONNX's LayerNormalization over the last axis (γ = 1, β = 0 without ``rescale``);
+    on a sequence the padded steps are zeroed, as alzza leaves them."""
+    hint = where(layer)
+    d = value.shape[-1]
+    gamma = layer.params.get("gamma", np.ones(d, np.float32))
+    beta = layer.params.get("beta", np.zeros(d, np.float32))
+    y = b.op("LayerNormalization", [value.name, b.const(gamma, f"{hint}/gamma"), b.const(beta, f"{hint}/beta")],
+             hint, axis=-1, epsilon=float(layer.epsilon))
+    return b.zero_padding(value.like(y), hint)

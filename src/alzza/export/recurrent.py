@@ -1,6 +1,6 @@
-"""ONNX forms of the sequence layers: ``rnn``, ``lstm`` and ``seqwrap``.
+"""ONNX forms of the sequence layers: ``rnn``, ``lstm``, ``gru`` and ``seqwrap``.
 
-rnn and lstm become ONNX's own RNN and LSTM operators, which read a time-major
+rnn, lstm and gru become ONNX's own RNN, LSTM and GRU operators, which read a time-major
 (T, N, F) input and the examples' lengths (``sequence_lens``, int32): steps past an
 example's length are not computed, and its last state (Y_h, Y_c) is the one at its
 own last step — alzza's ``outseq: false``. The mapping of alzza's fused parameters
@@ -11,7 +11,9 @@ own last step — alzza's ``outseq: false``. The mapping of alzza's fused parame
 LSTM gates: alzza's columns are ordered (forget, input, output, block input); ONNX's
 are (input, output, forget, cell), so the column blocks are reordered. The forget bias
 is part of ``b`` (trained from its initial 1), so nothing else is added. rnn's
-activation is passed explicitly (alzza's default is relu; ONNX's is tanh).
+activation is passed explicitly (alzza's default is relu; ONNX's is tanh). GRU gates:
+alzza's (torch's) (reset, update, candidate) become ONNX's (update, reset, hidden);
+``reset_after`` is ONNX's ``linear_before_reset``.
 
 ``inseq: false`` feeds the same vector at every one of ``timesteps`` steps: the input
 is tiled along a new time axis. ``use_state`` with ``outseq: true`` needs the cell
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..layers.gru import GRU
 from ..layers.recurrent import LSTM, RNN
 from ..layers.seqwrap import SeqWrap
 from .errors import ExportError
@@ -149,3 +152,27 @@ def _unrolled_lstm_states(b: GraphBuilder, layer: LSTM, x: str, steps: int, leng
         states.append(b.op("Unsqueeze", [c, b.ints([1], "axis1")], f"{hint}/t{t}"))
     out = states[0] if len(states) == 1 else b.op("Concat", states, hint, axis=1)
     return b.zero_padding(Value(out, (steps, layer.recur_size), True, lengths), hint)
+
+
+def onnx_gru_order(m: np.ndarray) -> np.ndarray:
+    """Columns (…, 3H) from alzza's (torch's) gate order (r, z, n) to ONNX's (z, r, h)."""
+    r, z, n = np.split(m, 3, axis=-1)
+    return np.concatenate([z, r, n], axis=-1)
+
+
+@emitter(GRU)
+def emit_gru(b: GraphBuilder, layer: GRU, value: Value) -> Value:
+    """ONNX's GRU: ``reset_after`` true is its ``linear_before_reset = 1`` form (the reset
+    gate multiplies h·W_hn + b_hn, b_hn being ONNX's recurrent bias of the h block);
+    false is ``linear_before_reset = 0`` (the reset gate multiplies h before W_hn)."""
+    hint = where(layer)
+    x, lens, lengths, steps = _time_major_input(b, layer, value)
+    w, bias, f, h = layer.params["w"], layer.params["b"], layer.features, layer.recur_size
+    recurrent_bias = np.zeros_like(bias)
+    if layer.reset_after:
+        recurrent_bias[2 * h:] = layer.params["b_hn"]
+    inputs = [x, b.const(onnx_gru_order(w[:f]).T[None], f"{hint}/W"),
+              b.const(onnx_gru_order(w[f:]).T[None], f"{hint}/R"),
+              b.const(np.concatenate([onnx_gru_order(bias), recurrent_bias])[None], f"{hint}/B"), lens]
+    y, y_h = b.op("GRU", inputs, hint, outputs=2, hidden_size=h, linear_before_reset=int(layer.reset_after))
+    return _sequence_output(b, layer, y, steps, lengths) if layer.outseq else _last_state(b, layer, y_h)
