@@ -21,6 +21,7 @@ examples:
   alzza summary steel-mlp-12-6-4              layers, shapes and parameter counts
   alzza fetch pulsar abalone steel            download data sets (checked) into the data folder
   alzza data                                  which data sets are there, and the cache
+  alzza export runs/steel-std/model.npz steel.onnx   the trained model as ONNX
 
 data: --data-dir, else $ALZZA_DATA, else the per-user cache folder.
 """
