@@ -3,8 +3,9 @@
 Layout of the archive (NumPy's zip of ``.npy`` files, read with ``allow_pickle=False``):
 
 * ``__alzza__`` — uint8 bytes of a UTF-8 JSON document: format name and version, the
-  package version, the model config (spec, shapes, mode, head, init, optimiser), and
-  the name, shape and dtype of every stored array;
+  package version, the model config (spec, shapes, mode, head, init, optimiser), the
+  data set's class names (``labels``: target_names, ... — put back on the loaded model
+  as attributes), and the name, shape and dtype of every stored array;
 * ``param:<name>`` — each trainable array, e.g. ``param:layers[0]/w``;
 * ``state:<name>`` — non-trained buffers (e.g. batch-norm running statistics);
 * ``optim:<name>`` — the optimiser's state (Adam's moments and step counts).
@@ -46,6 +47,22 @@ def _state_entries(model):
             yield f"{layer.path}/{key}", layer, key, value
 
 
+#: what the data set's targets are called, kept with the model (export metadata, reports)
+LABEL_ATTRS = ("target_names", "encoder_target_names", "head_names")
+
+
+def _labels(model) -> dict:
+    """The class / group names of the model's data set (or of the file it was loaded from)."""
+    dataset = getattr(model, "dataset", None)
+    labels = {}
+    for attr in LABEL_ATTRS:
+        names = getattr(dataset, attr, None) if dataset is not None else None
+        names = names if names is not None else getattr(model, attr, None)
+        if names is not None:
+            labels[attr] = json.loads(json.dumps(names, default=str))
+    return labels
+
+
 def save_model(model, path) -> Path:
     """Write ``model`` to ``path`` (``.npz`` is appended if missing), atomically."""
     path = Path(path)
@@ -59,6 +76,7 @@ def save_model(model, path) -> Path:
         "format_version": FORMAT_VERSION,
         "alzza_version": _package_version(),
         "config": model.config(),
+        "labels": _labels(model),
         "arrays": {name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in arrays.items()},
     }
     arrays[META_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
@@ -183,6 +201,10 @@ def load_model(path, dataset=None, printer=print):
         raise ModelFileError(f"{path}: optimiser state does not match the model: {exc}") from None
     if arrays:
         raise ModelFileError(f"{path}: unexpected arrays {sorted(arrays)[:5]} (file does not match its description)")
+    labels = meta.get("labels")
+    for attr in LABEL_ATTRS:
+        if isinstance(labels, dict) and isinstance(labels.get(attr), list):
+            setattr(model, attr, labels[attr])
     return model
 
 

@@ -185,6 +185,7 @@ class FamilyModel:
     _need_dataset = Model._need_dataset
     summary = Model.summary
     save = Model.save
+    to_onnx = Model.to_onnx  # the default graph, or part='encoder', ... (alzza.export.plans)
     __repr__ = Model.__repr__
     last_figure = None
 

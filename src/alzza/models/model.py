@@ -340,6 +340,12 @@ class Model(TrainingStep):
 
         save_model(self, path)
 
+    def to_onnx(self, path=None, **options):
+        """This model as ONNX (equal to ``predict``; see :func:`alzza.export.to_onnx`)."""
+        from ..export import to_onnx
+
+        return to_onnx(self, path, **options)
+
 
 #: what the plain modes mean when the network's output is a sequence
 SEQUENCE_MODES = {"select": "seqselect", "binary": "seqbinary"}
