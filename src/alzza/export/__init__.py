@@ -13,8 +13,6 @@ ONNX opset :data:`~alzza.export.build.OPSET`. It needs the ``onnx`` package
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from .build import OPSET, build_model
@@ -62,16 +60,9 @@ def export_all(model, path, *, class_names=None, opset: int = OPSET) -> dict[str
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename it into place."""
+    """Write to a temporary file beside ``path``, then rename it into place
+    (:mod:`alzza.atomic`: mode 0644 under the usual umask, killed saves' temp files cleaned)."""
+    from ..atomic import write_bytes_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(path, data)
