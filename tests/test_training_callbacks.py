@@ -431,3 +431,29 @@ def test_wrote_line_lists_every_file_of_the_run(tabular_data_dir, tmp_path):
     # and the dataset line names its splits in the order it gives them
     data_line = next(line for line in lines if line.startswith("dataset "))
     assert re.search(r"\d+ train / \d+ validate / \d+ test", data_line)
+
+
+def test_a_model_class_names_its_report_printer():
+    class Dots(ReportPrinter):
+        def epoch_line(self, run, logs, since_last):
+            return "." * logs["epoch"]
+
+    class DottedModel(Model):
+        report_printer = Dots
+
+    lines = []
+    model = DottedModel(layers=[8], input_shape=(4,), output_shape=(3,), mode="select", seed=1,
+                        printer=lines.append)
+    x, labels = blobs(60, 0)
+    model.fit(x, labels, epochs=2, report=1)
+    assert lines[:2] == [".", ".."]
+
+
+def test_history_json_is_strict_without_validation_examples():
+    x, labels = blobs(40, 0)
+    history = select_model().fit(x, labels, epochs=2)  # no validation_data: no validation figures
+    text = json.dumps(history.to_dict(), allow_nan=False)
+    assert json.loads(text)["validate_loss"] == [None, None]
+    from alzza.training import history_csv
+
+    assert history_csv([history]).splitlines()[1].count(",,") >= 1  # empty cells, not 'nan'

@@ -88,7 +88,9 @@ class History:
         return len(self.epoch)
 
     def to_dict(self) -> dict:
-        return {
+        """Plain data for JSON (result.json, checkpoint.json): a missing figure (NaN, e.g. no
+        validation examples) is None, so the JSON stays strict."""
+        return _no_nan({
             "stage": self.stage,
             "epoch": self.epoch,
             "loss": self.loss,
@@ -104,7 +106,7 @@ class History:
             "accuracy_names": self.accuracy_names,
             "accuracy_label": self.accuracy_label,
             "restored_epoch": self.restored_epoch,
-        }
+        })
 
     @classmethod
     def from_dict(cls, data: dict) -> "History":
@@ -148,6 +150,16 @@ class History:
         return rows
 
 
+def _no_nan(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_no_nan(v) for v in value)
+    return value
+
+
 def _put(row: dict, key: str, value, names):
     if isinstance(value, (tuple, list)):
         for j, v in enumerate(value):
@@ -174,8 +186,15 @@ def history_csv(histories) -> str:
     writer = csv.DictWriter(out, fieldnames=columns, restval="", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+        writer.writerow({k: _cell(v) for k, v in row.items()})
     return out.getvalue()
+
+
+def _cell(value):
+    """A CSV cell: 6 significant digits; a missing figure (None, NaN) is left empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else value
 
 
 def accuracy_names(model, dataset):
@@ -277,7 +296,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     """Train ``model`` on ``dataset`` for up to ``epochs`` epochs; returns the :class:`History`.
 
     - ``report``: print a line every ``report`` epochs and at the last (0: only the end);
-      ``reporter`` replaces the line printer (a :class:`~alzza.callbacks.ReportPrinter`);
+      ``reporter`` replaces the line printer (a :class:`~alzza.callbacks.ReportPrinter`;
+      default: the model's ``report_printer`` class attribute, else ReportPrinter);
       ``on_report(epoch)`` runs after each line.
     - ``validate``: ``'auto'``, ``'full'`` or N (module docstring).
     - ``lr_schedule``: a :mod:`alzza.schedules` spec or object; ``early_stopping``: a
@@ -300,6 +320,12 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         raise TrainingError(f"{dataset}: no full batch of {batch_size} in {dataset.train_count} training examples")
     if max_batches:
         steps = min(steps, max_batches)
+    if reporter is None:
+        # a model class may name its own printer (e.g. the book's report format) once for all its runs
+        factory = (getattr(model, "report_printer", None)
+                   or getattr(getattr(model, "owner", None), "report_printer", None))
+        if factory is not None:
+            reporter = factory(report)
     chain = default_callbacks(report=report, on_report=on_report, reporter=reporter, lr_schedule=lr_schedule,
                               early_stopping=early_stopping, callbacks=callbacks)
     validate_rng_state = rng.bit_generator.state
@@ -385,7 +411,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     history.train_seconds = time.perf_counter() - start + offset
     history.stop_reason = run.stop_reason or STOP_COMPLETED
     call(chain, "on_train_end", run, logs)
-    history.restored_epoch = getattr(run, "restored_epoch", None)
+    history.restored_epoch = run.restored_epoch
     return history
 
 

@@ -185,6 +185,7 @@ class FamilyModel:
     summary = Model.summary
     save = Model.save
     __repr__ = Model.__repr__
+    report_printer = None  # as Model.report_printer
     last_figure = None
 
     def _setup(self, dataset, name, *, optimizer, l2_decay, l1_decay, init, seed, dtype, macros, printer,
