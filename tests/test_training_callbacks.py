@@ -260,6 +260,8 @@ def test_history_csv_has_one_row_per_epoch(tabular_data_dir, tmp_path):
         assert rows[0][key] != ""
     assert float(rows[-1]["loss"]) == pytest.approx(result["history"]["loss"][-1], rel=1e-5)
     assert result["epochs_run"] == 4 and result["stop_reason"] == "completed"
+    assert result["train_options"]["validate"] == "auto" and result["history"]["validate_full"]
+    assert result["history"]["validate_count"] > 0
     assert oct((out / "result.json").stat().st_mode & 0o777) == "0o644"
     assert oct((out / "model.npz").stat().st_mode & 0o777) == "0o644"
 

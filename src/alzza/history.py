@@ -45,6 +45,9 @@ class History:
     accuracy_label: str = "accuracy"
     #: the epoch whose weights early stopping restored at the end (None: the last epoch's)
     restored_epoch: int | None = None
+    #: how many validation examples each epoch was scored on, and whether that is the whole split
+    validate_count: int = 0
+    validate_full: bool = True
 
     @property
     def epochs_run(self) -> int:
@@ -69,6 +72,8 @@ class History:
             "accuracy_names": self.accuracy_names,
             "accuracy_label": self.accuracy_label,
             "restored_epoch": self.restored_epoch,
+            "validate_count": self.validate_count,
+            "validate_full": self.validate_full,
         })
 
     @classmethod
@@ -82,12 +87,15 @@ class History:
         history.loss = list(data.get("loss", []))
         history.train_accuracy = tuples(data.get("train_accuracy", []))
         history.validate_accuracy = tuples(data.get("validate_accuracy", []))
-        history.validate_loss = list(data.get("validate_loss", []))
+        history.validate_loss = [float("nan") if v is None else v for v in data.get("validate_loss", [])]
         history.validate_metrics = [{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}
                                     for m in data.get("validate_metrics", [])]
         history.learning_rate = list(data.get("learning_rate", []))
         history.seconds = list(data.get("seconds", []))
         history.train_seconds = float(data.get("train_seconds", 0.0))
+        history.restored_epoch = data.get("restored_epoch")
+        history.validate_count = int(data.get("validate_count") or 0)
+        history.validate_full = bool(data.get("validate_full", True))
         return history
 
     # --- history.csv ------------------------------------------------------------------

@@ -102,7 +102,10 @@ def _history_tables(result: dict) -> str:
                         f"<td class=num>{_number(at('seconds'))}</td></tr>")
         stage = history.get("stage") or "train"
         reason = history.get("stop_reason") or ""
-        parts.append(f"<h3>stage: {_e(stage)} — {len(epochs)} epochs, {_e(reason)}</h3>"
+        count = history.get("validate_count")
+        scored = (f"; validation on {count} examples" + (" (the whole split)" if history.get("validate_full")
+                                                         else " (a fixed sample)")) if count else ""
+        parts.append(f"<h3>stage: {_e(stage)} — {len(epochs)} epochs, {_e(reason)}{_e(scored)}</h3>"
                      f"<table>{head}{''.join(body)}</table>")
     return "".join(parts)
 

@@ -203,6 +203,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         vx, vy = validation_set(dataset, validate, rng)
     else:  # the same sample as the first run drew, without moving the restored stream
         vx, vy = validation_set(dataset, validate, _copy_rng(validate_rng_state))
+    history.validate_count = len(vy)
+    history.validate_full = len(vy) >= getattr(dataset, "validate_count", len(vy))
     run = Run(model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, report=report,
               printer=printer, history=history, first_epoch=first)
     if resume is not None and resume.get("stop_reason"):

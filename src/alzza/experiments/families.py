@@ -102,8 +102,8 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
     apply to every stage. ``resume`` (a checkpoint record, its weights in ``resume_dir``)
     skips the stages finished before the checkpoint and continues the one it was in
     (:meth:`~alzza.models.family.FamilyModel.resume_from`)."""
-    from .runner import (_plain, comparison_lines, fit_options, result_record, seconds_text, write_history,
-                         write_json_atomic)
+    from .runner import (_plain, comparison_lines, fit_options, result_record, seconds_text, train_options,
+                         write_history, write_json_atomic)
 
     spec = model_mapping(exp)
     model = build_family_model(exp, dataset, seed, printer)
@@ -187,6 +187,7 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
     run_settings = {**settings, "epochs": epochs, "batch_size": batch, "learning_rate": lr}
     result = result_record(exp, dataset, model, metrics, run_settings, seed, history, pictures,
                            max_batches=max_batches, train_seconds=train_seconds, seconds=total,
+                           train_options=train_options(settings),
                            histories=[{**_plain(h.to_dict()), "stage": h.stage, "chain": name}
                                       for name, h in model.histories],
                            **extra)

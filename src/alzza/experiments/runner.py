@@ -177,6 +177,11 @@ def fit_options(settings: dict, out_dir: Path, exp, seed, resume=None, stage="tr
     return options
 
 
+def train_options(settings: dict) -> dict:
+    """The steering options of a run as result.json records them."""
+    return {key: settings.get(key) for key in (*FIT_OPTIONS, "checkpoint_every")}
+
+
 def read_resume(folder, exp, seed):
     """The checkpoint of ``folder`` for a run of ``exp``: checked to belong to it."""
     from ..training import read_checkpoint
@@ -275,7 +280,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     model.save(out_dir / "model.npz")
     (out_dir / "visualize.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = result_record(exp, dataset, model, metrics, settings, seed, history, pictures,
-                           max_batches=max_batches, train_seconds=history.train_seconds, **extra)
+                           max_batches=max_batches, train_seconds=history.train_seconds,
+                           train_options=train_options(settings), **extra)
     write_json_atomic(out_dir / "result.json", result)
     from ..report import write_report
 
