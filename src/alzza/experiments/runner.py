@@ -2,8 +2,12 @@
 
 Writes to the output folder:
 
-* ``result.json`` — experiment, dataset, metrics, book, epochs, train_seconds, seed,
-  version, the training settings and the per-epoch history;
+* ``result.json`` — experiment, dataset, metrics, book, epochs, epochs_run, stop_reason,
+  train_seconds, seed, version, the training settings and the per-epoch history;
+* ``history.csv`` — one row per epoch (of every stage): loss, accuracy, validation loss
+  and metrics, learning rate, seconds;
+* ``report.html`` — the whole run on one self-contained page (:mod:`alzza.report`);
+* ``checkpoint.json`` (with ``checkpoint_every``) — what ``resume`` needs besides model.npz;
 * ``training.png`` — loss and accuracy curves;
 * ``model.npz`` — the trained model (``alzza.load`` reads it back);
 * ``visualize.txt`` — the visualised examples as text;
