@@ -20,6 +20,7 @@ Writes to the output folder:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -186,6 +187,18 @@ def train_options(settings: dict) -> dict:
     return {key: settings.get(key) for key in (*FIT_OPTIONS, "checkpoint_every")}
 
 
+@contextlib.contextmanager
+def resume_hint(exp, settings: dict, out_dir: Path, printer=print):
+    """On Ctrl-C during training with checkpoints, say how to continue (then stop as asked)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if settings.get("checkpoint_every") and (out_dir / "checkpoint.json").is_file():
+            name = exp.name if not exp.source or exp.source.startswith("alzza/") else exp.source
+            printer(f"Interrupted. Continue from the last checkpoint with: alzza run {name} --resume {out_dir}")
+        raise
+
+
 def read_resume(folder, exp, seed):
     """The checkpoint of ``folder`` for a run of ``exp``: checked to belong to it."""
     from ..training import read_checkpoint
@@ -261,9 +274,10 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         load_weights(model, Path(resume) / "model.npz")
         printer(f"Resuming from {resume}: epoch {resume_record['epoch']} done, training to {settings['epochs']}")
     report_every = settings["report"] or max(1, settings["epochs"] // 5)
-    history = model.train(settings["epochs"], settings["batch_size"], settings["learning_rate"], report_every,
-                          progress=progress, max_batches=max_batches,
-                          **fit_options(settings, out_dir, exp, seed, resume_record))
+    with resume_hint(exp, settings, out_dir, printer):
+        history = model.train(settings["epochs"], settings["batch_size"], settings["learning_rate"], report_every,
+                              progress=progress, max_batches=max_batches,
+                              **fit_options(settings, out_dir, exp, seed, resume_record))
     metrics = model.test()
     picture = out_dir / "visualize.png"
     picture.unlink(missing_ok=True)  # never list a stale picture from an earlier run here
