@@ -62,12 +62,15 @@ def model_mapping(exp) -> dict:
     return spec
 
 
-def build_family_model(exp, dataset, seed: int, printer=print):
-    """The family model of an experiment, built for ``dataset``."""
+def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = True):
+    """The family model of an experiment, built for ``dataset`` (``allocate=False``: no weights drawn)."""
+    from ..init import ShapeOnly
+
     spec = model_mapping(exp)
     train = exp.train
+    init = spec.get("init") if allocate else ShapeOnly(spec.get("init"))
     common = dict(name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
-                  l1_decay=train["l1_decay"], init=spec.get("init"), seed=seed, macros=exp.macros, printer=printer)
+                  l1_decay=train["l1_decay"], init=init, seed=seed, macros=exp.macros, printer=printer)
     kind = exp.kind
     if kind == "autoencoder":
         return FAMILIES[kind](dataset, spec.get("encoder", []), spec.get("decoder", []), spec.get("supervised", []),

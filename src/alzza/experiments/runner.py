@@ -28,9 +28,11 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ..data import make_dataset
+from ..data import describe_dataset, make_dataset
 from ..errors import ExperimentError
+from ..init import ShapeOnly
 from ..models import Model
+from ..reproduce.fingerprint import fingerprint
 from ..training import format_accuracy
 from ..viz.plots import training_curves
 from .catalogue import PICTURES, Experiment, find_experiment
@@ -91,7 +93,8 @@ def comparison_lines(metrics: dict, book: dict, train_seconds: float | None = No
 def result_record(exp, dataset, model, metrics, settings, seed, history, pictures, *, max_batches,
                   train_seconds, **extra) -> dict:
     """The contents of result.json (SPEC §7: experiment, dataset, metrics, book, epochs,
-    train_seconds, seed, version — and the settings, pictures and per-epoch history)."""
+    train_seconds, seed, version — and the settings, pictures and per-epoch history; the
+    ``fingerprint`` of code, settings and seed, and where the data came from)."""
     return {
         "experiment": exp.name,
         "chapter": exp.chapter,
@@ -109,6 +112,9 @@ def result_record(exp, dataset, model, metrics, settings, seed, history, picture
         "train_seconds": train_seconds,
         "seed": seed,
         "version": __version__,
+        # what made this record (code hash, settings, seed): alzza reproduce --resume compares it
+        "fingerprint": fingerprint(exp, settings, seed, max_batches),
+        "data_source": getattr(dataset, "source", ""),
         "parameters": model.parameter_count(),
         "pictures": pictures,
         "model_file": "model.npz",
@@ -119,15 +125,25 @@ def result_record(exp, dataset, model, metrics, settings, seed, history, picture
     }
 
 
-def build_model(exp: Experiment, dataset, seed: int, printer=print) -> Model:
+def build_model(exp: Experiment, dataset, seed: int, printer=print, allocate: bool = True) -> Model:
+    """The experiment's model for ``dataset``; ``allocate=False``: shapes and counts only (no weights drawn)."""
     if exp.kind != "network":  # autoencoder, encoder_decoder, gan (chapters 13–15)
         from .families import build_family_model
 
-        return build_family_model(exp, dataset, seed, printer)
+        return build_family_model(exp, dataset, seed, printer, allocate=allocate)
     train = exp.train
     return Model(dataset, exp.layers, name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
-                 l1_decay=train["l1_decay"], init=exp.init, seed=seed, macros=exp.macros, head=exp.head,
-                 printer=printer)
+                 l1_decay=train["l1_decay"], init=exp.init if allocate else ShapeOnly(exp.init), seed=seed,
+                 macros=exp.macros, head=exp.head, printer=printer)
+
+
+def check_spec(exp: Experiment, data_dir=None) -> None:
+    """Build the model on the data set's declared shapes, without weights: spec errors, no data read."""
+    declared = describe_dataset(exp.dataset, data_dir=data_dir, declared_only=True)
+    if declared is not None:
+        model = build_model(exp, declared, seed=0, printer=lambda *args: None, allocate=False)
+        if exp.kind == "network":
+            check_pictures(exp, model)
 
 
 def check_pictures(exp: Experiment, model: Model) -> None:
@@ -255,6 +271,7 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     out_dir.mkdir(parents=True, exist_ok=True)
 
     printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
+    check_spec(exp, data_dir)  # a typo in the model fails now, before the data loads
     start = time.perf_counter()
     dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
     printer(f"dataset {dataset}: {dataset.train_count} train / {dataset.validate_count} validate / "
