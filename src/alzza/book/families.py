@@ -20,8 +20,9 @@ import numpy as np
 from ..models import Autoencoder as _Autoencoder
 from ..models import EncoderDecoder as _EncoderDecoder
 from ..models import Gan as _Gan
-from .datasets import settings
 from .models import BookMethods, CnnExtModel, figure_path
+from .report import BookPrinter
+from .session import next_seed
 
 
 def _full(spec):
@@ -48,7 +49,8 @@ def book_part(spec, width):
 
 def _options(options):
     options.setdefault("optimizer", "adam")
-    options.setdefault("seed", settings().SEED)
+    options.setdefault("seed", next_seed())
+    options.setdefault("printer", BookPrinter())
     options.setdefault("macros", CnnExtModel.macros)
     return options
 
@@ -70,7 +72,17 @@ class Autoencoder(BookMethods, _Autoencoder):
         _done(self, dump_structure)
 
     def autoencode(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, **options):
-        return super().autoencode(epoch_count, batch_size, learning_rate, report, **options)
+        """The book's ``autoencode``: its report says ``autoencode started`` / ``ended``."""
+        if report:
+            self.printer(f"Model {self.name} autoencode started:")
+        phase = getattr(self.printer, "phase", None)
+        if phase is not None:
+            self.printer.phase = "autoencode"
+        try:
+            return super().autoencode(epoch_count, batch_size, learning_rate, report, **options)
+        finally:
+            if phase is not None:
+                self.printer.phase = phase
 
     def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3):
         """The book's exec_all: train, test, visualize (call ``autoencode`` first, as the book does)."""

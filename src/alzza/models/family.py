@@ -36,7 +36,7 @@ from ..layers.seqwrap import SeqWrap
 from ..optim import Slot, make_optimizer
 from ..sequences import Sequences, is_sequence_shape, shape_from_config, shape_to_config
 from ..spec import parse_layers
-from .model import Model, _build_checked
+from .model import Model, build_chain
 from .step import TrainingStep
 
 __all__ = ["Chain", "FamilyModel", "Part", "output_layer"]
@@ -76,8 +76,7 @@ class Part:
         layers = parse_layers(self.spec, name, macros)
         shape = input_shape
         try:
-            for layer in layers:
-                shape = _build_checked(layer, shape, ctx)
+            shape = build_chain(layers, shape, ctx)
             if output_shape is not None:
                 out = output_layer(shape, output_shape, f"{name}.output", output_actfunc)
                 shape = out.build(shape, ctx)

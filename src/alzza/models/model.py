@@ -31,7 +31,7 @@ from ..errors import AlzzaError, SpecError
 from ..heads import make_head
 from ..init import Initializer
 from ..layers import BuildContext, Dense, Serial
-from ..layers.seqwrap import SeqWrap
+from ..layers.seqwrap import SeqWrap, WholeSequence
 from ..optim import Slot, make_optimizer
 from ..sequences import (
     SeqShape,
@@ -106,8 +106,7 @@ class Model(TrainingStep):
         ctx = BuildContext(self.rng, self.dtype, self.init)
         try:
             shape = self.input_shape
-            for layer in hidden:
-                shape = _build_checked(layer, shape, ctx)
+            shape = build_chain(hidden, shape, ctx)
             output = self._output_layer(shape)
             out_shape = output.build(shape, ctx)
         except SpecError:
@@ -298,26 +297,40 @@ class Model(TrainingStep):
 SEQUENCE_MODES = {"select": "seqselect", "binary": "seqbinary"}
 
 
-def _build_checked(layer, shape, ctx):
-    """Build ``layer`` for ``shape``, refusing a sequence input to a layer made for single examples.
+def build_chain(layers: list, shape, ctx, after_seqwrap: bool = False):
+    """Build ``layers`` in order for ``shape``; returns the output shape.
 
-    A ``serial`` is built child by child here (so the checks reach inside it and the
-    SeqShape mark survives); sequence-aware layers (rnn, lstm, seqwrap) say so with
-    ``accepts_sequences``.
+    A sequence input to a layer made for single examples is refused with a message to
+    wrap it in ``seqwrap`` — except after a seqwrap, where (as in the book) the layer acts
+    on the whole fixed-length (N, T, ...) tensor: ``layers[i]`` is then replaced in place
+    by a :class:`~alzza.layers.seqwrap.WholeSequence` around it. A ``serial`` is built
+    child by child here (so the checks reach inside it and the SeqShape mark survives);
+    sequence-aware layers (rnn, lstm, seqwrap) say so with ``accepts_sequences``.
     """
-    if type(layer) is Serial:
-        layer.input_shape = shape
-        for child in layer.layers:
-            shape = _build_checked(child, shape, ctx)
-        layer.output_shape = shape
-        return shape
-    if is_sequence_shape(shape) and not getattr(layer, "accepts_sequences", False):
-        hint = (" (or give the recurrent layer before it outseq: false to keep only the last step)"
-                if layer.type_name == "full" else "")
-        raise SpecError(layer.path or layer.type_name,
-                        f"'{layer.type_name}' works on single examples, but its input is the sequence {shape!r}; "
-                        f"wrap it in ['seqwrap', {{}}, ...] to apply it to every time step{hint}")
-    return layer.build(shape, ctx)
+    return _chain(layers, shape, ctx, after_seqwrap)[0]
+
+
+def _chain(layers, shape, ctx, after_seqwrap):
+    for i, layer in enumerate(layers):
+        if type(layer) is Serial:
+            layer.input_shape = shape
+            shape, after_seqwrap = _chain(layer.layers, shape, ctx, after_seqwrap)
+            layer.output_shape = shape
+            continue
+        if is_sequence_shape(shape) and not getattr(layer, "accepts_sequences", False):
+            if not after_seqwrap:
+                hint = (" (or give the recurrent layer before it outseq: false to keep only the last step)"
+                        if layer.type_name == "full" else "")
+                raise SpecError(layer.path or layer.type_name,
+                                f"'{layer.type_name}' works on single examples, but its input is the sequence "
+                                f"{shape!r}; wrap it in ['seqwrap', {{}}, ...] to apply it to every time step{hint}")
+            layer = layers[i] = WholeSequence(layer)
+        shape = layer.build(shape, ctx)
+        if isinstance(layer, SeqWrap):
+            after_seqwrap = True
+        elif getattr(layer, "accepts_sequences", False) and not isinstance(layer, WholeSequence):
+            after_seqwrap = False  # a recurrent layer: what follows it is its own sequence
+    return shape, after_seqwrap
 
 
 def _need(dataset, attr):
