@@ -113,12 +113,18 @@ def cmd_list(args, out=print):
             continue
         book = " / ".join(f"{k} {format_accuracy(v)}" for k, v in exp.book.items()
                           if k in ("accuracy", "precision", "recall", "f1") and v is not None)
-        rows.append((exp.name, str(exp.chapter or ""), exp.dataset_name, book or "—", exp.title))
-    headers = ("name", "ch", "dataset", "book's result", "what")
+        # row: "book" = the book's cell as printed, "variant" = settings changed on purpose;
+        # data: "≠" = run on other data than the book's (stand-ins, MNIST's 10k test digits)
+        kind = "variant" if exp.variant else "book"
+        rows.append((exp.name, str(exp.chapter or ""), exp.dataset_name + (" ≠" if exp.data_differs else ""),
+                     kind, book or "—", exp.title))
+    headers = ("name", "ch", "dataset", "row", "book's result", "what")
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     for row in rows:
         out("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    out("row: book = the book's cell as printed, variant = its settings changed on purpose; "
+        "≠ = run on other data than the book's (see the experiment's data_differs)")
     return 0
 
 

@@ -65,7 +65,10 @@ class Autoencoder(BookMethods, _Autoencoder):
 
     def __init__(self, name, dataset, hconfigs, show_maps=False, l2_decay=0, l1_decay=0, dump_structure=False,
                  fix_encoder=False, **options):
-        decoder, _ = book_part(hconfigs.get("decoder"), dataset.input_shape)
+        decoder, actfunc = book_part(hconfigs.get("decoder"), dataset.input_shape)
+        if len(decoder) < len(hconfigs.get("decoder") or []):
+            # the book's last decoder layer, now alzza's appended one: its activation (relu unless written)
+            options.setdefault("decoder_actfunc", actfunc or "relu")
         super().__init__(dataset, hconfigs.get("encoder", []), decoder, hconfigs.get("supervised", []), name=name,
                          fix_encoder=fix_encoder, l2_decay=l2_decay, l1_decay=l1_decay,
                          **_options(options))
