@@ -238,7 +238,7 @@ def test_chapter_9_macros_dummy_and_structure_dump(tmp_path, capsys):
                   "fd = FlowersDataset([16, 16], [16, 16, 3])\n"
                   "fm = CnnExtModel('flower_model', fd, [['custom', {'name': 'net', 'args': {'#act': 'LA'}}]])\n"
                   "fm.exec_all(epoch_count=1, report=1, show_cnt=1)\n", capsys)
-    assert "imagenet(select, 0+0+0)" in out and "Total parameters: " in out and "parallel" in out
+    assert "imagenet(select, 0+0+0)" in out and "Total parameter count: " in out and "parallel" in out
     assert ns["big"].parameter_count() == ns["big"].network.parameter_count() > 0
     assert "Model flower_model test report" in out
 
@@ -310,6 +310,9 @@ def test_chapter_13_autoencoder_and_semantic_hashing(tmp_path, capsys):
     assert auto.parts["decoder"].network.parameter_count() == 10 * 784 + 784
     assert "Model mnist_auto_fix test report" in out and "Model mnist_auto_fix Visualization" in out
     assert "semantic hashing" in out and "query 0: bucket" in out
+    # the book's ['full', {'width': 784}] uses its default relu: so does alzza's decoder output here
+    assert auto.decoder_actfunc == "relu" and ns["mnist_hash_1"].decoder_actfunc == "relu"
+    assert "Model mnist_auto_fix autoencode started:" in out and "Model mnist_auto_fix autoencode ended in " in out
 
 
 def test_chapter_14_encoder_decoder_steps(tmp_path, capsys):
@@ -322,12 +325,23 @@ def test_chapter_14_encoder_decoder_steps(tmp_path, capsys):
                   "encdec_eng2_2 = EncoderDecoder('encdec_eng2_2', mnist_eng, conf_eng2)\n"
                   "encdec_eng2_2.exec_2_steps(epoch_count=1, report=1)\n"
                   "mnist_kor2 = MnistKorDataset(2, count=200)\n"
-                  "print(mnist_kor2)\n", capsys)
+                  "print(mnist_kor2)\n"
+                  "conf_kor2 = {'encoder': [['seqwrap', ['full', {'width':32}]],\n"
+                  "                                     ['batch_normal'],\n"
+                  "                                     ['full', {'width':10}]],\n"
+                  "             'decoder': [['lstm', {'recur_size':32, 'inseq':False, 'outseq':True, 'timesteps':4}],\n"
+                  "                         ['seqwrap', ['full', {'width':14, 'actfunc':'none'}]]]}\n"
+                  "encdec_kor2 = EncoderDecoder('encdec_kor2', mnist_kor2, conf_kor2)\n"
+                  "encdec_kor2.exec_1_step(epoch_count=1, report=1)\n", capsys)
     model = ns["encdec_eng2_2"]
     assert model.parts["encoder"].network.parameter_count() == 784 * 32 + 32 + 2 * 32 + 32 * 10 + 10
     assert "training mode 'encoder'" in out and "training mode 'decoder'" in out
     assert "Model encdec_eng2_2 test report" in out and "Visualization" in out
     assert "(regression, " in out or "(seqselect, " in out
+    # chapter 14's conf_kor: batch norm and full after the seqwrap act on the whole (N, 2, 32) tensor
+    kor = ns["encdec_kor2"].parts["encoder"].network
+    assert kor.layers[2].params["w"].shape == (2 * 32, 10)
+    assert "Model encdec_kor2 test report: accuracy = " in out
 
 
 def test_chapter_15_gan_accepts_discriminor(tmp_path, capsys):
@@ -352,6 +366,10 @@ def test_chapter_15_gan_accepts_discriminor(tmp_path, capsys):
                   "gan_mnist_68.use_adam = False\n"
                   "gan_mnist_68.exec_all(epoch_count=1, report=1, show_cnt=2)\n", capsys)
     assert "dset_gan_mnist_68(gan, " in out
+    # the book's default digit list is all ten digits
+    _, ns_all = run("dset_gan_mnist_full = GanDatasetMnist('dset_gan_mnist_full', 40)\n", capsys)
+    full = ns_all["dset_gan_mnist_full"]
+    assert full.nums == list(range(10)) and full.train_count + full.validate_count + full.test_count == 40
     gan = ns["gan_pic_gogh"]
     assert gan.output_actfunc == "sigmoid" and gan.parameter_count() == (16 * 64 + 64 + 64 * 3072 + 3072
                                                                         + 3072 * 64 + 64 + 64 + 1)

@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", help="output folder (default: runs/NAME)")
     p_run.add_argument("--max-batches", type=_positive_int, help="cut every epoch to N minibatches (quick smoke runs)")
     p_run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p_run.add_argument("--lang", choices=("en", "ko"), default="en",
+                       help="report language: en (alzza's) or ko (the book's printed forms, in Korean)")
 
     p_sum = commands.add_parser(
         "summary", help="print a model's structure",
@@ -133,7 +135,8 @@ def cmd_run(args, out=print):
 
     run_experiment(args.experiment, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                    seed=args.seed, report=args.report, data_dir=args.data_dir, out=args.out,
-                   max_batches=args.max_batches, progress=False if args.no_progress else None, printer=out)
+                   max_batches=args.max_batches, progress=False if args.no_progress else None, printer=out,
+                   lang=args.lang)
     return 0
 
 

@@ -57,7 +57,9 @@ def _options(options):
 
 def _done(model, dump_structure):
     if dump_structure:
-        model.summary()
+        from .structure import dump_structure as dump
+
+        dump(model, model.printer)
 
 
 class Autoencoder(BookMethods, _Autoencoder):

@@ -19,7 +19,7 @@ import numpy as np
 from ..models import Model
 from ..optim import make_optimizer
 from .datasets import settings
-from .report import BookPrinter, estimate_lines
+from .report import BookPrinter, book_visualize
 from .session import next_seed
 
 
@@ -49,27 +49,11 @@ class BookMethods:
         return super().train(epoch_count, batch_size, learning_rate, report, *more, **options)
 
     def visualize(self, num=3, path=None, **options):
-        dataset = getattr(self, "dataset", None)
-        if not isinstance(self, Model) or dataset is None or options or not hasattr(dataset, "show_sample"):
-            return super().visualize(num, path=path or figure_path(self, "visualize"), **options)
-        x, y = dataset.show_sample(num, self.rng)
-        estimate = self.predict(x)
-        lines = estimate_lines(dataset, self.head, x, estimate, y)
-        if lines is None:  # no single book form here (sequences): alzza's lines
-            return super().visualize(num, path=path or figure_path(self, "visualize"))
-        self.printer(f"Model {self.name} Visualization")
-        to_images = getattr(dataset, "input_images", None)
-        self.last_figure = None
-        if to_images is not None and len(x):
-            from ..viz.images import estimate_captions, image_grid
-
-            captions, colors = estimate_captions(dataset, self.head, estimate, y)
-            self.last_figure = image_grid(to_images(x), captions, colors=colors,
-                                          title=f"{self.name}: {len(x)} validation examples",
-                                          path=path or figure_path(self, "visualize"), show=True)
-        for line in lines:
-            self.printer(line)
-        return lines
+        path = path or figure_path(self, "visualize")
+        if not isinstance(self, Model) or options:
+            return super().visualize(num, path=path, **options)
+        lines = book_visualize(self, num, path)
+        return lines if lines is not None else super().visualize(num, path=path)
 
     @property
     def use_adam(self) -> bool:
@@ -148,7 +132,8 @@ class CnnRegModel(CnnBasicModel):
 
 
 class CnnExtModel(CnnRegModel):
-    """Chapter 9: macros set on the class (``CnnExtModel.set_macro``); ``dump_structure=True`` prints the summary."""
+    """Chapter 9: macros set on the class (``CnnExtModel.set_macro``); ``dump_structure=True`` prints the
+    book's numbered structure dump (:mod:`alzza.book.structure`); ``summary()`` is alzza's table."""
 
     macros: dict = {}
 
@@ -157,7 +142,9 @@ class CnnExtModel(CnnRegModel):
         self.dump_structure = dump_structure
         super().__init__(name, dataset, hconfigs, show_maps, l2_decay, l1_decay, **options)
         if dump_structure:
-            self.summary()
+            from .structure import dump_structure as dump
+
+            dump(self, self.printer)
 
     @staticmethod
     def set_macro(name, config):

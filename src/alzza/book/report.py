@@ -29,7 +29,9 @@ from ..sequences import Sequences
 
 #: alzza's epoch line (training.fit) and test line (Model.test)
 EPOCH = re.compile(r"^Epoch (\d+): loss=(\S+), accuracy=(\S+) \((\d+)/(\d+) secs\)$")
-TEST = re.compile(r"^Model (.+) test report: accuracy = ([^,]+)(?:, \w+=[^,]+)*, \((\d+) secs\)$")
+TEST = re.compile(r"^Model (.+?) test report: accuracy = ([^ ,]+)(.*)$")
+SECS = re.compile(r"\((\d+) secs\)$")
+ENDED = re.compile(r"^Model (.+?)(?: \(autoencode\))? train ended in (\d+) secs:$")
 
 #: the book's Korean class names where its data sets print Korean
 KOREAN_NAMES = {"pulsar": ["별", "펄서"], "pulsar-select": ["별", "펄서"]}
@@ -62,15 +64,17 @@ class BookPrinter:
                 text = f"Epoch {n}: loss={loss}, accuracy={acc}"
             else:
                 text = f"    Epoch {n}: cost={loss}, accuracy={acc} ({step}/{total} secs)"
-        elif " train ended in " in text and text.startswith("Model "):
+        elif ENDED.match(text):
             if self.style == "chapter":
                 return
-            text = text.replace(" train ended in ", f" {self.phase} ended in ", 1)
+            name, secs = ENDED.match(text).groups()
+            text = f"Model {name} {self.phase} ended in {secs} secs:"
         else:
             test = TEST.match(text)
-            if test:
-                name, acc, secs = test.groups()
-                text = f"Model {name} test report: accuracy = {acc}, ({secs} secs)"
+            if test:  # the accuracy only (the book's line), and the time where alzza measured it
+                name, acc, rest = test.groups()
+                secs = SECS.search(rest)
+                text = f"Model {name} test report: accuracy = {acc}," + (f" ({secs.group(1)} secs)" if secs else "")
         self.out(text, *more, **options)
 
 
@@ -111,6 +115,11 @@ def estimate_lines(dataset, head, x, estimate, y) -> list[str] | None:
             group = names[g] if names else None
             lines += [_select(estimate[i][lo:hi], np.asarray(y[i])[lo:hi], group) for i in range(len(x))]
         return lines
+    if head.mode == "select" and str(getattr(dataset, "name", "")).startswith("mnist"):
+        # chapter 13's one line for a few digits: 정답 [4 4 9]  vs.  추정 [4 4 9]
+        answers = " ".join(str(int(np.argmax(t))) for t in y)
+        estimates = " ".join(str(int(np.argmax(e))) for e in estimate)
+        return [f"정답 [{answers}]  vs.  추정 [{estimates}]"]
     for i in range(len(x)):
         row = original(x[i]) if original is not None else np.asarray(x[i])
         est, ans = np.asarray(estimate[i]).reshape(-1), np.asarray(y[i]).reshape(-1)
@@ -126,3 +135,48 @@ def estimate_lines(dataset, head, x, estimate, y) -> list[str] | None:
         else:
             return None
     return lines
+
+
+def book_visualize(model, num: int = 3, path=None) -> list[str] | None:
+    """``model.visualize`` in the book's forms: the heading, the picture grid for image
+    data (as alzza's), then :func:`estimate_lines`. None (nothing printed) where the book
+    has no single form (sequences): the caller falls back to alzza's own."""
+    dataset = getattr(model, "dataset", None)
+    if dataset is None or not hasattr(dataset, "show_sample"):
+        return None
+    x, y = dataset.show_sample(num, model.rng)
+    estimate = model.predict(x)
+    lines = estimate_lines(dataset, model.head, x, estimate, y)
+    if lines is None:
+        return None
+    model.printer(f"Model {model.name} Visualization")
+    to_images = getattr(dataset, "input_images", None)
+    model.last_figure = None
+    if to_images is not None and len(x):
+        from ..viz.images import estimate_captions, image_grid
+
+        captions, colors = estimate_captions(dataset, model.head, estimate, y)
+        model.last_figure = image_grid(to_images(x), captions, colors=colors,
+                                       title=f"{model.name}: {len(x)} validation examples", path=path, show=True)
+    for line in lines:
+        model.printer(line)
+    return lines
+
+
+def korean_model(model) -> None:
+    """Give a built alzza model the book's report (``alzza run --lang ko``): its printer
+    writes the book's forms, ``train`` says it started, ``visualize`` writes Korean lines."""
+    if not isinstance(model.printer, BookPrinter):
+        model.printer = BookPrinter(out=model.printer)
+    plain_train, plain_visualize = model.train, model.visualize
+
+    def train(epochs=10, batch_size=10, learning_rate=0.001, report=0, *more, **options):
+        if report:
+            model.printer(f"Model {model.name} train started:")
+        return plain_train(epochs, batch_size, learning_rate, report, *more, **options)
+
+    def visualize(num=3, path=None, *more, **options):
+        lines = None if more or options else book_visualize(model, num, path)
+        return lines if lines is not None else plain_visualize(num, path, *more, **options)
+
+    model.train, model.visualize = train, visualize

@@ -153,11 +153,12 @@ def draw_pictures(exp: Experiment, model: Model, dataset, out_dir: Path, printer
 
 
 def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=None, seed=None, report=None,
-                   data_dir=None, out=None, max_batches=None, progress=None, printer=print) -> dict:
+                   data_dir=None, out=None, max_batches=None, progress=None, printer=print, lang="en") -> dict:
     """Run a shipped experiment (by name), a file (by path) or an :class:`Experiment`.
 
     Keyword overrides replace the experiment's settings. Returns the result dict that
-    is also written to ``<out>/result.json``.
+    is also written to ``<out>/result.json``. ``lang="ko"``: the model reports in the
+    book's Korean forms (:mod:`alzza.book.report`).
     """
     exp = experiment if isinstance(experiment, Experiment) else find_experiment(experiment)
     settings = dict(exp.train)
@@ -178,9 +179,17 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
 
         overridden = [k for k, v in (("epochs", epochs), ("batch_size", batch_size),
                                      ("learning_rate", learning_rate), ("report", report)) if v is not None]
+        if lang == "ko":  # the families' own lines in the book's forms (epoch, test, ended)
+            from ..book.report import BookPrinter
+
+            printer = BookPrinter(out=printer)
         return run_family(exp, dataset, settings, seed, out_dir, max_batches=max_batches, progress=progress,
                           printer=printer, overridden=overridden)
     model = build_model(exp, dataset, seed, printer)
+    if lang == "ko":
+        from ..book.report import korean_model
+
+        korean_model(model)
     check_pictures(exp, model)
     report_every = settings["report"] or max(1, settings["epochs"] // 5)
     history = model.train(settings["epochs"], settings["batch_size"], settings["learning_rate"], report_every,
