@@ -33,3 +33,8 @@ class TrainingError(AlzzaError):
 
 class ExperimentError(AlzzaError):
     """An experiment file or name is wrong."""
+
+
+class LayerContractError(AlzzaError):
+    """A layer breaks the layer contract (see :mod:`alzza.layers.base`): a parameter of the
+    wrong dtype, gradients missing after backward, two parameters with one name."""

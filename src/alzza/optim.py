@@ -33,6 +33,8 @@ class Slot:
     grads: dict
     key: str
     decayed: bool
+    #: the layer that owns the array (for contract checks and messages)
+    layer: object = None
 
     @property
     def grad(self) -> np.ndarray:

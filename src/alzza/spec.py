@@ -19,7 +19,7 @@ import difflib
 
 from .errors import SpecError
 from .layers import LAYER_TYPES, Dense, Layer
-from .layers.registry import Option
+from .options import Option, option_problem
 
 MAX_MACRO_DEPTH = 32
 
@@ -84,20 +84,11 @@ def expand_custom(options: dict, macros: dict, path: str):
 
 # --- building the layer tree -------------------------------------------------------
 def _check_option(layer_type: str, key: str, option: Option, value, path: str):
-    types = option.types
-    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-    if float in types and isinstance(value, int) and not isinstance(value, bool):
-        ok = True
-    if not ok:
-        names = " or ".join(t.__name__ for t in types)
-        raise SpecError(f"{path}.{key}", f"'{layer_type}' option '{key}' must be {names}, got {value!r}")
-    if option.choices is not None and value not in option.choices:
-        raise SpecError(
-            f"{path}.{key}",
-            f"'{layer_type}' option '{key}' must be one of {list(option.choices)}, got {value!r}{_suggest(value, option.choices)}",
-        )
-    if option.check is not None and not option.check(value):
-        raise SpecError(f"{path}.{key}", f"'{layer_type}' option '{key}' must be {option.expects}, got {value!r}")
+    value, problem = option_problem(option, value)
+    if problem:
+        close = _suggest(value, option.choices) if option.choices is not None and isinstance(value, str) else ""
+        raise SpecError(f"{path}.{key}", f"'{layer_type}' option '{key}' {problem}{close}")
+    return value
 
 
 def parse_layer(spec, path: str, macros: dict | None = None, depth: int = 0) -> Layer:
@@ -127,20 +118,19 @@ def parse_layer(spec, path: str, macros: dict | None = None, depth: int = 0) -> 
     if cls is None:
         known = sorted(set(LAYER_TYPES) | {"custom"})
         raise SpecError(path, f"unknown layer type {type_name!r}{_suggest(type_name, known)}; known types: {', '.join(known)}")
-    declared: dict[str, Option] = getattr(cls, "OPTIONS", {})
+    declared: dict[str, Option] = cls.OPTIONS
     values = {}
     for key, value in options.items():
         if key not in declared:
             known = ", ".join(declared) or "none"
             raise SpecError(path, f"unknown option {key!r} for {type_name!r}{_suggest(key, declared)}; known options: {known}")
-        _check_option(type_name, key, declared[key], value, path)
-        values[key] = value
+        values[key] = _check_option(type_name, key, declared[key], value, path)
     for key, option in declared.items():
         if key not in values:
             if option.required:
                 raise SpecError(path, f"{type_name!r} needs {key!r}" + (f" ({option.doc})" if option.doc else ""))
             values[key] = option.default
-    if getattr(cls, "accepts_children", False):
+    if cls.accepts_children:
         children = [parse_layer(child, f"{path}.children[{i}]", macros, depth) for i, child in enumerate(rest)]
         layer = cls(children=children, **values)
     else:

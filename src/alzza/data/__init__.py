@@ -14,28 +14,22 @@ filled in (defaults included) and returns a :class:`Dataset`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..backend import make_rng
 from ..errors import SpecError
+from ..options import Option, option_problem
 from .dataset import Dataset
 from .locate import data_root, find_data_file, resolve_data_root
 
 
-@dataclass(frozen=True)
-class DatasetOption:
-    """One option a data set accepts: its allowed types, default and a one-line help.
-
-    ``types`` is a type or a tuple of types; ``bool`` is never accepted for ``int`` or
-    ``float`` (YAML's ``true`` is not a number), and an ``int`` is accepted for
-    ``float``. ``check``, if given, returns a problem text for a bad value, else ``None``.
-    """
-
-    types: type | tuple
-    default: Any = None
-    help: str = ""
-    check: Callable[[Any], str | None] | None = None
+def DatasetOption(types, default=None, help: str = "", check: Callable[[Any], str | None] | None = None) -> Option:
+    """One option a data set accepts: its allowed types, default (None unless given), a
+    one-line help and a check returning a problem text or None. It is the layers'
+    :class:`~alzza.options.Option` (one class, one validator), in the argument order the
+    data-set modules write."""
+    return Option(types, default, doc=help, check=check)
 
 
 @dataclass(frozen=True)
@@ -52,12 +46,12 @@ _REGISTRY: dict[str, DatasetEntry] = {}
 
 
 def register_dataset(name: str, factory: Callable[..., Dataset],
-                     options: Mapping[str, DatasetOption] | None = None,
+                     options: Mapping[str, Option] | None = None,
                      summary: str = "") -> None:
     """Make ``name`` available to :func:`make_dataset`.
 
     ``factory(data_dir=..., rng=..., **options)`` builds the data set; ``options`` maps
-    each option it accepts to a :class:`DatasetOption`. Registering a name again
+    each option it accepts to an :class:`~alzza.options.Option` (see :func:`DatasetOption`). Registering a name again
     replaces the earlier entry (useful in tests and for user extensions).
     """
     if not isinstance(name, str) or not name:
@@ -98,6 +92,8 @@ def make_dataset(spec, data_dir=None, seed=None) -> Dataset:
                                               f"known options: {known}")
         options[key] = _check_option(name, key, value, entry.options[key])
     for key, option in entry.options.items():
+        if key not in options and option.required:
+            raise SpecError(f"dataset.{key}", f"data set {name!r} needs option {key!r} ({option.doc})")
         options.setdefault(key, option.default)
     return entry.factory(data_dir=data_dir, rng=make_rng(seed), **options)
 
@@ -117,30 +113,13 @@ def _parse_spec(spec) -> tuple[str, dict]:
                                f"got {type(spec).__name__} {spec!r}")
 
 
-def _type_names(types: tuple) -> str:
-    words = {bool: "true or false", int: "an integer", float: "a number", str: "text",
-             list: "a list", tuple: "a list", dict: "a mapping"}
-    return " or ".join(dict.fromkeys(words.get(t, t.__name__) for t in types))
-
-
-def _check_option(name: str, key: str, value, option: DatasetOption):
-    types = option.types if isinstance(option.types, tuple) else (option.types,)
-    if isinstance(value, bool):
-        ok = bool in types
-    elif isinstance(value, int):
-        ok = int in types or float in types
-    else:
-        ok = isinstance(value, types)
-    if ok and float in types and int not in types and isinstance(value, int) \
-            and not isinstance(value, bool):
-        value = float(value)
-    if not ok:
-        raise SpecError(f"dataset.{key}", f"option of data set {name!r} must be "
-                                          f"{_type_names(types)}, got {value!r}")
-    if option.check is not None:
-        problem = option.check(value)
-        if problem:
-            raise SpecError(f"dataset.{key}", problem)
+def _check_option(name: str, key: str, value, option: Option):
+    value, problem = option_problem(replace(option, check=None), value)
+    if problem:  # the wrong kind of value
+        raise SpecError(f"dataset.{key}", f"option of data set {name!r} {problem}")
+    value, problem = option_problem(option, value)
+    if problem:  # the data set's own check, in its own words
+        raise SpecError(f"dataset.{key}", problem)
     return value
 
 

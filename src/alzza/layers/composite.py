@@ -25,7 +25,6 @@ class Serial(Layer):
     Backward runs the chain rule in reverse: dx = f_1'ᵀ(… f_kᵀ'(dy)).
     """
 
-    OPTIONS: dict = {}
     accepts_children = True
 
     def __init__(self, children: list[Layer]):
@@ -84,7 +83,6 @@ class _Branching(Layer):
     ``needs_input_grad`` is passed to every branch, since each one sees the input.
     """
 
-    OPTIONS: dict = {}
     accepts_children = True
 
     def __init__(self, children: list[Layer]):
@@ -211,7 +209,7 @@ class Add(_Branching):
     """
 
     OPTIONS = {
-        "x": Option((bool,), True, doc="add the input itself to the sum"),
+        "x": Option((bool,), True, doc="add the input itself to the sum", attr="use_x"),
         "actions": Option((str,), "", doc="what to do with the sum, in order: A activation, B batch norm",
                           check=lambda v: _valid_actions(v),
                           expects="a string of the letters A and B, each at most once"),
@@ -220,22 +218,22 @@ class Add(_Branching):
 
     def __init__(self, children: list[Layer], x: bool = True, actions: str = "", actfunc: str = "relu"):
         super().__init__(children)
-        if not _valid_actions(actions):
-            raise SpecError("add", f"actions must be a string of the letters A and B, each at most once, got {actions!r}")
+        self.check_options(x=x, actions=actions, actfunc=actfunc)
         self.use_x = bool(x)
         self.actions = actions
         self.actfunc = actfunc
         self.activation = get_activation(actfunc)
         self.bn: Layer | None = None
 
-    def options(self):
-        opts = {"x": self.use_x, "actions": self.actions}
-        if "A" in self.actions:
-            opts["actfunc"] = self.actfunc
-        return opts
-
     def children(self):
         return self.branches + ([self.bn] if self.bn is not None else [])
+
+    def spec_children(self):
+        return self.branches
+
+    def named_children(self):
+        named = [(f"children[{i}]", branch) for i, branch in enumerate(self.branches)]
+        return named + ([("bn", self.bn)] if self.bn is not None else [])
 
     def build(self, input_shape, ctx: BuildContext):
         _check_branches(self)
@@ -329,8 +327,17 @@ class Loop(Serial):
     def copies(self) -> list[Layer]:
         return self.layers
 
-    def options(self):
-        return {"repeat": self.repeat}
+    def spec_children(self):
+        return self.child_specs[:1] if self._template is None else [self._template]
+
+    def named_children(self):
+        # copy 0 is children[0]; copy r is children[0]#r
+        return [("children[0]" + (f"#{r}" if r else ""), copy_) for r, copy_ in enumerate(self.layers)]
+
+    def attach(self, path):
+        super().attach(path)
+        if self._template is not None:
+            self._template.attach(f"{path}.children[0]" if path else "children[0]")
 
     def build(self, input_shape, ctx: BuildContext):
         where = self.path or self.type_name

@@ -33,6 +33,13 @@ def to_pair(value, name: str, where: str = "") -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
+def plain_pair(pair):
+    """(3, 3) → 3, (1, 7) → [1, 7]: a pair as a spec writes it."""
+    if isinstance(pair, int):
+        return pair
+    return pair[0] if pair[0] == pair[1] else list(pair)
+
+
 def actions_error(actions) -> str | None:
     """Why ``actions`` is not a valid actions string, or None if it is."""
     if not isinstance(actions, str):
@@ -74,12 +81,6 @@ STRIDE_RULE_OPTION = Option((str,), "book", STRIDE_RULES,
                             "with VALID, sampling from offset (s - 1) // 2) or 'ceil' (TensorFlow's ceil(H / s))")
 
 
-def check_stride_rule(rule, where: str) -> str:
-    if rule not in STRIDE_RULES:
-        raise SpecError(where, f"stride_rule must be one of {list(STRIDE_RULES)}, got {rule!r}")
-    return rule
-
-
 @register_layer("conv")
 class Conv2D(Layer):
     """2-D convolution on NHWC images, with bias, activation and optional batch norm.
@@ -108,11 +109,12 @@ class Conv2D(Layer):
     """
 
     OPTIONS = {
-        "ksize": Option((int, list), doc="kernel size, an int or [height, width]", check=is_pair,
-                        expects="a positive integer or [height, width]"),
+        "ksize": Option((int, list, tuple), doc="kernel size, an int or [height, width]", check=is_pair,
+                        expects="a positive integer or [height, width]", plain=plain_pair),
         "chn": Option((int,), doc="number of output channels", check=lambda v: v > 0,
                       expects="a positive integer"),
-        "stride": Option((int, list), 1, check=is_pair, expects="a positive integer or [height, width]"),
+        "stride": Option((int, list, tuple), 1, check=is_pair, expects="a positive integer or [height, width]",
+                         plain=plain_pair),
         "padding": Option((str,), "SAME", ("SAME", "VALID")),
         "actfunc": Option((str,), "relu", tuple(ACTIVATIONS), "activation function"),
         "actions": Option((str,), "LA", doc="L, A, B in the order they run",
@@ -125,16 +127,11 @@ class Conv2D(Layer):
     def __init__(self, ksize, chn: int, stride=1, padding: str = "SAME", actfunc: str = "relu",
                  actions: str = "LA", stride_rule: str = "book"):
         super().__init__()
-        self.stride_rule = check_stride_rule(stride_rule, "conv")
+        self.check_options(ksize=ksize, chn=chn, stride=stride, padding=padding, actfunc=actfunc, actions=actions,
+                           stride_rule=stride_rule)
+        self.stride_rule = stride_rule
         self.ksize = to_pair(ksize, "ksize", "conv")
         self.stride = to_pair(stride, "stride", "conv")
-        if not isinstance(chn, int) or isinstance(chn, bool) or chn <= 0:
-            raise SpecError("conv", f"chn must be a positive integer, got {chn!r}")
-        if padding not in ("SAME", "VALID"):
-            raise SpecError("conv", f"padding must be 'SAME' or 'VALID', got {padding!r}")
-        problem = actions_error(actions)
-        if problem:
-            raise SpecError("conv", f"actions {problem}")
         self.chn = chn
         self.padding = padding
         self.actfunc = actfunc
@@ -142,19 +139,6 @@ class Conv2D(Layer):
         self.actions = actions
         self.bn: BatchNorm | None = None
         self._buffers: dict = {}
-
-    def options(self):
-        opts = {"ksize": _plain(self.ksize), "chn": self.chn}
-        if self.stride != (1, 1):
-            opts["stride"] = _plain(self.stride)
-        if self.padding != "SAME":
-            opts["padding"] = self.padding
-        opts["actfunc"] = self.actfunc
-        if self.actions != "LA":
-            opts["actions"] = self.actions
-        if self.stride_rule != "book":
-            opts["stride_rule"] = self.stride_rule
-        return opts
 
     def build(self, input_shape, ctx: BuildContext):
         self.input_shape = tuple(input_shape)
@@ -232,7 +216,10 @@ class Conv2D(Layer):
         if min(pt, pb, pl, pr) < 0:  # cells the book's rule drops get no gradient
             dxp = unpadded_grad(dxp, (2, 3), (pt, pb, pl, pr), (h, w))
             pt = pl = 0
-        return np.ascontiguousarray(dxp[:, :, pt:pt + h, pl:pl + w].transpose(1, 2, 3, 0))
+        # a fresh array the caller owns: dxp is reused by the next backward (with one channel
+        # and no padding the transposed slice is already contiguous, so ascontiguousarray
+        # would hand back a view of it)
+        return np.array(dxp[:, :, pt:pt + h, pl:pl + w].transpose(1, 2, 3, 0), order="C")
 
     # --- the actions --------------------------------------------------------------
     def forward(self, x, training=False):
@@ -260,6 +247,3 @@ class Conv2D(Layer):
             else:
                 dy = self.bn.backward(dy)
         return dy
-
-def _plain(pair):
-    return pair[0] if pair[0] == pair[1] else list(pair)

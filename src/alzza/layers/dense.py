@@ -33,9 +33,6 @@ class Dense(Layer):
         self.actfunc = actfunc
         self.activation = get_activation(actfunc)
 
-    def options(self):
-        return {"width": self.width, "actfunc": self.actfunc}
-
     def build(self, input_shape, ctx: BuildContext):
         self.input_shape = tuple(input_shape)
         fan_in = flat_size(input_shape)

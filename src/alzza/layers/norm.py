@@ -49,9 +49,6 @@ class BatchNorm(Layer):
         self.epsilon = float(epsilon)
         self.exp_ratio = float(exp_ratio)
 
-    def options(self):
-        return {"rescale": self.rescale, "epsilon": self.epsilon, "exp_ratio": self.exp_ratio}
-
     def build(self, input_shape, ctx: BuildContext):
         self.input_shape = tuple(input_shape)
         if not self.input_shape:

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import SpecError
 from ..ops.windows import offset_slices, padded_input, real_cells, unpadded_grad
 from .base import BuildContext, Layer
-from .conv import STRIDE_RULE_OPTION, check_stride_rule, image_shape, is_pair, spatial_output, to_pair, _plain
+from .conv import STRIDE_RULE_OPTION, image_shape, is_pair, plain_pair, spatial_output, to_pair
 from .registry import Option, register_layer
 
 
@@ -26,10 +26,11 @@ class _Pool2D(Layer):
     """Shared options, shapes and padding of the pooling layers."""
 
     OPTIONS = {
-        "stride": Option((int, list), doc="window step, an int or [height, width]", check=is_pair,
-                         expects="a positive integer or [height, width]"),
-        "ksize": Option((int, list), None, doc="window size (default: the stride)",
-                        check=lambda v: v is None or is_pair(v), expects="a positive integer or [height, width]"),
+        "stride": Option((int, list, tuple), doc="window step, an int or [height, width]", check=is_pair,
+                         expects="a positive integer or [height, width]", plain=plain_pair),
+        "ksize": Option((int, list, tuple), None, doc="window size (default: the stride)",
+                        check=lambda v: v is None or is_pair(v), expects="a positive integer or [height, width]",
+                        attr="ksize_option", plain=lambda v: v if v is None else plain_pair(v)),
         "padding": Option((str,), "SAME", ("SAME", "VALID")),
         "stride_rule": STRIDE_RULE_OPTION,
     }
@@ -38,22 +39,16 @@ class _Pool2D(Layer):
 
     def __init__(self, stride, ksize=None, padding: str = "SAME", stride_rule: str = "book"):
         super().__init__()
-        self.stride_rule = check_stride_rule(stride_rule, self.type_name)
+        self.check_options(stride=stride, padding=padding, stride_rule=stride_rule)
+        self.stride_rule = stride_rule
         self.stride = to_pair(stride, "stride", self.type_name)
         self.ksize = self.stride if ksize is None else to_pair(ksize, "ksize", self.type_name)
-        if padding not in ("SAME", "VALID"):
-            raise SpecError(self.type_name, f"padding must be 'SAME' or 'VALID', got {padding!r}")
         self.padding = padding
 
-    def options(self):
-        opts = {"stride": _plain(self.stride)}
-        if self.ksize != self.stride:
-            opts["ksize"] = _plain(self.ksize)
-        if self.padding != "SAME":
-            opts["padding"] = self.padding
-        if self.stride_rule != "book":
-            opts["stride_rule"] = self.stride_rule
-        return opts
+    @property
+    def ksize_option(self):
+        """The ksize option as a spec writes it: None (the default) when the window is the stride."""
+        return None if self.ksize == self.stride else self.ksize
 
     def build(self, input_shape, ctx: BuildContext):
         self.input_shape = tuple(input_shape)

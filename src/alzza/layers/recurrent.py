@@ -73,12 +73,6 @@ class _Recurrent(Layer):
         self.outseq = bool(outseq)
         self.timesteps = None if timesteps is None else int(timesteps)
 
-    def options(self):
-        opts = {"recur_size": self.recur_size, "inseq": self.inseq, "outseq": self.outseq}
-        if not self.inseq:
-            opts["timesteps"] = self.timesteps
-        return opts
-
     # --- building ---------------------------------------------------------------
     def build(self, input_shape, ctx: BuildContext):
         where = self.path or self.type_name
@@ -256,9 +250,6 @@ class RNN(_Recurrent):
         self.actfunc = actfunc
         self.activation = get_activation(actfunc)
 
-    def options(self):
-        return dict(super().options(), actfunc=self.actfunc)
-
     def forward(self, x, training=False):
         if len(seq_data(x)) == 0:
             return self._empty_forward(x)
@@ -335,9 +326,6 @@ class LSTM(_Recurrent):
                  use_state: bool = False):
         super().__init__(recur_size, inseq, outseq, timesteps)
         self.use_state = bool(use_state)
-
-    def options(self):
-        return dict(super().options(), use_state=self.use_state)
 
     def _initial_bias(self, b):
         b[:self.recur_size] = 1.0   # forget gate

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SpecError
 from .base import BuildContext, Layer
 from .registry import Option, register_layer
 
@@ -36,16 +35,12 @@ class Dropout(Layer):
 
     def __init__(self, keep_prob: float = 1.0):
         super().__init__()
-        if not 0.0 < keep_prob <= 1.0:
-            raise SpecError("dropout", f"keep_prob must be in (0, 1], got {keep_prob!r}")
+        self.check_options(keep_prob=keep_prob)
         self.keep_prob = float(keep_prob)
         self.rng: np.random.Generator | None = None
         #: a fixed keep pattern (bool array, True = keep) used instead of random draws
         self.fixed_keep: np.ndarray | None = None
         self._mask = None
-
-    def options(self):
-        return {"keep_prob": self.keep_prob}
 
     def build(self, input_shape, ctx: BuildContext):
         self.rng = ctx.rng
@@ -90,12 +85,7 @@ class Noise(Layer):
 
     def __init__(self, type: str = "normal", mean: float = 0.0, std: float = 1.0, ratio: float = 1.0):
         super().__init__()
-        if type != "normal":
-            raise SpecError("noise", f"noise type {type!r} is not supported; only 'normal'")
-        if std < 0:
-            raise SpecError("noise", f"std must be non-negative, got {std!r}")
-        if not 0.0 <= ratio <= 1.0:
-            raise SpecError("noise", f"ratio must be in [0, 1], got {ratio!r}")
+        self.check_options(type=type, mean=mean, std=std, ratio=ratio)
         self.type = type
         self.mean = float(mean)
         self.std = float(std)
@@ -103,9 +93,6 @@ class Noise(Layer):
         self.rng: np.random.Generator | None = None
         #: whether the last forward added noise (for reports and tests)
         self.applied = False
-
-    def options(self):
-        return {"type": self.type, "mean": self.mean, "std": self.std, "ratio": self.ratio}
 
     def build(self, input_shape, ctx: BuildContext):
         self.rng = ctx.rng

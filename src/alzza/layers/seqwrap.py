@@ -38,7 +38,6 @@ from .registry import register_layer
 class SeqWrap(Layer):
     """The children, applied step by step to a sequence (see the module docstring)."""
 
-    OPTIONS: dict = {}
     accepts_children = True
     accepts_sequences = True
 
@@ -75,7 +74,7 @@ class SeqWrap(Layer):
         self.input_shape = SeqShape(shape)
         step = shape[1:]
         for layer in self.layers:
-            if getattr(layer, "accepts_sequences", False) and not isinstance(layer, SeqWrap) \
+            if layer.accepts_sequences and not isinstance(layer, SeqWrap) \
                     and getattr(layer, "inseq", False):
                 raise SpecError(layer.path or where, f"'{layer.type_name}' reads whole sequences; inside 'seqwrap' "
                                                      "each child sees one step — put it after the seqwrap")
@@ -177,6 +176,12 @@ class WholeSequence(Layer):
 
     def describe(self):
         return self.inner.describe()
+
+    def spec_children(self):
+        return self.inner.spec_children()
+
+    def to_spec(self):
+        return self.inner.to_spec()
 
     def forward(self, x, training=False):
         data, lengths = split_sequences(x)

@@ -31,12 +31,12 @@ import numpy as np
 from ..backend import make_rng, resolve_dtype
 from ..errors import AlzzaError, SpecError
 from ..init import Initializer
-from ..layers import BuildContext, Dense, Serial
+from ..layers import BuildContext, Dense, Layer, Serial
+from ..layers.base import check_built
 from ..layers.seqwrap import SeqWrap
 from ..optim import Slot, make_optimizer
 from ..sequences import Sequences, is_sequence_shape, shape_from_config, shape_to_config
-from ..spec import parse_layers
-from .model import Model, build_chain
+from .model import Model, build_chain, hidden_layers
 from .step import TrainingStep
 
 __all__ = ["Chain", "FamilyModel", "Part", "output_layer"]
@@ -73,7 +73,9 @@ class Part:
                  output_actfunc: str = "none", input_grad: bool = False):
         self.name = name
         self.spec = list(spec) if isinstance(spec, (list, tuple)) else spec
-        layers = parse_layers(self.spec, name, macros)
+        layers = hidden_layers(self.spec, name, macros)
+        if self.spec and all(isinstance(item, Layer) for item in self.spec):
+            self.spec = [layer.to_spec() for layer in layers]  # Layer objects: saved as their specs
         shape = input_shape
         try:
             shape = build_chain(layers, shape, ctx)
@@ -85,6 +87,7 @@ class Part:
             raise
         except (ValueError, TypeError) as exc:
             raise SpecError(name, f"the {name} does not fit its input shape {input_shape}: {exc}") from None
+        check_built(layers, ctx.dtype)
         network = Serial(layers)
         network.path = name
         network.input_shape, network.output_shape = input_shape, shape
@@ -92,7 +95,7 @@ class Part:
             layers[0].needs_input_grad = False
         self.network = network
         self.input_shape, self.output_shape = input_shape, shape
-        self.slots = [Slot(f"{layer.path}/{key}", value, layer.grads, key, key in layer.decayed)
+        self.slots = [Slot(f"{layer.path}/{key}", value, layer.grads, key, key in layer.decayed, layer)
                       for layer in network.walk() for key, value in layer.params.items()]
 
     @property

@@ -30,7 +30,8 @@ from ..backend import make_rng, resolve_dtype
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
 from ..init import Initializer
-from ..layers import BuildContext, Dense, Serial
+from ..layers import BuildContext, Dense, Layer, Serial
+from ..layers.base import check_built
 from ..layers.seqwrap import SeqWrap, WholeSequence
 from ..optim import Slot, make_optimizer
 from ..sequences import (
@@ -90,7 +91,7 @@ class Model(TrainingStep):
                                     "network that ends in a sequence (e.g. outseq: true), and the other modes "
                                     "one that does not")
         self.slots = [
-            Slot(f"{layer.path}/{key}", value, layer.grads, key, key in layer.decayed)
+            Slot(f"{layer.path}/{key}", value, layer.grads, key, key in layer.decayed, layer)
             for layer in self.network.walk()
             for key, value in layer.params.items()
         ]
@@ -98,11 +99,9 @@ class Model(TrainingStep):
 
     # --- building -----------------------------------------------------------------
     def _build(self) -> Serial:
-        if all(hasattr(item, "forward") for item in self.layer_spec) and self.layer_spec:
-            hidden = list(self.layer_spec)  # Layer objects built in Python
-            self.layer_spec = None
-        else:
-            hidden = parse_layers(self.layer_spec, "layers", self.macros)
+        hidden = hidden_layers(self.layer_spec, "layers", self.macros)
+        if self.layer_spec and all(isinstance(item, Layer) for item in self.layer_spec):
+            self.layer_spec = None  # Layer objects built in Python: config() writes their specs
         ctx = BuildContext(self.rng, self.dtype, self.init)
         try:
             shape = self.input_shape
@@ -113,6 +112,7 @@ class Model(TrainingStep):
             raise
         except (ValueError, TypeError) as exc:  # a layer that can't take its input shape
             raise SpecError("layers", f"the network does not fit input shape {self.input_shape}: {exc}") from None
+        check_built(hidden + [output], self.dtype)
         if is_sequence_shape(out_shape):
             self.output_shape = out_shape
         network = Serial(hidden + [output])
@@ -269,12 +269,17 @@ class Model(TrainingStep):
         return text
 
     def config(self) -> dict:
-        """Everything but the arrays needed to rebuild this model (plain data)."""
-        if self.layer_spec is None:
-            raise AlzzaError("a model built from Layer objects can't be saved; build it from a spec list")
+        """Everything but the arrays needed to rebuild this model (plain data).
+
+        ``layers`` is the spec the model was given, or, for a network of Layer objects,
+        the spec those objects write (:meth:`~alzza.layers.base.Layer.to_spec`).
+        """
+        layers = self.layer_spec
+        if layers is None:
+            layers = [layer.to_spec() for layer in self.network.layers[:-1]]
         return {
             "name": self.name,
-            "layers": self.layer_spec,
+            "layers": layers,
             "macros": self.macros,
             "input_shape": shape_to_config(self.input_shape),
             "output_shape": shape_to_config(self.output_shape),
@@ -297,6 +302,25 @@ class Model(TrainingStep):
 SEQUENCE_MODES = {"select": "seqselect", "binary": "seqbinary"}
 
 
+def hidden_layers(spec, path: str, macros) -> list:
+    """The unbuilt hidden layers of ``spec`` (a spec list, or Layer objects), each named by
+    its place in the tree: ``<path>[i]``, ``<path>[i].children[j]``, ..."""
+    if spec and all(isinstance(item, Layer) for item in spec):
+        layers = list(spec)
+    elif any(isinstance(item, Layer) for item in spec or ()):
+        raise SpecError(path, "give either a spec list or Layer objects, not a mix of both")
+    else:
+        layers = parse_layers(spec, path, macros)
+    for i, layer in enumerate(layers):
+        layer.attach(f"{path}[{i}]")
+    return layers
+
+
+def _build_checked(layer, shape, ctx):
+    """Build one layer for ``shape`` (see :func:`build_chain`); returns the output shape."""
+    return build_chain([layer], shape, ctx)
+
+
 def build_chain(layers: list, shape, ctx, after_seqwrap: bool = False):
     """Build ``layers`` in order for ``shape``; returns the output shape.
 
@@ -317,7 +341,7 @@ def _chain(layers, shape, ctx, after_seqwrap):
             shape, after_seqwrap = _chain(layer.layers, shape, ctx, after_seqwrap)
             layer.output_shape = shape
             continue
-        if is_sequence_shape(shape) and not getattr(layer, "accepts_sequences", False):
+        if is_sequence_shape(shape) and not layer.accepts_sequences:
             if not after_seqwrap:
                 hint = (" (or give the recurrent layer before it outseq: false to keep only the last step)"
                         if layer.type_name == "full" else "")
@@ -328,7 +352,7 @@ def _chain(layers, shape, ctx, after_seqwrap):
         shape = layer.build(shape, ctx)
         if isinstance(layer, SeqWrap):
             after_seqwrap = True
-        elif getattr(layer, "accepts_sequences", False) and not isinstance(layer, WholeSequence):
+        elif layer.accepts_sequences and not isinstance(layer, WholeSequence):
             after_seqwrap = False  # a recurrent layer: what follows it is its own sequence
     return shape, after_seqwrap
 

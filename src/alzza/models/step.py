@@ -11,6 +11,8 @@ the output) — plus ``output_in_chunks(x)`` for inference, gets from this class
 
 from __future__ import annotations
 
+from ..layers.base import check_gradients
+
 
 class TrainingStep:
     """loss_and_backward / train_step / evaluate / predict over the three hooks above."""
@@ -25,6 +27,9 @@ class TrainingStep:
         y = self._target(y, output)
         loss = self.head.loss(output, y) + self.optimizer.decay_loss(self.slots)
         self._train_backward(self.head.backward())
+        if not self.__dict__.get("_gradients_checked"):  # the layer contract, once per model
+            check_gradients(dict.fromkeys(slot.layer for slot in self.slots if slot.layer is not None))
+            self._gradients_checked = True
         return loss, output, y
 
     def train_step(self, x, y, learning_rate: float):

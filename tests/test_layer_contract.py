@@ -1,0 +1,185 @@
+"""The layer contract (layers/base.py): naming by place in the tree, options declared once,
+parameter dtypes, gradient keys, and gradients that belong to the caller."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import alzza
+from alzza import Model, SpecError
+from alzza.errors import LayerContractError
+from alzza.layers import LAYER_TYPES, BuildContext, Dense, Layer, Serial
+from alzza.layers.composite import Add, Loop, Parallel
+from alzza.layers.conv import Conv2D
+from alzza.layers.pool import MaxPool
+from alzza.layers.recurrent import LSTM
+from alzza.spec import parse_layer
+
+from test_model_core import TinyDataset
+
+
+def quiet(*_):
+    pass
+
+
+# --- item 1a: a model built from Python objects is the same thing as one built from a spec ---
+def test_object_built_model_names_summarises_saves_and_trains_like_its_spec(tmp_path):
+    data = TinyDataset()
+    objects = Model(data, [Dense(8, "tanh"), Dense(8, "tanh")], optimizer="adam", seed=3, printer=quiet)
+    spec = Model(data, [["full", {"width": 8, "actfunc": "tanh"}]] * 2, optimizer="adam", seed=3, printer=quiet)
+    names = [s.name for s in objects.slots]
+    assert names == ["layers[0]/w", "layers[0]/b", "layers[1]/w", "layers[1]/b", "output/w", "output/b"]
+    assert names == [s.name for s in spec.slots]
+
+    text = objects.summary(print_it=False)
+    rows = [line.split()[0] for line in text.splitlines()[4:-2]]
+    assert rows == ["layers[0]", "layers[1]", "output"]
+    assert "network" not in text
+
+    objects.train(epochs=2, batch_size=10, learning_rate=0.01)
+    spec.train(epochs=2, batch_size=10, learning_rate=0.01)
+    for a, b in zip(objects.slots, spec.slots):
+        np.testing.assert_array_equal(a.value, b.value)  # bit-identical, Adam moments unshared
+
+    path = tmp_path / "objects.npz"
+    objects.save(path)
+    loaded = alzza.load(path, printer=quiet)
+    assert loaded.config()["layers"] == objects.config()["layers"] == [["full", {"width": 8, "actfunc": "tanh"}]] * 2
+    x = data.test_data()[0]
+    np.testing.assert_array_equal(loaded.forward(x), objects.forward(x))
+    # training goes on identically after the round trip (optimiser state saved under unique names)
+    loaded.dataset = data
+    loaded.rng = np.random.default_rng(5)
+    objects.rng = np.random.default_rng(5)
+    loaded.train(epochs=1, batch_size=10, learning_rate=0.01)
+    objects.train(epochs=1, batch_size=10, learning_rate=0.01)
+    for a, b in zip(objects.slots, loaded.slots):
+        np.testing.assert_array_equal(a.value, b.value)
+
+
+def test_adam_trains_object_layers_of_different_shapes():
+    model = Model(TinyDataset(), [Dense(8, "tanh"), Dense(5)], optimizer="adam", seed=0, printer=quiet)
+    model.train(epochs=1, batch_size=10, learning_rate=0.01)
+    assert sorted(model.optimizer.m) == sorted(s.name for s in model.slots)
+
+
+def test_object_composites_are_named_like_their_spec():
+    block = Add([Loop([Dense(4)], repeat=2), Parallel([Dense(2, "tanh"), Dense(2)])], x=True, actions="AB")
+    objects = Model(TinyDataset(), [Serial([Dense(4), Dense(4)]), block], seed=2, printer=quiet)
+    spec_layers = [layer.to_spec() for layer in objects.network.layers[:-1]]
+    spec = Model(TinyDataset(), spec_layers, seed=2, printer=quiet)
+    assert [s.name for s in objects.slots] == [s.name for s in spec.slots]
+    assert "layers[1].children[0].children[0]#1/w" in [s.name for s in objects.slots]
+    assert "layers[1].bn/gamma" in [s.name for s in objects.slots]
+    for a, b in zip(objects.slots, spec.slots):
+        np.testing.assert_array_equal(a.value, b.value)
+
+
+def test_the_same_layer_object_twice_is_refused_by_name():
+    shared = Dense(4)
+    with pytest.raises(LayerContractError, match=r"layers\[1\].*named 'layers\[1\]/w'.*same Layer object"):
+        Model(TinyDataset(), [shared, shared], seed=0, printer=quiet)
+
+
+def test_a_mix_of_objects_and_specs_is_one_error():
+    with pytest.raises(SpecError, match="not a mix"):
+        Model(TinyDataset(), [Dense(4), 4], seed=0, printer=quiet)
+
+
+# --- item 1b: every returned gradient belongs to the caller ----------------------------------
+@pytest.mark.parametrize("channels, padding", [(1, "VALID"), (1, "SAME"), (3, "VALID")])
+def test_conv_input_gradient_is_not_overwritten_by_the_next_backward(channels, padding):
+    layer = Conv2D(ksize=3, chn=2, padding=padding, actfunc="none")
+    rng = np.random.default_rng(0)
+    layer.build((6, 6, channels), BuildContext(rng, np.dtype(np.float32)))
+    x = rng.standard_normal((2, 6, 6, channels)).astype(np.float32)
+    layer.forward(x, training=True)
+    dx1 = layer.backward(rng.standard_normal((2,) + layer.output_shape).astype(np.float32))
+    kept = dx1.copy()
+    layer.forward(x, training=True)
+    layer.backward(rng.standard_normal((2,) + layer.output_shape).astype(np.float32))
+    np.testing.assert_array_equal(dx1, kept)
+
+
+# --- item 2: the contract, declared once ------------------------------------------------------
+def test_every_layer_type_declares_its_contract_in_the_base_attributes():
+    for name, cls in LAYER_TYPES.items():
+        assert issubclass(cls, Layer), name
+        assert isinstance(cls.OPTIONS, dict) and isinstance(cls.accepts_children, bool), name
+        assert isinstance(cls.accepts_sequences, bool), name
+        assert "options" not in vars(cls), f"{name} writes options() again instead of deriving it from OPTIONS"
+
+
+@pytest.mark.parametrize("spec", [
+    ["full", {"width": 3, "actfunc": "tanh"}],
+    ["conv", {"ksize": [1, 3], "chn": 2, "stride": 2, "padding": "VALID", "actions": "LAB"}],
+    ["max", {"stride": 2, "ksize": 3}],
+    ["avg", {"stride": [1, 2]}],
+    ["dropout", {"keep_prob": 0.5}],
+    ["noise", {"std": 0.5, "ratio": 0.25}],
+    ["batch_normal", {"rescale": False, "epsilon": 0.01}],
+    ["add", {"x": False, "actions": "BA", "actfunc": "tanh"}, ["full", {"width": 3}], ["max", {"stride": 1}]],
+    ["loop", {"repeat": 3}, ["serial", ["full", {"width": 4}], ["dropout", {"keep_prob": 0.9}]]],
+    ["rnn", {"recur_size": 4, "inseq": False, "timesteps": 3, "actfunc": "tanh"}],
+    ["lstm", {"recur_size": 4, "outseq": False, "use_state": True}],
+    ["seqwrap", ["full", {"width": 2}]],
+])
+def test_options_and_spec_are_read_back_from_the_declaration(spec):
+    layer = parse_layer(spec, "layers[0]")
+    written = layer.to_spec()
+    assert written == spec
+    again = parse_layer(written, "layers[0]")
+    assert again.to_spec() == spec and again.describe() == layer.describe()
+
+
+def test_defaults_are_left_out_of_the_summary_line():
+    assert Dense(3).describe() == "full(width=3)"
+    assert MaxPool(2).describe() == "max(stride=2)"
+    assert LSTM(4).describe() == "lstm(recur_size=4)"
+
+
+def test_python_built_layers_check_their_options_like_a_spec():
+    with pytest.raises(SpecError, match="chn"):
+        Conv2D(ksize=3, chn=0)
+    with pytest.raises(SpecError, match="keep_prob"):
+        alzza.layers.regularize.Dropout(1.5)
+
+
+class WrongDtype(Layer):
+    def build(self, input_shape, ctx):
+        self.params["w"] = np.ones(input_shape, dtype=np.float64)
+        return super().build(input_shape, ctx)
+
+    def forward(self, x, training=False):
+        return x * self.params["w"].astype(x.dtype)
+
+    def backward(self, dy):
+        self.grads["w"] = dy.sum(axis=0)
+        return dy
+
+
+class ForgetsGradient(Layer):
+    def build(self, input_shape, ctx):
+        self.params["w"] = np.ones(input_shape, dtype=ctx.dtype)
+        self.params["b"] = np.zeros(input_shape, dtype=ctx.dtype)
+        return super().build(input_shape, ctx)
+
+    def forward(self, x, training=False):
+        self._x = x
+        return x * self.params["w"] + self.params["b"]
+
+    def backward(self, dy):
+        self.grads["w"] = (dy * self._x).sum(axis=0)  # grads["b"] forgotten
+        return dy * self.params["w"]
+
+
+def test_a_parameter_of_the_wrong_dtype_is_one_error_at_build():
+    with pytest.raises(LayerContractError, match=r"layers\[0\].*'w' is float64, the model is float32.*ctx\.dtype"):
+        Model(TinyDataset(), [WrongDtype()], seed=0, printer=quiet)
+
+
+def test_missing_gradients_are_one_error_after_the_first_backward():
+    model = Model(TinyDataset(), [ForgetsGradient()], seed=0, printer=quiet)
+    with pytest.raises(LayerContractError, match=r"layers\[0\].*missing \['b'\]"):
+        model.train(epochs=1, batch_size=10)
