@@ -29,6 +29,11 @@ def test_epoch_test_and_ended_lines_take_the_books_shape():
     assert lines == ["    Epoch 2: cost=8.191, accuracy=0.733/0.711 (0/3 secs)",
                      "Model m test report: accuracy = 0.961, (1 secs)",
                      "Model m train ended in 4 secs:", "Model m autoencode ended in 5 secs:", "something else"]
+    lines, printer = _printed("gan")
+    printer("Epoch 20: loss=1.503, accuracy=0.500+0.389/0.500+0.000 (9/9 secs)")
+    printer("    discriminator loss=0.509, generator loss=0.994, accuracy=0.500/0.389 (discriminator/generator)")
+    printer("Model g test report: accuracy = 0.917/0.000 (discriminator/generator), loss = 0.697/0.729")
+    assert lines == ["    Epoch 20: cost=0.509/0.994 acc=0.500/0.389 (9/9 secs)", "Model g test report: accuracy = 0.917/0.000"]
     lines, printer = _printed("chapter")
     printer("Epoch 10: loss=7.135, accuracy=0.809/0.810 (0/0 secs)")
     printer("Model abalone train ended in 0 secs:")
@@ -89,3 +94,13 @@ def test_alzza_run_lang_ko_prints_the_books_forms(tabular_data_dir, tmp_path, ca
     assert any(re.fullmatch(r"추정확률분포 \[( ?\d{1,3},){6} ?\d{1,3}\] => 추정 \S+ : 정답 \S+ => [OX]", line)
                for line in korean)
     assert (tmp_path / "ko" / "result.json").is_file()
+
+
+def test_automata_lines_say_valid_or_not_in_the_books_words():
+    lines, printer = _printed()
+    model = book.RnnBasicModel("am", book.AutomataDataset(train_count=40, test_count=20, validate_count=10),
+                               ["rnn", {"recur_size": 4, "outseq": False}], printer=printer)
+    model.visualize(3)
+    assert lines[0] == "Model am Visualization" and len(lines) == 4
+    for line in lines[1:]:
+        assert re.fullmatch(r"\S+: (올바른|잘못된) 패턴 => (합격|탈락)추정\(\d\.\d\d\) : [OX]", line), line

@@ -31,6 +31,8 @@ from ..sequences import Sequences
 EPOCH = re.compile(r"^Epoch (\d+): loss=(\S+), accuracy=(\S+) \((\d+)/(\d+) secs\)$")
 TEST = re.compile(r"^Model (.+?) test report: accuracy = ([^ ,]+)(.*)$")
 SECS = re.compile(r"\((\d+) secs\)$")
+#: the GAN's second report line (models/gan.py), folded into the book's one epoch line
+GAN = re.compile(r"^\s*discriminator loss=(\S+), generator loss=(\S+), accuracy=(\S+)/(\S+) \(discriminator/generator\)$")
 ENDED = re.compile(r"^Model (.+?)(?: \(autoencode\))? train ended in (\d+) secs:$")
 
 #: the book's Korean class names where its data sets print Korean
@@ -46,7 +48,9 @@ class BookPrinter:
 
     ``style`` "model" (chapters 5–15): ``    Epoch N: cost=…, accuracy=…/… (s/t secs)``.
     ``style`` "chapter" (chapters 1–4's functions): ``Epoch N: loss=…, accuracy=…/…``
-    and no train-ended line. Other lines pass through unchanged.
+    and no train-ended line. ``style`` "gan" (chapter 15): the epoch line and the GAN's
+    losses line become ``    Epoch N: cost=d/g acc=d/g (s/t secs)``. Other lines pass
+    through unchanged.
     """
 
     def __init__(self, style: str = "model", out=print):
@@ -54,10 +58,27 @@ class BookPrinter:
         self.out = out
         #: "train", or "autoencode" while chapter 13's autoencode runs (its ended line says so)
         self.phase = "train"
+        #: a GAN's epoch line waits for its losses line: chapter 15's "cost=d/g acc=d/g" form
+        self.held: tuple | None = None
 
     def __call__(self, line="", *more, **options):
         text = str(line)
+        gan = GAN.match(text)
+        if gan and self.held is not None:
+            n, step, total = self.held
+            self.held = None
+            d_loss, g_loss, d_acc, g_acc = gan.groups()
+            self.out(f"    Epoch {n}: cost={d_loss}/{g_loss} acc={d_acc}/{g_acc} ({step}/{total} secs)")
+            return
+        if self.held is not None:  # no losses line came: the plain form
+            n, step, total = self.held
+            self.held = None
+            self.out(f"    Epoch {n}: ({step}/{total} secs)")
         epoch = EPOCH.match(text)
+        if epoch and self.style == "gan":
+            n, _, _, step, total = epoch.groups()
+            self.held = (n, step, total)
+            return
         if epoch:
             n, loss, acc, step, total = epoch.groups()
             if self.style == "chapter":
@@ -74,7 +95,7 @@ class BookPrinter:
             if test:  # the accuracy only (the book's line), and the time where alzza measured it
                 name, acc, rest = test.groups()
                 secs = SECS.search(rest)
-                text = f"Model {name} test report: accuracy = {acc}," + (f" ({secs.group(1)} secs)" if secs else "")
+                text = f"Model {name} test report: accuracy = {acc}" + (f", ({secs.group(1)} secs)" if secs else "")
         self.out(text, *more, **options)
 
 
@@ -102,6 +123,15 @@ def _select(p, t, names) -> str:
 def estimate_lines(dataset, head, x, estimate, y) -> list[str] | None:
     """The book's visualisation lines, or None where the book has no single form here
     (sequences: alzza's own lines are used)."""
+    if head.mode == "binary" and str(getattr(dataset, "name", "")).startswith("automata"):
+        # chapter 10: "<expression>: 올바른 패턴 => 합격추정(0.88) : O"
+        lines = []
+        for i in range(len(x)):
+            right, said = bool(np.asarray(y[i]).reshape(-1)[0] > 0.5), float(np.asarray(estimate[i]).reshape(-1)[0])
+            text = dataset.describe_input(x[i:i + 1])
+            lines.append(f"{text}: {'올바른' if right else '잘못된'} 패턴 => {'합격' if said > 0.5 else '탈락'}추정"
+                         f"({said:4.2f}) : {'O' if (said > 0.5) == right else 'X'}")
+        return lines
     if isinstance(x, Sequences) or isinstance(estimate, Sequences) or getattr(head, "sequence", False):
         return None
     names = KOREAN_NAMES.get(getattr(dataset, "name", "").split("(")[0], getattr(dataset, "target_names", None))
