@@ -375,3 +375,20 @@ def test_chapter_15_gan_accepts_discriminor(tmp_path, capsys):
                                                                         + 3072 * 64 + 64 + 64 + 1)
     assert ns["gan_mnist_68"].optimizer.name == "sgd"
     assert "Model gan_pic_gogh test report: accuracy = " in out and "Model gan_mnist_68 Visualization" in out
+
+
+def test_weight_and_bias_land_in_jupyters_user_namespace(tabular_files, tmp_path):
+    """In Jupyter a cell runs with the notebook's user namespace as its globals: the names
+    appear there (checked through IPython's own shell where IPython is installed)."""
+    IPython = pytest.importorskip("IPython")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    tabular_files.abalone(tmp_path / "data", count=200)
+    shell = InteractiveShell.instance()
+    try:
+        assert shell.run_cell("from alzza.book import *\nabalone_exec(epoch_count=1)").success
+        assert shell.run_cell("shape = weight.shape, bias.shape").success
+        assert shell.user_ns["shape"] == ((10, 1), (1,))
+    finally:
+        InteractiveShell.clear_instance()
+    assert IPython.version_info[0] >= 7
