@@ -104,3 +104,28 @@ def test_automata_lines_say_valid_or_not_in_the_books_words():
     assert lines[0] == "Model am Visualization" and len(lines) == 4
     for line in lines[1:]:
         assert re.fullmatch(r"\S+: (올바른|잘못된) 패턴 => (합격|탈락)추정\(\d\.\d\d\) : [OX]", line), line
+
+
+def test_sequence_lines_of_chapters_11_12_and_14():
+    from types import SimpleNamespace as NS
+
+    from alzza.book.report import sequence_lines
+    from alzza.sequences import Sequences
+
+    eye = np.eye(4)
+    urban = NS(name="fsdd-standin-for-urban-sound", target_names=["siren", "drill", "dog", "jackhammer"])
+    est, ans = eye[[0, 1]], eye[[0, 3]]
+    x = Sequences(np.zeros((2, 3, 5)), np.array([3, 2]))
+    assert sequence_lines(urban, NS(mode="select"), x, est, ans) == ["siren: correct", "drill: wrong(jackhammer)"]
+    video = NS(name="videoshot-standin", target_names=None)
+    steps = np.array([[[0.1], [0.49], [0.78], [0.82], [0.3]]])
+    truth = np.array([[[0.0], [0.0], [1.0], [1.0], [0.0]]])
+    assert sequence_lines(video, NS(mode="seqbinary"), x, Sequences(steps, np.array([5])), truth) == [
+        "Est: 0.49,0.78,0.82,0.30", "Ans: 0.00,1.00,1.00,0.00"]  # the steps after the first, as the book
+    eng = NS(name="mnist-eng", target_names=["#", "f", "o", "u", "r"])
+    word = np.eye(5)[[1, 2, 3, 4, 0, 0]][None]           # "four##"
+    guess = np.eye(5)[[1, 2, 2, 4, 0, 0]][None]          # "foor##"
+    codes = np.eye(10)[[4]]
+    assert sequence_lines(eng, NS(mode="seqselect"), np.zeros((1, 784)), guess, word, codes=codes) == [
+        "four## : foor##(code: 4)"]
+    assert sequence_lines(NS(name="steel", target_names=None), NS(mode="select"), x, est, ans) is None

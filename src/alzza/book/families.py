@@ -120,6 +120,35 @@ class EncoderDecoder(BookMethods, _EncoderDecoder):
         _done(self, dump_structure)
 
 
+    def visualize(self, num=3, path=None, mode=None):
+        """The book's lines (``answer : estimate``, mnist-eng also ``(code: n)``) in 'both' mode."""
+        from .report import sequence_lines
+
+        path = path or figure_path(self, "visualize")
+        mode = self._check_mode(mode)
+        dataset = self.stage_dataset(mode)
+        if mode != "both":
+            return super().visualize(num, path, mode)
+        x, y = dataset.show_sample(num, self.rng)
+        chain = self.chain(mode)
+        estimate = chain.predict(x)
+        lines = sequence_lines(dataset, chain.head, x, estimate, y, codes=self.encode(x))
+        if lines is None:
+            return super().visualize(num, path, mode)
+        self.printer(f"Model {self.name} Visualization")
+        self.last_figure = None
+        to_images = getattr(dataset, "input_images", None)
+        if to_images is not None and len(y):
+            from ..viz.images import estimate_captions, image_grid
+
+            captions, colors = estimate_captions(dataset, chain.head, estimate, y)
+            self.last_figure = image_grid(to_images(x), captions, colors=colors,
+                                          title=f"{self.name}: {len(y)} validation examples", path=path, show=True)
+        for line in lines:
+            self.printer(line)
+        return lines
+
+
 class Gan(BookMethods, _Gan):
     """Chapter 15: ``Gan(name, dataset, {'seed_shape': [16], 'generator': ..., 'discriminor': ...})``."""
 

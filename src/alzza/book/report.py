@@ -120,6 +120,48 @@ def _select(p, t, names) -> str:
     return f"{_probs(p)} => 추정 {_name(names, est)} : 정답 {_name(names, ans)} => {'O' if est == ans else 'X'}"
 
 
+def _data(v):
+    return np.asarray(v.data if isinstance(v, Sequences) else v)
+
+
+def caption(steps, names) -> str:
+    """The symbols of one per-step estimate or answer (T, K), pads (symbol 0) as '#'."""
+    return "".join(_name(names, int(k)) for k in np.asarray(steps).argmax(axis=-1))
+
+
+def sequence_lines(dataset, head, x, estimate, y, codes=None) -> list[str] | None:
+    """The book's lines for chapters 11, 12 and 14, or None for other data.
+
+    urban sound (ch. 11): ``siren: correct`` / ``siren: wrong(jackhammer)`` (the estimate,
+    then the answer when wrong); videoshot (ch. 12): ``Est: 0.49,0.47,...`` and ``Ans: ...``
+    over the steps after the first; mnist-eng / mnist-kor (ch. 14): ``answer : estimate``
+    captions with ``#`` pads, and ``(code: n)`` — the encoder's digit — for mnist-eng.
+    """
+    name = str(getattr(dataset, "name", ""))
+    names = getattr(dataset, "target_names", None)
+    est, ans = _data(estimate), _data(y)
+    if name.startswith(("urban", "fsdd")) and head.mode == "select":
+        lines = []
+        for e, a in zip(est.argmax(axis=-1), ans.argmax(axis=-1)):
+            lines.append(f"{_name(names, e)}: correct" if e == a else f"{_name(names, e)}: wrong({_name(names, a)})")
+        return lines
+    if name.startswith("videoshot") and head.mode == "seqbinary":
+        lines = []
+        for e, a in zip(est.reshape(len(est), est.shape[1], -1), ans.reshape(len(ans), ans.shape[1], -1)):
+            lines.append("Est: " + ",".join(f"{v:4.2f}" for v in e[1:, 0]))
+            lines.append("Ans: " + ",".join(f"{v:4.2f}" for v in a[1:, 0]))
+        return lines
+    if name.startswith(("mnist-eng", "mnist-kor")) and head.mode == "seqselect" and names:
+        lines = []
+        for i in range(len(est)):
+            text = f"{caption(ans[i], names)} : {caption(est[i], names)}"
+            if codes is not None and name.startswith("mnist-eng"):
+                text += f"(code: {int(np.argmax(codes[i]))})"
+            lines.append(text)
+        return lines
+    return None
+
+
 def estimate_lines(dataset, head, x, estimate, y) -> list[str] | None:
     """The book's visualisation lines, or None where the book has no single form here
     (sequences: alzza's own lines are used)."""
@@ -132,6 +174,9 @@ def estimate_lines(dataset, head, x, estimate, y) -> list[str] | None:
             lines.append(f"{text}: {'올바른' if right else '잘못된'} 패턴 => {'합격' if said > 0.5 else '탈락'}추정"
                          f"({said:4.2f}) : {'O' if (said > 0.5) == right else 'X'}")
         return lines
+    seq = sequence_lines(dataset, head, x, estimate, y)
+    if seq is not None:
+        return seq
     if isinstance(x, Sequences) or isinstance(estimate, Sequences) or getattr(head, "sequence", False):
         return None
     names = KOREAN_NAMES.get(getattr(dataset, "name", "").split("(")[0], getattr(dataset, "target_names", None))
