@@ -313,6 +313,7 @@ def test_chapter_13_autoencoder_and_semantic_hashing(tmp_path, capsys):
     # the book's ['full', {'width': 784}] uses its default relu: so does alzza's decoder output here
     assert auto.decoder_actfunc == "relu" and ns["mnist_hash_1"].decoder_actfunc == "relu"
     assert "Model mnist_auto_fix autoencode started:" in out and "Model mnist_auto_fix autoencode ended in " in out
+    assert any(re.fullmatch(r"정답 \[\d \d \d\]  vs\.  추정 \[\d \d \d\]", line) for line in out.splitlines()), out
 
 
 def test_chapter_14_encoder_decoder_steps(tmp_path, capsys):

@@ -15,6 +15,8 @@ keeps its activation. Any other last layer stays, and alzza's output layer follo
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..models import Autoencoder as _Autoencoder
@@ -96,6 +98,24 @@ class Autoencoder(BookMethods, _Autoencoder):
         if show_cnt:
             self.visualize(show_cnt)
         return metrics
+
+    def visualize(self, num=3, path=None, **options):
+        """alzza's pictures (originals, reconstructions), and chapter 13's one line
+        ``정답 [6 9 9]  vs.  추정 [6 9 9]`` in place of alzza's per-example lines."""
+        printer, shown = self.printer, []
+        self.printer = shown.append
+        try:
+            lines = super().visualize(num, path=path, **options)
+        finally:
+            self.printer = printer
+        pairs = [re.search(r"estimate (\S+?)\([^)]*\) : answer (\S+) =>", line) for line in lines or []]
+        if not pairs or not all(pairs):
+            for line in shown:
+                printer(line)
+            return lines
+        printer(f"Model {self.name} Visualization")
+        printer(f"정답 [{' '.join(p.group(2) for p in pairs)}]  vs.  추정 [{' '.join(p.group(1) for p in pairs)}]")
+        return lines
 
     def semantic_hasing_index(self):
         return self.semantic_hashing_index()
