@@ -29,9 +29,9 @@ def test_epoch_test_and_ended_lines_take_the_books_shape():
     assert lines == ["    Epoch 2: cost=8.191, accuracy=0.733/0.711 (0/3 secs)",
                      "Model m test report: accuracy = 0.961, (1 secs)",
                      "Model m train ended in 4 secs:", "Model m autoencode ended in 5 secs:", "something else"]
-    lines, printer = _printed("gan")
-    printer("Epoch 20: loss=1.503, accuracy=0.500+0.389/0.500+0.000 (9/9 secs)")
-    printer("    discriminator loss=0.509, generator loss=0.994, accuracy=0.500/0.389 (discriminator/generator)")
+    lines, printer = _printed()
+    printer("Epoch 20: discriminator loss=0.509, generator loss=0.994, accuracy=0.500/0.389, validation "
+            "0.479/0.042 (discriminator/generator) (9/9 secs)")
     printer("Model g test report: accuracy = 0.917/0.000 (discriminator/generator), loss = 0.697/0.729")
     assert lines == ["    Epoch 20: cost=0.509/0.994 acc=0.500/0.389 (9/9 secs)", "Model g test report: accuracy = 0.917/0.000"]
     lines, printer = _printed("chapter")

@@ -178,7 +178,6 @@ class Gan(BookMethods, _Gan):
         discriminator, _ = book_part(hconfigs.get("discriminator", hconfigs.get("discriminor")), 1)
         if actfunc is not None and actfunc != "none":
             options.setdefault("output_actfunc", actfunc)
-        options.setdefault("printer", BookPrinter("gan"))
         super().__init__(dataset, hconfigs.get("seed_shape", [16]), generator, discriminator, name=name,
                          l2_decay=l2_decay, l1_decay=l1_decay, **_options(options))
         _done(self, dump_structure)

@@ -31,8 +31,9 @@ from ..sequences import Sequences
 EPOCH = re.compile(r"^Epoch (\d+): loss=(\S+), accuracy=(\S+) \((\d+)/(\d+) secs\)$")
 TEST = re.compile(r"^Model (.+?) test report: accuracy = ([^ ,]+)(.*)$")
 SECS = re.compile(r"\((\d+) secs\)$")
-#: the GAN's second report line (models/gan.py), folded into the book's one epoch line
-GAN = re.compile(r"^\s*discriminator loss=(\S+), generator loss=(\S+), accuracy=(\S+)/(\S+) \(discriminator/generator\)$")
+#: the GAN's epoch line (models/gan.py), chapter 15's "cost=d/g acc=d/g" in the book
+GAN = re.compile(r"^Epoch (\d+): discriminator loss=(\S+), generator loss=(\S+), accuracy=(\S+)/(\S+),"
+                 r"(?: validation \S+)? \(discriminator/generator\) \((\d+)/(\d+) secs\)(.*)$")
 ENDED = re.compile(r"^Model (.+?)(?: \(autoencode\))? train ended in (\d+) secs:$")
 
 #: the book's Korean class names where its data sets print Korean
@@ -48,9 +49,9 @@ class BookPrinter:
 
     ``style`` "model" (chapters 5–15): ``    Epoch N: cost=…, accuracy=…/… (s/t secs)``.
     ``style`` "chapter" (chapters 1–4's functions): ``Epoch N: loss=…, accuracy=…/…``
-    and no train-ended line. ``style`` "gan" (chapter 15): the epoch line and the GAN's
-    losses line become ``    Epoch N: cost=d/g acc=d/g (s/t secs)``. Other lines pass
-    through unchanged.
+    and no train-ended line. A GAN's epoch line (chapter 15) becomes
+    ``    Epoch N: cost=d/g acc=d/g (s/t secs)`` in any style. Other lines pass through
+    unchanged.
     """
 
     def __init__(self, style: str = "model", out=print):
@@ -58,27 +59,15 @@ class BookPrinter:
         self.out = out
         #: "train", or "autoencode" while chapter 13's autoencode runs (its ended line says so)
         self.phase = "train"
-        #: a GAN's epoch line waits for its losses line: chapter 15's "cost=d/g acc=d/g" form
-        self.held: tuple | None = None
 
     def __call__(self, line="", *more, **options):
         text = str(line)
         gan = GAN.match(text)
-        if gan and self.held is not None:
-            n, step, total = self.held
-            self.held = None
-            d_loss, g_loss, d_acc, g_acc = gan.groups()
-            self.out(f"    Epoch {n}: cost={d_loss}/{g_loss} acc={d_acc}/{g_acc} ({step}/{total} secs)")
+        if gan:
+            n, d_loss, g_loss, d_acc, g_acc, step, total, rest = gan.groups()
+            self.out(f"    Epoch {n}: cost={d_loss}/{g_loss} acc={d_acc}/{g_acc} ({step}/{total} secs){rest}")
             return
-        if self.held is not None:  # no losses line came: the plain form
-            n, step, total = self.held
-            self.held = None
-            self.out(f"    Epoch {n}: ({step}/{total} secs)")
         epoch = EPOCH.match(text)
-        if epoch and self.style == "gan":
-            n, _, _, step, total = epoch.groups()
-            self.held = (n, step, total)
-            return
         if epoch:
             n, loss, acc, step, total = epoch.groups()
             if self.style == "chapter":
