@@ -380,16 +380,21 @@ def test_chapter_15_gan_accepts_discriminor(tmp_path, capsys):
 
 def test_weight_and_bias_land_in_jupyters_user_namespace(tabular_files, tmp_path):
     """In Jupyter a cell runs with the notebook's user namespace as its globals: the names
-    appear there (checked through IPython's own shell where IPython is installed)."""
-    IPython = pytest.importorskip("IPython")
-    from IPython.core.interactiveshell import InteractiveShell
+    appear there (checked through IPython's own shell, in a child process so that the
+    shell's global hooks never reach the other tests)."""
+    pytest.importorskip("IPython")
+    import os
+    import subprocess
+    import sys
 
     tabular_files.abalone(tmp_path / "data", count=200)
-    shell = InteractiveShell.instance()
-    try:
-        assert shell.run_cell("from alzza.book import *\nabalone_exec(epoch_count=1)").success
-        assert shell.run_cell("shape = weight.shape, bias.shape").success
-        assert shell.user_ns["shape"] == ((10, 1), (1,))
-    finally:
-        InteractiveShell.clear_instance()
-    assert IPython.version_info[0] >= 7
+    script = ("from IPython.core.interactiveshell import InteractiveShell\n"
+              "shell = InteractiveShell.instance()\n"
+              "assert shell.run_cell('from alzza.book import *\\nabalone_exec(epoch_count=1)').success\n"
+              "assert shell.run_cell('shape = weight.shape, bias.shape').success\n"
+              "print('SHAPES', shell.user_ns['shape'])\n")
+    env = {**os.environ, "ALZZA_DATA": str(tmp_path / "data"), "ALZZA_CACHE": str(tmp_path / "cache"),
+           "MPLBACKEND": "Agg", "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "SHAPES ((10, 1), (1,))" in done.stdout
