@@ -9,6 +9,7 @@ options, used only to keep generated data sets small.
 
 from __future__ import annotations
 
+import re
 import wave
 from pathlib import Path
 
@@ -90,18 +91,49 @@ def test_chapters_1_to_4_functions(tabular_files, tmp_path, capsys):
                  "steel_exec(1, 10, 0)\n", capsys)
     assert "Epoch 1: loss=" in out and "Epoch 2: loss=" in out and "accuracy=" in out
     lines = finals(out)
-    assert len(lines) == 5 and all("final accuracy = " in line for line in lines)
-    assert "precision" in lines[1] and "f1" in lines[1]  # chapter 2 also reports precision/recall/F1
+    assert len(lines) == 5 and all("final accuracy = " in line for i, line in enumerate(lines) if i != 1)
+    # chapter 2 reports accuracy, precision, recall and F1 as one result=... group
+    assert re.fullmatch(r"Final Test: final result = (\d\.\d{3},){3}\d\.\d{3}", lines[1]), lines[1]
+    shown = out.splitlines()
+    # the book's epoch lines: chapter 1 "loss=…, accuracy=…/…", chapter 2 "loss=…, result=…,…,…,…"
+    assert any(re.fullmatch(r"Epoch 2: loss=\d+\.\d{3}, accuracy=-?\d\.\d{3}/-?\d\.\d{3}", line) for line in shown)
+    assert any(re.fullmatch(r"Epoch 2: loss=\d+\.\d{3}, result=(\d\.\d{3},){3}\d\.\d{3}", line) for line in shown)
+    assert not any("secs" in line for line in shown)  # chapters 1–4 print no times
+    # chapter 4 says how many hidden layers each run has
+    assert "은닉 계층 하나를 갖는 다층 퍼셉트론이 작동되었습니다." in shown
+    assert "은닉 계층 3개를 갖는 다층 퍼셉트론이 작동되었습니다." in shown
+    assert shown.index("은닉 계층 하나를 갖는 다층 퍼셉트론이 작동되었습니다.") > shown.index(lines[2])
+
+
+def test_trained_weight_and_bias_are_the_readers_names(tabular_files, tmp_path, capsys):
+    """Chapter 1's ``print(weight)`` / ``print(bias)``: the book %runs its notebook, so the
+    trained parameters are globals of the reader's namespace."""
+    tabular_files.abalone(tmp_path / "data", count=200)
+    out, ns = run("abalone_exec(epoch_count=1)\nprint(weight)\nprint(bias)\n", capsys)
+    assert ns["weight"].shape == (10, 1) and ns["bias"].shape == (1,)
+    assert f"{ns['bias'][0]:.4f}"[:5] in out.replace(" ", "")
+    _, ns = run("set_hidden([4])\nabalone_exec(epoch_count=1)\n", capsys)
+    assert ns["pm_hiddens"][0]["w"].shape == (10, 4) and ns["pm_output"]["w"].shape == (4, 1)
+    assert ns["weight"] is ns["pm_output"]["w"]
+    # the reader's own hidden_config (chapter 4's last cell) is honoured
+    out, _ = run("set_hidden(4)\nhidden_config = [3, 2]\nabalone_exec(epoch_count=1)\n", capsys)
+    assert "은닉 계층 2개를 갖는" in out
 
 
 def test_learning_rate_is_honoured_as_module_or_script_global(tabular_files, tmp_path, capsys):
     tabular_files.abalone(tmp_path / "data", count=200)
     script = "abalone_exec(epoch_count=2, report=0)\n"
+    book.reseed()
     base = finals(run(script, capsys)[0])
-    assert base == finals(run(script, capsys)[0])  # SEED: the same run twice gives the same result
+    # one random stream per session, as the book: the same cell again is a new run ...
+    assert base != finals(run(script, capsys)[0])
+    book.reseed()  # ... and restarting the stream from SEED repeats the first
+    assert base == finals(run(script, capsys)[0])
+    book.reseed()
     book.LEARNING_RATE = 0.1                         # import alzza.book as book; book.LEARNING_RATE = 0.1
     module = finals(run(script, capsys)[0])
     book.LEARNING_RATE = 0.001
+    book.reseed()
     own = finals(run("LEARNING_RATE = 0.1\n" + script, capsys)[0])  # the book's way: the script's global
     assert module != base and own == module
 
@@ -120,6 +152,8 @@ def test_chapter_5_and_6_models_and_datasets(tabular_files, tmp_path, capsys):
                   "psd = PulsarSelectDataset()\n"
                   "pm = MlpModel('pulsar_select_model', psd, [4])\n"
                   "pm.exec_all(epoch_count=1, report=1)\n"
+                  "pulsar = MlpModel('pulsar_model', PulsarDataset(), [4])\n"
+                  "pulsar.exec_all(epoch_count=1, report=1)\n"
                   "sm = MlpModel('steel_model', SteelDataset(), [12, 7])\n"
                   "sm.exec_all()\n"
                   "fd = FlowersDataset()\n"
@@ -135,7 +169,22 @@ def test_chapter_5_and_6_models_and_datasets(tabular_files, tmp_path, capsys):
     assert "office31-standin" in out and "(multi-select, " in str(ns["od"])
     for name in ("abalone_model", "pulsar_select_model", "steel_model", "flowers_model_1", "office31_model_3"):
         assert f"Model {name} test report: accuracy = " in out and f"Model {name} Visualization" in out
-    assert "=> estimate" in out and "Epoch 1: loss=" in out
+    shown = out.splitlines()
+    # the book's forms: train started, indented epoch lines with cost=, the test line, Korean estimates
+    assert "Model abalone_model train started:" in shown
+    assert any(re.fullmatch(r"    Epoch 1: cost=\d+\.\d{3}, accuracy=-?\d\.\d{3}/-?\d\.\d{3} \(\d+/\d+ secs\)", line)
+               for line in shown)
+    assert any(re.fullmatch(r"Model pulsar_select_model test report: accuracy = \d\.\d{3}, \(\d+ secs\)", line)
+               for line in shown)
+    assert any(re.fullmatch(r"\[(-?\d+\.\d\d,){9}-?\d+\.\d\d\] => 추정 +\d+\.\d : 정답 +\d+\.\d", line)
+               for line in shown)                                      # abalone: all 10 inputs
+    assert any(re.fullmatch(r"추정확률분포 \[( ?\d{1,3},){6} ?\d{1,3}\] => 추정 \S+ : 정답 \S+ => [OX]", line)
+               for line in shown)                                      # steel: 7 percentages
+    assert "[ 도메인 추정결과 ]" in shown and "[ 상품 추정결과 ]" in shown  # office31's two sections
+    assert any(re.fullmatch(r"\[([ \-\d]{2}\d\.\d,){3}\.\.\.\] => 추정 (별|펄서)\(확률 \d\.\d\d\) : 정답 (별|펄서) => [OX]",
+                            line) for line in shown), out                # pulsar: 3 inputs, 별/펄서
+    assert "Model steel_model train started:" not in shown              # report=0: no started line
+    assert "Model steel_model train ended in " in out
 
 
 # --------------------------------------------------------------------------- chapters 7–9
@@ -165,7 +214,12 @@ def test_chapter_8_regularisers_and_book_spec_forms(tmp_path, capsys):
                   "fm2 = CnnRegModel('flowers_model_2', fd, cnn, l1_decay=0.01)\n"
                   "fm2.exec_all(epoch_count=1, report=1, show_cnt=1)\n", capsys)
     assert ns["fm1"].optimizer.l2_decay == 0.1 and ns["fm2"].optimizer.l1_decay == 0.01
-    assert "near 0 (|w| < 0.001)" in out and "output/w" in out
+    near = [line for line in out.splitlines() if line.startswith("Near 0 parameters")]
+    assert len(near) == 1, out
+    match = re.fullmatch(r"Near 0 parameters = +(\d+\.\d)%\((\d+)/(\d+)\)", near[0])
+    assert match, near
+    weights = sum(slot.value.size for slot in ns["fm1"].slots if slot.decayed)  # weights and kernels only
+    assert int(match.group(3)) == weights and int(match.group(2)) <= weights
     assert "Model flowers_model_2 test report" in out
 
 
@@ -184,7 +238,7 @@ def test_chapter_9_macros_dummy_and_structure_dump(tmp_path, capsys):
                   "fd = FlowersDataset([16, 16], [16, 16, 3])\n"
                   "fm = CnnExtModel('flower_model', fd, [['custom', {'name': 'net', 'args': {'#act': 'LA'}}]])\n"
                   "fm.exec_all(epoch_count=1, report=1, show_cnt=1)\n", capsys)
-    assert "imagenet(select, 0+0+0)" in out and "Total parameters: " in out and "parallel" in out
+    assert "imagenet(select, 0+0+0)" in out and "Total parameter count: " in out and "parallel" in out
     assert ns["big"].parameter_count() == ns["big"].network.parameter_count() > 0
     assert "Model flower_model test report" in out
 
@@ -256,6 +310,10 @@ def test_chapter_13_autoencoder_and_semantic_hashing(tmp_path, capsys):
     assert auto.parts["decoder"].network.parameter_count() == 10 * 784 + 784
     assert "Model mnist_auto_fix test report" in out and "Model mnist_auto_fix Visualization" in out
     assert "semantic hashing" in out and "query 0: bucket" in out
+    # the book's ['full', {'width': 784}] uses its default relu: so does alzza's decoder output here
+    assert auto.decoder_actfunc == "relu" and ns["mnist_hash_1"].decoder_actfunc == "relu"
+    assert "Model mnist_auto_fix autoencode started:" in out and "Model mnist_auto_fix autoencode ended in " in out
+    assert any(re.fullmatch(r"정답 \[\d \d \d\]  vs\.  추정 \[\d \d \d\]", line) for line in out.splitlines()), out
 
 
 def test_chapter_14_encoder_decoder_steps(tmp_path, capsys):
@@ -268,12 +326,23 @@ def test_chapter_14_encoder_decoder_steps(tmp_path, capsys):
                   "encdec_eng2_2 = EncoderDecoder('encdec_eng2_2', mnist_eng, conf_eng2)\n"
                   "encdec_eng2_2.exec_2_steps(epoch_count=1, report=1)\n"
                   "mnist_kor2 = MnistKorDataset(2, count=200)\n"
-                  "print(mnist_kor2)\n", capsys)
+                  "print(mnist_kor2)\n"
+                  "conf_kor2 = {'encoder': [['seqwrap', ['full', {'width':32}]],\n"
+                  "                                     ['batch_normal'],\n"
+                  "                                     ['full', {'width':10}]],\n"
+                  "             'decoder': [['lstm', {'recur_size':32, 'inseq':False, 'outseq':True, 'timesteps':4}],\n"
+                  "                         ['seqwrap', ['full', {'width':14, 'actfunc':'none'}]]]}\n"
+                  "encdec_kor2 = EncoderDecoder('encdec_kor2', mnist_kor2, conf_kor2)\n"
+                  "encdec_kor2.exec_1_step(epoch_count=1, report=1)\n", capsys)
     model = ns["encdec_eng2_2"]
     assert model.parts["encoder"].network.parameter_count() == 784 * 32 + 32 + 2 * 32 + 32 * 10 + 10
     assert "training mode 'encoder'" in out and "training mode 'decoder'" in out
     assert "Model encdec_eng2_2 test report" in out and "Visualization" in out
     assert "(regression, " in out or "(seqselect, " in out
+    # chapter 14's conf_kor: batch norm and full after the seqwrap act on the whole (N, 2, 32) tensor
+    kor = ns["encdec_kor2"].parts["encoder"].network
+    assert kor.layers[2].params["w"].shape == (2 * 32, 10)
+    assert "Model encdec_kor2 test report: accuracy = " in out
 
 
 def test_chapter_15_gan_accepts_discriminor(tmp_path, capsys):
@@ -298,8 +367,34 @@ def test_chapter_15_gan_accepts_discriminor(tmp_path, capsys):
                   "gan_mnist_68.use_adam = False\n"
                   "gan_mnist_68.exec_all(epoch_count=1, report=1, show_cnt=2)\n", capsys)
     assert "dset_gan_mnist_68(gan, " in out
+    # the book's default digit list is all ten digits
+    _, ns_all = run("dset_gan_mnist_full = GanDatasetMnist('dset_gan_mnist_full', 40)\n", capsys)
+    full = ns_all["dset_gan_mnist_full"]
+    assert full.nums == list(range(10)) and full.train_count + full.validate_count + full.test_count == 40
     gan = ns["gan_pic_gogh"]
     assert gan.output_actfunc == "sigmoid" and gan.parameter_count() == (16 * 64 + 64 + 64 * 3072 + 3072
                                                                         + 3072 * 64 + 64 + 64 + 1)
     assert ns["gan_mnist_68"].optimizer.name == "sgd"
     assert "Model gan_pic_gogh test report: accuracy = " in out and "Model gan_mnist_68 Visualization" in out
+
+
+def test_weight_and_bias_land_in_jupyters_user_namespace(tabular_files, tmp_path):
+    """In Jupyter a cell runs with the notebook's user namespace as its globals: the names
+    appear there (checked through IPython's own shell, in a child process so that the
+    shell's global hooks never reach the other tests)."""
+    pytest.importorskip("IPython")
+    import os
+    import subprocess
+    import sys
+
+    tabular_files.abalone(tmp_path / "data", count=200)
+    script = ("from IPython.core.interactiveshell import InteractiveShell\n"
+              "shell = InteractiveShell.instance()\n"
+              "assert shell.run_cell('from alzza.book import *\\nabalone_exec(epoch_count=1)').success\n"
+              "assert shell.run_cell('shape = weight.shape, bias.shape').success\n"
+              "print('SHAPES', shell.user_ns['shape'])\n")
+    env = {**os.environ, "ALZZA_DATA": str(tmp_path / "data"), "ALZZA_CACHE": str(tmp_path / "cache"),
+           "MPLBACKEND": "Agg", "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "SHAPES ((10, 1), (1,))" in done.stdout

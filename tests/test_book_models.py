@@ -213,3 +213,30 @@ def test_macro_file_must_be_a_mapping(tmp_path):
         "name: bad\ndataset: {name: dummy, input_shape: [4]}\nmacro_files: [list.yaml]\nmodel: {layers: [3]}\n"))
     with pytest.raises(ExperimentError, match="mapping of macro name to spec"):
         load_experiment_file(exp_file)
+
+
+def _with_stride_rule(spec, rule):
+    """A copy of ``spec`` with ``stride_rule: rule`` on every conv and pool."""
+    if isinstance(spec, list):
+        out = [_with_stride_rule(item, rule) for item in spec]
+        if out and out[0] in ("conv", "max", "avg"):
+            options = dict(out[1]) if len(out) > 1 and isinstance(out[1], dict) else {}
+            options["stride_rule"] = rule
+            out = [out[0], options] + [item for item in out[1:] if not isinstance(item, dict)]
+        return out
+    if isinstance(spec, dict):
+        return {key: _with_stride_rule(value, rule) for key, value in spec.items()}
+    return spec
+
+
+def test_inception_v3_grids_follow_the_books_stride_rule():
+    """The book's dump: 299 → 148 → 146 → 72 → 70 → 34, then SAME reductions to 17 and 8.
+    With TensorFlow's ceil rule the same cells give 149 … 35 → 18 → 9 and 33,630,568."""
+    from alzza import Model
+
+    exp, model = _build("inception-v3")
+    shapes = [layer.output_shape for layer in model.network.walk() if layer.type_name in ("conv", "max")]
+    assert sorted({shape[0] for shape in shapes}, reverse=True) == [148, 146, 72, 70, 34, 17, 8]
+    macros = _with_stride_rule(exp.macros, "ceil")
+    ceil = Model(_dataset_for(exp), exp.layers, macros=macros, seed=0, printer=_quiet)
+    assert ceil.parameter_count() == 33_630_568

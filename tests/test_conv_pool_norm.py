@@ -36,7 +36,40 @@ def distinct(shape, seed=0):
     (6, 4, 1, "SAME", (6, 1, 2)), (8, 3, 2, "VALID", (3, 0, 0)), (5, 5, 1, "VALID", (1, 0, 0)),
 ])
 def test_output_size_follows_tensorflow(size, k, s, padding, expected):
+    assert output_size(size, k, s, padding, rule="ceil") == expected
+
+
+# (out, pad before, pad after) by the book: out = n // s (SAME) or (n − k + 1) // s (VALID);
+# window o starts at (s − 1) // 2 + o·s − (k − 1) // 2 (SAME) or (s − 1) // 2 + o·s (VALID);
+# the pads are exact: n + before + after = (out − 1)·s + k (negative: cells dropped)
+@pytest.mark.parametrize("size,k,s,padding,expected", [
+    (96, 3, 1, "SAME", (96, 1, 1)),
+    (8, 3, 2, "SAME", (4, 1, 0)),     # starts −1, 1, 3, 5: one cell before, none after
+    (7, 3, 2, "SAME", (3, 1, -1)),    # starts −1, 1, 3; cell 6 unread (TensorFlow: 4 windows, 1/1)
+    (7, 2, 2, "SAME", (3, 0, -1)),    # tiles 0-1, 2-3, 4-5; cell 6 unread
+    (6, 4, 1, "SAME", (6, 1, 2)),
+    (8, 3, 2, "VALID", (3, 0, -1)),   # 6 // 2 windows starting 0, 2, 4; cell 7 unread
+    (11, 3, 2, "VALID", (4, 0, -2)),  # 9 // 2 = 4 (TensorFlow: 5)
+    (9, 1, 3, "SAME", (3, -1, -1)),   # rows 1, 4, 7
+    (9, 2, 3, "VALID", (2, -1, -3)),  # 8 // 3 windows starting 1, 4
+    (5, 5, 1, "VALID", (1, 0, 0)),
+    (299, 3, 2, "VALID", (148, 0, -2)),  # Inception-v3's stem: 148, not 149
+])
+def test_output_size_follows_the_book(size, k, s, padding, expected):
     assert output_size(size, k, s, padding) == expected
+
+
+def test_output_size_errors():
+    with pytest.raises(ValueError, match="does not fit"):
+        output_size(2, 3, 1, "VALID")
+    with pytest.raises(ValueError, match="no output"):
+        output_size(2, 1, 3, "SAME")
+    with pytest.raises(ValueError, match="stride rule"):
+        output_size(8, 3, 2, "SAME", rule="floor")
+    with pytest.raises(SpecError, match="stride_rule"):
+        parse_layers([["conv", {"ksize": 3, "chn": 2, "stride_rule": "floor"}]])
+    with pytest.raises(SpecError, match="stride 3x3"):
+        build(MaxPool(3), (2, 2, 1))
 
 
 def test_col2im_is_the_adjoint_of_im2col():
@@ -65,8 +98,9 @@ def test_col2im_is_the_adjoint_of_im2col():
     (2, 2, "VALID", (6, 5, 2)),
     (3, [1, 2], "SAME", (5, 7, 2)),
 ])
-def test_conv_gradients(ksize, stride, padding, shape):
-    layer = Conv2D(ksize, 3, stride=stride, padding=padding, actfunc="tanh")
+@pytest.mark.parametrize("rule", ["book", "ceil"])
+def test_conv_gradients(ksize, stride, padding, shape, rule):
+    layer = Conv2D(ksize, 3, stride=stride, padding=padding, actfunc="tanh", stride_rule=rule)
     errors = check_layer_gradients(layer, shape, batch=2, training=True)
     assert max(errors.values()) < TOL, errors
 
@@ -92,7 +126,9 @@ def test_conv_first_layer_skips_input_gradient():
 
 
 def test_conv_shapes_parameters_and_buffer_reuse():
-    layer = build(Conv2D([1, 7], 5, stride=[2, 1], padding="SAME"), (9, 10, 3), np.float32)
+    # the book's rule: 9 // 2 = 4 rows; TensorFlow's: ⌈9 / 2⌉ = 5
+    assert build(Conv2D([1, 7], 5, stride=[2, 1]), (9, 10, 3), np.float32).output_shape == (4, 10, 5)
+    layer = build(Conv2D([1, 7], 5, stride=[2, 1], padding="SAME", stride_rule="ceil"), (9, 10, 3), np.float32)
     assert layer.output_shape == (5, 10, 5)
     assert layer.params["k"].shape == (1, 7, 3, 5)
     assert layer.parameter_count() == 7 * 3 * 5 + 5
@@ -134,13 +170,16 @@ POOL_CASES = [
     (3, 1, "SAME", (5, 4, 2)),
     ([2, 3], [1, 2], "VALID", (5, 7, 2)),
     ([3, 2], [3, 2], "SAME", (8, 5, 2)),
+    (1, 3, "SAME", (7, 8, 2)),  # stride > window
+    (2, 3, "VALID", (8, 7, 2)),
 ]
 
 
 @pytest.mark.parametrize("cls", [MaxPool, AvgPool])
 @pytest.mark.parametrize("ksize,stride,padding,shape", POOL_CASES)
-def test_pool_gradients(cls, ksize, stride, padding, shape):
-    layer = cls(stride, ksize=ksize, padding=padding)
+@pytest.mark.parametrize("rule", ["book", "ceil"])
+def test_pool_gradients(cls, ksize, stride, padding, shape, rule):
+    layer = cls(stride, ksize=ksize, padding=padding, stride_rule=rule)
     errors = check_layer_gradients(layer, shape, batch=2, x=distinct((2,) + shape))
     assert errors["x"] < TOL, errors
 
@@ -152,10 +191,20 @@ def test_pool_tiled_path_is_taken():
 
 
 def test_avg_divides_by_real_cells_only():
-    layer = build(AvgPool(2), (3, 3, 1))  # SAME: one padded row and column
+    layer = build(AvgPool(2, stride_rule="ceil"), (3, 3, 1))  # SAME: one padded row and column
     x = np.arange(9, dtype=np.float64).reshape(1, 3, 3, 1)
     y = layer.forward(x)[0, :, :, 0]
     assert np.allclose(y, [[(0 + 1 + 3 + 4) / 4, (2 + 5) / 2], [(6 + 7) / 2, 8]])
+    # the book's rule: 3 // 2 = 1 window, the 3×3 average with stride 1 sampled at (0, 0)
+    assert np.allclose(build(AvgPool(2), (3, 3, 1)).forward(x)[0, :, :, 0], [[(0 + 1 + 3 + 4) / 4]])
+    # a 3×3 window every 2 cells of 4: the book pads one cell BEFORE (TensorFlow: after)
+    x4 = np.arange(16, dtype=np.float64).reshape(1, 4, 4, 1)
+    book = build(AvgPool(2, ksize=3), (4, 4, 1)).forward(x4)[0, :, :, 0]
+    assert np.isclose(book[0, 0], (0 + 1 + 4 + 5) / 4)            # rows/columns −1..1: 2×2 real cells
+    assert np.isclose(book[1, 1], np.mean(x4[0, 1:4, 1:4, 0]))     # rows/columns 1..3
+    ceil = build(AvgPool(2, ksize=3, stride_rule="ceil"), (4, 4, 1)).forward(x4)[0, :, :, 0]
+    assert np.isclose(ceil[0, 0], np.mean(x4[0, 0:3, 0:3, 0]))     # rows/columns 0..2
+    assert np.isclose(ceil[1, 1], (10 + 11 + 14 + 15) / 4)          # rows/columns 2..4: 2×2 real
 
 
 def test_max_padding_never_wins_and_ties_go_to_the_first():
@@ -289,27 +338,95 @@ def _nhwc(t):
     return t.detach().numpy().transpose(0, 2, 3, 1)
 
 
-@pytest.mark.parametrize("ksize,stride,padding", [
-    (3, 1, "SAME"), (3, 2, "SAME"), (4, 1, "SAME"), (4, 2, "SAME"), (2, 2, "VALID"), (3, 2, "VALID"),
-    ([1, 7], 1, "SAME"), ([5, 2], [2, 1], "SAME"),
-])
-def test_conv_matches_torch(ksize, stride, padding):
-    torch = pytest.importorskip("torch")
+# The references below never read a layer's geometry: the book's rule is computed from
+# its definition (the stride-1 map, then every s-th position from (s - 1) // 2), and
+# TensorFlow's ceil rule from pads worked out by hand in each case's comment.
+def _book_subsample(t, size_hw, stride):
+    """Every s-th row/column of a stride-1 map (NCHW), from (s - 1) // 2, ⌊size / s⌋ of them."""
+    (nh, nw), (sh, sw) = size_hw, stride
+    bh, bw = (sh - 1) // 2, (sw - 1) // 2
+    return t[:, :, bh:bh + (nh // sh) * sh:sh, bw:bw + (nw // sw) * sw:sw]
+
+
+def _same_pads_stride1(kh, kw):
+    """(left, right, top, bottom) of a stride-1 SAME window: (k - 1) // 2 before, the rest after."""
+    return ((kw - 1) // 2, kw - 1 - (kw - 1) // 2, (kh - 1) // 2, kh - 1 - (kh - 1) // 2)
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _book_reference(torch, xt, kind, ksize, stride, padding, kt=None, bt=None):
+    """The book's strided layer: the stride-1 layer (SAME: padded (k-1)//2 before; VALID: no
+    padding) on the whole input, then subsampled."""
     F = torch.nn.functional
-    layer = build(Conv2D(ksize, 5, stride=stride, padding=padding, actions="L"), (9, 8, 3))
+    (kh, kw), (h, w) = _pair(ksize), xt.shape[2:]
+    pads = _same_pads_stride1(kh, kw) if padding == "SAME" else (0, 0, 0, 0)
+    full_hw = (h, w) if padding == "SAME" else (h - kh + 1, w - kw + 1)
+    if kind == "conv":
+        full = F.conv2d(F.pad(xt, pads), kt, bt)
+    elif kind == "max":
+        full = F.max_pool2d(F.pad(xt, pads, value=-float("inf")), (kh, kw), 1)
+    else:  # avg over real cells only
+        sums = F.avg_pool2d(F.pad(xt, pads), (kh, kw), 1, divisor_override=1)
+        counts = F.avg_pool2d(F.pad(torch.ones_like(xt), pads), (kh, kw), 1, divisor_override=1)
+        full = sums / counts
+    return _book_subsample(full, full_hw, _pair(stride))
+
+
+def _ceil_reference(torch, xt, kind, ksize, stride, pads, kt=None, bt=None):
+    """TensorFlow's strided layer from hand-worked (top, bottom, left, right) pads."""
+    F = torch.nn.functional
+    pt, pb, pl, pr = pads
+    k, s = _pair(ksize), _pair(stride)
+    if kind == "conv":
+        return F.conv2d(F.pad(xt, (pl, pr, pt, pb)), kt, bt, stride=s)
+    if kind == "max":
+        return F.max_pool2d(F.pad(xt, (pl, pr, pt, pb), value=-float("inf")), k, s)
+    sums = F.avg_pool2d(F.pad(xt, (pl, pr, pt, pb)), k, s, divisor_override=1)
+    counts = F.avg_pool2d(F.pad(torch.ones_like(xt), (pl, pr, pt, pb)), k, s, divisor_override=1)
+    return sums / counts
+
+
+# input 9×8. Book: SAME → (9 // s, 8 // s); VALID → ((9 - k + 1) // s, (8 - k + 1) // s).
+BOOK_CONV_CASES = [
+    (3, 1, "SAME", (9, 8)), (3, 2, "SAME", (4, 4)), (4, 1, "SAME", (9, 8)), (4, 2, "SAME", (4, 4)),
+    (2, 2, "VALID", (4, 3)), (3, 2, "VALID", (3, 3)), ([1, 7], 1, "SAME", (9, 8)),
+    ([5, 2], [2, 1], "SAME", (4, 8)),
+    (1, 3, "SAME", (3, 2)),             # stride > kernel: rows 1, 4, 7 and columns 1, 4
+    (2, 3, "VALID", (2, 2)),            # 8 // 3 and 7 // 3 windows, from offset 1
+    ([3, 1], [3, 2], "VALID", (2, 4)),
+]
+# input 9×8. Ceil: out = ⌈n / s⌉ (SAME), total = (out − 1)·s + k − n, top = ⌊total / 2⌋.
+CEIL_CONV_CASES = [
+    (3, 2, "SAME", (5, 4), (1, 1, 0, 1)),      # H: 4·2+3−9 = 2 → 1/1; W: 3·2+3−8 = 1 → 0/1
+    (4, 2, "SAME", (5, 4), (1, 2, 1, 1)),      # H: 8+4−9 = 3 → 1/2;  W: 6+4−8 = 2 → 1/1
+    (3, 2, "VALID", (4, 3), (0, 0, 0, 0)),     # (9−3)//2+1, (8−3)//2+1
+    (2, 2, "VALID", (4, 4), (0, 0, 0, 0)),
+    (1, 3, "SAME", (3, 3), (0, 0, 0, 0)),      # totals −2, −1 → 0
+    ([5, 2], [2, 1], "SAME", (5, 8), (2, 2, 0, 1)),  # H: 8+5−9 = 4 → 2/2; W: 7+2−8 = 1 → 0/1
+]
+
+
+def _conv_pair(rule, ksize, stride, padding):
+    torch = pytest.importorskip("torch")
+    layer = build(Conv2D(ksize, 5, stride=stride, padding=padding, actions="L", stride_rule=rule), (9, 8, 3))
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 9, 8, 3))
     layer.params["b"][:] = rng.standard_normal(5)
     y = layer.forward(x, training=True)
     r = rng.standard_normal(y.shape)
     dx = layer.backward(r)
-
     xt = _nchw(torch, x)
     kt = torch.tensor(layer.params["k"].transpose(3, 2, 0, 1).copy(), requires_grad=True)
     bt = torch.tensor(layer.params["b"].copy(), requires_grad=True)
-    _, _, (pt, pb, pl, pr) = layer._geometry
-    sh, sw = layer.stride
-    yt = F.conv2d(F.pad(xt, (pl, pr, pt, pb)), kt, bt, stride=(sh, sw))
+    return torch, layer, (y, r, dx), (xt, kt, bt)
+
+
+def _assert_conv_matches(torch, layer, ours, theirs, yt):
+    (y, r, dx), (xt, kt, bt) = ours, theirs
+    assert y.shape[1:3] == tuple(yt.shape[2:])
     (yt * torch.tensor(r.transpose(0, 3, 1, 2).copy())).sum().backward()
     assert np.allclose(y, _nhwc(yt), atol=1e-10)
     assert np.allclose(dx, _nhwc(xt.grad), atol=1e-10)
@@ -317,38 +434,73 @@ def test_conv_matches_torch(ksize, stride, padding):
     assert np.allclose(layer.grads["b"], bt.grad.numpy(), atol=1e-10)
 
 
-def _torch_pool(torch, kind, xt, layer):
-    F = torch.nn.functional
-    pt, pb, pl, pr = layer.pads
-    k, s = layer.ksize, layer.stride
-    if kind == "max":
-        return F.max_pool2d(F.pad(xt, (pl, pr, pt, pb), value=-float("inf")), k, s)
-    if (pt, pl) == (pb, pr):  # symmetric: torch's own padding, real cells only
-        return F.avg_pool2d(xt, k, s, padding=(pt, pl), count_include_pad=False)
-    # asymmetric SAME padding: window sums over window counts of real cells
-    sums = F.avg_pool2d(F.pad(xt, (pl, pr, pt, pb)), k, s, divisor_override=1)
-    counts = F.avg_pool2d(F.pad(torch.ones_like(xt), (pl, pr, pt, pb)), k, s, divisor_override=1)
-    return sums / counts
+@pytest.mark.parametrize("ksize,stride,padding,out_hw", BOOK_CONV_CASES)
+def test_conv_matches_torch_book_rule(ksize, stride, padding, out_hw):
+    torch, layer, ours, theirs = _conv_pair("book", ksize, stride, padding)
+    assert layer.output_shape == out_hw + (5,)
+    xt, kt, bt = theirs
+    yt = _book_reference(torch, xt, "conv", ksize, stride, padding, kt, bt)
+    _assert_conv_matches(torch, layer, ours, theirs, yt)
 
 
-@pytest.mark.parametrize("kind", ["max", "avg"])
-@pytest.mark.parametrize("ksize,stride,padding,shape", [
-    (3, 2, "SAME", (7, 7, 2)), (3, 2, "VALID", (9, 8, 2)), (2, 2, "SAME", (7, 7, 2)),
-    (2, 2, "VALID", (7, 6, 2)), (2, 2, "SAME", (6, 8, 2)), (3, 1, "SAME", (6, 6, 2)),
-])
-def test_pools_match_torch(kind, ksize, stride, padding, shape):
+@pytest.mark.parametrize("ksize,stride,padding,out_hw,pads", CEIL_CONV_CASES)
+def test_conv_matches_torch_ceil_rule(ksize, stride, padding, out_hw, pads):
+    torch, layer, ours, theirs = _conv_pair("ceil", ksize, stride, padding)
+    assert layer.output_shape == out_hw + (5,)
+    xt, kt, bt = theirs
+    yt = _ceil_reference(torch, xt, "conv", ksize, stride, pads, kt, bt)
+    _assert_conv_matches(torch, layer, ours, theirs, yt)
+
+
+BOOK_POOL_CASES = [
+    (3, 2, "SAME", (7, 7, 2), (3, 3)), (3, 2, "VALID", (9, 8, 2), (3, 3)), (2, 2, "SAME", (7, 7, 2), (3, 3)),
+    (2, 2, "VALID", (7, 6, 2), (3, 2)), (2, 2, "SAME", (6, 8, 2), (3, 4)), (3, 1, "SAME", (6, 6, 2), (6, 6)),
+    (1, 3, "SAME", (7, 8, 2), (2, 2)),  # stride > window: rows 1, 4; columns 1, 4
+    (2, 3, "VALID", (8, 7, 2), (2, 2)),  # 7 // 3 and 6 // 3 windows from offset 1
+]
+CEIL_POOL_CASES = [
+    (3, 2, "SAME", (7, 7, 2), (4, 4), (1, 1, 1, 1)),    # 3·2+3−7 = 2 → 1/1
+    (3, 2, "VALID", (9, 8, 2), (4, 3), (0, 0, 0, 0)),
+    (2, 2, "SAME", (7, 7, 2), (4, 4), (0, 1, 0, 1)),    # 3·2+2−7 = 1 → 0/1
+    (2, 2, "VALID", (7, 6, 2), (3, 3), (0, 0, 0, 0)),
+    (2, 2, "SAME", (6, 8, 2), (3, 4), (0, 0, 0, 0)),
+    (3, 1, "SAME", (6, 6, 2), (6, 6), (1, 1, 1, 1)),
+]
+
+
+def _pool_pair(kind, rule, ksize, stride, padding, shape):
     torch = pytest.importorskip("torch")
     cls = MaxPool if kind == "max" else AvgPool
-    layer = build(cls(stride, ksize=ksize, padding=padding), shape)
+    layer = build(cls(stride, ksize=ksize, padding=padding, stride_rule=rule), shape)
     x = distinct((2,) + shape, seed=4)
     y = layer.forward(x, training=True)
     r = np.random.default_rng(5).standard_normal(y.shape)
-    dx = layer.backward(r)
-    xt = _nchw(torch, x)
-    yt = _torch_pool(torch, kind, xt, layer)
+    return torch, layer, x, y, r, layer.backward(r)
+
+
+def _assert_pool_matches(torch, y, r, dx, xt, yt):
+    assert y.shape[1:3] == tuple(yt.shape[2:])
     (yt * torch.tensor(r.transpose(0, 3, 1, 2).copy())).sum().backward()
     assert np.allclose(y, _nhwc(yt), atol=1e-12)
     assert np.allclose(dx, _nhwc(xt.grad), atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("ksize,stride,padding,shape,out_hw", BOOK_POOL_CASES)
+def test_pools_match_torch_book_rule(kind, ksize, stride, padding, shape, out_hw):
+    torch, layer, x, y, r, dx = _pool_pair(kind, "book", ksize, stride, padding, shape)
+    assert layer.output_shape == out_hw + (shape[2],)
+    xt = _nchw(torch, x)
+    _assert_pool_matches(torch, y, r, dx, xt, _book_reference(torch, xt, kind, ksize, stride, padding))
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("ksize,stride,padding,shape,out_hw,pads", CEIL_POOL_CASES)
+def test_pools_match_torch_ceil_rule(kind, ksize, stride, padding, shape, out_hw, pads):
+    torch, layer, x, y, r, dx = _pool_pair(kind, "ceil", ksize, stride, padding, shape)
+    assert layer.output_shape == out_hw + (shape[2],)
+    xt = _nchw(torch, x)
+    _assert_pool_matches(torch, y, r, dx, xt, _ceil_reference(torch, xt, kind, ksize, stride, pads))
 
 
 def test_batchnorm_matches_torch_in_training():
@@ -434,3 +586,17 @@ def test_running_statistics_are_saved_and_loaded(tmp_path):
             assert np.array_equal(old.state[key], new.state[key])
     assert np.any(loaded.layers[0].state["mean"] != 0)
     assert np.allclose(model.forward(x), loaded.forward(x))
+
+
+@pytest.mark.parametrize("ksize,stride,padding,out_hw", BOOK_CONV_CASES)
+def test_layer_pads_translate_to_pad_then_strided_conv(ksize, stride, padding, out_hw):
+    """What exporters rely on: F.pad with the layer's own (possibly negative) pads, then a
+    plain strided conv, is the layer (checked against the independent reference above)."""
+    torch, layer, ours, theirs = _conv_pair("book", ksize, stride, padding)
+    F = torch.nn.functional
+    xt, kt, bt = theirs
+    _, _, (pt, pb, pl, pr) = layer._geometry
+    yt = F.conv2d(F.pad(xt, (pl, pr, pt, pb)), kt, bt, stride=_pair(stride))
+    ref = _book_reference(torch, xt, "conv", ksize, stride, padding, kt, bt)
+    assert tuple(yt.shape) == tuple(ref.shape)
+    assert np.allclose(yt.detach().numpy(), ref.detach().numpy(), atol=1e-10)

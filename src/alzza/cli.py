@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write model.npz and checkpoint.json to --out every N epochs")
     p_run.add_argument("--resume", metavar="DIR",
                        help="continue the run in DIR from its last checkpoint (weights, optimiser, epoch)")
+    p_run.add_argument("--lang", choices=("en", "ko"), default="en",
+                       help="report language: en (alzza's) or ko (the book's printed forms, in Korean)")
 
     p_sum = commands.add_parser(
         "summary", help="print a model's structure",
@@ -131,12 +133,18 @@ def cmd_list(args, out=print):
             continue
         book = " / ".join(f"{k} {format_accuracy(v)}" for k, v in exp.book.items()
                           if k in ("accuracy", "precision", "recall", "f1") and v is not None)
-        rows.append((exp.name, str(exp.chapter or ""), exp.dataset_name, book or "—", exp.title))
-    headers = ("name", "ch", "dataset", "book's result", "what")
+        # row: "book" = the book's cell as printed, "variant" = settings changed on purpose;
+        # data: "≠" = run on other data than the book's (stand-ins, MNIST's 10k test digits)
+        kind = "variant" if exp.variant else "book"
+        rows.append((exp.name, str(exp.chapter or ""), exp.dataset_name + (" ≠" if exp.data_differs else ""),
+                     kind, book or "—", exp.title))
+    headers = ("name", "ch", "dataset", "row", "book's result", "what")
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     for row in rows:
         out("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    out("row: book = the book's cell as printed, variant = its settings changed on purpose; "
+        "≠ = run on other data than the book's (see the experiment's data_differs)")
     return 0
 
 
@@ -146,7 +154,8 @@ def cmd_run(args, out=print):
     result = run_experiment(args.experiment, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                             seed=args.seed, report=args.report, data_dir=args.data_dir, out=args.out,
                             max_batches=args.max_batches, progress=False if args.no_progress else None,
-                            printer=out, resume=args.resume, checkpoint_every=args.checkpoint_every)
+                            printer=out, resume=args.resume, checkpoint_every=args.checkpoint_every,
+                            lang=args.lang)
     if result.get("diverged"):  # results written and marked; the status stays 0 (README: Limits and hostile input)
         print(f"alzza: warning: training of {result['experiment']} diverged; result.json says \"diverged\": true",
               file=sys.stderr)

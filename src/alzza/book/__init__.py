@@ -18,8 +18,11 @@ Module settings (the book's module-level globals), read when a call runs:
     ``import alzza.book as book; book.LEARNING_RATE = 0.1``. When both are changed,
     your own global wins.
 ``SEED`` (1234)
-    the seed of every data set and model made here (the book seeds NumPy with 1234);
-    :func:`randomize` sets it to ``None``: fresh randomness on every call.
+    the seed of the session's one random stream (:mod:`alzza.book.session`): each data
+    set and model made here draws its seed from it, so the first run of a session is
+    reproducible and running a cell again gives a new run, as in the book.
+    :func:`randomize` reseeds the stream from fresh entropy; ``reseed()`` (alzza's own)
+    restarts it from ``SEED``; assigning a new ``SEED`` restarts it from that.
 ``USE_STANDINS`` (True)
     UrbanSound8K, Office-31 or the movie missing → say so and use the stand-in data
     set (fsdd, office31-standin, videoshot-standin). False: raise instead, naming what
@@ -39,12 +42,7 @@ USE_STANDINS = True
 FIGURES = None
 
 
-def randomize():
-    """The book's ``randomize()``: later data sets and models draw fresh randomness."""
-    global SEED
-    SEED = None
-
-
+from .session import randomize, reseed  # noqa: E402
 from .chapters import abalone_exec, pulsar_exec, set_hidden, steel_exec  # noqa: E402
 from .datasets import (  # noqa: E402
     AbaloneDataset,
@@ -76,7 +74,7 @@ from .models import (  # noqa: E402
 )
 
 __all__ = [
-    "LEARNING_RATE", "RND_STD", "randomize", "set_hidden", "abalone_exec", "pulsar_exec", "steel_exec",
+    "LEARNING_RATE", "RND_STD", "randomize", "reseed", "set_hidden", "abalone_exec", "pulsar_exec", "steel_exec",
     "AbaloneDataset", "PulsarDataset", "SteelDataset", "PulsarSelectDataset", "FlowersDataset",
     "Office31Dataset", "DummyDataset", "AutomataDataset", "UrbanSoundDataset", "VideoShotDataset",
     "MnistAutoDataset", "MnistEngDataset", "MnistKorDataset", "GanDatasetPicture", "GanDatasetMnist",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .session import next_seed
 from ..data import make_dataset
 from ..data.gan_picture import PICTURES
 from ..errors import DataError, SpecError
@@ -22,7 +23,7 @@ def settings():
 
 
 def _make(name: str, **options):
-    return make_dataset({"name": name, **options}, seed=settings().SEED)
+    return make_dataset({"name": name, **options}, seed=next_seed())
 
 
 def _or_standin(real: str, either: str, missing: str, standin: str, **options):
@@ -125,4 +126,6 @@ def GanDatasetPicture(fname, **options):
 
 
 def GanDatasetMnist(name, max_cnt=0, nums=None, **options):
-    return _named(_make("gan-mnist", max_cnt=max_cnt, nums=None if nums is None else list(nums), **options), name)
+    """The book's ``GanDatasetMnist(name, max_cnt=0, nums=None)``: ``nums`` None = all ten digits."""
+    nums = list(range(10)) if nums is None else [int(n) for n in nums]
+    return _named(_make("gan-mnist", max_cnt=max_cnt, nums=nums, **options), name)

@@ -15,13 +15,16 @@ keeps its activation. Any other last layer stays, and alzza's output layer follo
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..models import Autoencoder as _Autoencoder
 from ..models import EncoderDecoder as _EncoderDecoder
 from ..models import Gan as _Gan
-from .datasets import settings
 from .models import BookMethods, CnnExtModel, figure_path
+from .report import BookPrinter
+from .session import next_seed
 
 
 def _full(spec):
@@ -48,14 +51,17 @@ def book_part(spec, width):
 
 def _options(options):
     options.setdefault("optimizer", "adam")
-    options.setdefault("seed", settings().SEED)
+    options.setdefault("seed", next_seed())
+    options.setdefault("printer", BookPrinter())
     options.setdefault("macros", CnnExtModel.macros)
     return options
 
 
 def _done(model, dump_structure):
     if dump_structure:
-        model.summary(print_it=True)
+        from .structure import dump_structure as dump
+
+        dump(model, model.printer)
 
 
 class Autoencoder(BookMethods, _Autoencoder):
@@ -63,14 +69,27 @@ class Autoencoder(BookMethods, _Autoencoder):
 
     def __init__(self, name, dataset, hconfigs, show_maps=False, l2_decay=0, l1_decay=0, dump_structure=False,
                  fix_encoder=False, **options):
-        decoder, _ = book_part(hconfigs.get("decoder"), dataset.input_shape)
+        decoder, actfunc = book_part(hconfigs.get("decoder"), dataset.input_shape)
+        if len(decoder) < len(hconfigs.get("decoder") or []):
+            # the book's last decoder layer, now alzza's appended one: its activation (relu unless written)
+            options.setdefault("decoder_actfunc", actfunc or "relu")
         super().__init__(dataset, hconfigs.get("encoder", []), decoder, hconfigs.get("supervised", []), name=name,
                          fix_encoder=fix_encoder, l2_decay=l2_decay, l1_decay=l1_decay,
                          **_options(options))
         _done(self, dump_structure)
 
     def autoencode(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, **options):
-        return super().autoencode(epoch_count, batch_size, learning_rate, report, **options)
+        """The book's ``autoencode``: its report says ``autoencode started`` / ``ended``."""
+        if report:
+            self.printer(f"Model {self.name} autoencode started:")
+        phase = getattr(self.printer, "phase", None)
+        if phase is not None:
+            self.printer.phase = "autoencode"
+        try:
+            return super().autoencode(epoch_count, batch_size, learning_rate, report, **options)
+        finally:
+            if phase is not None:
+                self.printer.phase = phase
 
     def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3):
         """The book's exec_all: train, test, visualize (call ``autoencode`` first, as the book does)."""
@@ -79,6 +98,24 @@ class Autoencoder(BookMethods, _Autoencoder):
         if show_cnt:
             self.visualize(show_cnt)
         return metrics
+
+    def visualize(self, num=3, path=None, **options):
+        """alzza's pictures (originals, reconstructions), and chapter 13's one line
+        ``정답 [6 9 9]  vs.  추정 [6 9 9]`` in place of alzza's per-example lines."""
+        printer, shown = self.printer, []
+        self.printer = shown.append
+        try:
+            lines = super().visualize(num, path=path, **options)
+        finally:
+            self.printer = printer
+        pairs = [re.search(r"estimate (\S+?)\([^)]*\) : answer (\S+) =>", line) for line in lines or []]
+        if not pairs or not all(pairs):
+            for line in shown:
+                printer(line)
+            return lines
+        printer(f"Model {self.name} Visualization")
+        printer(f"정답 [{' '.join(p.group(2) for p in pairs)}]  vs.  추정 [{' '.join(p.group(1) for p in pairs)}]")
+        return lines
 
     def semantic_hasing_index(self):
         return self.semantic_hashing_index()
@@ -101,6 +138,35 @@ class EncoderDecoder(BookMethods, _EncoderDecoder):
         super().__init__(dataset, encoder, decoder, name=name, l2_decay=l2_decay, l1_decay=l1_decay,
                          **_options(options))
         _done(self, dump_structure)
+
+
+    def visualize(self, num=3, path=None, mode=None):
+        """The book's lines (``answer : estimate``, mnist-eng also ``(code: n)``) in 'both' mode."""
+        from .report import sequence_lines
+
+        path = path or figure_path(self, "visualize")
+        mode = self._check_mode(mode)
+        dataset = self.stage_dataset(mode)
+        if mode != "both":
+            return super().visualize(num, path, mode)
+        x, y = dataset.show_sample(num, self.rng)
+        chain = self.chain(mode)
+        estimate = chain.predict(x)
+        lines = sequence_lines(dataset, chain.head, x, estimate, y, codes=self.encode(x))
+        if lines is None:
+            return super().visualize(num, path, mode)
+        self.printer(f"Model {self.name} Visualization")
+        self.last_figure = None
+        to_images = getattr(dataset, "input_images", None)
+        if to_images is not None and len(y):
+            from ..viz.images import estimate_captions, image_grid
+
+            captions, colors = estimate_captions(dataset, chain.head, estimate, y)
+            self.last_figure = image_grid(to_images(x), captions, colors=colors,
+                                          title=f"{self.name}: {len(y)} validation examples", path=path, show=True)
+        for line in lines:
+            self.printer(line)
+        return lines
 
 
 class Gan(BookMethods, _Gan):

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..models import Model
 from ..optim import make_optimizer
 from .datasets import settings
+from .report import BookPrinter, book_visualize
+from .session import next_seed
 
 
 def book_layers(hconfigs):
@@ -36,13 +40,20 @@ def figure_path(model, kind: str):
 
 
 class BookMethods:
-    """What every book class adds to an alzza model: the book's keyword names and ``use_adam``."""
+    """What every book class adds to an alzza model: the book's keyword names, its
+    printed forms (:mod:`alzza.book.report`) and ``use_adam``."""
 
     def train(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, *more, **options):
+        if report:
+            self.printer(f"Model {self.name} train started:")
         return super().train(epoch_count, batch_size, learning_rate, report, *more, **options)
 
     def visualize(self, num=3, path=None, **options):
-        return super().visualize(num, path=path or figure_path(self, "visualize"), **options)
+        path = path or figure_path(self, "visualize")
+        if not isinstance(self, Model) or options:
+            return super().visualize(num, path=path, **options)
+        lines = book_visualize(self, num, path)
+        return lines if lines is not None else super().visualize(num, path=path)
 
     @property
     def use_adam(self) -> bool:
@@ -62,7 +73,8 @@ class MlpModel(BookMethods, Model):
 
     def __init__(self, name, dataset, hconfigs, **options):
         options.setdefault("optimizer", self.optimizer_name)
-        options.setdefault("seed", settings().SEED)
+        options.setdefault("seed", next_seed())
+        options.setdefault("printer", BookPrinter())
         super().__init__(dataset, book_layers(hconfigs), name=name, macros=getattr(type(self), "macros", None),
                          **options)
 
@@ -110,14 +122,18 @@ class CnnRegModel(CnnBasicModel):
         from ..viz.weights import NEAR_ZERO, weight_histograms
 
         self.params_figure, stats = weight_histograms(self, figure_path(self, "weights"))
-        for slot, s in stats.items():
-            self.printer(f"  {slot:<24} mean {s['mean']:+.3e}  std {s['std']:.3e}  "
-                         f"near 0 (|w| < {NEAR_ZERO:g}) {100 * s['near_zero']:4.1f}%")
+        # the book's one line over every weight and kernel: |w| ≤ 1e-5 counts as near 0
+        weights = [slot.value.ravel() for slot in self.slots if slot.decayed]
+        values = np.concatenate(weights) if weights else np.zeros(0)
+        near = int(np.count_nonzero(np.abs(values) <= 1e-5))
+        share = 100.0 * near / max(1, len(values))
+        self.printer(f"Near 0 parameters = {share:4.1f}%({near}/{len(values)})")
         return stats
 
 
 class CnnExtModel(CnnRegModel):
-    """Chapter 9: macros set on the class (``CnnExtModel.set_macro``); ``dump_structure=True`` prints the summary."""
+    """Chapter 9: macros set on the class (``CnnExtModel.set_macro``); ``dump_structure=True`` prints the
+    book's numbered structure dump (:mod:`alzza.book.structure`); ``summary()`` is alzza's table."""
 
     macros: dict = {}
 
@@ -126,7 +142,9 @@ class CnnExtModel(CnnRegModel):
         self.dump_structure = dump_structure
         super().__init__(name, dataset, hconfigs, show_maps, l2_decay, l1_decay, **options)
         if dump_structure:
-            self.summary(print_it=True)
+            from .structure import dump_structure as dump
+
+            dump(self, self.printer)
 
     @staticmethod
     def set_macro(name, config):

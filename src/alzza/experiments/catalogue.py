@@ -11,6 +11,9 @@ An experiment file (YAML) looks like::
     macro_files: [book9]          # shared macro files (alzza/experiments/macros/book9.yaml)
     train: {epochs: 50, batch_size: 10, learning_rate: 0.001, report: 10, optimizer: sgd}
     book: {accuracy: 0.350, train_seconds: null}
+    book_cell: chap04/mlp_test#7  # the book's cell this row reproduces (required for shipped rows)
+    variant: "why it differs"     # only for rows that change the book's settings on purpose
+    data_differs: "how"           # only for rows run on other data than the book's (stand-ins, MNIST 10k)
     pictures: [maps]              # extra pictures after training: maps, weights
 
 Every key is checked; a typo is reported with its path and the nearest known key.
@@ -40,10 +43,14 @@ from ..optim import make_optimizer
 from ..limits import check_tree, max_spec_bytes, max_spec_depth, read_bounded_text
 
 TOP_KEYS = {"name", "chapter", "title", "notes", "dataset", "model", "macros", "macro_files", "train", "book", "seed",
-            "show", "pictures"}
+            "show", "pictures", "book_cell", "variant", "data_differs"}
+#: ``book_cell``: the book's notebook and code-cell number, e.g. ``chap07/cnn_basic_test#5``
+#: (the n-th code cell, from 0, of codes/chap07/cnn_basic_test.ipynb in the book's repository)
+BOOK_CELL = re.compile(r"chap(0[1-9]|1[0-5])/[a-z0-9_]+_test#\d+")
 MODEL_KEYS = {"kind", "layers", "init", "head"}
 #: the keys of the model families (chapters 13–15), checked per kind by experiments/families.py
 FAMILY_MODEL_KEYS = {"encoder", "decoder", "supervised", "fix_encoder", "autoencode", "hashing", "schedule",
+                     "decoder_actfunc",
                      "seed_shape", "generator", "discriminator", "discriminor"}
 TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay",
               "validate", "early_stopping", "lr_schedule", "checkpoint_every"}
@@ -81,6 +88,12 @@ class Experiment:
     pictures: list = field(default_factory=list)
     #: the whole ``model`` mapping (the families read their parts from it)
     model: dict = field(default_factory=dict)
+    #: the book's cell this row reproduces (``chap07/cnn_basic_test#5``), None for a user's file
+    book_cell: str | None = None
+    #: why this row changes the book's settings on purpose ("" for a faithful row)
+    variant: str = ""
+    #: how the data differs from the book's ("" when it is the book's data)
+    data_differs: str = ""
 
     @property
     def dataset_name(self) -> str:
@@ -166,12 +179,21 @@ def parse_experiment(data, source: str) -> Experiment:
     show = _at_least(_expect(data.get("show", 3), int, "show", source, "an integer"), 0, "show", source,
                      " (0: show no examples)")
     pictures = _pictures(data.get("pictures"), source)
+    book_cell = data.get("book_cell")
+    if book_cell is not None:
+        _expect(book_cell, str, "book_cell", source, "a cell of the book's notebooks, e.g. chap07/cnn_basic_test#5")
+        if not BOOK_CELL.fullmatch(book_cell):
+            raise ExperimentError(f"{source}: book_cell: {book_cell!r} is not a cell of the book's notebooks; "
+                                  f"write chapNN/<notebook>_test#<code cell from 0>, e.g. chap07/cnn_basic_test#5")
+    variant = _expect(data.get("variant", ""), str, "variant", source, "a sentence on how it differs from the book")
+    data_differs = _expect(data.get("data_differs", ""), str, "data_differs", source,
+                           "a sentence on how the data differs from the book's")
     return Experiment(
         name=name, chapter=chapter, title=str(data.get("title", name)), dataset=copy.deepcopy(dataset),
         layers=copy.deepcopy(layers), train=train, book=dict(book), init=model.get("init"), head=dict(head),
         macros=copy.deepcopy(macros), seed=seed, show=show, notes=str(data.get("notes", "")), kind=kind,
         source=source, macro_files=list(macro_files), pictures=pictures,
-        model=copy.deepcopy(model),
+        model=copy.deepcopy(model), book_cell=book_cell, variant=variant, data_differs=data_differs,
     )
 
 
@@ -391,7 +413,10 @@ def list_experiments() -> list[Experiment]:
     experiments = []
     for entry in _shipped_files():
         data = yaml.safe_load(entry.read_text(encoding="utf-8"))
-        experiments.append(parse_experiment(data, f"alzza/experiments/book/{entry.name}"))
+        exp = parse_experiment(data, f"alzza/experiments/book/{entry.name}")
+        if exp.book_cell is None:  # every shipped row names the book's cell it reproduces
+            raise ExperimentError(f"{exp.source}: a shipped experiment needs book_cell (e.g. chap07/cnn_basic_test#5)")
+        experiments.append(exp)
     return sorted(experiments, key=lambda e: (e.chapter or 0, e.name))
 
 

@@ -39,7 +39,7 @@ from ..training import format_accuracy
 from ..viz.plots import training_curves
 
 FAMILY_KEYS = {
-    "autoencoder": {"encoder", "decoder", "supervised", "fix_encoder", "autoencode", "hashing"},
+    "autoencoder": {"encoder", "decoder", "supervised", "fix_encoder", "autoencode", "hashing", "decoder_actfunc"},
     "encoder_decoder": {"encoder", "decoder", "schedule"},
     "gan": {"seed_shape", "generator", "discriminator", "discriminor"},
 }
@@ -88,7 +88,8 @@ def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = 
     kind = exp.kind
     if kind == "autoencoder":
         return FAMILIES[kind](dataset, spec.get("encoder", []), spec.get("decoder", []), spec.get("supervised", []),
-                              fix_encoder=bool(spec.get("fix_encoder", False)), head=spec.get("head"), **common)
+                              fix_encoder=bool(spec.get("fix_encoder", False)), head=spec.get("head"),
+                              decoder_actfunc=spec.get("decoder_actfunc", "none"), **common)
     if kind == "encoder_decoder":
         return FAMILIES[kind](dataset, spec.get("encoder", []), spec.get("decoder", []), head=spec.get("head"),
                               **common)

@@ -353,14 +353,16 @@ def written_line(out_dir: Path, names) -> str:
 
 def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=None, seed=None, report=None,
                    data_dir=None, out=None, max_batches=None, progress=None, printer=print, resume=None,
-                   checkpoint_every=None) -> dict:
+                   checkpoint_every=None, lang="en") -> dict:
     """Run a shipped experiment (by name), a file (by path) or an :class:`Experiment`.
 
     Keyword overrides replace the experiment's settings. ``resume`` names the folder
     of an earlier run of the same experiment that wrote checkpoints
     (``checkpoint_every``): training continues after its last checkpointed epoch, with
     its weights, optimiser state and random state (and its folder is the default
-    ``out``). Returns the result dict that is also written to ``<out>/result.json``.
+    ``out``). ``lang="ko"``: the model reports in the book's Korean forms
+    (:mod:`alzza.book.report`). Returns the result dict that is also written to
+    ``<out>/result.json``.
     """
     exp = experiment if isinstance(experiment, Experiment) else find_experiment(experiment)
     settings = dict(exp.train)
@@ -388,9 +390,17 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
 
         overridden = [k for k, v in (("epochs", epochs), ("batch_size", batch_size),
                                      ("learning_rate", learning_rate), ("report", report)) if v is not None]
+        if lang == "ko":  # the families' own lines in the book's forms (epoch, test, ended)
+            from ..book.report import BookPrinter
+
+            printer = BookPrinter(out=printer)
         return run_family(exp, dataset, settings, seed, out_dir, max_batches=max_batches, progress=progress,
                           printer=printer, overridden=overridden, resume=resume_record, resume_dir=resume)
     model = build_model(exp, dataset, seed, printer)
+    if lang == "ko":
+        from ..book.report import korean_model
+
+        korean_model(model)
     check_pictures(exp, model)
     if resume_record is not None:
         from ..io import load_weights

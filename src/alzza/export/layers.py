@@ -37,6 +37,7 @@ from ..layers.layernorm import LayerNorm
 from ..layers.norm import BatchNorm
 from ..layers.pool import AvgPool, MaxPool
 from ..layers.regularize import Dropout, Noise
+from ..layers.seqwrap import WholeSequence
 from .errors import ExportError
 from .graph import GraphBuilder, Value
 from .windows import window_plans
@@ -88,6 +89,15 @@ def emit_dense(b, layer: Dense, value: Value) -> Value:
     x = value.name if len(value.shape) == 1 else b.op("Flatten", [value.name], hint, axis=1)
     y = b.op("Gemm", [x, b.const(layer.params["w"], f"{hint}/w"), b.const(layer.params["b"], f"{hint}/b")], hint)
     return activation(b, layer, layer.activation.name, Value(y, (layer.width,)))
+
+
+@emitter(WholeSequence)
+def emit_whole_sequence(b, layer: WholeSequence, value: Value) -> Value:
+    """The book's whole-tensor layer after a seqwrap: the inner layer on the (N, T, ...)
+    tensor as one plain value (alzza runs it only where every step is real), a sequence
+    again when it keeps the steps."""
+    out = emit(b, layer.inner, Value(value.name, tuple(value.shape)))
+    return Value(out.name, tuple(out.shape), True, value.lengths) if layer.keeps_steps else out
 
 
 # --- batch normalisation at inference -------------------------------------------------

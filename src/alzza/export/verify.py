@@ -11,10 +11,17 @@ from ..sequences import Sequences, is_sequence_shape
 from .errors import ExportError
 
 
+def _whole_sequence_layers(plan) -> bool:
+    from ..layers.seqwrap import WholeSequence
+
+    return any(isinstance(layer, WholeSequence) for network, _ in plan.stages for layer in network.walk())
+
+
 def random_inputs(plan, count: int, rng: np.random.Generator):
     """(alzza input, onnxruntime feeds) of ``count`` random examples for ``plan``.
 
-    Sequences get random lengths in 1..T (the first example uses all T steps); a GAN
+    Sequences get random lengths in 1..T (the first example uses all T steps; all of them
+    where a layer after a seqwrap reads the whole fixed-length tensor); a GAN
     seed is drawn from U(−1, 1) as the model draws it; everything else from N(0, 1).
     """
     shape = tuple(plan.input_shape)
@@ -26,6 +33,8 @@ def random_inputs(plan, count: int, rng: np.random.Generator):
         return x, {plan.input_name: x}
     lengths = rng.integers(1, shape[0] + 1, size=count).astype(np.int64)
     lengths[0] = shape[0]
+    if _whole_sequence_layers(plan):  # layers that read the whole (N, T, ...) tensor need every step
+        lengths[:] = shape[0]
     return Sequences(x, lengths), {plan.input_name: x, "lengths": lengths}
 
 

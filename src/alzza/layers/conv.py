@@ -6,7 +6,8 @@ import numpy as np
 
 from ..errors import SpecError
 from ..ops.activations import ACTIVATIONS, get_activation
-from ..ops.windows import channel_sum, col2im, im2col, output_size, pad_channels_first
+from ..ops.windows import (STRIDE_RULES, channel_sum, col2im, im2col, output_size, pad_channels_first,
+                           unpadded_grad)
 from .base import BuildContext, Layer
 from .norm import BatchNorm
 from .registry import Option, register_layer
@@ -61,14 +62,23 @@ def image_shape(layer: Layer, input_shape) -> tuple[int, int, int]:
     return tuple(int(v) for v in input_shape)
 
 
-def spatial_output(layer: Layer, hw, ksize, stride, padding):
-    """((oh, pt, pb), (ow, pl, pr)) or a SpecError naming the layer."""
+def spatial_output(layer: Layer, hw, ksize, stride, padding, rule="book"):
+    """((oh, pt, pb), (ow, pl, pr)) or a SpecError naming the layer (see
+    :func:`alzza.ops.windows.output_size`; a negative pt / pl skips leading cells)."""
     try:
-        return (output_size(hw[0], ksize[0], stride[0], padding),
-                output_size(hw[1], ksize[1], stride[1], padding))
+        return (output_size(hw[0], ksize[0], stride[0], padding, rule),
+                output_size(hw[1], ksize[1], stride[1], padding, rule))
     except ValueError:
+        what = (f"with VALID padding" if padding == "VALID" and (hw[0] < ksize[0] or hw[1] < ksize[1])
+                else f"with stride {stride[0]}x{stride[1]} (make the input larger or the stride smaller)")
         raise SpecError(layer.path, f"{layer.type_name!r}: a {ksize[0]}x{ksize[1]} window does not fit the "
-                                    f"{hw[0]}x{hw[1]} input with VALID padding") from None
+                                    f"{hw[0]}x{hw[1]} input {what}") from None
+
+
+#: the ``stride_rule`` option shared by conv and the pools
+STRIDE_RULE_OPTION = Option((str,), "book", STRIDE_RULES,
+                            "output size of a strided window: 'book' (H // s with SAME, (H - k + 1) // s "
+                            "with VALID, sampling from offset (s - 1) // 2) or 'ceil' (TensorFlow's ceil(H / s))")
 
 
 @register_layer("conv")
@@ -90,6 +100,9 @@ class Conv2D(Layer):
         db = Σ_rows dz
         dx = unpad(col2im(K · dzᵀ))
 
+    Output size and padding follow ``stride_rule`` (:mod:`alzza.ops.windows`): the
+    book's (default) or TensorFlow's ceil rule.
+
     The column matrix is kept from forward for dK (no recompute); its buffer and the
     padded input's are reused from step to step in training. At inference the batch is
     processed in slices so that the column matrix stays under ~64 MB.
@@ -107,13 +120,16 @@ class Conv2D(Layer):
         "actions": Option((str,), "LA", doc="L, A, B in the order they run",
                           check=lambda v: actions_error(v) is None,
                           expects="a string of L, A, B with exactly one L (A and B at most once)"),
+        "stride_rule": STRIDE_RULE_OPTION,
     }
     decayed = ("k",)
 
     def __init__(self, ksize, chn: int, stride=1, padding: str = "SAME", actfunc: str = "relu",
-                 actions: str = "LA"):
+                 actions: str = "LA", stride_rule: str = "book"):
         super().__init__()
-        self.check_options(ksize=ksize, chn=chn, stride=stride, padding=padding, actfunc=actfunc, actions=actions)
+        self.check_options(ksize=ksize, chn=chn, stride=stride, padding=padding, actfunc=actfunc, actions=actions,
+                           stride_rule=stride_rule)
+        self.stride_rule = stride_rule
         self.ksize = to_pair(ksize, "ksize", "conv")
         self.stride = to_pair(stride, "stride", "conv")
         self.chn = chn
@@ -127,7 +143,9 @@ class Conv2D(Layer):
     def build(self, input_shape, ctx: BuildContext):
         self.input_shape = tuple(input_shape)
         h, w, c = image_shape(self, input_shape)
-        (oh, pt, pb), (ow, pl, pr) = spatial_output(self, (h, w), self.ksize, self.stride, self.padding)
+        (oh, pt, pb), (ow, pl, pr) = spatial_output(self, (h, w), self.ksize, self.stride, self.padding,
+                                                    self.stride_rule)
+        #: (H', W', (pt, pb, pl, pr)): zero cells added around the input (negative: dropped)
         self._geometry = (oh, ow, (pt, pb, pl, pr))
         kh, kw = self.ksize
         self.params["k"] = ctx.init.weights((kh, kw, c, self.chn), kh * kw * c, kh * kw * self.chn,
@@ -156,7 +174,7 @@ class Conv2D(Layer):
         n, h, w, c = x.shape
         oh, ow, pads = self._geometry
         kh, kw = self.ksize
-        pshape = (c, n, h + pads[0] + pads[1], w + pads[2] + pads[3])
+        pshape = (c, n, h + pads[0] + pads[1], w + pads[2] + pads[3])  # pads may skip leading cells
         xp = self._buffer("xp", pshape, x.dtype, zero=True) if reuse else None
         xp = pad_channels_first(x, pads, out=xp)
         cbuf = self._buffer("cols", (kh * kw * c, n * oh * ow), x.dtype) if reuse else None
@@ -195,6 +213,9 @@ class Conv2D(Layer):
         dxp = col2im(dcols, self._pshape, kh, kw, *self.stride, oh, ow,
                      out=self._buffer("dxp", self._pshape, dz.dtype))
         h, w = self.input_shape[:2]
+        if min(pt, pb, pl, pr) < 0:  # cells the book's rule drops get no gradient
+            dxp = unpadded_grad(dxp, (2, 3), (pt, pb, pl, pr), (h, w))
+            pt = pl = 0
         # a fresh array the caller owns: dxp is reused by the next backward (with one channel
         # and no padding the transposed slice is already contiguous, so ascontiguousarray
         # would hand back a view of it)

@@ -5,7 +5,9 @@ covering that offset of every window at once (see :mod:`alzza.ops.windows`) — 
 over pixels. When ``ksize == stride`` and the size divides evenly, the windows tile the
 input exactly: no padding, no overlap, and each slice is a plain view of
 ``x.reshape(N, H/kh, kh, W/kw, kw, C)``; backward then writes each slice of dx once
-instead of accumulating. (Reducing that reshaped view with ``max(axis=(2, 4))`` gives
+instead of accumulating. Output sizes and padding follow ``stride_rule`` (the book's
+rule by default, TensorFlow's ceil rule as an option; see :mod:`alzza.ops.windows`);
+the two agree on tiled windows. (Reducing that reshaped view with ``max(axis=(2, 4))`` gives
 the same numbers but was measured ~5× slower than kh·kw elementwise operations.)
 """
 
@@ -14,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SpecError
-from ..ops.windows import offset_slices, real_cells
+from ..ops.windows import offset_slices, padded_input, real_cells, unpadded_grad
 from .base import BuildContext, Layer
-from .conv import image_shape, is_pair, plain_pair, spatial_output, to_pair
+from .conv import STRIDE_RULE_OPTION, image_shape, is_pair, plain_pair, spatial_output, to_pair
 from .registry import Option, register_layer
 
 
@@ -30,13 +32,15 @@ class _Pool2D(Layer):
                         check=lambda v: v is None or is_pair(v), expects="a positive integer or [height, width]",
                         attr="ksize_option", plain=lambda v: v if v is None else plain_pair(v)),
         "padding": Option((str,), "SAME", ("SAME", "VALID")),
+        "stride_rule": STRIDE_RULE_OPTION,
     }
     #: value of padded cells (max: −∞ so padding never wins; avg: 0, and divide by real cells)
     pad_value = 0.0
 
-    def __init__(self, stride, ksize=None, padding: str = "SAME"):
+    def __init__(self, stride, ksize=None, padding: str = "SAME", stride_rule: str = "book"):
         super().__init__()
-        self.check_options(stride=stride, padding=padding)
+        self.check_options(stride=stride, padding=padding, stride_rule=stride_rule)
+        self.stride_rule = stride_rule
         self.stride = to_pair(stride, "stride", self.type_name)
         self.ksize = self.stride if ksize is None else to_pair(ksize, "ksize", self.type_name)
         self.padding = padding
@@ -49,7 +53,9 @@ class _Pool2D(Layer):
     def build(self, input_shape, ctx: BuildContext):
         self.input_shape = tuple(input_shape)
         h, w, c = image_shape(self, input_shape)
-        (oh, pt, pb), (ow, pl, pr) = spatial_output(self, (h, w), self.ksize, self.stride, self.padding)
+        (oh, pt, pb), (ow, pl, pr) = spatial_output(self, (h, w), self.ksize, self.stride, self.padding,
+                                                    self.stride_rule)
+        #: cells added around the input (pt, pb, pl, pr); negative: dropped
         self.oh, self.ow, self.pads = oh, ow, (pt, pb, pl, pr)
         #: windows tile the input exactly (reshape view, no padding, no overlap)
         self.tiled = self.ksize == self.stride and h % self.ksize[0] == 0 and w % self.ksize[1] == 0
@@ -62,23 +68,15 @@ class _Pool2D(Layer):
 
     def _padded(self, x):
         """x itself when no padding is needed, else a padded copy (pad_value around)."""
-        pt, pb, pl, pr = self.pads
-        if not (pt or pb or pl or pr):
-            return x
-        n, h, w, c = x.shape
-        xp = np.full((n, h + pt + pb, w + pl + pr, c), self.pad_value, dtype=x.dtype)
-        xp[:, pt:pt + h, pl:pl + w] = x
-        return xp
+        return padded_input(x, (1, 2), self.pads, self.pad_value)
 
     def _offsets(self):
         return offset_slices(*self.ksize, *self.stride, self.oh, self.ow)
 
     def _unpad(self, dxp):
-        pt, pb, pl, pr = self.pads
-        if not (pt or pb or pl or pr):
+        if not any(self.pads):
             return dxp
-        h, w = self.input_shape[:2]
-        return np.ascontiguousarray(dxp[:, pt:pt + h, pl:pl + w])
+        return unpadded_grad(dxp, (1, 2), self.pads, self.input_shape[:2])
 
     def _grad_buffer(self, shape, dtype):
         # tiled windows write every cell exactly once; others accumulate into zeros

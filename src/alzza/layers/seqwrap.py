@@ -15,6 +15,12 @@ reshape (N, T, ...) → (N·T, ...) is a view.)
 
 Backward: gather dy at the real steps, run the children's backward in reverse order,
 scatter dx back with zeros at padding.
+
+After a seqwrap, the book lets non-sequence layers act on the whole (N, T, ...) tensor
+(``['seqwrap', ['full', 32]], ['batch_normal'], ['full', 10]``: batch norm over all axes
+but the last, ``full`` flattening time into features). :class:`WholeSequence` does that
+where every sequence of a batch has all T steps, and refuses a batch whose lengths vary
+(padding would enter the statistics and the features).
 """
 
 from __future__ import annotations
@@ -108,3 +114,86 @@ class SeqWrap(Layer):
         dx = np.zeros((n * t,) + in_step, dtype=rows.dtype)
         dx[index] = rows.reshape((len(index),) + in_step)
         return dx.reshape((n, t) + in_step)
+
+
+class WholeSequence(Layer):
+    """A per-example layer applied to the whole fixed-length sequence tensor (the book's way).
+
+    ``inner`` is built for the plain shape (T, ...) and sees the padded data (N, T, ...)
+    as one batch: ``y = inner(x.data)``, ``dx = inner.backward(dy)``. Allowed only when
+    every length is T. The output is a sequence again (same lengths) when ``inner``
+    keeps the leading T axis (batch norm, dropout, noise), else a plain array (``full``).
+
+    The wrapper is transparent: it carries ``inner``'s path, parameters, gradients and
+    state (the same dicts), its options and children, so summaries, weight names and
+    saved files are those of ``inner`` itself. It is inserted when a chain is built
+    (:func:`alzza.models.model.build_chain`), never written in a spec.
+    """
+
+    accepts_sequences = True
+
+    def __init__(self, inner: Layer):
+        super().__init__()
+        self.inner = inner
+        self.type_name = inner.type_name
+        self.path = inner.path
+
+    def __getattr__(self, name):
+        # only reached for attributes this wrapper lacks: the inner layer's own
+        inner = self.__dict__.get("inner")
+        if inner is None:
+            raise AttributeError(name)
+        return getattr(inner, name)
+
+    @property
+    def needs_input_grad(self):
+        return self.inner.needs_input_grad
+
+    @needs_input_grad.setter
+    def needs_input_grad(self, value):
+        if "inner" in self.__dict__:
+            self.inner.needs_input_grad = value
+
+    @property
+    def decayed(self):
+        return self.inner.decayed
+
+    def build(self, input_shape, ctx: BuildContext):
+        self.input_shape = SeqShape(input_shape)
+        self.timesteps = int(input_shape[0])
+        out = tuple(self.inner.build(tuple(input_shape), ctx))
+        # the same dicts: optimisers, summaries and save/load see the inner layer's arrays
+        self.params, self.grads, self.state = self.inner.params, self.inner.grads, self.inner.state
+        self.keeps_steps = len(out) >= 2 and out[0] == self.timesteps
+        self.output_shape = SeqShape(out) if self.keeps_steps else out
+        return self.output_shape
+
+    def children(self):
+        return self.inner.children()
+
+    def options(self):
+        return self.inner.options()
+
+    def describe(self):
+        return self.inner.describe()
+
+    def spec_children(self):
+        return self.inner.spec_children()
+
+    def to_spec(self):
+        return self.inner.to_spec()
+
+    def forward(self, x, training=False):
+        data, lengths = split_sequences(x)
+        if len(lengths) and int(lengths.min()) < self.timesteps:
+            raise SpecError(self.path or self.type_name,
+                            f"'{self.type_name}' after a seqwrap acts on the whole (N, T, ...) sequence tensor, "
+                            f"as in the book, which needs every sequence to have all {self.timesteps} steps; "
+                            f"this batch has lengths {int(lengths.min())}..{int(lengths.max())}. Put it inside "
+                            f"the seqwrap to apply it step by step instead")
+        y = self.inner.forward(data, training)
+        self._lengths = lengths
+        return Sequences(y, lengths) if self.keeps_steps else y
+
+    def backward(self, dy):
+        return self.inner.backward(seq_data(dy))

@@ -111,8 +111,9 @@ class Autoencoder(FamilyModel):
     """Encoder / decoder / supervised parts over one data set (see the module docstring).
 
     ``encoder`` ends in the code layer (no layer is appended); the decoder gets a full
-    layer sized to the input (identity) appended, the supervised part the data set's
-    output layer. ``fix_encoder`` freezes the encoder during supervised training.
+    layer sized to the input appended (activation ``decoder_actfunc``, identity by
+    default; the book's chapter 13 decoder ends in a relu one), the supervised part the
+    data set's output layer. ``fix_encoder`` freezes the encoder during supervised training.
     """
 
     kind = "autoencoder"
@@ -120,7 +121,8 @@ class Autoencoder(FamilyModel):
 
     def __init__(self, dataset=None, encoder=(), decoder=(), supervised=(), *, name=None, fix_encoder=False,
                  optimizer="sgd", l2_decay=0.0, l1_decay=0.0, init=None, seed=None, dtype=None, macros=None,
-                 head=None, input_shape=None, output_shape=None, mode=None, head_sizes=None, printer=print):
+                 head=None, input_shape=None, output_shape=None, mode=None, head_sizes=None, printer=print,
+                 decoder_actfunc: str = "none"):
         self._setup(dataset, name, optimizer=optimizer, l2_decay=l2_decay, l1_decay=l1_decay, init=init,
                     seed=seed, dtype=dtype, macros=macros, printer=printer, input_shape=input_shape,
                     output_shape=output_shape, mode=mode)
@@ -131,8 +133,9 @@ class Autoencoder(FamilyModel):
         enc = self._part("encoder", encoder, self.input_shape)
         if is_sequence_shape(enc.output_shape):
             raise SpecError("encoder", f"the code must be one vector per example, got {enc.output_shape!r}")
+        self.decoder_actfunc = decoder_actfunc
         dec = self._part("decoder", decoder, enc.output_shape, output_shape=(int(np.prod(self.input_shape)),),
-                         input_grad=True)
+                         output_actfunc=decoder_actfunc, input_grad=True)
         sup = self._part("supervised", supervised, enc.output_shape, output_shape=self.output_shape,
                          input_grad=True)
         if is_sequence_shape(sup.output_shape):
@@ -310,7 +313,7 @@ class Autoencoder(FamilyModel):
     def config(self) -> dict:
         config = super().config()
         config.update(head=self.head_options, head_sizes=list(getattr(self.head, "sizes", ())) or None,
-                      fix_encoder=self.fix_encoder)
+                      fix_encoder=self.fix_encoder, decoder_actfunc=self.decoder_actfunc)
         return config
 
     @classmethod
@@ -318,4 +321,4 @@ class Autoencoder(FamilyModel):
         parts = config["parts"]
         return cls(dataset, parts["encoder"], parts["decoder"], parts["supervised"], fix_encoder=config.get(
             "fix_encoder", False), head=config.get("head"), head_sizes=config.get("head_sizes"), printer=printer,
-            **cls._common(config))
+            decoder_actfunc=config.get("decoder_actfunc", "none"), **cls._common(config))

@@ -37,7 +37,7 @@ from ..layers.seqwrap import SeqWrap
 from ..memory import check_activation_memory
 from ..optim import Slot, make_optimizer
 from ..sequences import Sequences, is_sequence_shape, shape_from_config, shape_to_config
-from .model import Model, _build_checked, hidden_layers
+from .model import Model, build_chain, hidden_layers
 from .step import TrainingStep
 
 __all__ = ["Chain", "FamilyModel", "Part", "output_layer"]
@@ -79,8 +79,7 @@ class Part:
             self.spec = [layer.to_spec() for layer in layers]  # Layer objects: saved as their specs
         shape = input_shape
         try:
-            for layer in layers:
-                shape = _build_checked(layer, shape, ctx)
+            shape = build_chain(layers, shape, ctx)
             if output_shape is not None:
                 out = output_layer(shape, output_shape, f"{name}.output", output_actfunc)
                 shape = out.build(shape, ctx)

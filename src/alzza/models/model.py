@@ -32,7 +32,7 @@ from ..heads import make_head
 from ..init import Initializer
 from ..layers import BuildContext, Dense, Layer, Serial
 from ..layers.base import check_built
-from ..layers.seqwrap import SeqWrap
+from ..layers.seqwrap import SeqWrap, WholeSequence
 from ..limits import LimitError
 from ..memory import check_activation_memory
 from ..optim import Slot, make_optimizer
@@ -107,8 +107,7 @@ class Model(TrainingStep):
         ctx = BuildContext(self.rng, self.dtype, self.init)
         try:
             shape = self.input_shape
-            for layer in hidden:
-                shape = _build_checked(layer, shape, ctx)
+            shape = build_chain(hidden, shape, ctx)
             output = self._output_layer(shape)
             out_shape = output.build(shape, ctx)
         except SpecError:
@@ -370,28 +369,47 @@ def hidden_layers(spec, path: str, macros) -> list:
 
 
 def _build_checked(layer, shape, ctx):
-    """Build ``layer`` for ``shape``, refusing a sequence input to a layer made for single examples.
+    """Build one layer for ``shape`` (see :func:`build_chain`); returns the output shape."""
+    return build_chain([layer], shape, ctx)
 
-    A ``serial`` is built child by child here (so the checks reach inside it and the
-    SeqShape mark survives); sequence-aware layers (rnn, lstm, seqwrap) say so with
-    ``accepts_sequences``.
+
+def build_chain(layers: list, shape, ctx, after_seqwrap: bool = False):
+    """Build ``layers`` in order for ``shape``; returns the output shape.
+
+    A sequence input to a layer made for single examples is refused with a message to
+    wrap it in ``seqwrap`` — except after a seqwrap, where (as in the book) the layer acts
+    on the whole fixed-length (N, T, ...) tensor: ``layers[i]`` is then replaced in place
+    by a :class:`~alzza.layers.seqwrap.WholeSequence` around it. A ``serial`` is built
+    child by child here (so the checks reach inside it and the SeqShape mark survives);
+    sequence-aware layers (rnn, lstm, seqwrap) say so with ``accepts_sequences``.
     """
-    if type(layer) is Serial:
-        layer.input_shape = shape
-        for child in layer.layers:
-            shape = _build_checked(child, shape, ctx)
-        layer.output_shape = shape
-        return shape
-    if is_sequence_shape(shape) and not layer.accepts_sequences:
-        hint = (" (or give the recurrent layer before it outseq: false to keep only the last step)"
-                if layer.type_name == "full" else "")
-        raise SpecError(layer.path or layer.type_name,
-                        f"'{layer.type_name}' works on single examples, but its input is the sequence {shape!r}; "
-                        f"wrap it in ['seqwrap', {{}}, ...] to apply it to every time step{hint}")
-    try:
-        return layer.build(shape, ctx)
-    except LimitError as exc:  # a weight array too big to allocate: say which layer asked for it
-        raise SpecError(layer.path or layer.type_name, str(exc)) from None
+    return _chain(layers, shape, ctx, after_seqwrap)[0]
+
+
+def _chain(layers, shape, ctx, after_seqwrap):
+    for i, layer in enumerate(layers):
+        if type(layer) is Serial:
+            layer.input_shape = shape
+            shape, after_seqwrap = _chain(layer.layers, shape, ctx, after_seqwrap)
+            layer.output_shape = shape
+            continue
+        if is_sequence_shape(shape) and not layer.accepts_sequences:
+            if not after_seqwrap:
+                hint = (" (or give the recurrent layer before it outseq: false to keep only the last step)"
+                        if layer.type_name == "full" else "")
+                raise SpecError(layer.path or layer.type_name,
+                                f"'{layer.type_name}' works on single examples, but its input is the sequence "
+                                f"{shape!r}; wrap it in ['seqwrap', {{}}, ...] to apply it to every time step{hint}")
+            layer = layers[i] = WholeSequence(layer)
+        try:
+            shape = layer.build(shape, ctx)
+        except LimitError as exc:  # a weight array too big to allocate: say which layer asked for it
+            raise SpecError(layer.path or layer.type_name, str(exc)) from None
+        if isinstance(layer, SeqWrap):
+            after_seqwrap = True
+        elif layer.accepts_sequences and not isinstance(layer, WholeSequence):
+            after_seqwrap = False  # a recurrent layer: what follows it is its own sequence
+    return shape, after_seqwrap
 
 
 def _interactive() -> bool:

@@ -3,11 +3,27 @@
 Notation: an input of height H, a window (kernel) of height k, a stride s; likewise
 for the width. Output position o covers input rows ``o·s − p_top … o·s − p_top + k − 1``.
 
-Padding (TensorFlow's rule, which the book follows)::
+Two rules give the output size and the padding (``stride_rule``).
 
-    SAME:   H' = ⌈H / s⌉,   total = max((H' − 1)·s + k − H, 0),
-            p_top = ⌊total / 2⌋,  p_bottom = total − p_top
-    VALID:  H' = ⌊(H − k) / s⌋ + 1   (needs H ≥ k),  no padding
+The book's rule (``book``, the default): the layer is computed as if its stride were 1
+— SAME pads ``⌊(k − 1)/2⌋`` cells before and the rest of ``k − 1`` after, VALID keeps
+the ``H − k + 1`` windows that fit — and the stride then keeps every s-th of those
+positions starting at ``⌊(s − 1)/2⌋``::
+
+    SAME:   H' = ⌊H / s⌋,            p_top = ⌊(k − 1)/2⌋ − ⌊(s − 1)/2⌋
+    VALID:  H' = ⌊(H − k + 1) / s⌋,  p_top = −⌊(s − 1)/2⌋
+
+TensorFlow's rule (``ceil``)::
+
+    SAME:   H' = ⌈H / s⌉,   total = max((H' − 1)·s + k − H, 0),  p_top = ⌊total / 2⌋
+    VALID:  H' = ⌊(H − k) / s⌋ + 1,  p_top = 0
+
+The book's pads are exact, ``H + p_top + p_bottom = (H' − 1)·s + k``, so "pad, then a
+plain strided window" reproduces the layer anywhere (torch, ONNX); a negative count
+drops that many cells instead (leading ones when the stride exceeds the kernel,
+trailing ones no window reaches). TensorFlow's pads are never negative: trailing cells
+no window reaches are simply not read. The two rules agree when s = 1 and, for
+pooling, when the windows tile the input (k = s dividing H).
 
 Every function here loops over the k_h·k_w *kernel offsets* (i, j), never over pixels:
 for one offset the cells it touches in all windows at once form the strided slice
@@ -35,18 +51,70 @@ from __future__ import annotations
 import numpy as np
 
 
-def output_size(size: int, k: int, s: int, padding: str) -> tuple[int, int, int]:
+STRIDE_RULES = ("book", "ceil")
+
+
+def output_size(size: int, k: int, s: int, padding: str, rule: str = "book") -> tuple[int, int, int]:
     """``(out, pad_before, pad_after)`` along one axis (see the module docstring).
 
-    Raises ValueError when a VALID window does not fit (size < k).
+    A negative pad drops cells (the book's rule only). Raises ValueError when
+    no window fits (a VALID window larger than the input, or fewer cells than the stride).
     """
-    if padding == "SAME":
-        out = -(-size // s)
-        total = max((out - 1) * s + k - size, 0)
-        return out, total // 2, total - total // 2
-    if size < k:
+    if rule not in STRIDE_RULES:
+        raise ValueError(f"stride rule must be one of {STRIDE_RULES}, got {rule!r}")
+    if padding == "VALID" and size < k:
         raise ValueError(f"a window of {k} does not fit in {size} cells with VALID padding")
-    return (size - k) // s + 1, 0, 0
+    if rule == "ceil":
+        if padding == "SAME":
+            out = -(-size // s)
+            total = max((out - 1) * s + k - size, 0)
+            return out, total // 2, total - total // 2
+        return (size - k) // s + 1, 0, 0
+    if padding == "SAME":
+        out, before = size // s, (k - 1) // 2 - (s - 1) // 2
+    else:
+        out, before = (size - k + 1) // s, -((s - 1) // 2)
+    if out < 1:
+        raise ValueError(f"a stride of {s} leaves no output from {size} cells")
+    return out, before, (out - 1) * s + k - size - before
+
+
+def _axis_copy(size: int, before: int, after: int) -> tuple[int, slice, slice]:
+    """(padded length, source slice, destination slice) of one axis: ``before``/``after``
+    cells added, or dropped where negative."""
+    first, last = max(-before, 0), size - max(-after, 0)
+    start = max(before, 0)
+    return start + (last - first) + max(after, 0), slice(first, last), slice(start, start + last - first)
+
+
+def padded_input(x: np.ndarray, axes, pads, fill=0.0) -> np.ndarray:
+    """``x`` with ``pads[2i], pads[2i+1]`` cells of ``fill`` added before/after axis
+    ``axes[i]`` (a negative count drops cells). Returns ``x`` itself when nothing changes."""
+    if not any(pads):
+        return x
+    shape, src, dst = list(x.shape), [slice(None)] * x.ndim, [slice(None)] * x.ndim
+    for i, axis in enumerate(axes):
+        shape[axis], src[axis], dst[axis] = _axis_copy(x.shape[axis], pads[2 * i], pads[2 * i + 1])
+    out = np.full(shape, fill, dtype=x.dtype)
+    out[tuple(dst)] = x[tuple(src)]
+    return out
+
+
+def unpadded_grad(dxp: np.ndarray, axes, pads, sizes) -> np.ndarray:
+    """Adjoint of :func:`padded_input`: the gradient of the original cells, a fresh
+    array (dropped cells get 0)."""
+    shape, src, dst = list(dxp.shape), [slice(None)] * dxp.ndim, [slice(None)] * dxp.ndim
+    dropped = False
+    for i, axis in enumerate(axes):
+        before, after = pads[2 * i], pads[2 * i + 1]
+        _, dst[axis], src[axis] = _axis_copy(sizes[i], before, after)
+        shape[axis] = sizes[i]
+        dropped = dropped or before < 0 or after < 0
+    if not dropped:
+        return np.ascontiguousarray(dxp[tuple(src)])
+    out = np.zeros(shape, dtype=dxp.dtype)
+    out[tuple(dst)] = dxp[tuple(src)]
+    return out
 
 
 def window_slice(offset: int, stride: int, count: int) -> slice:
@@ -74,14 +142,16 @@ def real_cells(size: int, k: int, s: int, out: int, pad_before: int, dtype) -> n
 def pad_channels_first(x: np.ndarray, pads, out: np.ndarray | None = None) -> np.ndarray:
     """NHWC ``x`` → zero-padded channels-first ``(C, N, H + pt + pb, W + pl + pr)``.
 
-    ``pads`` = (pt, pb, pl, pr). ``out`` (a buffer of that shape whose border is zero,
-    e.g. one returned by an earlier call) is reused: only its interior is written.
+    ``pads`` = (pt, pb, pl, pr); a negative count drops rows / columns instead (the
+    book's rule). ``out`` (a buffer of that shape whose border is zero, e.g. one
+    returned by an earlier call) is reused: only its interior is written.
     """
     n, h, w, c = x.shape
-    pt, pb, pl, pr = pads
+    hp, rows_in, rows_out = _axis_copy(h, pads[0], pads[1])
+    wp, cols_in, cols_out = _axis_copy(w, pads[2], pads[3])
     if out is None:
-        out = np.zeros((c, n, h + pt + pb, w + pl + pr), dtype=x.dtype)
-    out[:, :, pt:pt + h, pl:pl + w] = x.transpose(3, 0, 1, 2)
+        out = np.zeros((c, n, hp, wp), dtype=x.dtype)
+    out[:, :, rows_out, cols_out] = x[:, rows_in, cols_in].transpose(3, 0, 1, 2)
     return out
 
 
