@@ -19,6 +19,7 @@ examples:
   alzza run steel-std --epochs 100 --out runs/steel
   alzza run my-experiment.yaml                your own experiment file
   alzza summary steel-mlp-12-6-4              layers, shapes and parameter counts
+  alzza gradcheck my.yaml --import mylayer.py  check your own layer's gradients inside its model
 
 data: --data-dir, else $ALZZA_DATA, else the per-user cache folder.
 """
@@ -36,6 +37,11 @@ def _positive_float(text):
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {value}")
     return value
+
+
+def _add_import(parser):
+    parser.add_argument("--import", dest="imports", action="append", metavar="MODULE_OR_PATH", default=[],
+                        help="import this module or .py file first (your own layer types); repeatable")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,12 +70,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", help="output folder (default: runs/NAME)")
     p_run.add_argument("--max-batches", type=_positive_int, help="cut every epoch to N minibatches (quick smoke runs)")
     p_run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    _add_import(p_run)
 
     p_sum = commands.add_parser(
         "summary", help="print a model's structure",
         description="The structure dump: nested layers, input -> output shapes, parameter counts, total.")
     p_sum.add_argument("experiment", metavar="NAME-or-FILE", help="a name from 'alzza list' or an experiment .yaml file")
     p_sum.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
+    _add_import(p_sum)
+    from .commands import gradcheck
+
+    _add_import(gradcheck.add_parser(commands))
     p_bench = commands.add_parser(
         "bench", help="time training steps against PyTorch (the benchmark suite)",
         description="Time one training step per example, alzza against the same model in PyTorch (CPU), "
@@ -142,7 +153,14 @@ def cmd_summary(args, out=print):
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench}
+def cmd_gradcheck(args, out=print):
+    from .commands import gradcheck
+
+    return gradcheck.run(args, out)
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench,
+            "gradcheck": cmd_gradcheck}
 
 
 def main(argv=None) -> int:
@@ -152,6 +170,9 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
+        from .user_code import import_all
+
+        import_all(getattr(args, "imports", None))  # before any spec is read: user layer types register
         return COMMANDS[args.command](args)
     except AlzzaError as exc:
         print(f"alzza: error: {exc}", file=sys.stderr)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AlzzaError, ModelFileError
+from .errors import AlzzaError, ModelFileError, UnknownLayerTypeError
 
 FORMAT = "alzza-model"
 FORMAT_VERSION = 1
@@ -127,6 +127,11 @@ def load_model(path, dataset=None, printer=print):
                 head=config.get("head"), input_shape=config["input_shape"], output_shape=config["output_shape"],
                 mode=config["mode"], head_sizes=config.get("head_sizes"), printer=printer,
             )
+    except UnknownLayerTypeError as exc:
+        raise ModelFileError(f"{path}: the model uses layer type {exc.type_name!r} (at {exc.path}), which no imported "
+                             f"module defines. A model file never imports code: import the module that registers "
+                             f"{exc.type_name!r} first (Python: import it before alzza.load; command line: "
+                             "--import MODULE_OR_PATH)") from None
     except KeyError as exc:
         raise ModelFileError(f"{path}: the model config lacks {exc}") from None
     except (TypeError, ValueError) as exc:

@@ -20,6 +20,10 @@ def register_layer(name: str):
 
         if not (isinstance(cls, type) and issubclass(cls, Layer)):
             raise TypeError(f"register_layer({name!r}) decorates a subclass of alzza.layers.Layer, got {cls!r}")
+        old = LAYER_TYPES.get(name)
+        if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise ValueError(f"layer type {name!r} is already {old.__module__}.{old.__qualname__}; "
+                             f"choose another name for {cls.__module__}.{cls.__qualname__}")
         cls.type_name = name
         LAYER_TYPES[name] = cls
         return cls
