@@ -117,29 +117,33 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """w ← w − η·g'."""
+    """w ← w − η·g' — :meth:`update` is the rule; :meth:`step` only picks g' for each slot."""
 
     name = "sgd"
-    #: below this many values, η·g' goes to a fresh temporary (cheaper than a buffer lookup)
+    #: above this many values, η·g' goes through a reused buffer; below, to a fresh temporary
+    #: (cheaper than the buffer lookup for small arrays)
     SMALL = 4096
 
     def step(self, slots, learning_rate):
         decay = self.l2_decay or self.l1_decay
         for slot in slots:
-            w = slot.value
-            big = w.size > self.SMALL
-            g = self.decayed_grad(slot, self._scratch(slot) if big else None) if decay else slot.grads[slot.key]
-            if big:
-                # w −= η·g' in two passes through one reused buffer (no allocation)
-                step = g if g is not slot.grads[slot.key] else self._scratch(slot)
-                np.multiply(g, learning_rate, out=step)
-                w -= step
+            if decay:  # g' = g + λ₂·w + λ₁·sign(w), into the slot's buffer when it is big
+                grad = self.decayed_grad(slot, self._scratch(slot) if slot.value.size > self.SMALL else None)
             else:
-                w -= learning_rate * g  # in place: layers keep referring to the same array
+                grad = slot.grads[slot.key]
+            self.update(slot, grad, learning_rate)
 
     def update(self, slot, grad, learning_rate):
-        # in place: layers keep referring to the same array
-        slot.value -= (learning_rate * grad).astype(slot.value.dtype, copy=False)
+        """w ← w − η·g', in place (layers keep referring to the same array)."""
+        w = slot.value
+        if w.size <= self.SMALL:
+            w -= learning_rate * grad
+            return
+        # the same rule in two passes through one reused buffer: no allocation per step
+        # (``grad`` may be that buffer already, holding g' with decay)
+        step = self._scratch(slot)
+        np.multiply(grad, learning_rate, out=step)
+        w -= step
 
 
 class Adam(Optimizer):
