@@ -7,7 +7,6 @@ unique parameter names in nested structures, and macro expansion through ``Model
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 
@@ -16,18 +15,13 @@ import pytest
 
 import alzza
 from alzza import Model, SpecError
-from alzza.layers import LAYER_TYPES, Dense, Layer, Serial
+from alzza.layers import Dense, Layer, Serial
 from alzza.layers.composite import Add, Loop, Parallel
 from alzza.layers.regularize import Dropout, Noise
 from alzza.testing import check_layer_gradients, check_model_gradients
 
 TOL = 1e-6
 
-HAVE_REAL_BN = importlib.util.find_spec("alzza.layers.norm") is not None
-if importlib.util.find_spec("alzza.layers.conv") is not None:
-    import alzza.layers.conv  # noqa: F401  (registers 'conv' even before alzza.layers imports it)
-needs_real_bn = pytest.mark.skipif(not HAVE_REAL_BN, reason="alzza.layers.norm (BatchNorm) is not written yet")
-needs_conv = pytest.mark.skipif("conv" not in LAYER_TYPES, reason="the 'conv' layer (alzza.layers.conv) is not written yet")
 
 
 # --- test-only helpers --------------------------------------------------------------------
@@ -301,7 +295,6 @@ def test_add_actions_gradients_with_reference_bn(actions, reference_bn):
     assert ("B" in actions) == (layer.bn is not None)
 
 
-@needs_real_bn
 @pytest.mark.parametrize("actions", ["A", "B", "AB", "BA"])
 def test_add_actions_gradients_with_batch_norm(actions):
     layer = Add([ChannelMix(2), ChannelMix(4)], x=True, actions=actions, actfunc="tanh")
@@ -310,7 +303,6 @@ def test_add_actions_gradients_with_batch_norm(actions):
         assert type(layer.bn).__name__ == "BatchNorm" and layer.bn.params
 
 
-@needs_real_bn
 @pytest.mark.parametrize("actions", ["B", "AB", "BA"])
 def test_add_with_batch_norm_in_a_model_gradients(actions):
     spec = [["add", {"actions": actions, "actfunc": "tanh"}, ["full", {"width": 2, "actfunc": "tanh"}], 4]]
@@ -462,7 +454,6 @@ def test_macro_errors_name_the_path():
 
 
 # --- with the real conv layer ------------------------------------------------------------------
-@needs_conv
 def test_parallel_and_add_of_conv_children_gradients():
     from alzza.spec import parse_layer
 
@@ -479,15 +470,12 @@ def test_parallel_and_add_of_conv_children_gradients():
     assert {"l.children[0]/k", "l.children[0]#1/k"} <= set(errors)
 
 
-@needs_conv
 def test_conv_spatial_mismatch_in_add_is_a_spec_error():
     spec = [["add", {"x": False}, ["conv", {"ksize": 3, "chn": 4}], ["conv", {"ksize": 3, "chn": 4, "padding": "VALID"}]]]
     with pytest.raises(SpecError, match=r"layers\[0\]"):
         _model(spec, input_shape=(6, 6, 4))
 
 
-@needs_conv
-@needs_real_bn
 def test_macro_built_residual_conv_network_gradients():
     macros = {
         "conv": ["conv", {"ksize": "#k", "chn": "#chn", "actfunc": "tanh", "actions": "#act"}],

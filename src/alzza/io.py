@@ -26,16 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AlzzaError, ModelFileError, UnknownLayerTypeError
+from .kinds import model_class
+from .version import __version__
 
 FORMAT = "alzza-model"
 FORMAT_VERSION = 1
 META_KEY = "__alzza__"
-
-
-def _package_version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 def _state_entries(model):
@@ -55,7 +51,7 @@ def save_model(model, path) -> Path:
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "alzza_version": _package_version(),
+        "alzza_version": __version__,
         "config": model.config(),
         "arrays": {name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in arrays.items()},
     }
@@ -91,11 +87,10 @@ def _read_archive(path: Path) -> dict[str, np.ndarray]:
 def load_model(path, dataset=None, printer=print):
     """Rebuild a model saved by :func:`save_model`; ``dataset`` may be attached for training.
 
-    A config with ``kind`` (autoencoder, encoder_decoder, gan) is rebuilt by that
-    family's ``from_config``; weights are matched by their flat names either way.
+    The config's ``kind`` (default ``network``; autoencoder, encoder_decoder, gan) names
+    the class that rebuilds it (:mod:`alzza.kinds`); weights are matched by their flat
+    names either way.
     """
-    from .models import Model
-
     path = Path(path)
     arrays = _read_archive(path)
     if META_KEY not in arrays:
@@ -113,20 +108,7 @@ def load_model(path, dataset=None, printer=print):
     if not isinstance(config, dict):
         raise ModelFileError(f"{path}: the description has no model config")
     try:
-        kind = config.get("kind", "network")
-        if kind != "network":
-            from .models import FAMILIES
-
-            if kind not in FAMILIES:
-                raise AlzzaError(f"unknown model kind {kind!r} (known: network, {', '.join(FAMILIES)})")
-            model = FAMILIES[kind].from_config(config, dataset, printer)
-        else:
-            model = Model(
-                dataset, config["layers"], name=config.get("name"), optimizer=config.get("optimizer"),
-                init=config.get("init"), dtype=config.get("dtype"), macros=config.get("macros"),
-                head=config.get("head"), input_shape=config["input_shape"], output_shape=config["output_shape"],
-                mode=config["mode"], head_sizes=config.get("head_sizes"), printer=printer,
-            )
+        model = model_class(config.get("kind", "network")).from_config(config, dataset, printer)
     except UnknownLayerTypeError as exc:
         raise ModelFileError(f"{path}: the model uses layer type {exc.type_name!r} (at {exc.path}), which no imported "
                              f"module defines. A model file never imports code: import the module that registers "

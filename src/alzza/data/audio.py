@@ -505,7 +505,7 @@ def urban_sound_or_fsdd(data_dir=None, rng=None, printer=print, **options) -> Da
 # --------------------------------------------------------------------------- registry
 def register() -> None:
     """Register urban-sound, fsdd and urban-sound-or-fsdd."""
-    from . import DatasetOption, register_dataset
+    from .registry import DatasetOption, register_dataset
 
     common = {
         "window": DatasetOption((int, float), 10, "window length in ms", _check_positive_number("window")),

@@ -832,7 +832,7 @@ def _check_max_cnt(value) -> str | None:
 # =========================================================================== registry
 def register() -> None:
     """Register mnist, mnist-eng, mnist-kor and gan-mnist."""
-    from . import DatasetOption, register_dataset
+    from .registry import DatasetOption, register_dataset
 
     flatten = DatasetOption(bool, True, "one row of 784 values (MLPs); false keeps (28, 28, 1) "
                                         "for CNNs")

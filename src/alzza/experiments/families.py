@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from ..errors import ExperimentError
-from ..models import FAMILIES
+from ..kinds import model_class
 from ..training import format_accuracy
 from ..viz.plots import training_curves
 
@@ -69,16 +69,16 @@ def build_family_model(exp, dataset, seed: int, printer=print):
                   l1_decay=train["l1_decay"], init=spec.get("init"), seed=seed, macros=exp.macros, printer=printer)
     kind = exp.kind
     if kind == "autoencoder":
-        return FAMILIES[kind](dataset, spec.get("encoder", []), spec.get("decoder", []), spec.get("supervised", []),
+        return model_class(kind)(dataset, spec.get("encoder", []), spec.get("decoder", []), spec.get("supervised", []),
                               fix_encoder=bool(spec.get("fix_encoder", False)), head=spec.get("head"), **common)
     if kind == "encoder_decoder":
-        return FAMILIES[kind](dataset, spec.get("encoder", []), spec.get("decoder", []), head=spec.get("head"),
+        return model_class(kind)(dataset, spec.get("encoder", []), spec.get("decoder", []), head=spec.get("head"),
                               **common)
     if kind == "gan":
         if getattr(dataset, "mode", None) != "gan":
             raise ExperimentError(f"{exp.source or exp.name}: a gan needs a data set of mode 'gan' "
                                   f"(gan-mnist, gan-picture), got {dataset.name} ({dataset.mode})")
-        return FAMILIES[kind](dataset, spec.get("seed_shape", [16]), spec.get("generator", []),
+        return model_class(kind)(dataset, spec.get("seed_shape", [16]), spec.get("generator", []),
                               spec.get("discriminator"), discriminor=spec.get("discriminor"), **common)
     raise ExperimentError(f"{exp.source or exp.name}: model.kind {kind!r} is not a model family")
 

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import __version__
+from ..version import __version__
 from ..data import make_dataset
 from ..errors import ExperimentError
 from ..models import Model

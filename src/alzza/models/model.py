@@ -292,6 +292,14 @@ class Model(TrainingStep):
             "optimizer": self.optimizer.to_spec(),
         }
 
+    @classmethod
+    def from_config(cls, config: dict, dataset=None, printer=print):
+        """Rebuild (untrained) from :meth:`config`; :func:`alzza.load` then copies the weights in."""
+        return cls(dataset, config["layers"], name=config.get("name"), optimizer=config.get("optimizer"),
+                   init=config.get("init"), dtype=config.get("dtype"), macros=config.get("macros"),
+                   head=config.get("head"), input_shape=config["input_shape"], output_shape=config["output_shape"],
+                   mode=config["mode"], head_sizes=config.get("head_sizes"), printer=printer)
+
     def save(self, path) -> None:
         """Write spec (JSON) + weights + optimiser state to one ``.npz``, atomically."""
         from ..io import save_model
