@@ -20,6 +20,8 @@ from alzza.layers.composite import Add, Loop, Parallel
 from alzza.layers.regularize import Dropout, Noise
 from alzza.testing import check_layer_gradients, check_model_gradients
 
+from _build import build_layer
+
 TOL = 1e-6
 
 
@@ -133,7 +135,7 @@ def test_dropout_inside_dense_stack_gradients_with_fixed_mask():
 
 def test_dropout_is_inverted_and_identity_at_inference():
     layer = Dropout(0.7)
-    layer.build((500,), alzza.layers.BuildContext(np.random.default_rng(0), np.dtype(np.float32)))
+    build_layer(layer, (500,), np.float32, seed=0, init="normal")
     x = np.ones((2000, 500), dtype=np.float32)
     y = layer.forward(x, training=True)
     assert y.dtype == np.float32
@@ -156,7 +158,7 @@ def test_dropout_is_reproducible_from_the_seed():
     assert losses[0] != losses[2]
     a, b = Dropout(0.5), Dropout(0.5)
     for layer in (a, b):
-        layer.build((100,), alzza.layers.BuildContext(np.random.default_rng(9), np.dtype(np.float32)))
+        build_layer(layer, (100,), np.float32, seed=9, init="normal")
     ones = np.ones((4, 100), dtype=np.float32)
     np.testing.assert_array_equal(a.forward(ones, True), b.forward(ones, True))
     assert not np.array_equal(a.forward(ones, True), a.forward(ones, True))  # a fresh mask per step
@@ -192,7 +194,7 @@ def test_noise_gradients(ratio):
 
 def test_noise_only_in_training_and_on_about_ratio_of_steps():
     layer = Noise(mean=0.5, std=2.0, ratio=0.3)
-    layer.build((10,), alzza.layers.BuildContext(np.random.default_rng(0), np.dtype(np.float32)))
+    build_layer(layer, (10,), np.float32, seed=0, init="normal")
     x = np.zeros((2, 10), dtype=np.float32)
     assert layer.forward(x, training=False) is x
     applied = 0
@@ -202,7 +204,7 @@ def test_noise_only_in_training_and_on_about_ratio_of_steps():
         assert (y is x) != layer.applied
     assert abs(applied / 2000 - 0.3) < 0.04
     full = Noise(mean=0.5, std=2.0)
-    full.build((1000,), alzza.layers.BuildContext(np.random.default_rng(1), np.dtype(np.float32)))
+    build_layer(full, (1000,), np.float32, seed=1, init="normal")
     big = np.ones((200, 1000), dtype=np.float32)
     y = full.forward(big, training=True)
     assert y.dtype == np.float32

@@ -9,13 +9,14 @@ import pytest
 import alzza
 from alzza import Model, SpecError
 from alzza.errors import LayerContractError
-from alzza.layers import LAYER_TYPES, BuildContext, Dense, Layer, Serial
+from alzza.layers import LAYER_TYPES, Dense, Layer, Serial
 from alzza.layers.composite import Add, Loop, Parallel
 from alzza.layers.conv import Conv2D
 from alzza.layers.pool import MaxPool
 from alzza.layers.recurrent import LSTM
 from alzza.spec import parse_layer
 
+from _build import build_layer
 from test_model_core import TinyDataset
 
 
@@ -90,9 +91,8 @@ def test_a_mix_of_objects_and_specs_is_one_error():
 # --- item 1b: every returned gradient belongs to the caller ----------------------------------
 @pytest.mark.parametrize("channels, padding", [(1, "VALID"), (1, "SAME"), (3, "VALID")])
 def test_conv_input_gradient_is_not_overwritten_by_the_next_backward(channels, padding):
-    layer = Conv2D(ksize=3, chn=2, padding=padding, actfunc="none")
+    layer = build_layer(Conv2D(ksize=3, chn=2, padding=padding, actfunc="none"), (6, 6, channels), np.float32)
     rng = np.random.default_rng(0)
-    layer.build((6, 6, channels), BuildContext(rng, np.dtype(np.float32)))
     x = rng.standard_normal((2, 6, 6, channels)).astype(np.float32)
     layer.forward(x, training=True)
     dx1 = layer.backward(rng.standard_normal((2,) + layer.output_shape).astype(np.float32))
