@@ -85,14 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="time training steps against PyTorch (the benchmark suite)",
         description="Time one training step per example, alzza against the same model in PyTorch (CPU), "
                     "and print the ratio per row; results go to a JSON file. Same code as benchmarks/run.py.")
-    from .benchmarking import add_arguments
+    from .bench.harness import add_arguments
 
     add_arguments(p_bench)
     return parser
 
 
 def cmd_bench(args, out=print):
-    from .benchmarking import run
+    from .bench.harness import run
 
     return run(args, _bench_argv(args), out)
 
