@@ -25,7 +25,6 @@ import numpy as np
 import pytest
 
 from alzza import Model
-from alzza.layers.registry import LAYER_TYPES
 
 
 class Watched(np.ndarray):

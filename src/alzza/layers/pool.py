@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SpecError
 from ..ops.windows import offset_slices, real_cells
 from .base import BuildContext, Layer
 from .conv import image_shape, is_pair, plain_pair, spatial_output, to_pair

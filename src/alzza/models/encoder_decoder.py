@@ -6,7 +6,7 @@ mnist-eng, the number for mnist-kor) and the decoder reads that vector::
 
     x ─ encoder (+ full, size of t) ─ e ─ decoder (+ output layer, per step) ─ o
 
-Training modes (the data set's :meth:`~alzza.data.mnist.EncoderDecoderDataset.stage`
+Training modes (the data set's :meth:`~alzza.data.encoder_decoder.EncoderDecoderDataset.stage`
 serves each pair):
 
 - ``both``: x → y through both parts, the final head (seqselect); trains both;
