@@ -183,3 +183,18 @@ def test_missing_gradients_are_one_error_after_the_first_backward():
     model = Model(TinyDataset(), [ForgetsGradient()], seed=0, printer=quiet)
     with pytest.raises(LayerContractError, match=r"layers\[0\].*missing \['b'\]"):
         model.train(epochs=1, batch_size=10)
+
+
+def test_layer_types_model_kinds_and_optimisers_register_one_way():
+    from alzza.kinds import MODEL_KINDS
+    from alzza.optim import OPTIMIZERS
+    from alzza.registries import Registry
+
+    for registry, attr in ((LAYER_TYPES, "type_name"), (MODEL_KINDS, "kind"), (OPTIMIZERS, "name")):
+        assert isinstance(registry, Registry)
+        assert registry and all(getattr(cls, attr) == name for name, cls in registry.items()), registry.what
+    assert {"network", "autoencoder", "encoder_decoder", "gan"} <= set(MODEL_KINDS)
+    with pytest.raises(ValueError, match="optimizer 'sgd' is already"):
+        @OPTIMIZERS.register("sgd")
+        class Other:
+            pass

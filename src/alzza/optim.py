@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import SpecError
+from .registries import Registry
 
 
 @dataclass
@@ -116,10 +117,19 @@ class Optimizer:
         return spec
 
 
+#: optimiser name → class, filled by @register_optimizer
+OPTIMIZERS = Registry("optimizer", "name")
+
+
+def register_optimizer(name: str):
+    """Class decorator: ``name`` (and a mapping with that ``name``) makes this optimiser."""
+    return OPTIMIZERS.register(name, Optimizer)
+
+
+@register_optimizer("sgd")
 class SGD(Optimizer):
     """w ← w − η·g' — :meth:`update` is the rule; :meth:`step` only picks g' for each slot."""
 
-    name = "sgd"
     #: above this many values, η·g' goes through a reused buffer; below, to a fresh temporary
     #: (cheaper than the buffer lookup for small arrays)
     SMALL = 4096
@@ -146,10 +156,10 @@ class SGD(Optimizer):
         w -= step
 
 
+@register_optimizer("adam")
 class Adam(Optimizer):
     """Adam with bias correction (Kingma & Ba, 2015); state per parameter name."""
 
-    name = "adam"
 
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, **decay):
         super().__init__(**decay)
@@ -229,9 +239,6 @@ class Adam(Optimizer):
         spec = super().to_spec()
         spec.update(beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon)
         return spec
-
-
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 
 
 def make_optimizer(spec=None, l2_decay=0.0, l1_decay=0.0) -> Optimizer:

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import AlzzaError
 from ..heads import make_head
+from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape, shape_from_config, shape_to_config
 from ..training import format_accuracy
 from .family import Chain, FamilyModel, encode_in_chunks
@@ -40,10 +41,10 @@ __all__ = ["MODES", "EncoderDecoder"]
 MODES = ("both", "encoder", "decoder")
 
 
+@register_model_kind("encoder_decoder")
 class EncoderDecoder(FamilyModel):
     """Encoder and decoder parts over an encoder-decoder data set (see the module docstring)."""
 
-    kind = "encoder_decoder"
     PARTS = ("encoder", "decoder")
 
     def __init__(self, dataset=None, encoder=(), decoder=(), *, name=None, optimizer="sgd", l2_decay=0.0,

@@ -29,6 +29,7 @@ import numpy as np
 from ..backend import make_rng, resolve_dtype
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
+from ..kinds import register_model_kind
 from ..init import Initializer
 from ..layers import BuildContext, Dense, Layer, Serial
 from ..layers.base import check_built
@@ -50,6 +51,7 @@ from .step import TrainingStep
 EVAL_CHUNK = 1000
 
 
+@register_model_kind("network")
 class Model(TrainingStep):
     """A network for one data set's shapes and output mode.
 
