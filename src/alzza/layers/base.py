@@ -27,7 +27,8 @@ The contract, in one place (checked by the model, see :func:`check_built` and
 * Every parameter is created in ``ctx.dtype``; after a backward, ``grads`` has exactly
   the keys of ``params``, each of its parameter's shape and dtype.
 * A returned gradient belongs to the caller: never a view of a buffer the layer reuses,
-  and ``dy`` is never modified.
+  and ``dy`` is never modified. With ``needs_input_grad`` False (a first layer, whose
+  input is data) backward fills ``grads`` and returns None.
 * Names: :meth:`Layer.attach` names a layer by its place in the tree (``layers[2]``,
   ``layers[2].children[0]``) when it joins a model, so parameters are ``<path>/<key>``
   whether the network came from a spec or from Python objects.
