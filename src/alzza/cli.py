@@ -11,6 +11,7 @@ import sys
 
 from . import __version__
 from .errors import AlzzaError
+from .user_code import add_import_option, import_all
 
 EPILOG = """\
 examples:
@@ -20,6 +21,8 @@ examples:
   alzza run my-experiment.yaml                your own experiment file
   alzza summary steel-mlp-12-6-4              layers, shapes and parameter counts
   alzza gradcheck my.yaml --import mylayer.py  check your own layer's gradients inside its model
+  alzza fetch pulsar abalone steel            download data sets (checked) into the data folder
+  alzza data                                  which data sets are there, and the cache
 
 data: --data-dir, else $ALZZA_DATA, else the per-user cache folder.
 """
@@ -37,11 +40,6 @@ def _positive_float(text):
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {value}")
     return value
-
-
-def _add_import(parser):
-    parser.add_argument("--import", dest="imports", action="append", metavar="MODULE_OR_PATH", default=[],
-                        help="import this module or .py file first (your own layer types); repeatable")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,17 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", help="output folder (default: runs/NAME)")
     p_run.add_argument("--max-batches", type=_positive_int, help="cut every epoch to N minibatches (quick smoke runs)")
     p_run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
-    _add_import(p_run)
+    p_run.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
+                       help="write model.npz and checkpoint.json to --out every N epochs")
+    p_run.add_argument("--resume", metavar="DIR",
+                       help="continue the run in DIR from its last checkpoint (weights, optimiser, epoch)")
+    add_import_option(p_run)
 
     p_sum = commands.add_parser(
         "summary", help="print a model's structure",
         description="The structure dump: nested layers, input -> output shapes, parameter counts, total.")
     p_sum.add_argument("experiment", metavar="NAME-or-FILE", help="a name from 'alzza list' or an experiment .yaml file")
     p_sum.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
-    _add_import(p_sum)
-    from .commands import gradcheck
-
-    _add_import(gradcheck.add_parser(commands))
+    add_import_option(p_sum)
     p_bench = commands.add_parser(
         "bench", help="time training steps against PyTorch (the benchmark suite)",
         description="Time one training step per example, alzza against the same model in PyTorch (CPU), "
@@ -88,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .bench.harness import add_arguments
 
     add_arguments(p_bench)
+    from .commands import COMMAND_MODULES
+
+    for module in COMMAND_MODULES.values():
+        module.add_parser(commands)
     return parser
 
 
@@ -138,29 +141,33 @@ def cmd_run(args, out=print):
 
     run_experiment(args.experiment, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                    seed=args.seed, report=args.report, data_dir=args.data_dir, out=args.out,
-                   max_batches=args.max_batches, progress=False if args.no_progress else None, printer=out)
+                   max_batches=args.max_batches, progress=False if args.no_progress else None, printer=out,
+                   resume=args.resume, checkpoint_every=args.checkpoint_every)
     return 0
 
 
 def cmd_summary(args, out=print):
-    from .data import make_dataset
+    """Declared shapes, no weights drawn: no data file is read, VGG-19 costs no memory."""
+    from .data import describe_dataset
     from .experiments import find_experiment
     from .experiments.runner import build_model
 
     exp = find_experiment(args.experiment)
-    dataset = make_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
-    build_model(exp, dataset, seed=0, printer=out).summary()
+    dataset = describe_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
+    build_model(exp, dataset, seed=0, printer=out, allocate=False).summary(print_it=True)
     return 0
 
 
-def cmd_gradcheck(args, out=print):
-    from .commands import gradcheck
-
-    return gradcheck.run(args, out)
+COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench}
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench,
-            "gradcheck": cmd_gradcheck}
+def _command(name):
+    """The function that runs command ``name``: one of the above, else a module of alzza.commands."""
+    if name in COMMANDS:
+        return COMMANDS[name]
+    from .commands import COMMAND_MODULES
+
+    return COMMAND_MODULES[name].run
 
 
 def main(argv=None) -> int:
@@ -170,10 +177,8 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
-        from .user_code import import_all
-
         import_all(getattr(args, "imports", None))  # before any spec is read: user layer types register
-        return COMMANDS[args.command](args)
+        return _command(args.command)(args)
     except AlzzaError as exc:
         print(f"alzza: error: {exc}", file=sys.stderr)
         return 2

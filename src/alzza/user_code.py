@@ -67,6 +67,12 @@ def _where(exc: BaseException, path: Path | None = None) -> str:
     return f" at {frames[-1].filename} line {frames[-1].lineno}" if frames else ""
 
 
+def add_import_option(parser) -> None:
+    """``--import MODULE_OR_PATH`` (repeatable) on a command's argument parser."""
+    parser.add_argument("--import", dest="imports", action="append", metavar="MODULE_OR_PATH", default=[],
+                        help="import this module or .py file first (your own layer types); repeatable")
+
+
 def import_all(names) -> list:
     """Import every ``--import`` value in order (see :func:`import_user_code`)."""
     return [import_user_code(name) for name in names or ()]

@@ -17,6 +17,7 @@ import copy
 import numpy as np
 
 from ..errors import AlzzaError
+from ..user_code import add_import_option
 
 #: a correct float64 backward is ~1e-9; a wrong formula ~0.1–1
 DEFAULT_TOL = 1e-6
@@ -41,6 +42,7 @@ def add_parser(subparsers):
                    help="entries checked per array, chosen at random (default 10; 0 = all)")
     p.add_argument("--tol", type=float, default=DEFAULT_TOL, help=f"tolerance on the relative error (default {DEFAULT_TOL:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and of the sampled entries (default 0)")
+    add_import_option(p)
     return p
 
 

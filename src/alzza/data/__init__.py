@@ -9,13 +9,50 @@ fails with one :class:`~alzza.errors.SpecError` that names the path (``dataset``
 Each data-set module registers a factory with :func:`register_dataset`; the factory is
 called as ``factory(data_dir=..., rng=..., **options)`` with every declared option
 filled in (defaults included) and returns a :class:`Dataset`.
+
+:func:`describe_dataset` checks a spec the same way and returns the data set's declared
+shapes (:mod:`alzza.data.shapes`) without reading a file: what summaries and the spec
+check before training build models on.
 """
 
 from __future__ import annotations
 
+from ..backend import make_rng
 from .dataset import Dataset
 from .locate import data_root, find_data_file, resolve_data_root
-from .registry import DatasetEntry, DatasetOption, dataset_entry, dataset_names, make_dataset, register_dataset
+from .registry import (
+    DatasetEntry,
+    DatasetOption,
+    checked_spec,
+    dataset_entry,
+    dataset_names,
+    make_dataset,
+    register_dataset,
+)
+
+
+def describe_dataset(spec, data_dir=None, seed=None, declared_only: bool = False) -> Dataset | None:
+    """The data set of ``spec`` with its declared shapes and mode, and no examples.
+
+    The spec is checked as :func:`make_dataset` checks it, then the data set's
+    declaration (:mod:`alzza.data.shapes`, or its ``shapes=`` at registration) gives name,
+    mode and shapes without reading a file. A data set registered without a
+    declaration is built from its data (``seed`` drives that build), or with
+    ``declared_only`` None is returned.
+    """
+    if isinstance(spec, Dataset):
+        return spec
+    from .shapes import DECLARED
+
+    entry, options = checked_spec(spec)
+    declare = entry.shapes or DECLARED.get(entry.name)
+    if declare is None or (entry.name in DECLARED and entry.factory is not _BUILTIN_FACTORIES.get(entry.name)):
+        # a user's own data set (or a built-in replaced by one): its shapes come from its data
+        if declared_only:
+            return None
+        return entry.factory(data_dir=data_dir, rng=make_rng(seed), **options)
+    return declare(data_dir=data_dir, **options)
+
 
 
 # --------------------------------------------------------------------------- built-ins
@@ -45,6 +82,7 @@ __all__ = [
     "data_root",
     "dataset_entry",
     "dataset_names",
+    "describe_dataset",
     "find_data_file",
     "make_dataset",
     "register_dataset",
@@ -56,3 +94,6 @@ from . import automata as _automata  # noqa: E402,F401  (registers automata: gen
 from . import audio as _audio  # noqa: E402,F401  (registers urban-sound, fsdd and urban-sound-or-fsdd)
 from . import videoshot as _videoshot  # noqa: E402,F401  (registers videoshot, videoshot-standin, videoshot-or-standin)
 from . import mnist as _mnist, gan_picture as _gan_picture  # noqa: E402,F401  (registers mnist, mnist-eng, mnist-kor, gan-mnist, gan-picture)
+
+#: the factories registered above, so a data set re-registered by a user is built from its data
+_BUILTIN_FACTORIES = {name: dataset_entry(name).factory for name in dataset_names()}

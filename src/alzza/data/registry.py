@@ -34,6 +34,8 @@ class DatasetEntry:
     factory: Callable[..., Dataset]
     options: dict
     summary: str = ""
+    #: ``shapes(data_dir=..., **options)`` → a Dataset without examples (None: build from the data)
+    shapes: Callable[..., Dataset] | None = None
 
 
 _REGISTRY: dict[str, DatasetEntry] = {}
@@ -41,16 +43,19 @@ _REGISTRY: dict[str, DatasetEntry] = {}
 
 def register_dataset(name: str, factory: Callable[..., Dataset],
                      options: Mapping[str, Option] | None = None,
-                     summary: str = "") -> None:
+                     summary: str = "", shapes: Callable[..., Dataset] | None = None) -> None:
     """Make ``name`` available to :func:`make_dataset`.
 
     ``factory(data_dir=..., rng=..., **options)`` builds the data set; ``options`` maps
-    each option it accepts to an :class:`~alzza.options.Option` (see :func:`DatasetOption`). Registering a name again
-    replaces the earlier entry (useful in tests and for user extensions).
+    each option it accepts to an :class:`~alzza.options.Option` (see :func:`DatasetOption`).
+    ``shapes(data_dir=..., **options)``, if given, returns the data set's shapes and mode
+    without reading data (see :func:`describe_dataset`; the shipped data sets declare
+    theirs in :mod:`alzza.data.shapes`). Registering a name again replaces the earlier
+    entry (useful in tests and for user extensions).
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"a data set name must be a non-empty string, got {name!r}")
-    _REGISTRY[name] = DatasetEntry(name, factory, dict(options or {}), summary)
+    _REGISTRY[name] = DatasetEntry(name, factory, dict(options or {}), summary, shapes)
 
 
 def dataset_names() -> list[str]:
@@ -76,6 +81,12 @@ def make_dataset(spec, data_dir=None, seed=None) -> Dataset:
     """
     if isinstance(spec, Dataset):
         return spec
+    entry, options = checked_spec(spec)
+    return entry.factory(data_dir=data_dir, rng=make_rng(seed), **options)
+
+
+def checked_spec(spec) -> tuple[DatasetEntry, dict]:
+    """The registry entry and every option (checked, defaults filled in) of a spec."""
     name, given = _parse_spec(spec)
     entry = dataset_entry(name)
     options = {}
@@ -89,7 +100,7 @@ def make_dataset(spec, data_dir=None, seed=None) -> Dataset:
         if key not in options and option.required:
             raise SpecError(f"dataset.{key}", f"data set {name!r} needs option {key!r} ({option.doc})")
         options.setdefault(key, option.default)
-    return entry.factory(data_dir=data_dir, rng=make_rng(seed), **options)
+    return entry, options
 
 
 def _parse_spec(spec) -> tuple[str, dict]:

@@ -1,0 +1,167 @@
+"""docs/reproduction.md: the whole table of the book's experiments, from one reproduction.
+
+``alzza reproduce --all --markdown-doc docs/reproduction.md --out DIR`` runs nothing: it
+reads the run folders a reproduction left in ``DIR`` and writes one row per shipped
+experiment. Every figure in it comes from those runs (their result.json); a row with no
+run is listed as not run, with the reason. Where it was made (commit, machine, date,
+command) comes from ``DIR/session.json``.
+
+Every row outside ±0.03 gets a one-line explanation with its evidence. Some evidence is
+read from the run itself:
+
+- the data differs (a stand-in, or a subset of the book's data: the run's data source);
+- the settings differ (the run did not use the book's epochs or whole epochs);
+- one run's figure is noisy: our validation accuracy moved over a range wider than the
+  band in the last epochs of the same run (its history).
+
+Other explanations are written by a person in the notes file beside the document
+(``reproduction-notes.yaml``: ``not_run: reason`` and ``rows: {name: one line}``), and
+shown after the evidence found in the runs. A row outside the band with no explanation
+at all is marked *unexplained* and listed on the console.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+from pathlib import Path
+
+import yaml
+
+from ..errors import AlzzaError
+from .report import chapter_title, write_text_atomic
+from .rows import (BAND, NOT_RUN, NOT_STARTED, Row, Summary, band_text, book_text, diff_text, ours_text,
+                   range_text, read_row, seconds_text, seeds_text)
+from .session import RUNS, read_sessions, session_lines
+
+NOTES_SUFFIX = "-notes.yaml"
+#: the last epochs whose validation accuracies show how much one run's figure moves
+TAIL_EPOCHS = 5
+DEFAULT_NOT_RUN = "not run in this session (no run folder in the reproduction's output)"
+
+
+def read_notes(doc_path: Path) -> dict:
+    path = doc_path.with_name(doc_path.stem + NOTES_SUFFIX)
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise AlzzaError(f"{path}: not valid YAML ({error}); it holds not_run: TEXT and rows: {{NAME: TEXT}}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rows", {}), dict):
+        raise AlzzaError(f"{path}: must be a mapping with not_run: TEXT and rows: {{NAME: TEXT}}")
+    return data
+
+
+def validation_spread(result: dict | None) -> tuple[float, float, int] | None:
+    """(lowest, highest, epochs) of the validation accuracy over the run's last epochs."""
+    history = (result or {}).get("history") or {}
+    values = [v for v in history.get("validate_accuracy") or [] if isinstance(v, (int, float))]
+    tail = values[-TAIL_EPOCHS:]
+    if len(tail) < 2:
+        return None
+    return min(tail), max(tail), len(tail)
+
+
+def evidence(row: Row) -> list[str]:
+    """What the run itself says about a row outside the band."""
+    found = []
+    result = row.result or {}
+    source = str(result.get("data_source") or "")
+    if row.data in ("stand-in", "subset"):
+        found.append(f"data differs ({row.data}): {source.split('; ')[0]}")
+    if row.settings not in ("book's", "build only"):
+        found.append(f"settings differ: {row.settings}")
+    for comparison in row.comparisons:
+        spread = row.seed_range(comparison.key)
+        if comparison.within is not False or spread is None or comparison.exact:
+            continue
+        low, high = spread
+        lows, highs, books = ((low, high, comparison.book) if isinstance(low, list)
+                              else ([low], [high], [comparison.book]))
+        inside = all(a - 1e-9 <= b <= c + 1e-9 for a, b, c in zip(lows, books, highs))
+        wide = any(c - a > 2 * BAND for a, c in zip(lows, highs))
+        count = sum(m.get(comparison.key) is not None for _, m in row.seed_metrics)
+        found.append(f"seed spread of {comparison.key}: ours over {count} seeds is {range_text(spread)}, the book's "
+                     f"{_figure(comparison.book)} lies {'inside' if inside else 'outside'} it"
+                     + ("; one run moves more than the whole band" if wide else ""))
+    spread = validation_spread(result)
+    if spread and spread[1] - spread[0] > BAND:
+        found.append(f"one run is noisy: our accuracy on the 100-example validation sample moved over "
+                     f"{spread[0]:.3f}–{spread[1]:.3f} in the last {spread[2]} epochs")
+    return found
+
+
+def _figure(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "+".join(f"{v:.3f}" for v in value)
+    return f"{value:.3f}"
+
+
+def explanation(row: Row, notes: dict) -> str:
+    written = (notes.get("rows") or {}).get(row.name)
+    if row.status == NOT_RUN:
+        return str(notes.get("not_run") or DEFAULT_NOT_RUN)
+    if row.status == NOT_STARTED:
+        return row.message
+    if row.status != "done":
+        return f"{row.status}: {row.message}"
+    if row.within is not False:
+        return str(written or "")
+    found = evidence(row) + ([str(written)] if written else [])
+    return "; ".join(found) if found else "*unexplained*"
+
+
+def _md(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+HEADERS = ("experiment", "data", "settings", "ours", "book", "difference", f"±{BAND:g}", "over seeds",
+           "train s (ours)", "train s (book)", "explanation")
+
+
+def render_document(rows: list[Row], sessions: list[dict], notes: dict, out_dir: str) -> str:
+    summary = Summary.of(rows)
+    lines = ["# Reproduction of the book's results", "",
+             "Generated by `alzza reproduce --all --markdown-doc docs/reproduction.md "
+             f"--out {out_dir}` from the run folders of the reproduction sessions below; every figure here "
+             "comes from those runs (their `result.json`). Regenerate it whenever an experiment's settings "
+             "change. Ours is one run with the experiment's own seed; the book's is one run on the author's "
+             f"machine. A row is within the band when every figure the book gives is within ±{BAND:g} of ours "
+             "(a parameter count must match exactly).", "", "## Sessions", ""]
+    lines += [f"- {line}" for line in session_lines(sessions)] or ["- none recorded"]
+    lines += ["", "## Summary", ""] + [f"- {line}" for line in summary.lines()] + [""]
+    not_run = [r for r in rows if r.status == NOT_RUN]
+    if not_run:
+        reason = str(notes.get("not_run") or DEFAULT_NOT_RUN)
+        lines += [f"Not run in this session ({len(not_run)} rows): {reason}", ""]
+    for chapter, group in groupby(rows, key=lambda r: r.chapter):
+        lines += [f"## {chapter_title(chapter)}", "", "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+        for row in group:
+            cells = [row.name, row.data, row.settings, ours_text(row), book_text(row), diff_text(row), band_text(row),
+                     seeds_text(row), seconds_text(row.ours_seconds), seconds_text(row.book_seconds),
+                     explanation(row, notes)]
+            if row.status == NOT_RUN:
+                cells[-1] = str((notes.get("rows") or {}).get(row.name) or "not run in this session")
+            lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def write_document(out_dir, doc_path, printer=print) -> tuple[Path, int]:
+    """Write the document for every shipped experiment; returns (path, rows not run)."""
+    from ..experiments import list_experiments
+
+    root, doc = Path(out_dir), Path(doc_path)
+    if not root.is_dir():
+        raise AlzzaError(f"--markdown-doc reads a reproduction's run folders, but {root} does not exist; "
+                         f"run 'alzza reproduce ... --out {root}' first")
+    rows = [read_row(exp, root / RUNS / exp.name) for exp in list_experiments()]
+    notes = read_notes(doc)
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(doc, render_document(rows, read_sessions(root), notes, str(out_dir)))
+    unexplained = [r.name for r in rows if r.status == "done" and r.within is False
+                   and explanation(r, notes) == "*unexplained*"]
+    if unexplained:
+        printer(f"rows outside ±{BAND:g} with no explanation (add them to "
+                f"{doc.with_name(doc.stem + NOTES_SUFFIX)}): {', '.join(unexplained)}")
+    return doc, sum(r.status in (NOT_RUN, NOT_STARTED) for r in rows)
