@@ -124,6 +124,8 @@ def test_every_layer_type_declares_its_contract_in_the_base_attributes():
     ["rnn", {"recur_size": 4, "inseq": False, "timesteps": 3, "actfunc": "tanh"}],
     ["lstm", {"recur_size": 4, "outseq": False, "use_state": True}],
     ["seqwrap", ["full", {"width": 2}]],
+    ["gru", {"recur_size": 4, "reset_after": False}],
+    ["layer_normal", {"rescale": False, "epsilon": 0.001}],
 ])
 def test_options_and_spec_are_read_back_from_the_declaration(spec):
     layer = parse_layer(spec, "layers[0]")

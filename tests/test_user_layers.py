@@ -18,6 +18,8 @@ from alzza.errors import LayerContractError, ModelFileError
 from alzza.layers import LAYER_TYPES, Dense, Layer, register_layer
 from alzza.layers.composite import Add, Loop, Parallel
 from alzza.layers.conv import Conv2D
+from alzza.layers.gru import GRU
+from alzza.layers.layernorm import LayerNorm
 from alzza.layers.norm import BatchNorm
 from alzza.layers.pool import AvgPool, MaxPool
 from alzza.layers.recurrent import LSTM, RNN
@@ -209,6 +211,9 @@ def test_gradcheck_refuses_a_family_with_one_message(capsys):
     (Parallel, {}, (4,), [Dense(4, "tanh"), Dense(2)]),
     (Loop, {"repeat": 2}, (4,), [Dense(4, "tanh")]),
     (SeqWrap, {}, SeqShape((3, 4)), [Dense(4, "tanh")]),
+    (GRU, {"recur_size": 3}, SeqShape((4, 2)), None),
+    (GRU, {"recur_size": 3, "outseq": False, "reset_after": False}, SeqShape((4, 2)), None),
+    (LayerNorm, {}, (5,), None),
 ])
 def test_check_layer_passes_every_shipped_layer(cls, options, shape, children):
     errors = check_layer(cls, options, shape, children=children)
