@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import numbers
 import sys
 import time
 from dataclasses import dataclass, field
@@ -32,7 +33,9 @@ from .callbacks import (  # noqa: F401  (format_accuracy is re-exported: callers
     format_accuracy,
     read_checkpoint,
 )
+from .diagnose import explain_non_finite
 from .errors import TrainingError
+from .memory import check_training
 from .schedules import make_schedule
 
 #: validation splits up to this size are scored whole each epoch by default
@@ -293,8 +296,11 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1 or batch_size < 1:
         raise TrainingError(f"epochs and batch size must be at least 1 (got {epochs}, {batch_size})")
-    if not learning_rate > 0:
-        raise TrainingError(f"learning rate must be positive (got {learning_rate})")
+    if not 0 < learning_rate < math.inf:
+        raise TrainingError(f"learning rate must be a finite number > 0 (got {learning_rate})")
+    if isinstance(report, bool) or not isinstance(report, numbers.Integral) or report < 0:
+        raise TrainingError(f"report must be an integer >= 0 (every N epochs; 0: only the end), got {report!r}")
+    check_training(model, batch_size)  # refuse before allocating, not with a MemoryError mid-epoch
     steps = dataset.batches_per_epoch(batch_size)
     if steps < 1:
         raise TrainingError(f"{dataset}: no full batch of {batch_size} in {dataset.train_count} training examples")
@@ -350,9 +356,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
                     loss, acc = model.train_step(x, y, lr)
                     if not math.isfinite(loss):
                         raise TrainingError(
-                            f"{model.name}: the loss became {loss} at epoch {epoch}, batch {n + 1}. "
-                            f"Try a lower learning rate (now {lr}), standardised inputs "
-                            f"(e.g. the '-std' experiments), or a smaller init std."
+                            f"{model.name}: the loss became {loss} at epoch {epoch}, batch {n + 1}: "
+                            f"{explain_non_finite(model, x, y)} (learning rate {lr})."
                         )
                     losses.append(loss)
                     accs.append(acc)

@@ -16,108 +16,41 @@ Writes to the output folder:
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import tempfile
 import time
 from pathlib import Path
 
+from ..atomic import write_text_atomic
 from ..data import describe_dataset, make_dataset
 from ..errors import ExperimentError
 from ..init import ShapeOnly
 from ..models import Model
-from ..reproduce.fingerprint import fingerprint
-from ..training import format_accuracy
-from ..version import __version__
 from ..viz.plots import training_curves
-from .catalogue import PICTURES, Experiment, find_experiment
+from .catalogue import PICTURES, Experiment, check_run_name, find_experiment
+from .records import (  # noqa: F401  (shared with the families runner; importable from here as before)
+    COMPARED,
+    _plain,
+    strict_json,
+    write_json_atomic,
+    seconds_text,
+    comparison_lines,
+    result_record,
+    keep_model_safe,
+    DIVERGED_LOSS,
+    DIVERGED_GROWTH,
+    diverged,
+    warn_if_diverged,
+    FIT_OPTIONS,
+    fit_options,
+    write_history,
+    written_line,
+)
 
 DEFAULT_SEED = 1234
-COMPARED = ("accuracy", "precision", "recall", "f1")
 #: examples whose feature maps the ``maps`` picture shows
 MAP_EXAMPLES = 3
-
-
-def _plain(value):
-    """Metrics as JSON-friendly values (tuples → lists, NumPy scalars → floats)."""
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """Write JSON to a temp file beside ``path`` and rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; result.json is as readable as the pictures
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def seconds_text(seconds: float) -> str:
-    """'218 s', or '0.4 s' for a run too short for whole seconds to say anything."""
-    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
-
-
-def comparison_lines(metrics: dict, book: dict, train_seconds: float | None = None) -> list[str]:
-    """'accuracy   0.812   book 0.810' rows for every metric the book reports too."""
-    lines = []
-    for key in COMPARED:
-        if key not in metrics:
-            continue
-        ours = format_accuracy(metrics[key])
-        theirs = book.get(key)
-        theirs_text = format_accuracy(theirs) if theirs is not None else "—"
-        lines.append(f"  {key:<10} ours {ours:<14} book {theirs_text}")
-    if train_seconds is not None or book.get("train_seconds") is not None:
-        ours = f"ours {seconds_text(train_seconds)}" if train_seconds is not None else "ours —"
-        theirs = f"book {book['train_seconds']} s" if book.get("train_seconds") is not None else "book —"
-        lines.append(f"  train time: {ours}, {theirs}")
-    return lines
-
-
-def result_record(exp, dataset, model, metrics, settings, seed, history, pictures, *, max_batches,
-                  train_seconds, **extra) -> dict:
-    """The contents of result.json (SPEC §7: experiment, dataset, metrics, book, epochs,
-    train_seconds, seed, version — and the settings, pictures and per-epoch history; the
-    ``fingerprint`` of code, settings and seed, and where the data came from)."""
-    return {
-        "experiment": exp.name,
-        "chapter": exp.chapter,
-        "title": exp.title,
-        "kind": exp.kind,
-        "dataset": str(dataset),
-        "dataset_spec": exp.dataset,
-        "metrics": _plain(metrics),
-        "book": _plain(exp.book),
-        "epochs": settings["epochs"],
-        "batch_size": settings["batch_size"],
-        "learning_rate": settings["learning_rate"],
-        "optimizer": settings["optimizer"],
-        "max_batches": max_batches,
-        "train_seconds": train_seconds,
-        "seed": seed,
-        "version": __version__,
-        # what made this record (code hash, settings, seed): alzza reproduce --resume compares it
-        "fingerprint": fingerprint(exp, settings, seed, max_batches),
-        "data_source": getattr(dataset, "source", ""),
-        "parameters": model.parameter_count(),
-        "pictures": pictures,
-        "model_file": "model.npz",
-        "history": _plain(history.to_dict()),
-        "epochs_run": history.epochs_run,
-        "stop_reason": history.stop_reason,
-        **extra,
-    }
 
 
 def build_model(exp: Experiment, dataset, seed: int, printer=print, allocate: bool = True) -> Model:
@@ -178,19 +111,44 @@ def draw_pictures(exp: Experiment, model: Model, dataset, out_dir: Path, printer
     return files, extra
 
 
-#: the train: keys that are options of alzza.training.fit as they are
-FIT_OPTIONS = ("validate", "lr_schedule", "early_stopping")
+def check_settings(settings: dict, seed, exp: Experiment) -> None:
+    """Every setting checked before anything is loaded or trained (overrides included)."""
+    where = exp.source or exp.name
+    for key in ("epochs", "batch_size"):
+        if isinstance(settings[key], bool) or not isinstance(settings[key], int) or settings[key] < 1:
+            raise ExperimentError(f"{where}: {key} must be an integer >= 1, got {settings[key]!r}")
+    if isinstance(settings["report"], bool) or not isinstance(settings["report"], int) or settings["report"] < 0:
+        raise ExperimentError(f"{where}: report must be an integer >= 0, got {settings['report']!r}")
+    lr = settings["learning_rate"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+        raise ExperimentError(f"{where}: the learning rate must be a finite number > 0, got {lr!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ExperimentError(f"{where}: the seed must be an integer >= 0, got {seed!r}")
+    check_run_name(exp.name, where)
 
 
-def fit_options(settings: dict, out_dir: Path, exp, seed, resume=None, stage="train") -> dict:
-    """The keyword options of :func:`alzza.training.fit` for one training stage of a run."""
-    options = {key: settings[key] for key in FIT_OPTIONS if settings.get(key) is not None}
-    if settings.get("checkpoint_every"):
-        options.update(checkpoint_every=settings["checkpoint_every"], checkpoint_dir=out_dir,
-                       checkpoint_info={"experiment": exp.name, "seed": seed})
-    if resume is not None and resume.get("stage", "train") == stage:
-        options["resume"] = resume
-    return options
+def prepare_out_dir(out, exp: Experiment) -> Path:
+    """The output folder, created and proven writable BEFORE training (so no work is lost).
+
+    By default ``runs/<name>``, where the name is one safe folder name (see
+    :func:`~alzza.experiments.catalogue.check_run_name`): an experiment file can't choose
+    to write, or delete pictures, anywhere else.
+    """
+    out_dir = Path(out) if out is not None else Path("runs") / check_run_name(exp.name, exp.source or exp.name)
+    label = f"--out {out_dir}" if out is not None else f"output folder {out_dir}"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExperimentError(f"{label}: is a file (or device), not a folder; give a folder for the results")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".alzza-write-test.", dir=out_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except (FileExistsError, NotADirectoryError):
+        raise ExperimentError(f"{label}: a part of this path is a file, not a folder") from None
+    except OSError as exc:
+        raise ExperimentError(f"{label}: cannot write there ({exc.strerror or exc}); "
+                              "give a writable folder with --out") from None
+    return out_dir
 
 
 def read_resume(folder, exp, seed):
@@ -204,22 +162,6 @@ def read_resume(folder, exp, seed):
         raise ExperimentError(f"{folder}: the checkpoint was trained with seed {record['seed']}, not {seed}; "
                               f"resume without --seed (or with --seed {record['seed']})")
     return record
-
-
-def write_history(out_dir: Path, histories) -> str:
-    """history.csv: one row per epoch of every training stage (see alzza.training.history_csv)."""
-    from ..callbacks import write_text_atomic
-    from ..training import history_csv
-
-    write_text_atomic(out_dir / "history.csv", history_csv(histories))
-    return "history.csv"
-
-
-def written_line(out_dir: Path, names) -> str:
-    """'Wrote DIR/: a, b and c' — every file the run wrote, in one line."""
-    names = list(dict.fromkeys(names))
-    listed = ", ".join(names[:-1]) + (f" and {names[-1]}" if len(names) > 1 else names[0])
-    return f"Wrote {out_dir}{os.sep}: {listed}"
 
 
 def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=None, seed=None, report=None,
@@ -245,8 +187,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         if out is None:
             out = resume
     seed = seed if seed is not None else (exp.seed if exp.seed is not None else DEFAULT_SEED)
-    out_dir = Path(out) if out is not None else Path("runs") / exp.name
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_settings(settings, seed, exp)
+    out_dir = prepare_out_dir(out, exp)
 
     printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
     check_spec(exp, data_dir)  # a typo in the model fails now, before the data loads
@@ -273,13 +215,21 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
                           progress=progress, max_batches=max_batches,
                           **fit_options(settings, out_dir, exp, seed, resume_record))
     metrics = model.test()
-    picture = out_dir / "visualize.png"
-    picture.unlink(missing_ok=True)  # never list a stale picture from an earlier run here
-    lines = model.visualize(exp.show, path=picture) if exp.show else []
-
     printer(f"Result of {exp.name} on the test split:")
     for line in comparison_lines(metrics, exp.book, history.train_seconds):
         printer(line)
+    ran_away = warn_if_diverged(model, history, printer)
+    with keep_model_safe(model, exp, out_dir, printer):
+        model.save(out_dir / "model.npz")  # the trained model first: it is what a late failure would lose
+        picture = out_dir / "visualize.png"
+        picture.unlink(missing_ok=True)  # never list a stale picture from an earlier run here
+        lines = model.visualize(exp.show, path=picture) if exp.show else []
+        return _write_outputs(exp, dataset, model, metrics, settings, seed, history, out_dir, picture, lines,
+                              max_batches, printer, ran_away)
+
+
+def _write_outputs(exp, dataset, model, metrics, settings, seed, history, out_dir, picture, lines, max_batches,
+                   printer, ran_away):
 
     pictures = {"training": "training.png"}
     training_curves(history, title=f"{exp.name} — {dataset}", head_names=getattr(dataset, "head_names", None),
@@ -289,10 +239,10 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         pictures["visualize"] = picture.name
     extra_pictures, extra = draw_pictures(exp, model, dataset, out_dir, printer)
     pictures.update(extra_pictures)
-    model.save(out_dir / "model.npz")
-    (out_dir / "visualize.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(out_dir / "visualize.txt", "\n".join(lines) + "\n")
     result = result_record(exp, dataset, model, metrics, settings, seed, history, pictures,
-                           max_batches=max_batches, train_seconds=history.train_seconds, **extra)
+                           max_batches=max_batches, train_seconds=history.train_seconds, diverged=ran_away,
+                           **extra)
     write_json_atomic(out_dir / "result.json", result)
     from ..report import write_report
 
