@@ -123,7 +123,6 @@ def result_record(exp, dataset, model, metrics, settings, seed, history, picture
 
 
 @contextlib.contextmanager
-
 def keep_model_safe(model, exp: Experiment, out_dir: Path, printer=print):
     """When writing the results fails late (full disk, folder removed), keep the trained
     model in a fresh temporary folder and say where — hours of training are not lost."""
@@ -192,6 +191,23 @@ def fit_options(settings: dict, out_dir: Path, exp, seed, resume=None, stage="tr
     if resume is not None and resume.get("stage", "train") == stage:
         options["resume"] = resume
     return options
+
+
+def train_options(settings: dict) -> dict:
+    """The steering options of a run as result.json records them."""
+    return {key: settings.get(key) for key in (*FIT_OPTIONS, "checkpoint_every")}
+
+
+@contextlib.contextmanager
+def resume_hint(exp, settings: dict, out_dir: Path, printer=print):
+    """On Ctrl-C during training with checkpoints, say how to continue (then stop as asked)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if settings.get("checkpoint_every") and (out_dir / "checkpoint.json").is_file():
+            name = exp.name if not exp.source or exp.source.startswith("alzza/") else exp.source
+            printer(f"Interrupted. Continue from the last checkpoint with: alzza run {name} --resume {out_dir}")
+        raise
 
 
 def write_history(out_dir: Path, histories) -> str:
