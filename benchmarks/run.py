@@ -1,6 +1,6 @@
 """Run the benchmark suite: ``python benchmarks/run.py [--quick] [--rows ...]``.
 
-The same code as ``alzza bench`` (see :mod:`alzza.benchmarking`). The BLAS thread
+The same code as ``alzza bench`` (see :mod:`alzza.bench.harness`). The BLAS thread
 variables are set before NumPy loads when they are not given, so no child process is
 needed in the common case.
 """
@@ -22,6 +22,6 @@ if __name__ == "__main__":
     n = _threads(sys.argv[1:])
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, n)
-    from alzza.benchmarking import main
+    from alzza.bench.harness import main
 
     sys.exit(main(sys.argv[1:]))

@@ -2,7 +2,7 @@
 network to the equivalent ``torch.nn`` module.
 
 Torch is the yardstick only: nothing in alzza imports this file; the suite
-(:mod:`alzza.benchmarking`) loads it by path when torch is installed.
+(:mod:`alzza.bench.harness`) loads it by path when torch is installed.
 
 The translation mirrors the structure layer by layer (serial, loop, parallel, add with
 channel tiling, conv with its L/A/B actions and SAME padding, max/avg pooling, batch

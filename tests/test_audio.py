@@ -411,7 +411,6 @@ def test_urban_experiments_are_shipped_with_the_book_figures():
 
 @pytest.mark.parametrize("name", URBAN_EXPERIMENTS)
 def test_urban_experiments_smoke_run_on_a_small_fsdd(tmp_path, name):
-    pytest.importorskip("alzza.layers.recurrent")
     from alzza.experiments import run_experiment
 
     root = write_fsdd(tmp_path / "data", per=2, offset=5)  # ≥ 100 ms: one 100 ms window at least

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 
 import numpy as np
 import pytest
@@ -186,15 +185,6 @@ AUTOMATA_EXPERIMENTS = ["automata-rnn-4", "automata-rnn-16", "automata-rnn-64", 
                         "automata-lstm-64"]
 
 
-def _recurrent_layers_missing() -> bool:
-    if importlib.util.find_spec("alzza.layers.recurrent") is None:
-        return True
-    from alzza.layers import LAYER_TYPES
-
-    return not {"rnn", "lstm"} <= set(LAYER_TYPES)
-
-
-@pytest.mark.skipif(_recurrent_layers_missing(), reason="the rnn/lstm layers (alzza.layers.recurrent) are not there yet")
 @pytest.mark.parametrize("name", AUTOMATA_EXPERIMENTS)
 def test_smoke_run(name, tmp_path):
     from alzza.experiments import run_experiment

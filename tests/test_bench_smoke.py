@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 
-from alzza.benchmarking import ROWS, add_arguments, run_suite
+from alzza.bench.harness import ROWS, add_arguments, run_suite
 
 
 def _args(*words):

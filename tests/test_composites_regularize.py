@@ -7,7 +7,6 @@ unique parameter names in nested structures, and macro expansion through ``Model
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 
@@ -16,18 +15,15 @@ import pytest
 
 import alzza
 from alzza import Model, SpecError
-from alzza.layers import LAYER_TYPES, Dense, Layer, Serial
+from alzza.layers import Dense, Layer, Serial
 from alzza.layers.composite import Add, Loop, Parallel
 from alzza.layers.regularize import Dropout, Noise
 from alzza.testing import check_layer_gradients, check_model_gradients
 
+from _build import build_layer
+
 TOL = 1e-6
 
-HAVE_REAL_BN = importlib.util.find_spec("alzza.layers.norm") is not None
-if importlib.util.find_spec("alzza.layers.conv") is not None:
-    import alzza.layers.conv  # noqa: F401  (registers 'conv' even before alzza.layers imports it)
-needs_real_bn = pytest.mark.skipif(not HAVE_REAL_BN, reason="alzza.layers.norm (BatchNorm) is not written yet")
-needs_conv = pytest.mark.skipif("conv" not in LAYER_TYPES, reason="the 'conv' layer (alzza.layers.conv) is not written yet")
 
 
 # --- test-only helpers --------------------------------------------------------------------
@@ -139,7 +135,7 @@ def test_dropout_inside_dense_stack_gradients_with_fixed_mask():
 
 def test_dropout_is_inverted_and_identity_at_inference():
     layer = Dropout(0.7)
-    layer.build((500,), alzza.layers.BuildContext(np.random.default_rng(0), np.dtype(np.float32)))
+    build_layer(layer, (500,), np.float32, seed=0, init="normal")
     x = np.ones((2000, 500), dtype=np.float32)
     y = layer.forward(x, training=True)
     assert y.dtype == np.float32
@@ -162,7 +158,7 @@ def test_dropout_is_reproducible_from_the_seed():
     assert losses[0] != losses[2]
     a, b = Dropout(0.5), Dropout(0.5)
     for layer in (a, b):
-        layer.build((100,), alzza.layers.BuildContext(np.random.default_rng(9), np.dtype(np.float32)))
+        build_layer(layer, (100,), np.float32, seed=9, init="normal")
     ones = np.ones((4, 100), dtype=np.float32)
     np.testing.assert_array_equal(a.forward(ones, True), b.forward(ones, True))
     assert not np.array_equal(a.forward(ones, True), a.forward(ones, True))  # a fresh mask per step
@@ -198,7 +194,7 @@ def test_noise_gradients(ratio):
 
 def test_noise_only_in_training_and_on_about_ratio_of_steps():
     layer = Noise(mean=0.5, std=2.0, ratio=0.3)
-    layer.build((10,), alzza.layers.BuildContext(np.random.default_rng(0), np.dtype(np.float32)))
+    build_layer(layer, (10,), np.float32, seed=0, init="normal")
     x = np.zeros((2, 10), dtype=np.float32)
     assert layer.forward(x, training=False) is x
     applied = 0
@@ -208,7 +204,7 @@ def test_noise_only_in_training_and_on_about_ratio_of_steps():
         assert (y is x) != layer.applied
     assert abs(applied / 2000 - 0.3) < 0.04
     full = Noise(mean=0.5, std=2.0)
-    full.build((1000,), alzza.layers.BuildContext(np.random.default_rng(1), np.dtype(np.float32)))
+    build_layer(full, (1000,), np.float32, seed=1, init="normal")
     big = np.ones((200, 1000), dtype=np.float32)
     y = full.forward(big, training=True)
     assert y.dtype == np.float32
@@ -301,7 +297,6 @@ def test_add_actions_gradients_with_reference_bn(actions, reference_bn):
     assert ("B" in actions) == (layer.bn is not None)
 
 
-@needs_real_bn
 @pytest.mark.parametrize("actions", ["A", "B", "AB", "BA"])
 def test_add_actions_gradients_with_batch_norm(actions):
     layer = Add([ChannelMix(2), ChannelMix(4)], x=True, actions=actions, actfunc="tanh")
@@ -310,7 +305,6 @@ def test_add_actions_gradients_with_batch_norm(actions):
         assert type(layer.bn).__name__ == "BatchNorm" and layer.bn.params
 
 
-@needs_real_bn
 @pytest.mark.parametrize("actions", ["B", "AB", "BA"])
 def test_add_with_batch_norm_in_a_model_gradients(actions):
     spec = [["add", {"actions": actions, "actfunc": "tanh"}, ["full", {"width": 2, "actfunc": "tanh"}], 4]]
@@ -462,7 +456,6 @@ def test_macro_errors_name_the_path():
 
 
 # --- with the real conv layer ------------------------------------------------------------------
-@needs_conv
 def test_parallel_and_add_of_conv_children_gradients():
     from alzza.spec import parse_layer
 
@@ -479,15 +472,12 @@ def test_parallel_and_add_of_conv_children_gradients():
     assert {"l.children[0]/k", "l.children[0]#1/k"} <= set(errors)
 
 
-@needs_conv
 def test_conv_spatial_mismatch_in_add_is_a_spec_error():
     spec = [["add", {"x": False}, ["conv", {"ksize": 3, "chn": 4}], ["conv", {"ksize": 3, "chn": 4, "padding": "VALID"}]]]
     with pytest.raises(SpecError, match=r"layers\[0\]"):
         _model(spec, input_shape=(6, 6, 4))
 
 
-@needs_conv
-@needs_real_bn
 def test_macro_built_residual_conv_network_gradients():
     macros = {
         "conv": ["conv", {"ksize": "#k", "chn": "#chn", "actfunc": "tanh", "actions": "#act"}],

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from alzza.errors import SpecError
-from alzza.init import Initializer
 from alzza.layers import BuildContext
 from alzza.layers.conv import Conv2D
 from alzza.layers.norm import BatchNorm
@@ -15,12 +14,12 @@ from alzza.ops.windows import col2im, im2col, output_size
 from alzza.spec import parse_layers
 from alzza.testing import check_layer_gradients
 
+from _build import build_layer
+
 TOL = 1e-6
 
 
-def build(layer, input_shape, dtype=np.float64, seed=0):
-    layer.build(tuple(input_shape), BuildContext(np.random.default_rng(seed), np.dtype(dtype), Initializer("glorot")))
-    return layer
+build = build_layer  # the shared helper (tests/_build.py)
 
 
 def distinct(shape, seed=0):

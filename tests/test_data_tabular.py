@@ -436,7 +436,7 @@ def test_bad_dataset_specs_name_the_path(spec, path, words, tabular_data_dir):
 def forget_toy_dataset():
     """The registry is global: a data set registered by a test is removed after it."""
     yield
-    from alzza.data import _REGISTRY
+    from alzza.data.registry import _REGISTRY
 
     _REGISTRY.pop("toy-test", None)
 

@@ -302,8 +302,8 @@ def test_multi_select_model_gradients():
                   head_sizes=(3, 4), dtype="float64", seed=0, init={"scheme": "normal", "std": 0.5})
     x = rng.normal(size=(6, 4))
     _, y, _, _ = _multi_problem(rng)
-    # the head's own gradient is checked inline below, whether or not this helper exists
-    testing = pytest.importorskip("alzza.testing")
+    from alzza import testing
+
     errors = testing.check_model_gradients(model, x, y)
     assert max(errors.values()) < 1e-6, errors
 

@@ -9,13 +9,14 @@ import pytest
 import alzza
 from alzza import Model, SpecError
 from alzza.errors import LayerContractError
-from alzza.layers import LAYER_TYPES, BuildContext, Dense, Layer, Serial
+from alzza.layers import LAYER_TYPES, Dense, Layer, Serial
 from alzza.layers.composite import Add, Loop, Parallel
 from alzza.layers.conv import Conv2D
 from alzza.layers.pool import MaxPool
 from alzza.layers.recurrent import LSTM
 from alzza.spec import parse_layer
 
+from _build import build_layer
 from test_model_core import TinyDataset
 
 
@@ -90,9 +91,8 @@ def test_a_mix_of_objects_and_specs_is_one_error():
 # --- item 1b: every returned gradient belongs to the caller ----------------------------------
 @pytest.mark.parametrize("channels, padding", [(1, "VALID"), (1, "SAME"), (3, "VALID")])
 def test_conv_input_gradient_is_not_overwritten_by_the_next_backward(channels, padding):
-    layer = Conv2D(ksize=3, chn=2, padding=padding, actfunc="none")
+    layer = build_layer(Conv2D(ksize=3, chn=2, padding=padding, actfunc="none"), (6, 6, channels), np.float32)
     rng = np.random.default_rng(0)
-    layer.build((6, 6, channels), BuildContext(rng, np.dtype(np.float32)))
     x = rng.standard_normal((2, 6, 6, channels)).astype(np.float32)
     layer.forward(x, training=True)
     dx1 = layer.backward(rng.standard_normal((2,) + layer.output_shape).astype(np.float32))
@@ -124,6 +124,8 @@ def test_every_layer_type_declares_its_contract_in_the_base_attributes():
     ["rnn", {"recur_size": 4, "inseq": False, "timesteps": 3, "actfunc": "tanh"}],
     ["lstm", {"recur_size": 4, "outseq": False, "use_state": True}],
     ["seqwrap", ["full", {"width": 2}]],
+    ["gru", {"recur_size": 4, "reset_after": False}],
+    ["layer_normal", {"rescale": False, "epsilon": 0.001}],
 ])
 def test_options_and_spec_are_read_back_from_the_declaration(spec):
     layer = parse_layer(spec, "layers[0]")
@@ -183,3 +185,18 @@ def test_missing_gradients_are_one_error_after_the_first_backward():
     model = Model(TinyDataset(), [ForgetsGradient()], seed=0, printer=quiet)
     with pytest.raises(LayerContractError, match=r"layers\[0\].*missing \['b'\]"):
         model.train(epochs=1, batch_size=10)
+
+
+def test_layer_types_model_kinds_and_optimisers_register_one_way():
+    from alzza.kinds import MODEL_KINDS
+    from alzza.optim import OPTIMIZERS
+    from alzza.registries import Registry
+
+    for registry, attr in ((LAYER_TYPES, "type_name"), (MODEL_KINDS, "kind"), (OPTIMIZERS, "name")):
+        assert isinstance(registry, Registry)
+        assert registry and all(getattr(cls, attr) == name for name, cls in registry.items()), registry.what
+    assert {"network", "autoencoder", "encoder_decoder", "gan"} <= set(MODEL_KINDS)
+    with pytest.raises(ValueError, match="optimizer 'sgd' is already"):
+        @OPTIMIZERS.register("sgd")
+        class Other:
+            pass

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from alzza.errors import SpecError
-from alzza.init import Initializer
-from alzza.layers import BuildContext
 from alzza.layers.gru import GRU
 from alzza.layers.recurrent import LSTM, RNN
 from alzza.sequences import SeqShape, Sequences
 from alzza.spec import parse_layer
 from alzza.testing import numerical_grad, relative_error
+
+from _build import build_layer
 
 LENGTHS = np.array([5, 2, 4, 1])
 T, F, H = 5, 3, 4
@@ -24,9 +24,7 @@ def _data(y):
     return y.data if isinstance(y, Sequences) else y
 
 
-def build(layer, shape, dtype=np.float64, seed=0):
-    layer.build(shape, BuildContext(np.random.default_rng(seed), np.dtype(dtype), Initializer("glorot")))
-    return layer
+build = build_layer  # the shared helper (tests/_build.py)
 
 
 def grad_errors(layer, shape, x, lengths=None, seed=1, training=False):

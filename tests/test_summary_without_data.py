@@ -18,7 +18,8 @@ import pytest
 from _family_data import write_tiny_mnist, write_tiny_picture
 from _image_data import write_flowers
 from alzza.cli import main
-from alzza.data import _REGISTRY, describe_dataset, locate, make_dataset, register_dataset
+from alzza.data import describe_dataset, locate, make_dataset, register_dataset
+from alzza.data.registry import _REGISTRY
 from alzza.data.dummy import make_dummy
 from alzza.data.shapes import FSDD_LONGEST_SAMPLES, DeclaredDataset
 from alzza.data.wav import write_wav

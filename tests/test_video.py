@@ -314,19 +314,9 @@ def test_chapter_12_experiments_are_catalogued():
         assert exp.train["epochs"] == (50 if name.endswith("-50ep") else 10)
 
 
-def _sequence_models_ready() -> bool:
-    from alzza import heads
-    from alzza.layers import registry
-
-    names = getattr(registry, "LAYER_TYPES", None) or getattr(registry, "_REGISTRY", None) or {}
-    return "seqbinary" in getattr(heads, "MODES", ()) and ("lstm" in names or not names)
-
-
 @pytest.mark.parametrize("name", ["videoshot-lstm-5", "videoshot-lstm-6", "videoshot-lstm-5-lstm4",
                                   "videoshot-deep-5"])
 def test_chapter_12_smoke_runs(tmp_path, name):
-    if not _sequence_models_ready():
-        pytest.skip("the seqbinary head / lstm layers are not available yet")
     from alzza.experiments import run_experiment
     from alzza.experiments.catalogue import find_experiment
 

@@ -9,7 +9,7 @@ A tour::
     model.save("pulsar.npz"); same = alzza.load("pulsar.npz")
 """
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
 
 from . import layers  # noqa: E402, F401  (registers the layer types)
 from .errors import AlzzaError, DataError, ModelFileError, SpecError, TrainingError  # noqa: E402

@@ -1,15 +1,15 @@
-"""The array module, the default dtype and the seeded random generator.
+"""The default dtype and the seeded random generator.
 
 alzza computes in float32 unless float64 is asked for (gradient checks do). All
 randomness flows from one ``numpy.random.Generator`` created by :func:`make_rng` and
-passed down; nothing touches NumPy's global random state.
+passed down; nothing touches NumPy's global random state. The array module is NumPy,
+imported as ``np`` wherever it is used (there is no switchable array-module alias: an
+alias nothing used could not be trusted to work).
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-xp = np  # the array module; a GPU module with NumPy's interface could stand here
 
 DEFAULT_DTYPE = np.float32
 _ALLOWED = {"float32": np.float32, "float64": np.float64}

@@ -11,6 +11,7 @@ import sys
 
 from . import __version__
 from .errors import AlzzaError
+from .user_code import add_import_option, import_all
 
 EPILOG = """\
 examples:
@@ -19,6 +20,7 @@ examples:
   alzza run steel-std --epochs 100 --out runs/steel
   alzza run my-experiment.yaml                your own experiment file
   alzza summary steel-mlp-12-6-4              layers, shapes and parameter counts
+  alzza gradcheck my.yaml --import mylayer.py  check your own layer's gradients inside its model
   alzza fetch pulsar abalone steel            download data sets (checked) into the data folder
   alzza data                                  which data sets are there, and the cache
   alzza export runs/steel-std/model.npz steel.onnx   the trained model as ONNX
@@ -80,17 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue the run in DIR from its last checkpoint (weights, optimiser, epoch)")
     p_run.add_argument("--lang", choices=("en", "ko"), default="en",
                        help="report language: en (alzza's) or ko (the book's printed forms, in Korean)")
+    add_import_option(p_run)
 
     p_sum = commands.add_parser(
         "summary", help="print a model's structure",
         description="The structure dump: nested layers, input -> output shapes, parameter counts, total.")
     p_sum.add_argument("experiment", metavar="NAME-or-FILE", help="a name from 'alzza list' or an experiment .yaml file")
     p_sum.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
+    add_import_option(p_sum)
     p_bench = commands.add_parser(
         "bench", help="time training steps against PyTorch (the benchmark suite)",
         description="Time one training step per example, alzza against the same model in PyTorch (CPU), "
                     "and print the ratio per row; results go to a JSON file. Same code as benchmarks/run.py.")
-    from .benchmarking import add_arguments
+    from .bench.harness import add_arguments
 
     add_arguments(p_bench)
     from .commands import COMMAND_MODULES
@@ -101,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_bench(args, out=print):
-    from .benchmarking import run
+    from .bench.harness import run
 
     return run(args, _bench_argv(args), out)
 
@@ -193,6 +197,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
+        import_all(getattr(args, "imports", None))  # before any spec is read: user layer types register
         return _command(args.command)(args)
     except AlzzaError as exc:
         print(f"alzza: error: {exc}", file=sys.stderr)

@@ -19,6 +19,14 @@ class SpecError(AlzzaError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
+class UnknownLayerTypeError(SpecError):
+    """A spec names a layer type no imported module has registered (``type_name`` says which)."""
+
+    def __init__(self, path: str, message: str, type_name: str):
+        self.type_name = type_name
+        super().__init__(path, message)
+
+
 class DataError(AlzzaError):
     """A data file is missing or malformed, or a data set is asked for something it lacks."""
 

@@ -24,21 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
-from .errors import AlzzaError, ModelFileError
+from .errors import AlzzaError, ModelFileError, UnknownLayerTypeError
+from .kinds import model_class
 from .limits import check_tree, max_spec_bytes
 from .npz import NpzError, read_npz
+from .version import __version__
 
 FORMAT = "alzza-model"
 FORMAT_VERSION = 1
 META_KEY = "__alzza__"
 #: levels of the description around the spec itself
 DESCRIPTION_DEPTH = 8
-
-
-def _package_version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 def _state_entries(model):
@@ -74,7 +70,7 @@ def save_model(model, path) -> Path:
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "alzza_version": _package_version(),
+        "alzza_version": __version__,
         "config": model.config(),
         "labels": _labels(model),
         "arrays": {name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in arrays.items()},
@@ -134,11 +130,10 @@ def _check_finite(value: np.ndarray, name: str, path: Path) -> None:
 def load_model(path, dataset=None, printer=print):
     """Rebuild a model saved by :func:`save_model`; ``dataset`` may be attached for training.
 
-    A config with ``kind`` (autoencoder, encoder_decoder, gan) is rebuilt by that
-    family's ``from_config``; weights are matched by their flat names either way.
+    The config's ``kind`` (default ``network``; autoencoder, encoder_decoder, gan) names
+    the class that rebuilds it (:mod:`alzza.kinds`); weights are matched by their flat
+    names either way.
     """
-    from .models import Model
-
     path = Path(path)
     arrays = _read_archive(path)
     if META_KEY not in arrays:
@@ -153,20 +148,12 @@ def load_model(path, dataset=None, printer=print):
     if not isinstance(config, dict):
         raise ModelFileError(f"{path}: the description has no model config")
     try:
-        kind = config.get("kind", "network")
-        if kind != "network":
-            from .models import FAMILIES
-
-            if kind not in FAMILIES:
-                raise AlzzaError(f"unknown model kind {kind!r} (known: network, {', '.join(FAMILIES)})")
-            model = FAMILIES[kind].from_config(config, dataset, printer)
-        else:
-            model = Model(
-                dataset, config["layers"], name=config.get("name"), optimizer=config.get("optimizer"),
-                init=config.get("init"), dtype=config.get("dtype"), macros=config.get("macros"),
-                head=config.get("head"), input_shape=config["input_shape"], output_shape=config["output_shape"],
-                mode=config["mode"], head_sizes=config.get("head_sizes"), printer=printer,
-            )
+        model = model_class(config.get("kind", "network")).from_config(config, dataset, printer)
+    except UnknownLayerTypeError as exc:
+        raise ModelFileError(f"{path}: the model uses layer type {exc.type_name!r} (at {exc.path}), which no imported "
+                             f"module defines. A model file never imports code: import the module that registers "
+                             f"{exc.type_name!r} first (Python: import it before alzza.load; command line: "
+                             "--import MODULE_OR_PATH)") from None
     except KeyError as exc:
         raise ModelFileError(f"{path}: the model config lacks {exc}") from None
     except (TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:

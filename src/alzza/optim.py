@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import SpecError
+from .registries import Registry
 
 
 @dataclass
@@ -119,36 +120,49 @@ class Optimizer:
         return spec
 
 
-class SGD(Optimizer):
-    """w ← w − η·g'."""
+#: optimiser name → class, filled by @register_optimizer
+OPTIMIZERS = Registry("optimizer", "name")
 
-    name = "sgd"
-    #: below this many values, η·g' goes to a fresh temporary (cheaper than a buffer lookup)
+
+def register_optimizer(name: str):
+    """Class decorator: ``name`` (and a mapping with that ``name``) makes this optimiser."""
+    return OPTIMIZERS.register(name, Optimizer)
+
+
+@register_optimizer("sgd")
+class SGD(Optimizer):
+    """w ← w − η·g' — :meth:`update` is the rule; :meth:`step` only picks g' for each slot."""
+
+    #: above this many values, η·g' goes through a reused buffer; below, to a fresh temporary
+    #: (cheaper than the buffer lookup for small arrays)
     SMALL = 4096
 
     def step(self, slots, learning_rate):
         decay = self.l2_decay or self.l1_decay
         for slot in slots:
-            w = slot.value
-            big = w.size > self.SMALL
-            g = self.decayed_grad(slot, self._scratch(slot) if big else None) if decay else slot.grads[slot.key]
-            if big:
-                # w −= η·g' in two passes through one reused buffer (no allocation)
-                step = g if g is not slot.grads[slot.key] else self._scratch(slot)
-                np.multiply(g, learning_rate, out=step)
-                w -= step
+            if decay:  # g' = g + λ₂·w + λ₁·sign(w), into the slot's buffer when it is big
+                grad = self.decayed_grad(slot, self._scratch(slot) if slot.value.size > self.SMALL else None)
             else:
-                w -= learning_rate * g  # in place: layers keep referring to the same array
+                grad = slot.grads[slot.key]
+            self.update(slot, grad, learning_rate)
 
     def update(self, slot, grad, learning_rate):
-        # in place: layers keep referring to the same array
-        slot.value -= (learning_rate * grad).astype(slot.value.dtype, copy=False)
+        """w ← w − η·g', in place (layers keep referring to the same array)."""
+        w = slot.value
+        if w.size <= self.SMALL:
+            w -= learning_rate * grad
+            return
+        # the same rule in two passes through one reused buffer: no allocation per step
+        # (``grad`` may be that buffer already, holding g' with decay)
+        step = self._scratch(slot)
+        np.multiply(grad, learning_rate, out=step)
+        w -= step
 
 
+@register_optimizer("adam")
 class Adam(Optimizer):
     """Adam with bias correction (Kingma & Ba, 2015); state per parameter name."""
 
-    name = "adam"
 
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, **decay):
         super().__init__(**decay)
@@ -233,9 +247,6 @@ class Adam(Optimizer):
         spec = super().to_spec()
         spec.update(beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon)
         return spec
-
-
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 
 
 def make_optimizer(spec=None, l2_decay=0.0, l1_decay=0.0) -> Optimizer:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import difflib
 
-from .errors import SpecError
+from .errors import SpecError, UnknownLayerTypeError
 from .limits import check_tree, max_layers, max_spec_depth, max_spec_nodes
 from .layers import LAYER_TYPES, Dense, Layer
 from .options import Option, option_problem
@@ -179,7 +179,9 @@ def parse_layer(spec, path: str, macros: dict | None = None, depth: int = 0, bud
     cls = LAYER_TYPES.get(type_name)
     if cls is None:
         known = sorted(set(LAYER_TYPES) | {"custom"})
-        raise SpecError(path, f"unknown layer type {type_name!r}{_suggest(type_name, known)}; known types: {', '.join(known)}")
+        raise UnknownLayerTypeError(path, f"unknown layer type {type_name!r}{_suggest(type_name, known)}; known types: "
+                                          f"{', '.join(known)} (a type of your own needs its module imported "
+                                          "first: --import MODULE_OR_PATH)", type_name)
     declared: dict[str, Option] = cls.OPTIONS
     values = {}
     for key, value in options.items():

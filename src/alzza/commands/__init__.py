@@ -6,6 +6,6 @@ the one place such a command is registered (cli.py reads it).
 
 from __future__ import annotations
 
-from . import data, export, fetch, reproduce
+from . import data, export, fetch, gradcheck, reproduce
 
-COMMAND_MODULES = {"fetch": fetch, "data": data, "reproduce": reproduce, "export": export}
+COMMAND_MODULES = {"fetch": fetch, "data": data, "reproduce": reproduce, "export": export, "gradcheck": gradcheck}

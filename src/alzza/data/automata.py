@@ -127,7 +127,7 @@ def _check_count(value) -> str | None:
 
 def register() -> None:
     """Register ``automata`` with :func:`alzza.data.make_dataset`."""
-    from . import DatasetOption, register_dataset
+    from .registry import DatasetOption, register_dataset
 
     options = {
         "train_count": DatasetOption(int, 10000, "generated training examples per epoch (book: 10000)",

@@ -81,7 +81,7 @@ def make_dummy(data_dir=None, rng=None, *, input_shape=None, classes=None, outpu
 
 def register() -> None:
     """Register ``dummy`` with :func:`alzza.data.make_dataset`."""
-    from . import DatasetOption, register_dataset
+    from .registry import DatasetOption, register_dataset
 
     options = {
         "input_shape": DatasetOption((list, tuple), None, "shape of one example, e.g. [224, 224, 3] "

@@ -144,7 +144,7 @@ def _check_max_tiles(value) -> str | None:
 
 def register() -> None:
     """Register ``gan-picture``."""
-    from . import DatasetOption, register_dataset
+    from .registry import DatasetOption, register_dataset
 
     register_dataset("gan-picture", GanPictureDataset, {
         "file": DatasetOption(str, "gogh", "the picture: 'gogh', 'jungsun' or a path under the "

@@ -273,7 +273,7 @@ def office31_or_standin(data_dir=None, rng=None, printer=print, **options) -> Da
 # --------------------------------------------------------------------------- registry
 def register() -> None:
     """Register flowers, office31, office31-standin and office31-or-standin."""
-    from . import DatasetOption, register_dataset
+    from .registry import DatasetOption, register_dataset
 
     options = {
         "resolution": DatasetOption((list, tuple), [100, 100], "image size [height, width]",

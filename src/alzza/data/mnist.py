@@ -92,6 +92,7 @@ from ..backend import make_rng
 from ..errors import DataError
 from ..sequences import SeqShape, Sequences
 from .dataset import Dataset
+from .encoder_decoder import EncoderDecoderDataset, EncoderDecoderStage, Triple, check_split
 from .idx import read_idx
 from .korean_numerals import PAD, read_korean
 from .korean_numerals import SYMBOLS as KOREAN_SYMBOLS
@@ -132,7 +133,6 @@ ENGLISH_STEPS = max(len(w) for w in ENGLISH_WORDS) + 1
 VALIDATE_RATIO = 0.05
 #: mnist-kor: the book's number of examples (``np.arange(0, 100000) % 10**cnt``)
 KOREAN_COUNT = 100_000
-STAGES = ("both", "encoder", "decoder")
 
 # notes already printed in this process (the t10k-only split is said once, not per data set)
 _NOTED: set[str] = set()
@@ -406,180 +406,6 @@ def _check_ratio(value) -> str | None:
     return None
 
 
-# =========================================================================== encoder-decoder
-Triple = tuple  # (x, t, y): input, intermediate (encoder) target, final target
-
-
-class EncoderDecoderDataset(Dataset):
-    """Examples that are triples ``(x, t, y)``: input, intermediate target, final target.
-
-    The encoder-decoder model trains in three modes (SPEC §4):
-
-    - ``both``: ``x → y`` — the plain Dataset API of this object (``train_batches``,
-      ``validate_sample``, ``test_data``…), ``mode`` / ``input_shape`` /
-      ``output_shape`` / ``target_names`` describe it;
-    - ``encoder``: ``x → t`` — ``encoder_mode``, ``encoder_shape``,
-      ``encoder_target_names`` describe ``t``;
-    - ``decoder``: ``t → y``.
-
-    :meth:`stage` returns, for each mode, a :class:`Dataset` serving exactly that pair,
-    so each stage trains with the ordinary trainer. The triples themselves come from
-    :meth:`split_triples` (a whole split), :meth:`train_triples` (an epoch of batches)
-    and :meth:`validate_triples`; :meth:`encoder_targets` is ``t`` of a split, in the
-    same order as ``train_data()`` / ``validate_data()`` / ``test_data()``.
-
-    ``target_names`` are the per-step symbols (index = class of one step);
-    :meth:`decode` and :meth:`describe_output` turn per-step scores or one-hots back
-    into text.
-    """
-
-    encoder_mode: str = "select"
-    encoder_shape: tuple = ()
-    encoder_target_names: list | None = None
-    #: the symbol of class 0, used to pad words to T steps and to end them
-    pad_symbol: str = PAD
-
-    # ---------------------------------------------------------- subclasses provide
-    def split_triples(self, split: str) -> Triple:
-        """All ``(x, t, y)`` of ``'train'``, ``'validate'`` or ``'test'``."""
-        raise NotImplementedError
-
-    def train_triples(self, batch_size: int, rng: np.random.Generator) -> Iterator[Triple]:
-        """One epoch: :meth:`batches_per_epoch` batches of ``(x, t, y)``."""
-        raise NotImplementedError
-
-    def validate_triples(self, count: int, rng: np.random.Generator) -> Triple:
-        """``count`` validation triples at random (all when fewer)."""
-        x, t, y = self.split_triples("validate")
-        if count is None or count >= len(t):
-            return x, t, y
-        index = rng.permutation(len(t))[:max(0, int(count))]
-        return x[index], t[index], y[index]
-
-    # ---------------------------------------------------------- derived API
-    def encoder_targets(self, split: str) -> np.ndarray:
-        """``t`` of a split (aligned with that split's ``x`` and ``y``)."""
-        return self.split_triples(_check_split(split))[1]
-
-    def stage(self, mode: str) -> EncoderDecoderStage:
-        """A Dataset for one training mode: ``'both'`` (x → y), ``'encoder'`` (x → t) or
-        ``'decoder'`` (t → y)."""
-        return EncoderDecoderStage(self, mode)
-
-    def train_batches(self, batch_size, rng):
-        for x, _, y in self.train_triples(batch_size, rng):
-            yield x, y
-
-    def validate_sample(self, count, rng):
-        x, _, y = self.validate_triples(count, rng)
-        return x, y
-
-    def train_data(self):
-        x, _, y = self.split_triples("train")
-        return x, y
-
-    def validate_data(self):
-        x, _, y = self.split_triples("validate")
-        return x, y
-
-    def test_data(self):
-        x, _, y = self.split_triples("test")
-        return x, y
-
-    def decode(self, y) -> list[str]:
-        """Per-step scores or one-hots ``(N, T, K)`` (or one ``(T, K)``) → texts.
-
-        Each step reads as the symbol of its largest score; trailing pads (the end
-        mark and the padding after it) are dropped, a pad inside is shown as ``'#'``.
-        """
-        y = np.asarray(y)
-        single = y.ndim == 2
-        index = np.argmax(y[None] if single else y, axis=-1)
-        names = self.target_names
-        texts = ["".join(names[k] for k in row).rstrip(self.pad_symbol) for row in index]
-        return texts[0] if single else texts
-
-    def describe_output(self, y_row) -> str:
-        """One target or estimate ``(T, K)`` — or its per-step class indices ``(T,)``, as the
-        text reports pass them — as its text, e.g. ``'seven'``, ``'삼백이십일'``."""
-        row = np.asarray(y_row)
-        if row.ndim == 1 and row.size == self.output_shape[0] and row.dtype.kind in "iu":
-            return "".join(self.target_names[k] for k in row).rstrip(self.pad_symbol)
-        return self.decode(row.reshape(self.output_shape))
-
-    def describe_encoder_output(self, t_row) -> str:
-        """One intermediate target or estimate as text (a digit class or a number)."""
-        t_row = np.asarray(t_row).reshape(-1)
-        if self.encoder_mode == "select":
-            names = self.encoder_target_names or [str(i) for i in range(len(t_row))]
-            return names[int(np.argmax(t_row))]
-        return ", ".join(f"{v:.1f}" for v in t_row)
-
-    def _epoch_order(self, count: int, batch_size: int, rng) -> Iterator[np.ndarray]:
-        steps = self.batches_per_epoch(batch_size)
-        order = rng.permutation(count)
-        for k in range(steps):
-            yield order[k * batch_size:(k + 1) * batch_size]
-
-
-def _check_split(split: str) -> str:
-    if split not in ("train", "validate", "test"):
-        raise DataError(f"split must be 'train', 'validate' or 'test', got {split!r}")
-    return split
-
-
-class EncoderDecoderStage(Dataset):
-    """One training mode of an :class:`EncoderDecoderDataset`, as a plain Dataset.
-
-    ``'both'``: x → y; ``'encoder'``: x → t (mode ``encoder_mode``); ``'decoder'``:
-    t → y. Shares the parent's arrays (and its generator for fresh batches); the
-    counts are the parent's. ``parent`` and ``stage_mode`` say where it came from.
-    """
-
-    def __init__(self, parent: EncoderDecoderDataset, mode: str):
-        if mode not in STAGES:
-            raise DataError(f"an encoder-decoder training mode is one of {', '.join(STAGES)}, "
-                            f"got {mode!r}")
-        self.parent, self.stage_mode = parent, mode
-        self._pick = {"both": (0, 2), "encoder": (0, 1), "decoder": (1, 2)}[mode]
-        takes_x, gives_t = self._pick[0] == 0, self._pick[1] == 1
-        super().__init__(
-            f"{parent.name}-{mode}", parent.encoder_mode if gives_t else parent.mode,
-            source=parent.source,
-            input_shape=parent.input_shape if takes_x else parent.encoder_shape,
-            output_shape=parent.encoder_shape if gives_t else parent.output_shape,
-            target_names=parent.encoder_target_names if gives_t else parent.target_names)
-        # keep SeqShape markers (Dataset.__init__ stores plain tuples)
-        self.input_shape = parent.input_shape if takes_x else parent.encoder_shape
-        self.output_shape = parent.encoder_shape if gives_t else parent.output_shape
-        self.train_count = parent.train_count
-        self.validate_count = parent.validate_count
-        self.test_count = parent.test_count
-        if takes_x and hasattr(parent, "input_images"):
-            self.input_images = parent.input_images
-        self.describe_input = parent.describe_input if takes_x else parent.describe_encoder_output
-        self.describe_output = parent.describe_encoder_output if gives_t else parent.describe_output
-
-    def _pair(self, triple: Triple):
-        return triple[self._pick[0]], triple[self._pick[1]]
-
-    def train_batches(self, batch_size, rng):
-        for triple in self.parent.train_triples(batch_size, rng):
-            yield self._pair(triple)
-
-    def validate_sample(self, count, rng):
-        return self._pair(self.parent.validate_triples(count, rng))
-
-    def train_data(self):
-        return self._pair(self.parent.split_triples("train"))
-
-    def validate_data(self):
-        return self._pair(self.parent.split_triples("validate"))
-
-    def test_data(self):
-        return self._pair(self.parent.split_triples("test"))
-
-
 def _one_hot_words(words, symbols, steps: int) -> np.ndarray:
     """Words (lists of symbols) → ``(n, steps, len(symbols))`` one-hots, padded with the
     pad symbol (class 0) — every step, pads included, holds exactly one 1."""
@@ -640,7 +466,7 @@ class MnistEngDataset(_MnistPixels, EncoderDecoderDataset):
             len(self._triples[s][0]) for s in ("train", "validate", "test"))
 
     def split_triples(self, split):
-        return self._triples[_check_split(split)]
+        return self._triples[check_split(split)]
 
     def train_triples(self, batch_size, rng):
         x, t, y = self._triples["train"]
@@ -738,10 +564,10 @@ class MnistKorDataset(_MnistPixels, EncoderDecoderDataset):
         """The numbers of the fixed ``'validate'`` or ``'test'`` examples."""
         if split == "train":
             raise DataError("mnist-kor draws its training numbers fresh for every batch")
-        return self._fixed[_check_split(split)][0]
+        return self._fixed[check_split(split)][0]
 
     def split_triples(self, split):
-        if _check_split(split) == "train":
+        if check_split(split) == "train":
             raise DataError(f"{self.name} generates its training examples fresh for every batch; "
                             "use train_batches() / train_triples() (there is no fixed training split)")
         return self._materialise(split, *self._fixed[split])
@@ -832,7 +658,7 @@ def _check_max_cnt(value) -> str | None:
 # =========================================================================== registry
 def register() -> None:
     """Register mnist, mnist-eng, mnist-kor and gan-mnist."""
-    from . import DatasetOption, register_dataset
+    from .registry import DatasetOption, register_dataset
 
     flatten = DatasetOption(bool, True, "one row of 784 values (MLPs); false keeps (28, 28, 1) "
                                         "for CNNs")

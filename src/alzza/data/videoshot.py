@@ -248,7 +248,7 @@ def _even_size(value) -> str | None:
 
 def register() -> None:
     """Register videoshot, videoshot-standin and videoshot-or-standin."""
-    from . import DatasetOption, register_dataset
+    from .registry import DatasetOption, register_dataset
 
     common = {
         "timesteps": DatasetOption(int, 5, "frames per sequence (the book's set_timesteps)",

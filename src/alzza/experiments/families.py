@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from ..errors import ExperimentError
-from ..models import FAMILIES
+from ..kinds import model_class
 from ..training import format_accuracy
 from ..viz.plots import training_curves
 
@@ -87,17 +87,17 @@ def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = 
                   l1_decay=train["l1_decay"], init=init, seed=seed, macros=exp.macros, printer=printer)
     kind = exp.kind
     if kind == "autoencoder":
-        return FAMILIES[kind](dataset, spec.get("encoder", []), spec.get("decoder", []), spec.get("supervised", []),
-                              fix_encoder=bool(spec.get("fix_encoder", False)), head=spec.get("head"),
-                              decoder_actfunc=spec.get("decoder_actfunc", "none"), **common)
+        return model_class(kind)(dataset, spec.get("encoder", []), spec.get("decoder", []), spec.get("supervised", []),
+                               fix_encoder=bool(spec.get("fix_encoder", False)), head=spec.get("head"),
+                               decoder_actfunc=spec.get("decoder_actfunc", "none"), **common)
     if kind == "encoder_decoder":
-        return FAMILIES[kind](dataset, spec.get("encoder", []), spec.get("decoder", []), head=spec.get("head"),
+        return model_class(kind)(dataset, spec.get("encoder", []), spec.get("decoder", []), head=spec.get("head"),
                               **common)
     if kind == "gan":
         if getattr(dataset, "mode", None) != "gan":
             raise ExperimentError(f"{exp.source or exp.name}: a gan needs a data set of mode 'gan' "
                                   f"(gan-mnist, gan-picture), got {dataset.name} ({dataset.mode})")
-        return FAMILIES[kind](dataset, spec.get("seed_shape", [16]), spec.get("generator", []),
+        return model_class(kind)(dataset, spec.get("seed_shape", [16]), spec.get("generator", []),
                               spec.get("discriminator"), discriminor=spec.get("discriminor"), **common)
     raise ExperimentError(f"{exp.source or exp.name}: model.kind {kind!r} is not a model family")
 
@@ -120,8 +120,8 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
     apply to every stage. ``resume`` (a checkpoint record, its weights in ``resume_dir``)
     skips the stages finished before the checkpoint and continues the one it was in
     (:meth:`~alzza.models.family.FamilyModel.resume_from`)."""
-    from .runner import (_plain, comparison_lines, fit_options, keep_model_safe, result_record, resume_hint,
-                         seconds_text, train_options, warn_if_diverged, write_history, write_json_atomic)
+    from .records import (_plain, comparison_lines, fit_options, keep_model_safe, result_record, resume_hint,
+                          seconds_text, train_options, warn_if_diverged, write_history, write_json_atomic)
 
     spec = model_mapping(exp)
     model = build_family_model(exp, dataset, seed, printer)
@@ -220,7 +220,7 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
                                           if h.stop_reason not in ("", "completed")) if stopped else "completed"
         write_json_atomic(out_dir / "result.json", result)
         from ..report import write_report
-        from .runner import written_line
+        from .records import written_line
 
         report_file = write_report(out_dir, result, model=model, notes=exp.notes)
     files = ["result.json", history_file, report_file, *pictures.values(), "model.npz"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from .. import __version__
+from ..version import __version__
 from ..heads import BinaryHead, MultiSelectHead, RegressionHead, SelectHead, SeqBinaryHead, SeqSelectHead
 from ..sequences import is_sequence_shape
 from .errors import ExportError

@@ -84,16 +84,17 @@ def _as_array(out):
 
 def plans_of(model) -> dict[str, GraphPlan]:
     """The graphs ``model`` exports, by name, the default first."""
-    from ..models import Autoencoder, EncoderDecoder, Gan, Model
-
-    if isinstance(model, Model):
+    # the registered model kind (alzza.kinds) says what the model is, without importing the
+    # model classes (they import this package for to_onnx)
+    kind = getattr(type(model), "kind", None)
+    if kind == "network":
         head = model.head
         shape = None if is_sequence_shape(model.output_shape) else tuple(model.output_shape)
         return {"predict": GraphPlan(
             "predict", [(model.network, model.input_shape)], "x", _input_meaning(model.input_shape, "x"),
             "estimate", _estimate_meaning(head), lambda m, x: _as_array(m.predict(x)), "model.predict(x)",
             head=head, output_shape=shape, class_names=_data_names(model))}
-    if isinstance(model, Autoencoder):
+    if kind == "autoencoder":
         enc, dec, sup = (model.parts[k] for k in ("encoder", "decoder", "supervised"))
         return {
             "predict": GraphPlan(
@@ -112,7 +113,7 @@ def plans_of(model) -> dict[str, GraphPlan]:
                 "model.parts['decoder'].network.forward(code) in the input's shape",
                 output_shape=tuple(model.input_shape)),
         }
-    if isinstance(model, EncoderDecoder):
+    if kind == "encoder_decoder":
         enc, dec = model.parts["encoder"], model.parts["decoder"]
         return {
             "predict": GraphPlan(
@@ -130,7 +131,7 @@ def plans_of(model) -> dict[str, GraphPlan]:
                 lambda m, e: _as_array(m.chain("decoder").predict(e)), "model.chain('decoder').predict(e)",
                 head=model.head, class_names=_data_names(model)),
         }
-    if isinstance(model, Gan):
+    if kind == "gan":
         gen, dis = model.parts["generator"], model.parts["discriminator"]
         return {
             "generator": GraphPlan(

@@ -27,7 +27,8 @@ The contract, in one place (checked by the model, see :func:`check_built` and
 * Every parameter is created in ``ctx.dtype``; after a backward, ``grads`` has exactly
   the keys of ``params``, each of its parameter's shape and dtype.
 * A returned gradient belongs to the caller: never a view of a buffer the layer reuses,
-  and ``dy`` is never modified.
+  and ``dy`` is never modified. With ``needs_input_grad`` False (a first layer, whose
+  input is data) backward fills ``grads`` and returns None.
 * Names: :meth:`Layer.attach` names a layer by its place in the tree (``layers[2]``,
   ``layers[2].children[0]``) when it joins a model, so parameters are ``<path>/<key>``
   whether the network came from a spec or from Python objects.
@@ -76,7 +77,7 @@ class Layer:
         self.output_shape: tuple[int, ...] | None = None
         #: where this layer sits in the tree, e.g. ``layers[2]`` (for messages and weight names)
         self.path = ""
-        #: False for a first layer whose input is data: backward may skip dL/dx
+        #: False for a first layer whose input is data: backward then returns None (skips dL/dx)
         self.needs_input_grad = True
 
     # --- the contract -------------------------------------------------------------
@@ -110,7 +111,12 @@ class Layer:
         differs from its default, read from the attribute of its name (``Option.attr``)."""
         out = {}
         for key, option in self.OPTIONS.items():
-            value = getattr(self, option.attr or key)
+            attr = option.attr or key
+            if not hasattr(self, attr):
+                raise LayerContractError(f"{_where(self)}: option {key!r} is declared in OPTIONS, but the layer has "
+                                         f"no attribute {attr!r} to read it back from; store the option under "
+                                         "its name (or name the attribute with Option(attr=...))")
+            value = getattr(self, attr)
             value = option.plain(value) if option.plain is not None else _plain(value)
             if option.required or value != option.default:
                 out[key] = value

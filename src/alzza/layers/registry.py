@@ -8,20 +8,13 @@ spec against them, so each layer's constructor receives clean, typed values.
 from __future__ import annotations
 
 from ..options import Option  # noqa: F401  (layer modules import it from here)
+from ..registries import Registry
 
-LAYER_TYPES: dict[str, type] = {}
+LAYER_TYPES = Registry("layer type", "type_name")
 
 
 def register_layer(name: str):
-    """Class decorator: make the class available as ``[name, {...}]`` in specs."""
+    """Class decorator: make the Layer subclass available as ``[name, {...}]`` in specs."""
+    from .base import Layer
 
-    def decorate(cls):
-        from .base import Layer
-
-        if not (isinstance(cls, type) and issubclass(cls, Layer)):
-            raise TypeError(f"register_layer({name!r}) decorates a subclass of alzza.layers.Layer, got {cls!r}")
-        cls.type_name = name
-        LAYER_TYPES[name] = cls
-        return cls
-
-    return decorate
+    return LAYER_TYPES.register(name, Layer)

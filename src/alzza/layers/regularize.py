@@ -61,6 +61,8 @@ class Dropout(Layer):
         return x * mask
 
     def backward(self, dy):
+        if not self.needs_input_grad:
+            return None
         return dy if self._mask is None else dy * self._mask
 
 
@@ -115,4 +117,4 @@ class Noise(Layer):
         return noise
 
     def backward(self, dy):
-        return dy
+        return dy if self.needs_input_grad else None

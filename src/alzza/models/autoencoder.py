@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import AlzzaError, SpecError
 from ..heads import RegressionHead, make_head
+from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape
 from .family import Chain, FamilyModel, encode_in_chunks
 from .model import SEQUENCE_MODES
@@ -107,6 +108,7 @@ class SemanticHashIndex:
         return matches
 
 
+@register_model_kind("autoencoder")
 class Autoencoder(FamilyModel):
     """Encoder / decoder / supervised parts over one data set (see the module docstring).
 
@@ -116,7 +118,6 @@ class Autoencoder(FamilyModel):
     data set's output layer. ``fix_encoder`` freezes the encoder during supervised training.
     """
 
-    kind = "autoencoder"
     PARTS = ("encoder", "decoder", "supervised")
 
     def __init__(self, dataset=None, encoder=(), decoder=(), supervised=(), *, name=None, fix_encoder=False,

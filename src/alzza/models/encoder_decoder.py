@@ -6,7 +6,7 @@ mnist-eng, the number for mnist-kor) and the decoder reads that vector::
 
     x ─ encoder (+ full, size of t) ─ e ─ decoder (+ output layer, per step) ─ o
 
-Training modes (the data set's :meth:`~alzza.data.mnist.EncoderDecoderDataset.stage`
+Training modes (the data set's :meth:`~alzza.data.encoder_decoder.EncoderDecoderDataset.stage`
 serves each pair):
 
 - ``both``: x → y through both parts, the final head (seqselect); trains both;
@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import AlzzaError
 from ..heads import make_head
+from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape, shape_from_config, shape_to_config
 from ..training import format_accuracy
 from .family import Chain, FamilyModel, encode_in_chunks
@@ -40,10 +41,10 @@ __all__ = ["MODES", "EncoderDecoder"]
 MODES = ("both", "encoder", "decoder")
 
 
+@register_model_kind("encoder_decoder")
 class EncoderDecoder(FamilyModel):
     """Encoder and decoder parts over an encoder-decoder data set (see the module docstring)."""
 
-    kind = "encoder_decoder"
     PARTS = ("encoder", "decoder")
 
     def __init__(self, dataset=None, encoder=(), decoder=(), *, name=None, optimizer="sgd", l2_decay=0.0,

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
+from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape
 from .family import Chain, FamilyModel
 from ..callbacks import ReportPrinter
@@ -36,10 +37,10 @@ __all__ = ["Gan"]
 RANGE_ACTFUNC = {(-1.0, 1.0): "tanh", (0.0, 1.0): "sigmoid"}
 
 
+@register_model_kind("gan")
 class Gan(FamilyModel):
     """Generator and discriminator parts over a ``gan`` data set (see the module docstring)."""
 
-    kind = "gan"
     PARTS = ("generator", "discriminator")
     #: the two components of the accuracy pair, in order (history.csv, training.png)
     accuracy_names = ("discriminator", "generator")

@@ -29,6 +29,7 @@ import numpy as np
 from ..backend import make_rng, resolve_dtype
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
+from ..kinds import register_model_kind
 from ..init import Initializer
 from ..layers import BuildContext, Dense, Layer, Serial
 from ..layers.base import check_built
@@ -52,6 +53,7 @@ from .step import TrainingStep
 EVAL_CHUNK = 1000
 
 
+@register_model_kind("network")
 class Model(TrainingStep):
     """A network for one data set's shapes and output mode.
 
@@ -336,6 +338,14 @@ class Model(TrainingStep):
             "dtype": str(self.dtype),
             "optimizer": self.optimizer.to_spec(),
         }
+
+    @classmethod
+    def from_config(cls, config: dict, dataset=None, printer=print):
+        """Rebuild (untrained) from :meth:`config`; :func:`alzza.load` then copies the weights in."""
+        return cls(dataset, config["layers"], name=config.get("name"), optimizer=config.get("optimizer"),
+                   init=config.get("init"), dtype=config.get("dtype"), macros=config.get("macros"),
+                   head=config.get("head"), input_shape=config["input_shape"], output_shape=config["output_shape"],
+                   mode=config["mode"], head_sizes=config.get("head_sizes"), printer=printer)
 
     def save(self, path) -> None:
         """Write spec (JSON) + weights + optimiser state to one ``.npz``, atomically."""

@@ -25,14 +25,21 @@ class TrainingStep:
         Nothing is updated: afterwards every trained layer's ``grads`` hold dL/dθ.
         Returns ``(loss, output, y)`` with y cast and shaped like the output.
         """
-        output = self._train_forward(x)
-        y = self._target(y, output)
-        loss = self.head.loss(output, y) + self.optimizer.decay_loss(self.slots)
+        loss, output, y = self.training_loss(x, y)
         self._train_backward(self.head.backward())
         if not self.__dict__.get("_gradients_checked"):  # the layer contract, once per model
             check_gradients(dict.fromkeys(slot.layer for slot in self.slots if slot.layer is not None))
             self._gradients_checked = True
         return loss, output, y
+
+    def training_loss(self, x, y):
+        """Forward in training mode and the loss with its decay terms, no backward.
+
+        Returns ``(loss, output, y)`` with y cast and shaped like the output.
+        """
+        output = self._train_forward(x)
+        y = self._target(y, output)
+        return self.head.loss(output, y) + self.optimizer.decay_loss(self.slots), output, y
 
     def train_step(self, x, y, learning_rate: float):
         """One minibatch: gradients, then one optimiser step. Returns (loss, accuracy).

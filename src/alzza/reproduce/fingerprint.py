@@ -63,7 +63,7 @@ def run_settings(settings: dict) -> dict:
 def fingerprint(exp, settings: dict, seed: int, max_batches=None) -> dict:
     """The record result.json keeps: version, code hash, experiment hash, settings, seed and
     their combined ``digest`` (the one value ``--resume`` compares)."""
-    from .. import __version__
+    from ..version import __version__
 
     parts = {"version": __version__, "code": code_hash(), "experiment": experiment_hash(exp),
              "settings": run_settings(settings), "seed": seed, "max_batches": max_batches}

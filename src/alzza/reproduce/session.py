@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import __version__
+from ..version import __version__
 from ..errors import AlzzaError, ExperimentError
 from .fingerprint import code_hash, fingerprint
 from .progress import Progress, format_duration

@@ -79,7 +79,7 @@ def row_available(row) -> str | None:
     """None when the row can run, else the reason it can't (a layer type not written yet)."""
     if row.needs is None:
         return None
-    from .layers.registry import LAYER_TYPES
+    from ..layers.registry import LAYER_TYPES
 
     if row.needs not in LAYER_TYPES:
         return f"layer type {row.needs!r} is not in alzza yet (src/alzza/layers/recurrent.py)"
@@ -88,11 +88,11 @@ def row_available(row) -> str | None:
 
 def build_alzza(row, seed=0):
     """The alzza Model of ``row`` (float32, plain SGD)."""
-    from .models import Model
+    from ..models import Model
 
     if row.experiment is not None:
-        from .data import make_dataset
-        from .experiments import find_experiment
+        from ..data import make_dataset
+        from ..experiments import find_experiment
 
         exp = find_experiment(row.experiment)
         dataset = make_dataset({"name": "dummy", "input_shape": list(row.input_shape), "classes": row.classes})
@@ -308,7 +308,7 @@ def machine_info():
 def find_torch_reference(path=None):
     """The file of PyTorch reference models: ``path``, $ALZZA_BENCH_TORCH, or benchmarks/ of the source tree."""
     candidates = [path, os.environ.get("ALZZA_BENCH_TORCH"),
-                  Path(__file__).resolve().parents[2] / "benchmarks" / "torch_models.py",
+                  Path(__file__).resolve().parents[3] / "benchmarks" / "torch_models.py",
                   Path.cwd() / "benchmarks" / "torch_models.py"]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
@@ -524,7 +524,7 @@ def run(args, argv, log=print) -> int:
         argv = list(sys.argv[1:] if argv is None else argv)
         unset = ", OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset" if args.unset_openblas_env else ""
         log(f"(re-running in a child process with OPENBLAS_NUM_THREADS={args.threads}{unset})")
-        return subprocess.call([sys.executable, "-m", "alzza.benchmarking", *argv], env=env)
+        return subprocess.call([sys.executable, "-m", "alzza.bench.harness", *argv], env=env)
     run_suite(args, log)
     return 0
 

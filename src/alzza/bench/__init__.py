@@ -1,0 +1,1 @@
+"""Benchmarks: alzza against PyTorch, one training step per example (the harness is :mod:`.harness`)."""

@@ -1,0 +1,118 @@
+"""``alzza gradcheck NAME-or-FILE``: check every gradient of an experiment's model on real examples.
+
+The model is built as ``alzza run`` builds it, but in float64, and fed a few training
+examples of its data set. Each top-level layer is checked on the activations the model
+feeds it (dL/dx and its parameters, against central differences at its own weights), and
+then the whole model — head, decay terms and all — through ``loss_and_backward``. The
+relative error is ‖a − n‖ / (‖a‖ + ‖n‖) (see :mod:`alzza.testing`), the smallest over
+central-difference steps 1e-6…1e-2 (unscaled inputs make small steps round-off noise); a
+correct float64 backward gives ~1e-9, a wrong formula ~0.1–1. Layers that draw random numbers while training draw the same ones
+at every evaluation. Exit status 1 when any error is not below ``--tol``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from ..errors import AlzzaError
+from ..user_code import add_import_option
+
+#: a correct float64 backward is ~1e-9; a wrong formula ~0.1–1
+DEFAULT_TOL = 1e-6
+#: central-difference steps tried per array; the best one counts (see alzza.testing._compare)
+#: (small steps cross fewer ReLU kinks in a big first layer; big ones beat round-off on unscaled inputs)
+STEPS = (1e-6, 1e-7, 1e-8, 1e-5, 1e-4, 1e-3, 1e-2)
+#: the per-layer checks see their real input plus noise of this share of its spread: exact ties
+#: (ReLU zeros in one max-pool window) have no derivative at all
+JITTER = 1e-3
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "gradcheck", help="check an experiment's gradients numerically (float64)",
+        description="Build the experiment's model in float64 and compare every layer's and the whole model's "
+                    "gradients with central differences on a few real training examples. Prints a table "
+                    "(check, parameter, relative error, verdict); exits 1 when any error is not below --tol.")
+    p.add_argument("experiment", metavar="NAME-or-FILE", help="a name from 'alzza list' or an experiment .yaml file")
+    p.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
+    p.add_argument("--examples", type=int, default=3, help="training examples fed to the checks (default 3)")
+    p.add_argument("--entries", type=int, default=10,
+                   help="entries checked per array, chosen at random (default 10; 0 = all)")
+    p.add_argument("--tol", type=float, default=DEFAULT_TOL, help=f"tolerance on the relative error (default {DEFAULT_TOL:g})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and of the sampled entries (default 0)")
+    add_import_option(p)
+    return p
+
+
+def gradient_rows(model, x, y, *, entries=None, seed: int = 0) -> list[tuple[str, str, float]]:
+    """(check, parameter, relative error) for every top-level layer of ``model`` on the
+    activations it receives from ``x``, then for every parameter through the whole model."""
+    from ..testing import check_built_layer_gradients, check_model_gradients
+
+    rows = []
+    rng = np.random.default_rng(seed)
+    activation = model._cast(x)
+    for layer in model.network.layers:
+        probe = copy.deepcopy(layer)  # checked at the model's weights, without touching them
+        errors = check_built_layer_gradients(probe, _jittered(activation, rng), rng=np.random.default_rng(seed),
+                                             entries=entries, eps=STEPS, training=True)
+        for name, error in errors.items():
+            if error is not None:
+                rows.append((layer.path, "dL/dx" if name == "x" else name, error))
+        activation = layer.forward(activation, training=False)
+    errors = check_model_gradients(model, x, y, entries=entries, eps=STEPS, rng=np.random.default_rng(seed))
+    rows += [("model", name, error) for name, error in errors.items()]
+    return rows
+
+
+def _jittered(x, rng):
+    """A float64 copy of ``x`` (array or Sequences) with noise of JITTER times its spread added."""
+    from ..sequences import Sequences
+
+    data = x.data if isinstance(x, Sequences) else x
+    data = np.array(data, dtype=np.float64)
+    data += rng.standard_normal(data.shape) * (JITTER * (float(data.std()) or 1.0))
+    return Sequences(data, x.lengths) if isinstance(x, Sequences) else data
+
+
+def run(args, out=print) -> int:
+    from ..data import make_dataset
+    from ..experiments import find_experiment
+    from ..models import Model
+
+    exp = find_experiment(args.experiment)
+    if exp.kind != "network":
+        raise AlzzaError(f"gradcheck checks network experiments; {exp.name} is a {exp.kind} "
+                         "(check its parts with alzza.testing.check_model_gradients on its chains)")
+    if args.examples < 1 or args.entries < 0:
+        raise AlzzaError("--examples must be at least 1 and --entries at least 0")
+    dataset = make_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
+    train = exp.train
+    model = Model(dataset, exp.layers, name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
+                  l1_decay=train["l1_decay"], init=exp.init, seed=args.seed, macros=exp.macros, head=exp.head,
+                  dtype="float64", printer=out)
+    x, y = dataset.train_data()
+    if len(x) == 0:
+        raise AlzzaError(f"{exp.name}: the data set has no training examples to check on")
+    x, y = x[:args.examples], y[:args.examples]
+    rows = gradient_rows(model, x, y, entries=args.entries or None, seed=args.seed)
+
+    entries = f"up to {args.entries} entries per array" if args.entries else "every entry"
+    out(f"Gradient check of {exp.name}: float64, {len(x)} training examples, {entries}, tolerance {args.tol:g}")
+    headers = ("check", "parameter", "relative error", "verdict")
+    table = [(check, name, f"{error:.2e}", "ok" if error < args.tol else "FAIL") for check, name, error in rows]
+    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers)]
+    out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for row in table:
+        out("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    failed = [r for r in table if r[3] == "FAIL"]
+    if not failed:
+        out(f"all {len(table)} gradients agree with central differences (relative error < {args.tol:g})")
+        return 0
+    layers = list(dict.fromkeys(r[0] for r in failed if r[0] != "model"))
+    where = f"; the backward of {', '.join(layers)} disagrees with its forward" if layers else ""
+    out(f"{len(failed)} of {len(table)} gradients differ from central differences "
+        f"(relative error >= {args.tol:g}){where}")
+    return 1

@@ -1,0 +1,75 @@
+"""SGD and Adam against their plain textbook rules, on small arrays and on arrays above the
+fast path's size threshold (SGD.SMALL), with and without weight decay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alzza.optim import SGD, Adam, Slot
+
+
+def _slots(rng, sizes, dtype):
+    slots = []
+    for i, size in enumerate(sizes):
+        value = rng.standard_normal(size).astype(dtype)
+        grads = {"w": rng.standard_normal(size).astype(dtype)}
+        slots.append(Slot(f"layer{i}/w", value, grads, "w", decayed=True))
+    return slots
+
+
+SIZES = [(7,), (SGD.SMALL + 1,), (80, 90)]  # below and above the threshold
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("l2, l1", [(0.0, 0.0), (0.01, 0.0), (0.0, 0.003), (0.02, 0.001)])
+def test_sgd_follows_the_plain_rule_on_every_size(dtype, l2, l1):
+    rng = np.random.default_rng(0)
+    slots = _slots(rng, SIZES, dtype)
+    assert any(s.value.size > SGD.SMALL for s in slots) and any(s.value.size <= SGD.SMALL for s in slots)
+    lr = 0.1
+    expected = []
+    for s in slots:
+        w, g = s.value.astype(np.float64), s.grad.astype(np.float64)
+        expected.append(w - lr * (g + l2 * w + l1 * np.sign(w)))  # w ← w − η·g'
+    identity = [id(s.value) for s in slots]
+    grads_before = [s.grad.copy() for s in slots]
+    SGD(l2_decay=l2, l1_decay=l1).step(slots, lr)
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    for s, want, before in zip(slots, expected, grads_before):
+        assert s.value.dtype == dtype
+        np.testing.assert_allclose(s.value, want, rtol=tol, atol=tol)
+        np.testing.assert_array_equal(s.grad, before)  # the gradient is never modified
+    assert [id(s.value) for s in slots] == identity  # updated in place
+
+
+def test_sgd_second_step_through_reused_buffers():
+    rng = np.random.default_rng(1)
+    slots = _slots(rng, SIZES, np.float32)
+    opt = SGD(l2_decay=0.01)
+    w = [s.value.astype(np.float64) for s in slots]
+    for _ in range(3):
+        for s, wi in zip(slots, w):
+            s.grads["w"] = rng.standard_normal(s.value.shape).astype(np.float32)
+            wi -= 0.05 * (s.grad.astype(np.float64) + 0.01 * wi)
+        opt.step(slots, 0.05)
+    for s, wi in zip(slots, w):
+        np.testing.assert_allclose(s.value, wi, rtol=1e-5, atol=1e-6)
+
+
+def test_adam_follows_the_textbook_rule_above_and_below_the_threshold():
+    rng = np.random.default_rng(2)
+    slots = _slots(rng, SIZES, np.float64)
+    opt = Adam(l2_decay=0.01)
+    b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.01
+    state = [(s.value.copy(), np.zeros(s.value.shape), np.zeros(s.value.shape)) for s in slots]
+    for t in range(1, 4):
+        for s, (w, m, v) in zip(slots, state):
+            s.grads["w"] = rng.standard_normal(s.value.shape)
+            g = s.grad + 0.01 * w
+            m[...] = b1 * m + (1 - b1) * g
+            v[...] = b2 * v + (1 - b2) * g * g
+            w -= lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        opt.step(slots, lr)
+        for s, (w, _, _) in zip(slots, state):
+            np.testing.assert_allclose(s.value, w, rtol=1e-10, atol=1e-12)
