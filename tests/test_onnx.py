@@ -92,8 +92,10 @@ def test_conv_with_every_actions_order(actions):
     (3, 1, "SAME"), ([3, 2], 2, "SAME"), ([1, 4], [2, 3], "SAME"), (2, 3, "SAME"), (5, 2, "SAME"),
     (3, 1, "VALID"), ([2, 3], 2, "VALID"), ([4, 1], [3, 2], "VALID"),
 ])
-def test_conv_strides_rectangular_kernels_and_padding(ksize, stride, padding):
-    model = net([["conv", {"ksize": ksize, "chn": 3, "stride": stride, "padding": padding}]], [9, 8, 2], [2])
+@pytest.mark.parametrize("rule", ["book", "ceil"])
+def test_conv_strides_rectangular_kernels_and_padding(ksize, stride, padding, rule):
+    model = net([["conv", {"ksize": ksize, "chn": 3, "stride": stride, "padding": padding, "stride_rule": rule}]],
+                [9, 8, 2], [2])
     assert_matches(model)
 
 
@@ -102,10 +104,24 @@ def test_conv_strides_rectangular_kernels_and_padding(ksize, stride, padding):
     {"stride": 2}, {"stride": 3}, {"stride": 2, "ksize": 3}, {"stride": 1, "ksize": 3},
     {"stride": [2, 3], "ksize": [3, 2]}, {"stride": 2, "ksize": 3, "padding": "VALID"}, {"stride": 4, "ksize": 5},
 ])
-def test_pooling_windows(kind, opts):
+@pytest.mark.parametrize("rule", ["book", "ceil"])
+def test_pooling_windows(kind, opts, rule):
     # 7×10 does not divide by most strides: padded windows, where avg divides by the real cells only
-    model = net([[kind, opts]], [7, 10, 3], [2])
+    model = net([[kind, {**opts, "stride_rule": rule}]], [7, 10, 3], [2])
     assert_matches(model)
+
+
+@pytest.mark.parametrize("kind", ["conv", "max", "avg"])
+def test_both_stride_rules_export_their_own_geometry(kind):
+    """The book's rule (H // s, from offset (s − 1) // 2) and TensorFlow's ceil rule give
+    different maps; each graph follows its own layer (read from the layer's geometry)."""
+    opts = {"ksize": 3, "chn": 2} if kind == "conv" else {"ksize": 3}
+    shapes = {}
+    for rule in ("book", "ceil"):
+        model = net([[kind, {**opts, "stride": 2, "stride_rule": rule}]], [9, 7, 2], [3])
+        shapes[rule] = model.layers[0].output_shape[:2]
+        assert_matches(model)
+    assert shapes == {"book": (4, 3), "ceil": (5, 4)}
 
 
 def test_avg_pool_divides_by_the_real_cells():
