@@ -240,8 +240,8 @@ def test_sigterm_stops_the_running_tasks_and_writes_the_report(tmp_path, tabular
     assert parent.returncode == 130, "".join(lines) + rest
     assert "alzza: interrupted" in rest
     assert _processes_mentioning(str(out / "runs" / "pulsar-slp")) == []  # the child was stopped too
-    assert _task(out, "pulsar-slp")["status"] == "killed"
-    assert _report_rows(out)["pulsar-slp"][3] == "killed"
+    assert _task(out, "pulsar-slp")["status"] == "interrupted", "".join(lines) + rest
+    assert _report_rows(out)["pulsar-slp"][3] == "interrupted"
 
 
 class ScriptTask(Task):
