@@ -432,7 +432,16 @@ def test_bad_dataset_specs_name_the_path(spec, path, words, tabular_data_dir):
         assert word in str(info.value)
 
 
-def test_registered_factory_gets_defaults_and_rng():
+@pytest.fixture
+def forget_toy_dataset():
+    """The registry is global: a data set registered by a test is removed after it."""
+    yield
+    from alzza.data import _REGISTRY
+
+    _REGISTRY.pop("toy-test", None)
+
+
+def test_registered_factory_gets_defaults_and_rng(forget_toy_dataset):
     seen = {}
 
     def factory(data_dir, rng, size, scale):

@@ -170,13 +170,27 @@ def test_mlp_stays_float32():
     _check_model(model, x, y)
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_recurrent_layers_stay_float32(kind):
     if kind not in LAYER_TYPES:
         pytest.skip(f"layer type {kind!r} not written yet")
     rng = np.random.default_rng(2)
     model = _sequence_model(kind)
     x = rng.standard_normal((3, 5, 4), dtype=np.float32)
+    y = rng.integers(0, 2, (3, 1)).astype(np.float32)
+    _check_model(model, x, y)
+
+
+@pytest.mark.parametrize("layers,input_shape", [
+    ([6, ["layer_normal"], ["full", {"width": 4, "actfunc": "tanh"}], ["layer_normal", {"rescale": False}]], (8,)),
+    ([["gru", {"recur_size": 6, "reset_after": False}], ["layer_normal"], ["gru", {"recur_size": 5, "outseq": False}]],
+     (5, 4)),
+], ids=["rows", "sequences"])
+def test_layer_norm_and_the_paper_gru_stay_float32(layers, input_shape):
+    rng = np.random.default_rng(3)
+    model = Model(None, layers, optimizer="adam", seed=3, input_shape=input_shape, output_shape=(1,),
+                  mode="binary", printer=lambda *a: None)
+    x = rng.standard_normal((3,) + input_shape, dtype=np.float32)
     y = rng.integers(0, 2, (3, 1)).astype(np.float32)
     _check_model(model, x, y)
 

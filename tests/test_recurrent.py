@@ -1,4 +1,4 @@
-"""rnn, lstm and seqwrap: numerical gradient checks with mixed lengths, padding isolation,
+"""rnn, lstm, gru and seqwrap: numerical gradient checks with mixed lengths, padding isolation,
 spec errors, and parity with torch.nn.RNN / torch.nn.LSTM."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import pytest
 from alzza.errors import SpecError
 from alzza.init import Initializer
 from alzza.layers import BuildContext
+from alzza.layers.gru import GRU
 from alzza.layers.recurrent import LSTM, RNN
 from alzza.sequences import SeqShape, Sequences
 from alzza.spec import parse_layer
@@ -65,6 +66,8 @@ CELLS = [
     ("rnn-tanh", lambda **kw: RNN(H, actfunc="tanh", **kw)),
     ("lstm", lambda **kw: LSTM(H, **kw)),
     ("lstm-state", lambda **kw: LSTM(H, use_state=True, **kw)),
+    ("gru", lambda **kw: GRU(H, **kw)),
+    ("gru-reset-before", lambda **kw: GRU(H, reset_after=False, **kw)),
 ]
 
 
@@ -146,7 +149,8 @@ def test_lstm_forget_bias_and_fused_shapes():
     assert rnn.params["w"].shape == (F + H, H) and rnn.actfunc == "relu"
 
 
-@pytest.mark.parametrize("make", [lambda: RNN(H), lambda: LSTM(H), lambda: LSTM(H, outseq=False)])
+@pytest.mark.parametrize("make", [lambda: RNN(H), lambda: LSTM(H), lambda: LSTM(H, outseq=False),
+                                  lambda: GRU(H), lambda: GRU(H, reset_after=False, outseq=False)])
 def test_float32_end_to_end(make):
     rng = np.random.default_rng(7)
     layer = build(make(), SeqShape((T, F)), dtype=np.float32)

@@ -19,6 +19,8 @@ examples:
   alzza run steel-std --epochs 100 --out runs/steel
   alzza run my-experiment.yaml                your own experiment file
   alzza summary steel-mlp-12-6-4              layers, shapes and parameter counts
+  alzza fetch pulsar abalone steel            download data sets (checked) into the data folder
+  alzza data                                  which data sets are there, and the cache
 
 data: --data-dir, else $ALZZA_DATA, else the per-user cache folder.
 """
@@ -64,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", help="output folder (default: runs/NAME)")
     p_run.add_argument("--max-batches", type=_positive_int, help="cut every epoch to N minibatches (quick smoke runs)")
     p_run.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p_run.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
+                       help="write model.npz and checkpoint.json to --out every N epochs")
+    p_run.add_argument("--resume", metavar="DIR",
+                       help="continue the run in DIR from its last checkpoint (weights, optimiser, epoch)")
 
     p_sum = commands.add_parser(
         "summary", help="print a model's structure",
@@ -77,9 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .benchmarking import add_arguments
 
     add_arguments(p_bench)
-    from .commands import reproduce as reproduce_command
+    from .commands import COMMAND_MODULES
 
-    reproduce_command.add_parser(commands)
+    for module in COMMAND_MODULES.values():
+        module.add_parser(commands)
     return parser
 
 
@@ -130,29 +137,33 @@ def cmd_run(args, out=print):
 
     run_experiment(args.experiment, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                    seed=args.seed, report=args.report, data_dir=args.data_dir, out=args.out,
-                   max_batches=args.max_batches, progress=False if args.no_progress else None, printer=out)
+                   max_batches=args.max_batches, progress=False if args.no_progress else None, printer=out,
+                   resume=args.resume, checkpoint_every=args.checkpoint_every)
     return 0
 
 
 def cmd_summary(args, out=print):
-    from .data import make_dataset
+    """Declared shapes, no weights drawn: no data file is read, VGG-19 costs no memory."""
+    from .data import describe_dataset
     from .experiments import find_experiment
     from .experiments.runner import build_model
 
     exp = find_experiment(args.experiment)
-    dataset = make_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
-    build_model(exp, dataset, seed=0, printer=out).summary()
+    dataset = describe_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
+    build_model(exp, dataset, seed=0, printer=out, allocate=False).summary(print_it=True)
     return 0
 
 
-def cmd_reproduce(args, out=print):
-    from .commands.reproduce import run
-
-    return run(args, out)
+COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench}
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "summary": cmd_summary, "bench": cmd_bench,
-            "reproduce": cmd_reproduce}
+def _command(name):
+    """The function that runs command ``name``: one of the above, else a module of alzza.commands."""
+    if name in COMMANDS:
+        return COMMANDS[name]
+    from .commands import COMMAND_MODULES
+
+    return COMMAND_MODULES[name].run
 
 
 def main(argv=None) -> int:
@@ -162,7 +173,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
-        return COMMANDS[args.command](args)
+        return _command(args.command)(args)
     except AlzzaError as exc:
         print(f"alzza: error: {exc}", file=sys.stderr)
         return 2

@@ -10,6 +10,10 @@ glorot     U(−a, a), a = √(6 / (fan_in + fan_out))           suits tanh/sigm
 
 Biases start at zero in every scheme. A scheme is written in a spec as a name
 (``'he'``) or a mapping (``{'scheme': 'normal', 'std': 0.003}``).
+
+:class:`ShapeOnly` stands in for an initialiser when only shapes and parameter counts
+are wanted (``alzza summary``, the spec check before training): its "weights" take no
+memory and draw no random number.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ class Initializer:
 
     @classmethod
     def from_spec(cls, spec) -> "Initializer":
-        """``None`` → default; ``'he'``; ``{'scheme': 'normal', 'std': 0.003}``."""
+        """``None`` → default; ``'he'``; ``{'scheme': 'normal', 'std': 0.003}``; an Initializer as is."""
+        if isinstance(spec, Initializer):
+            return spec
         if spec is None:
             return cls()
         if isinstance(spec, str):
@@ -68,3 +74,21 @@ class Initializer:
         w = rng.standard_normal(shape, dtype=dtype)
         w *= std
         return w
+
+
+class ShapeOnly(Initializer):
+    """An initialiser whose weights have the right shape and size and no memory.
+
+    Each "weight array" is ``np.broadcast_to`` of a single zero: ``shape`` and ``size``
+    are those of the real array (so output shapes and parameter counts are exact), but
+    no memory is allocated and no random number is drawn, and the array is read-only,
+    so a model built this way cannot be trained by mistake (the first update fails).
+    VGG-19's 143 M weights cost nothing to summarise this way.
+    """
+
+    def __init__(self, spec=None):
+        base = Initializer.from_spec(spec)
+        super().__init__(base.scheme, base.std)
+
+    def weights(self, shape, fan_in: int, fan_out: int, rng: np.random.Generator, dtype) -> np.ndarray:
+        return np.broadcast_to(np.zeros((), dtype=np.dtype(dtype)), tuple(shape))

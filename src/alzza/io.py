@@ -67,6 +67,7 @@ def save_model(model, path) -> Path:
             np.savez(handle, **arrays)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a model file is as readable as the pictures
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -156,3 +157,37 @@ def load_model(path, dataset=None, printer=print):
     if arrays:
         raise ModelFileError(f"{path}: unexpected arrays {sorted(arrays)[:5]} (file does not match its description)")
     return model
+
+
+def load_weights(model, path) -> None:
+    """Copy the weights, layer state and optimiser state saved in ``path`` into ``model``
+    (built from the same description), by their flat names; shapes must agree.
+
+    This is how a run resumes from a checkpoint: the model is built afresh from its
+    experiment, then takes the saved arrays.
+    """
+    path = Path(path)
+    saved = load_model(path, printer=lambda *_: None)
+    by_name = {slot.name: slot for slot in saved.slots}
+    mine = {slot.name for slot in model.slots}
+    if set(by_name) != mine:
+        missing = sorted(mine - set(by_name))[:3] or sorted(set(by_name) - mine)[:3]
+        raise ModelFileError(f"{path}: its parameters do not match this model's (e.g. {missing}); "
+                             f"was it written by another experiment?")
+    for slot in model.slots:
+        value = by_name[slot.name].value
+        if value.shape != slot.value.shape:
+            raise ModelFileError(f"{path}: {slot.name} has shape {value.shape}, this model needs {slot.value.shape}")
+        slot.value[...] = value
+    states = {name: value for name, _, _, value in _state_entries(saved)}
+    for name, _, _, value in _state_entries(model):
+        if name not in states or states[name].shape != value.shape:
+            raise ModelFileError(f"{path}: layer state {name!r} is missing or has another shape")
+        value[...] = states[name]
+    if type(saved.optimizer) is not type(model.optimizer):
+        raise ModelFileError(f"{path}: saved with the {saved.optimizer.name} optimiser, this model uses "
+                             f"{model.optimizer.name}")
+    try:
+        model.optimizer.load_state_arrays(saved.optimizer.state_arrays(), model.slots)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: optimiser state does not match the model: {exc}") from None

@@ -1,32 +1,46 @@
-"""The training loop: epochs of shuffled minibatches, reports, history, timing.
+"""The training loop: epochs of shuffled minibatches, validation, callbacks, history.
 
 The loop knows a model only through ``train_step(x, y, learning_rate) -> (loss, acc)``
 and ``evaluate(x, y)``, and a data set only through ``train_batches`` and
-``validate_sample`` — it never knows a layer type.
+``validate_sample`` — it never knows a layer type. Everything else a run does at an
+epoch's edge (the report line, learning-rate schedules, early stopping, checkpoints,
+your own hooks) is a callback (:mod:`alzza.callbacks`).
+
+Validation (``validate``): ``"full"`` scores the whole validation split every epoch;
+an integer N a fixed sample of N validation examples drawn once at the start (so the
+curve moves only when the model does); ``"auto"`` (the default) is full up to
+:data:`FULL_VALIDATION_LIMIT` examples, else a fixed sample of that many.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from .callbacks import (  # noqa: F401  (format_accuracy is re-exported: callers import it from here)
+    Checkpoint,
+    EarlyStopping,
+    ReportPrinter,
+    Run,
+    call,
+    format_accuracy,
+    read_checkpoint,
+)
 from .errors import TrainingError
+from .schedules import make_schedule
 
-#: validation examples drawn at each epoch's end (the book samples 100)
-VALIDATE_SAMPLE = 100
+#: validation splits up to this size are scored whole each epoch by default
+FULL_VALIDATION_LIMIT = 1000
 #: seconds before an automatic progress bar appears
 PROGRESS_DELAY = 2.0
-
-
-def format_accuracy(acc) -> str:
-    """0.812 → '0.812'; a per-head tuple (0.661, 0.048) → '0.661+0.048' (the book's style)."""
-    if isinstance(acc, (tuple, list)):
-        return "+".join(f"{a:5.3f}" for a in acc)
-    return f"{acc:5.3f}"
+#: why a run stopped, as result.json says it
+STOP_COMPLETED = "completed"
 
 
 def _mean_accuracy(values):
@@ -35,41 +49,249 @@ def _mean_accuracy(values):
     return sum(values) / len(values) if values else float("nan")
 
 
+def _plain(value):
+    """NumPy scalars → Python floats, tuples of them → tuples of floats."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, (np.generic, np.ndarray)) and np.size(value) == 1:
+        return value.item()
+    return value
+
+
 @dataclass
 class History:
-    """Per-epoch record of a training run (every epoch, whatever the report interval)."""
+    """Per-epoch record of a training run (every epoch, whatever the report interval).
+
+    ``seconds`` is the time since the run began at each epoch's end; ``validate_metrics``
+    every metric of the head on the validation examples. ``accuracy_names`` names the
+    components of a per-head accuracy (e.g. discriminator / generator, step / sequence).
+    """
 
     epoch: list = field(default_factory=list)
     loss: list = field(default_factory=list)
     train_accuracy: list = field(default_factory=list)
     validate_accuracy: list = field(default_factory=list)
+    validate_loss: list = field(default_factory=list)
+    validate_metrics: list = field(default_factory=list)
+    learning_rate: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
     train_seconds: float = 0.0
+    stage: str = "train"
+    stop_reason: str = ""
+    accuracy_names: list | None = None
+    accuracy_label: str = "accuracy"
+    #: the epoch whose weights early stopping restored at the end (None: the last epoch's)
+    restored_epoch: int | None = None
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.epoch)
 
     def to_dict(self) -> dict:
         return {
+            "stage": self.stage,
             "epoch": self.epoch,
             "loss": self.loss,
             "train_accuracy": self.train_accuracy,
             "validate_accuracy": self.validate_accuracy,
+            "validate_loss": self.validate_loss,
+            "validate_metrics": self.validate_metrics,
+            "learning_rate": self.learning_rate,
             "seconds": self.seconds,
             "train_seconds": self.train_seconds,
+            "epochs_run": self.epochs_run,
+            "stop_reason": self.stop_reason,
+            "accuracy_names": self.accuracy_names,
+            "accuracy_label": self.accuracy_label,
+            "restored_epoch": self.restored_epoch,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "History":
+        def tuples(values):
+            return [tuple(v) if isinstance(v, list) else v for v in values]
 
-def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, report: int,
-        rng, printer=print, progress=None, max_batches: int | None = None, on_report=None) -> History:
-    """Train ``model`` on ``dataset``; print every ``report`` epochs (0: only the end).
+        history = cls(stage=data.get("stage", "train"), stop_reason=data.get("stop_reason", ""),
+                      accuracy_names=data.get("accuracy_names"), accuracy_label=data.get("accuracy_label", "accuracy"))
+        history.epoch = list(data.get("epoch", []))
+        history.loss = list(data.get("loss", []))
+        history.train_accuracy = tuples(data.get("train_accuracy", []))
+        history.validate_accuracy = tuples(data.get("validate_accuracy", []))
+        history.validate_loss = list(data.get("validate_loss", []))
+        history.validate_metrics = [{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}
+                                    for m in data.get("validate_metrics", [])]
+        history.learning_rate = list(data.get("learning_rate", []))
+        history.seconds = list(data.get("seconds", []))
+        history.train_seconds = float(data.get("train_seconds", 0.0))
+        return history
 
-    ``on_report(epoch)``, when given, is called after each report line (model families
-    add their own lines and pictures there, e.g. the GAN's loss pair and samples).
+    # --- history.csv ------------------------------------------------------------------
+    def rows(self) -> list[dict]:
+        """One dict per epoch: the columns of history.csv (per-head accuracies split)."""
+        rows = []
+        for i, epoch in enumerate(self.epoch):
+            row = {"stage": self.stage, "epoch": epoch, "loss": self.loss[i]}
+            _put(row, "accuracy", self.train_accuracy[i], self.accuracy_names)
+            row["val_loss"] = self.validate_loss[i] if i < len(self.validate_loss) else ""
+            metrics = self.validate_metrics[i] if i < len(self.validate_metrics) else {}
+            _put(row, "val_accuracy", self.validate_accuracy[i], self.accuracy_names)
+            # the components of a per-head accuracy are already there as val_accuracy_<name>
+            repeated = {f"{name}_accuracy" for name in self.accuracy_names or ()}
+            for key, value in metrics.items():
+                if key not in ("accuracy", "loss") and key not in repeated:
+                    _put(row, f"val_{key}", value, None)
+            row["learning_rate"] = self.learning_rate[i] if i < len(self.learning_rate) else ""
+            previous = self.seconds[i - 1] if i else 0.0
+            row["epoch_seconds"] = round(self.seconds[i] - previous, 4)
+            row["elapsed_seconds"] = round(self.seconds[i], 4)
+            rows.append(row)
+        return rows
 
-    Each epoch reshuffles the training split, runs ``train_count // batch_size`` steps
-    and samples the validation split (``max_batches`` cuts epochs short: smoke runs).
-    A non-finite loss stops training with a
-    :class:`TrainingError` that says where and what to try.
+
+def _put(row: dict, key: str, value, names):
+    if isinstance(value, (tuple, list)):
+        for j, v in enumerate(value):
+            name = names[j] if names and j < len(names) else str(j + 1)
+            row[f"{key}_{name}"] = v
+    else:
+        row[key] = value
+
+
+def history_csv(histories) -> str:
+    """The CSV text of one or more histories (the stages of a family, in order): a header
+    with the union of their columns, one row per epoch, empty cells where a stage has no
+    such figure."""
+    rows = [row for history in histories for row in history.rows()]
+    columns: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in columns:
+                columns.append(key)
+    if not columns:
+        columns = ["stage", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
+                   "epoch_seconds", "elapsed_seconds"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def accuracy_names(model, dataset):
+    """Names for the components of a per-head accuracy, or None for a single one."""
+    names = getattr(model, "accuracy_names", None)
+    if names:
+        return list(names)
+    names = getattr(dataset, "head_names", None)
+    if names:
+        return list(names)
+    head = getattr(model, "head", None)
+    if head is not None and "step_accuracy" in getattr(head, "metric_names", ()):
+        return ["step", "sequence"]
+    return None
+
+
+def validation_set(dataset, validate, rng):
+    """The (x, y) scored at each epoch's end: see the module docstring for ``validate``."""
+    count = getattr(dataset, "validate_count", 0)
+    if validate in (None, "auto"):
+        validate = "full" if count <= FULL_VALIDATION_LIMIT else FULL_VALIDATION_LIMIT
+    if validate == "full":
+        return dataset.validate_sample(None, rng)
+    if isinstance(validate, bool) or not isinstance(validate, int) or validate < 1:
+        raise TrainingError(f"validate must be 'full', 'auto' or a positive number of examples, got {validate!r}")
+    return dataset.validate_sample(validate, rng)
+
+
+def _copy_rng(state: dict):
+    """A Generator positioned at a saved bit-generator ``state`` (for a resumed run's
+    validation sample: drawn as the first run drew it, without moving the run's own)."""
+    import numpy.random as npr
+
+    bit_generator = getattr(npr, state["bit_generator"])()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+def _progress_bar(total, progress, desc):
+    """A tqdm bar: widgets in Jupyter when ipywidgets is there; else a text bar — on
+    stdout inside Jupyter, so that it stays in order with the report lines."""
+    in_notebook = "ipykernel" in sys.modules
+    if in_notebook:
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm as bar_class
+            file = None
+        except ImportError:
+            from tqdm.std import tqdm as bar_class
+            file = sys.stdout
+    else:
+        from tqdm.std import tqdm as bar_class
+        file = None
+    # progress=None: automatic — only on a terminal (or notebook), and only once the run
+    # has taken a couple of seconds (short runs stay quiet); True/False force it on or off.
+    options = dict(total=total, disable=None if progress is None else not progress,
+                   delay=PROGRESS_DELAY if progress is None else 0, unit="batch", leave=False, desc=desc)
+    if file is not None:
+        options["file"] = file
+        if progress is None:
+            options["disable"] = False
+    return bar_class(**options)
+
+
+def default_callbacks(*, report, on_report=None, reporter=None, lr_schedule=None, early_stopping=None,
+                      callbacks=()) -> list:
+    """The run's callbacks in their order: schedule, early stopping, yours, report, (checkpoint)."""
+    chain = []
+    schedule = make_schedule(lr_schedule)
+    if schedule is not None:
+        chain.append(schedule)
+    if early_stopping:
+        options = early_stopping if isinstance(early_stopping, dict) else {}
+        chain.append(early_stopping if hasattr(early_stopping, "on_epoch_end") else _early_stopping(options))
+    chain.extend(callbacks or ())
+    if reporter is None:
+        reporter = ReportPrinter(report, on_report=on_report)
+    elif on_report is not None and getattr(reporter, "on_report", None) is None:
+        reporter.on_report = on_report
+    chain.append(reporter)
+    return chain
+
+
+EARLY_STOPPING_KEYS = {"patience", "metric", "mode", "restore_best", "min_delta"}
+
+
+def _early_stopping(options: dict) -> EarlyStopping:
+    unknown = set(options) - EARLY_STOPPING_KEYS
+    if unknown:
+        raise TrainingError(f"early_stopping: unknown option {sorted(unknown)[0]!r}; known: "
+                            f"{', '.join(sorted(EARLY_STOPPING_KEYS))}")
+    return EarlyStopping(**options)
+
+
+def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, report: int, rng,
+        printer=print, progress=None, max_batches: int | None = None, on_report=None, validate="auto",
+        callbacks=(), reporter=None, lr_schedule=None, early_stopping=None, checkpoint_every: int = 0,
+        checkpoint_dir=None, checkpoint_info=None, resume=None, stage: str = "train") -> History:
+    """Train ``model`` on ``dataset`` for up to ``epochs`` epochs; returns the :class:`History`.
+
+    - ``report``: print a line every ``report`` epochs and at the last (0: only the end);
+      ``reporter`` replaces the line printer (a :class:`~alzza.callbacks.ReportPrinter`);
+      ``on_report(epoch)`` runs after each line.
+    - ``validate``: ``'auto'``, ``'full'`` or N (module docstring).
+    - ``lr_schedule``: a :mod:`alzza.schedules` spec or object; ``early_stopping``: a
+      mapping ``{patience, metric, mode, restore_best, min_delta}`` or an EarlyStopping.
+    - ``callbacks``: your own (:mod:`alzza.callbacks`), run before the report printer.
+    - ``checkpoint_every`` N with ``checkpoint_dir``: model.npz + checkpoint.json every N
+      epochs; ``resume``: a checkpoint record (:func:`~alzza.callbacks.read_checkpoint`)
+      whose weights are already in the model — training continues after its epoch.
+
+    Each epoch reshuffles the training split and runs ``train_count // batch_size``
+    steps (``max_batches`` cuts epochs short: smoke runs). A non-finite loss stops
+    training with a :class:`TrainingError` that says where and what to try.
     """
-    if epochs < 1 or batch_size < 1:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1 or batch_size < 1:
         raise TrainingError(f"epochs and batch size must be at least 1 (got {epochs}, {batch_size})")
     if not learning_rate > 0:
         raise TrainingError(f"learning rate must be positive (got {learning_rate})")
@@ -78,24 +300,58 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         raise TrainingError(f"{dataset}: no full batch of {batch_size} in {dataset.train_count} training examples")
     if max_batches:
         steps = min(steps, max_batches)
-    history = History()
-    # progress=None: automatic — only on a terminal, and only once the run has taken a
-    # couple of seconds (short runs stay quiet); True/False force it on or off.
-    bar = tqdm(total=epochs * steps, disable=None if progress is None else not progress,
-               delay=PROGRESS_DELAY if progress is None else 0, unit="batch", leave=False, desc=model.name)
-    start = last_report = time.perf_counter()
+    chain = default_callbacks(report=report, on_report=on_report, reporter=reporter, lr_schedule=lr_schedule,
+                              early_stopping=early_stopping, callbacks=callbacks)
+    validate_rng_state = rng.bit_generator.state
+    first = 1
+    if resume is not None:
+        history = History.from_dict(resume["history"])
+        first = int(resume["epoch"]) + 1
+        validate_rng_state = resume.get("validate_rng") or validate_rng_state
+        saved = resume.get("callbacks") or []
+        for callback, state in zip(chain, saved):
+            if state is not None and hasattr(callback, "load_state"):
+                callback.load_state(state)
+        if resume.get("rng"):
+            rng.bit_generator.state = resume["rng"]
+    else:
+        history = History(stage=stage)
+    history.accuracy_names = accuracy_names(model, dataset)
+    history.accuracy_label = getattr(model, "accuracy_label", "accuracy")
+    if checkpoint_every:
+        if checkpoint_dir is None:
+            raise TrainingError("checkpoint_every needs a folder to write to (checkpoint_dir)")
+        chain.append(Checkpoint(checkpoint_dir, checkpoint_every, stage=stage, callbacks=chain, rng=rng,
+                                extra={"validate_rng": validate_rng_state, **(checkpoint_info or {})}))
+    if resume is None:
+        vx, vy = validation_set(dataset, validate, rng)
+    else:  # the same sample as the first run drew, without moving the restored stream
+        vx, vy = validation_set(dataset, validate, _copy_rng(validate_rng_state))
+    run = Run(model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, report=report,
+              printer=printer, history=history, first_epoch=first)
+    if resume is not None and resume.get("stop_reason"):
+        run.stop(resume["stop_reason"])  # that run had ended (early stopping): nothing to continue
+    offset = history.seconds[-1] if history.seconds else 0.0
+    logs: dict = {"epoch": first - 1}
+    bar = _progress_bar(max(0, epochs - first + 1) * steps, progress, getattr(model, "name", ""))
+    start = time.perf_counter()
+    call(chain, "on_train_begin", run, logs)
     # Overflow inside a step shows up as a non-finite loss, which stops the run with one
     # clear message below; NumPy's own RuntimeWarnings would only bury it.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
-            for epoch in range(1, epochs + 1):
+            epoch = first
+            while epoch <= epochs and not run.stop_requested:
+                run.epoch = epoch
+                call(chain, "on_epoch_begin", run, {"epoch": epoch})
+                lr = run.learning_rate
                 losses, accs = [], []
                 for n, (x, y) in enumerate(dataset.train_batches(batch_size, rng)):
-                    loss, acc = model.train_step(x, y, learning_rate)
+                    loss, acc = model.train_step(x, y, lr)
                     if not math.isfinite(loss):
                         raise TrainingError(
                             f"{model.name}: the loss became {loss} at epoch {epoch}, batch {n + 1}. "
-                            f"Try a lower learning rate (now {learning_rate}), standardised inputs "
+                            f"Try a lower learning rate (now {lr}), standardised inputs "
                             f"(e.g. the '-std' experiments), or a smaller init std."
                         )
                     losses.append(loss)
@@ -103,26 +359,42 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
                     bar.update(1)
                     if n + 1 >= steps:
                         break
-                vx, vy = dataset.validate_sample(VALIDATE_SAMPLE, rng)
-                val_acc = model.evaluate(vx, vy)["accuracy"] if len(vx) else float("nan")
-                now = time.perf_counter()
+                metrics = {k: _plain(v) for k, v in model.evaluate(vx, vy).items()} if len(vy) else {}
+                val_acc = metrics.get("accuracy", float("nan"))
+                now = time.perf_counter() - start + offset
                 history.epoch.append(epoch)
-                history.loss.append(sum(losses) / len(losses))
-                history.train_accuracy.append(_mean_accuracy(accs))
+                history.loss.append(float(sum(losses) / len(losses)))
+                history.train_accuracy.append(_plain(_mean_accuracy(accs)))
                 history.validate_accuracy.append(val_acc)
-                history.seconds.append(now - start)
-                if report and epoch % report == 0:
-                    bar.clear()
-                    printer(
-                        f"Epoch {epoch}: loss={history.loss[-1]:5.3f}, accuracy="
-                        f"{format_accuracy(history.train_accuracy[-1])}/{format_accuracy(val_acc)} "
-                        f"({now - last_report:.0f}/{now - start:.0f} secs)"
-                    )
-                    last_report = now
-                    if on_report is not None:
-                        on_report(epoch)
+                history.validate_loss.append(metrics.get("loss", float("nan")))
+                history.validate_metrics.append(metrics)
+                history.learning_rate.append(lr)
+                history.seconds.append(now)
+                history.train_seconds = now
+                logs = {"epoch": epoch, "loss": history.loss[-1], "accuracy": history.train_accuracy[-1],
+                        "val_loss": history.validate_loss[-1], "val_accuracy": val_acc,
+                        **{f"val_{k}": v for k, v in metrics.items() if k not in ("loss", "accuracy")},
+                        "learning_rate": lr,
+                        "epoch_seconds": now - (history.seconds[-2] if len(history.seconds) > 1 else offset),
+                        "elapsed_seconds": now}
+                bar.clear()
+                call(chain, "on_epoch_end", run, logs)
+                epoch += 1
         finally:
             bar.close()
-    history.train_seconds = time.perf_counter() - start
-    printer(f"Model {model.name} train ended in {history.train_seconds:.0f} secs:")
+    history.train_seconds = time.perf_counter() - start + offset
+    history.stop_reason = run.stop_reason or STOP_COMPLETED
+    call(chain, "on_train_end", run, logs)
+    history.restored_epoch = getattr(run, "restored_epoch", None)
     return history
+
+
+def show_curves_inline(history, title: str = "") -> bool:
+    """In a Jupyter kernel, show the training curves under the cell; elsewhere nothing."""
+    from .viz.images import in_notebook, show_inline
+
+    if not in_notebook() or not history.epoch:
+        return False
+    from .viz.plots import training_curves
+
+    return show_inline(training_curves(history, title=title))

@@ -55,7 +55,7 @@ def _options(options):
 
 def _done(model, dump_structure):
     if dump_structure:
-        model.summary()
+        model.summary(print_it=True)
 
 
 class Autoencoder(BookMethods, _Autoencoder):

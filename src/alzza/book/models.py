@@ -126,7 +126,7 @@ class CnnExtModel(CnnRegModel):
         self.dump_structure = dump_structure
         super().__init__(name, dataset, hconfigs, show_maps, l2_decay, l1_decay, **options)
         if dump_structure:
-            self.summary()
+            self.summary(print_it=True)
 
     @staticmethod
     def set_macro(name, config):

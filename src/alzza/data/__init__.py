@@ -9,6 +9,10 @@ fails with one :class:`~alzza.errors.SpecError` that names the path (``dataset``
 Each data-set module registers a factory with :func:`register_dataset`; the factory is
 called as ``factory(data_dir=..., rng=..., **options)`` with every declared option
 filled in (defaults included) and returns a :class:`Dataset`.
+
+:func:`describe_dataset` checks a spec the same way and returns the data set's declared
+shapes (:mod:`alzza.data.shapes`) without reading a file: what summaries and the spec
+check before training build models on.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class DatasetEntry:
     factory: Callable[..., Dataset]
     options: dict
     summary: str = ""
+    #: ``shapes(data_dir=..., **options)`` → a Dataset without examples (None: build from the data)
+    shapes: Callable[..., Dataset] | None = None
 
 
 _REGISTRY: dict[str, DatasetEntry] = {}
@@ -47,16 +53,19 @@ _REGISTRY: dict[str, DatasetEntry] = {}
 
 def register_dataset(name: str, factory: Callable[..., Dataset],
                      options: Mapping[str, Option] | None = None,
-                     summary: str = "") -> None:
+                     summary: str = "", shapes: Callable[..., Dataset] | None = None) -> None:
     """Make ``name`` available to :func:`make_dataset`.
 
     ``factory(data_dir=..., rng=..., **options)`` builds the data set; ``options`` maps
-    each option it accepts to an :class:`~alzza.options.Option` (see :func:`DatasetOption`). Registering a name again
-    replaces the earlier entry (useful in tests and for user extensions).
+    each option it accepts to an :class:`~alzza.options.Option` (see :func:`DatasetOption`).
+    ``shapes(data_dir=..., **options)``, if given, returns the data set's shapes and mode
+    without reading data (see :func:`describe_dataset`; the shipped data sets declare
+    theirs in :mod:`alzza.data.shapes`). Registering a name again replaces the earlier
+    entry (useful in tests and for user extensions).
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"a data set name must be a non-empty string, got {name!r}")
-    _REGISTRY[name] = DatasetEntry(name, factory, dict(options or {}), summary)
+    _REGISTRY[name] = DatasetEntry(name, factory, dict(options or {}), summary, shapes)
 
 
 def dataset_names() -> list[str]:
@@ -82,6 +91,35 @@ def make_dataset(spec, data_dir=None, seed=None) -> Dataset:
     """
     if isinstance(spec, Dataset):
         return spec
+    entry, options = _checked_spec(spec)
+    return entry.factory(data_dir=data_dir, rng=make_rng(seed), **options)
+
+
+def describe_dataset(spec, data_dir=None, seed=None, declared_only: bool = False) -> Dataset | None:
+    """The data set of ``spec`` with its declared shapes and mode, and no examples.
+
+    The spec is checked as :func:`make_dataset` checks it, then the data set's
+    declaration (:mod:`alzza.data.shapes`, or its ``shapes=`` at registration) gives name,
+    mode and shapes without reading a file. A data set registered without a
+    declaration is built from its data (``seed`` drives that build), or with
+    ``declared_only`` None is returned.
+    """
+    if isinstance(spec, Dataset):
+        return spec
+    from .shapes import DECLARED
+
+    entry, options = _checked_spec(spec)
+    declare = entry.shapes or DECLARED.get(entry.name)
+    if declare is None or (entry.name in DECLARED and entry.factory is not _BUILTIN_FACTORIES.get(entry.name)):
+        # a user's own data set (or a built-in replaced by one): its shapes come from its data
+        if declared_only:
+            return None
+        return entry.factory(data_dir=data_dir, rng=make_rng(seed), **options)
+    return declare(data_dir=data_dir, **options)
+
+
+def _checked_spec(spec) -> tuple[DatasetEntry, dict]:
+    """The registry entry and every option (checked, defaults filled in) of a spec."""
     name, given = _parse_spec(spec)
     entry = dataset_entry(name)
     options = {}
@@ -95,7 +133,7 @@ def make_dataset(spec, data_dir=None, seed=None) -> Dataset:
         if key not in options and option.required:
             raise SpecError(f"dataset.{key}", f"data set {name!r} needs option {key!r} ({option.doc})")
         options.setdefault(key, option.default)
-    return entry.factory(data_dir=data_dir, rng=make_rng(seed), **options)
+    return entry, options
 
 
 def _parse_spec(spec) -> tuple[str, dict]:
@@ -150,6 +188,7 @@ __all__ = [
     "data_root",
     "dataset_entry",
     "dataset_names",
+    "describe_dataset",
     "find_data_file",
     "make_dataset",
     "register_dataset",
@@ -161,3 +200,6 @@ from . import automata as _automata  # noqa: E402,F401  (registers automata: gen
 from . import audio as _audio  # noqa: E402,F401  (registers urban-sound, fsdd and urban-sound-or-fsdd)
 from . import videoshot as _videoshot  # noqa: E402,F401  (registers videoshot, videoshot-standin, videoshot-or-standin)
 from . import mnist as _mnist, gan_picture as _gan_picture  # noqa: E402,F401  (registers mnist, mnist-eng, mnist-kor, gan-mnist, gan-picture)
+
+#: the factories registered above, so a data set re-registered by a user is built from its data
+_BUILTIN_FACTORIES = {name: entry.factory for name, entry in _REGISTRY.items()}

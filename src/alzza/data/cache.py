@@ -24,6 +24,13 @@ Rules, and why:
 
 Where it lives: the ``ALZZA_CACHE`` environment variable if set, else
 ``platformdirs.user_cache_dir('alzza')/cache``.
+
+How big it gets: at most ``ALZZA_CACHE_LIMIT`` (default 5 GB; e.g. ``500MB``, ``20GB``,
+``unlimited``). Every save that takes the cache over the limit deletes the least
+recently used entries until it fits again — "used" meaning written or read: a read
+sets the file's modification time to now (access times are unreliable: many disks are
+mounted ``noatime``). The entry just written is never the one evicted, so one entry
+bigger than the limit still works (it goes at the next save).
 """
 
 from __future__ import annotations
@@ -40,12 +47,48 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-__all__ = ["DiskCache", "cache_key", "default_cache_root", "str_array"]
+__all__ = ["DEFAULT_LIMIT", "DiskCache", "cache_key", "cache_limit", "default_cache_root", "parse_size",
+           "str_array"]
 
 # A kind becomes part of a file name, so keep it to characters safe on every system.
 _KIND_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*-[0-9a-f]{64}$")
 _TEMP_SUFFIX = ".tmp"
+
+LIMIT_ENV = "ALZZA_CACHE_LIMIT"
+#: the default size limit: the biggest shipped conversions (flower photos at 128×128, FSDD
+#: spectra) take a few hundred MB each, so 5 GB keeps every experiment's data warm
+DEFAULT_LIMIT = 5 * 1000**3
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
+          "t": 1000**4, "tb": 1000**4, "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+_SIZE_PATTERN = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes in ``'500MB'``, ``'5 GB'``, ``'2GiB'``, ``'1048576'``; None for ``'unlimited'``.
+
+    Raises ``ValueError`` with the accepted forms for anything else.
+    """
+    if str(text).strip().lower() in ("unlimited", "none", "inf"):
+        return None
+    match = _SIZE_PATTERN.match(str(text))
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _UNITS:
+        raise ValueError(f"not a size: {text!r}; write e.g. 500MB, 5GB, 2GiB, 1048576 or unlimited")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def cache_limit() -> int | None:
+    """The size limit in bytes from ``ALZZA_CACHE_LIMIT`` (default 5 GB); None when unlimited."""
+    from ..errors import DataError
+
+    text = os.environ.get(LIMIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_LIMIT
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise DataError(f"the {LIMIT_ENV} environment variable: {exc}") from None
 
 
 def default_cache_root() -> Path:
@@ -107,8 +150,10 @@ class DiskCache:
     ...     cache.save(key, arrays)
     """
 
-    def __init__(self, root: str | os.PathLike | None = None):
+    def __init__(self, root: str | os.PathLike | None = None, limit: int | None | str = "default"):
         self.root = Path(root) if root is not None else default_cache_root()
+        #: the size limit in bytes (None: unlimited); by default ``ALZZA_CACHE_LIMIT``
+        self.limit = cache_limit() if limit == "default" else limit
 
     def __repr__(self) -> str:
         return f"DiskCache({str(self.root)!r})"
@@ -140,6 +185,7 @@ class DiskCache:
         if missing:
             self.discard(key, f"missing arrays {missing}")
             return None
+        _touch(path)
         return arrays
 
     def save(self, key: str, arrays: Mapping[str, np.ndarray]) -> bool:
@@ -170,6 +216,7 @@ class DiskCache:
                 os.fsync(file.fileno())
             os.replace(temp_name, path)
             temp_name = None
+            self.evict(keep=path)
             return True
         except OSError as error:
             warnings.warn(
@@ -196,6 +243,72 @@ class DiskCache:
             path.unlink(missing_ok=True)
         except OSError as error:
             warnings.warn(f"could not delete the corrupt cache file {path}: {error}", stacklevel=3)
+
+
+    # --- size ----------------------------------------------------------------------
+    def entries(self) -> list[tuple[Path, int, int]]:
+        """``(path, bytes, last use in ns)`` of every entry, least recently used first."""
+        found = []
+        if not self.root.is_dir():
+            return found
+        for path in self.root.glob("*.npz"):
+            try:
+                stat = path.stat()
+            except OSError:  # removed meanwhile by another process
+                continue
+            found.append((path, stat.st_size, stat.st_mtime_ns))
+        return sorted(found, key=lambda entry: (entry[2], entry[0].name))
+
+    def size(self) -> int:
+        """Bytes held by the cache's entries."""
+        return sum(size for _, size, _ in self.entries())
+
+    def evict(self, keep: Path | None = None) -> list[Path]:
+        """Delete least recently used entries until the cache fits its limit; the deleted paths."""
+        if self.limit is None:
+            return []
+        entries = self.entries()
+        total = sum(size for _, size, _ in entries)
+        removed = []
+        for path, size, _ in entries:
+            if total <= self.limit:
+                break
+            if keep is not None and path == keep:
+                continue
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                warnings.warn(f"could not delete the cache file {path}: {error}", stacklevel=2)
+                continue
+            total -= size
+            removed.append(path)
+        return removed
+
+    def clear(self) -> tuple[int, int]:
+        """Delete every entry (and left-over temporary files); ``(files, bytes)`` removed."""
+        count = freed = 0
+        if not self.root.is_dir():
+            return 0, 0
+        # entries, and the hidden temporary files a killed save leaves beside them
+        for path in [*self.root.glob("*.npz"), *(p for p in self.root.glob(".*") if p.is_file())]:
+            try:
+                size = path.stat().st_size
+                path.unlink()
+            except OSError:
+                continue
+            count += 1
+            freed += size
+        return count, freed
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry as just used (its mtime is the LRU clock); a read-only cache just isn't reordered."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
 
 
 def str_array(strings: Iterable[str]) -> np.ndarray:

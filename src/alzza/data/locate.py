@@ -89,11 +89,27 @@ def missing_file_message(relative, path: Path, root: Path, rule: str,
         lines.append("  (that folder does not exist)")
     if source:
         lines.append(f"  the data comes from: {source}")
+    lines += how_to_get_lines(relative, root)
     lines.append(
         f"  to fix: put '{relative}' in {root}, or point alzza at the folder that has it "
         f"with --data-dir DIR or the {ENV_VAR} environment variable"
     )
     return "\n".join(lines)
+
+
+def how_to_get_lines(relative, root: Path) -> list[str]:
+    """'to get it: alzza fetch NAME', or the manual steps, from the data registry."""
+    from .sources import source_for_path  # the registry is read only when a file is missing
+
+    entry = source_for_path(relative)
+    if entry is None:
+        return []
+    if entry.downloadable:
+        return [f"  to get it: alzza fetch {entry.name}   (checked against its published hash; "
+                "alzza fetch --list shows every data set)"]
+    steps = (entry.manual or "").rstrip().replace("DATA/", f"{root}/")
+    return ([f"  to get it (by hand; expected layout {entry.layout or entry.folder}):"]
+            + ["  " + line for line in steps.splitlines()])
 
 
 def _absolute(folder) -> Path:

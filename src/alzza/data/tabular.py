@@ -14,6 +14,13 @@ never touched.
 - pulsar-select (ch. 5): the same, with targets one-hot [star, pulsar] (select).
 - steel (ch. 3, 4, 5): 27 measures → one of 7 fault types, the last 7 columns one-hot
   (select); the class names come from the header.
+
+Each also reads the file UCI itself serves, when the book's copy is not in the data
+folder: ``abalone.data`` (comma-separated, no header row), ``HTRU_2.csv``
+(comma-separated, no header row) and ``Faults.NNA`` (tab-separated, no header row; its
+column names are UCI's separate ``Faults27x7_var``). Their columns are in the same
+order as the book's copies (UCI's variable tables), so they are read with the book's
+column names. The book's file wins when both are there.
 """
 
 from __future__ import annotations
@@ -37,6 +44,23 @@ ABALONE_FILE = "abalone.csv"
 PULSAR_FILE = "pulsar_stars.csv"
 STEEL_FILE = "faults.csv"
 
+#: UCI's own files: (file name, column names = the book's header, delimiter; None = whitespace)
+ABALONE_UCI = ("abalone.data", ["Sex", "Length", "Diameter", "Height", "Whole weight", "Shucked weight",
+                                "Viscera weight", "Shell weight", "Rings"], ",")
+PULSAR_UCI = ("HTRU_2.csv", ["Mean of the integrated profile", "Standard deviation of the integrated profile",
+                             "Excess kurtosis of the integrated profile", "Skewness of the integrated profile",
+                             "Mean of the DM-SNR curve", "Standard deviation of the DM-SNR curve",
+                             "Excess kurtosis of the DM-SNR curve", "Skewness of the DM-SNR curve",
+                             "target_class"], ",")
+STEEL_UCI = ("Faults.NNA", ["X_Minimum", "X_Maximum", "Y_Minimum", "Y_Maximum", "Pixels_Areas", "X_Perimeter",
+                            "Y_Perimeter", "Sum_of_Luminosity", "Minimum_of_Luminosity", "Maximum_of_Luminosity",
+                            "Length_of_Conveyer", "TypeOfSteel_A300", "TypeOfSteel_A400",
+                            "Steel_Plate_Thickness", "Edges_Index", "Empty_Index", "Square_Index",
+                            "Outside_X_Index", "Edges_X_Index", "Edges_Y_Index", "Outside_Global_Index",
+                            "LogOfAreas", "Log_X_Index", "Log_Y_Index", "Orientation_Index", "Luminosity_Index",
+                            "SigmoidOfAreas", "Pastry", "Z_Scratch", "K_Scatch", "Stains", "Dirtiness", "Bumps",
+                            "Other_Faults"], None)
+
 SEX_ORDER = ("I", "M", "F")  # the book's one-hot order
 STEEL_INPUTS, STEEL_CLASSES = 27, 7
 
@@ -46,8 +70,20 @@ def _variant(name: str, *, balanced: bool = False, standardize: bool = False) ->
 
 
 def _read(dataset: str, relative: str, source: str, data_dir, columns: int,
-          converters=None) -> CsvTable:
-    path = find_data_file(relative, data_dir, dataset=dataset, source=source)
+          converters=None, uci=None) -> CsvTable:
+    """The book's CSV (with a header row), else UCI's header-less file ``uci``, else the missing-file error."""
+    try:
+        path = find_data_file(relative, data_dir, dataset=dataset, source=source)
+    except DataError as missing:
+        if uci is None:
+            raise
+        name, names, delimiter = uci
+        try:
+            uci_path = find_data_file(name, data_dir, dataset=dataset, source=source)
+        except DataError:
+            raise DataError(f"{missing}\n  (UCI's own file {name}, without a header row, is read too "
+                            "when it is there)") from None
+        return read_csv(uci_path, converters=converters, names=names, delimiter=delimiter)
     return read_csv(path, converters=converters, expected_columns=columns)
 
 
@@ -83,7 +119,7 @@ class AbaloneDataset(TabularDataset):
         super().__init__(_variant("abalone", standardize=standardize), "regression",
                          source=ABALONE_SOURCE, input_shape=(10,), output_shape=(1,))
         table = _read("abalone", ABALONE_FILE, ABALONE_SOURCE, data_dir, 9,
-                      converters={0: _sex_code})
+                      converters={0: _sex_code}, uci=ABALONE_UCI)
         values = table.values
         sex = np.eye(len(SEX_ORDER), dtype=np.float32)[values[:, 0].astype(np.int64)]
         xs = np.concatenate([sex, values[:, 1:8]], axis=1)
@@ -101,7 +137,7 @@ class AbaloneDataset(TabularDataset):
 # --------------------------------------------------------------------------- pulsar
 def _load_pulsar(dataset: str, data_dir, balanced: bool) -> tuple[np.ndarray, np.ndarray, list]:
     """Inputs (n, 8) and 0/1 labels (n,) of pulsar_stars.csv, balanced if asked."""
-    table = _read(dataset, PULSAR_FILE, PULSAR_SOURCE, data_dir, 9)
+    table = _read(dataset, PULSAR_FILE, PULSAR_SOURCE, data_dir, 9, uci=PULSAR_UCI)
     xs, labels = table.values[:, :8], table.values[:, 8]
     bad = np.flatnonzero((labels != 0) & (labels != 1))
     if len(bad):
@@ -157,7 +193,7 @@ class SteelDataset(TabularDataset):
     def __init__(self, data_dir=None, rng=None, standardize: bool = False):
         standardize = _require_bool(standardize, "standardize")
         columns = STEEL_INPUTS + STEEL_CLASSES
-        table = _read("steel", STEEL_FILE, STEEL_SOURCE, data_dir, columns)
+        table = _read("steel", STEEL_FILE, STEEL_SOURCE, data_dir, columns, uci=STEEL_UCI)
         super().__init__(_variant("steel", standardize=standardize), "select",
                          source=STEEL_SOURCE, input_shape=(STEEL_INPUTS,),
                          output_shape=(STEEL_CLASSES,),

@@ -41,9 +41,11 @@ MODEL_KEYS = {"kind", "layers", "init", "head"}
 #: the keys of the model families (chapters 13–15), checked per kind by experiments/families.py
 FAMILY_MODEL_KEYS = {"encoder", "decoder", "supervised", "fix_encoder", "autoencode", "hashing", "schedule",
                      "seed_shape", "generator", "discriminator", "discriminor"}
-TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay"}
+TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay",
+              "validate", "early_stopping", "lr_schedule", "checkpoint_every"}
 TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 10, "learning_rate": 0.001, "report": 0, "optimizer": "sgd",
-                  "l2_decay": 0.0, "l1_decay": 0.0}
+                  "l2_decay": 0.0, "l1_decay": 0.0, "validate": "auto", "early_stopping": None,
+                  "lr_schedule": None, "checkpoint_every": 0}
 #: extra pictures an experiment may ask for (drawn after training, see the runner)
 PICTURES = {
     "maps": "conv kernels and feature maps of a few examples (maps.png)",
@@ -124,6 +126,8 @@ def parse_experiment(data, source: str) -> Experiment:
         _expect(train[key], int, f"train.{key}", source, "an integer")
     for key in ("learning_rate", "l2_decay", "l1_decay"):
         _expect(train[key], (int, float), f"train.{key}", source, "a number")
+    _expect(train["checkpoint_every"], int, "train.checkpoint_every", source, "an integer (0: no checkpoints)")
+    _check_training_options(train, source)
     book = data.get("book") or {}
     _expect(book, dict, "book", source, "a mapping of metric name to the book's figure")
     head = model.get("head") or {}
@@ -152,6 +156,22 @@ def parse_experiment(data, source: str) -> Experiment:
         source=source, macro_files=list(macro_files), pictures=pictures,
         model=copy.deepcopy(model),
     )
+
+
+def _check_training_options(train: dict, source: str) -> None:
+    """validate / early_stopping / lr_schedule checked now, so a typo fails before any training."""
+    from ..errors import TrainingError
+    from ..training import default_callbacks
+
+    validate = train["validate"]
+    if validate not in ("auto", "full") and (isinstance(validate, bool) or not isinstance(validate, int)
+                                             or validate < 1):
+        raise ExperimentError(f"{source}: train.validate: must be 'full', 'auto' or a number of validation "
+                              f"examples, got {validate!r}")
+    try:
+        default_callbacks(report=0, lr_schedule=train["lr_schedule"], early_stopping=train["early_stopping"])
+    except TrainingError as exc:
+        raise ExperimentError(f"{source}: train.{exc}") from None
 
 
 def _pictures(value, source: str) -> list[str]:

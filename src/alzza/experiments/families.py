@@ -22,8 +22,9 @@ The ``model`` mapping of such an experiment::
     generator: [...]                 # + a full layer sized to x (tanh / sigmoid by value range)
     discriminator: [...]             # (or the book's 'discriminor') + one logit
 
-Everything else (``init``, ``head``) is as for plain networks. Pictures written:
-``training.png`` (curves of the last training stage), ``visualize.png``; the
+Everything else (``init``, ``head``) is as for plain networks. Files written:
+``history.csv`` (every epoch of every stage, a ``stage`` column first),
+``training.png`` (the curves of every stage, one row per stage), ``visualize.png``; the
 autoencoder's ``hashing.png``; the GAN's ``gan-epoch-<n>.png`` at each report.
 """
 
@@ -61,12 +62,15 @@ def model_mapping(exp) -> dict:
     return spec
 
 
-def build_family_model(exp, dataset, seed: int, printer=print):
-    """The family model of an experiment, built for ``dataset``."""
+def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = True):
+    """The family model of an experiment, built for ``dataset`` (``allocate=False``: no weights drawn)."""
+    from ..init import ShapeOnly
+
     spec = model_mapping(exp)
     train = exp.train
+    init = spec.get("init") if allocate else ShapeOnly(spec.get("init"))
     common = dict(name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
-                  l1_decay=train["l1_decay"], init=spec.get("init"), seed=seed, macros=exp.macros, printer=printer)
+                  l1_decay=train["l1_decay"], init=init, seed=seed, macros=exp.macros, printer=printer)
     kind = exp.kind
     if kind == "autoencoder":
         return FAMILIES[kind](dataset, spec.get("encoder", []), spec.get("decoder", []), spec.get("supervised", []),
@@ -94,12 +98,28 @@ def _stage_settings(given, settings, exp, key):
 
 
 def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_batches=None, progress=None,
-               printer=print, overridden=()) -> dict:
-    """Train, test and draw a family experiment; write result.json; return the result."""
-    from .runner import _plain, comparison_lines, result_record, write_json_atomic
+               printer=print, overridden=(), resume=None, resume_dir=None) -> dict:
+    """Train, test and draw a family experiment; write result.json; return the result.
+
+    The ``train:`` options (validate, lr_schedule, early_stopping, checkpoint_every)
+    apply to every stage. ``resume`` (a checkpoint record, its weights in ``resume_dir``)
+    skips the stages finished before the checkpoint and continues the one it was in
+    (:meth:`~alzza.models.family.FamilyModel.resume_from`)."""
+    from .runner import (_plain, comparison_lines, fit_options, result_record, seconds_text, write_history,
+                         write_json_atomic)
 
     spec = model_mapping(exp)
     model = build_family_model(exp, dataset, seed, printer)
+    if resume is not None:
+        from ..io import load_weights
+
+        load_weights(model, Path(resume_dir) / "model.npz")
+        model.resume_from(resume)
+        printer(f"Resuming from {resume_dir}: stage {resume.get('stage')}, epoch {resume['epoch']} done")
+
+    def options(stage):
+        return fit_options(settings, out_dir, exp, seed, None, stage)
+
     epochs, batch, lr = settings["epochs"], settings["batch_size"], settings["learning_rate"]
     report = min(settings["report"] or max(1, epochs // 5), epochs)
     pictures: dict = {}
@@ -113,8 +133,9 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
         for key in overridden:  # a command-line override applies to both stages
             auto[key] = settings[key]
         model.autoencode(auto["epochs"], auto["batch_size"], auto["learning_rate"],
-                         auto["report"] or max(1, auto["epochs"] // 5), progress=progress, max_batches=max_batches)
-        model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches)
+                         auto["report"] or max(1, auto["epochs"] // 5), progress=progress, max_batches=max_batches,
+                         **options("autoencode"))
+        model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches, **options("supervised"))
         metrics = model.test()
         if exp.show:
             model.visualize(exp.show, path=picture)
@@ -134,13 +155,14 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
         schedule = spec.get("schedule", 1)
         if schedule not in SCHEDULES:
             raise ExperimentError(f"{exp.source or exp.name}: model.schedule must be 1, 2 or 3, got {schedule!r}")
+        stage_options = options("both")
         metrics = getattr(model, SCHEDULES[schedule])(epochs, batch, lr, report, exp.show, progress=progress,
-                                                      max_batches=max_batches, path=picture)
+                                                      max_batches=max_batches, path=picture, **stage_options)
         extra["stages"] = {mode: _plain(m) for mode, m in model.stage_metrics.items()}
         extra["schedule"] = [name for name, _ in model.histories]
     else:
         model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches, picture_dir=out_dir,
-                    show_cnt=max(exp.show, 8))
+                    show_cnt=max(exp.show, 8), **options("train"))
         metrics = model.test()
         model.visualize(max(exp.show, 8), path=picture)
         pictures.update({p.stem: p.name for p in sorted(out_dir.glob("gan-epoch-*.png"))})
@@ -155,19 +177,33 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
         book = exp.book.get("accuracy")
         theirs = "/".join(f"{v:5.3f}" for v in book) if isinstance(book, (list, tuple)) else "—"
         printer(f"  {'accuracy':<10} ours {ours:<14} book {theirs}   (discriminator/generator)")
+        printer(f"  train time: ours {seconds_text(train_seconds)}, book "
+                f"{str(exp.book['train_seconds']) + ' s' if exp.book.get('train_seconds') is not None else '—'}")
     else:
-        for line in comparison_lines(metrics, exp.book):
+        for line in comparison_lines(metrics, exp.book, train_seconds):
             printer(line)
     history = model.history
-    training_curves(history, title=f"{exp.name} — {dataset}", path=out_dir / "training.png")
+    training_curves([h for _, h in model.histories], title=f"{exp.name} — {dataset}", path=out_dir / "training.png")
     pictures = {"training": "training.png", **pictures}
+    history_file = write_history(out_dir, [h for _, h in model.histories])
     model.save(out_dir / "model.npz")
     run_settings = {**settings, "epochs": epochs, "batch_size": batch, "learning_rate": lr}
     result = result_record(exp, dataset, model, metrics, run_settings, seed, history, pictures,
                            max_batches=max_batches, train_seconds=train_seconds, seconds=total,
-                           histories=[{"stage": name, **_plain(h.to_dict())} for name, h in model.histories],
+                           histories=[{**_plain(h.to_dict()), "stage": h.stage, "chain": name}
+                                      for name, h in model.histories],
                            **extra)
+    result["epochs_run"] = sum(h.epochs_run for _, h in model.histories)
+    stopped = [h.stop_reason for _, h in model.histories if h.stop_reason not in ("", "completed")]
+    result["stop_reason"] = "; ".join(f"{h.stage}: {h.stop_reason}" for _, h in model.histories
+                                      if h.stop_reason not in ("", "completed")) if stopped else "completed"
     write_json_atomic(out_dir / "result.json", result)
-    printer(f"Wrote {out_dir / 'result.json'}, {len(pictures)} pictures and {out_dir / 'model.npz'} "
-            f"(test accuracy {format_accuracy(metrics['accuracy'])})")
+    from ..report import write_report
+    from .runner import written_line
+
+    report_file = write_report(out_dir, result, model=model, notes=exp.notes)
+    files = ["result.json", history_file, report_file, *pictures.values(), "model.npz"]
+    if settings.get("checkpoint_every") and (out_dir / "checkpoint.json").is_file():
+        files.append("checkpoint.json")
+    printer(written_line(out_dir, files) + f" (test accuracy {format_accuracy(metrics['accuracy'])})")
     return result

@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ..data import make_dataset
+from ..data import describe_dataset, make_dataset
 from ..errors import ExperimentError
+from ..init import ShapeOnly
 from ..models import Model
 from ..reproduce.fingerprint import fingerprint
 from ..training import format_accuracy
@@ -54,6 +55,7 @@ def write_json_atomic(path: Path, data) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, ensure_ascii=False)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; result.json is as readable as the pictures
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -61,7 +63,12 @@ def write_json_atomic(path: Path, data) -> None:
         raise
 
 
-def comparison_lines(metrics: dict, book: dict) -> list[str]:
+def seconds_text(seconds: float) -> str:
+    """'218 s', or '0.4 s' for a run too short for whole seconds to say anything."""
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
+def comparison_lines(metrics: dict, book: dict, train_seconds: float | None = None) -> list[str]:
     """'accuracy   0.812   book 0.810' rows for every metric the book reports too."""
     lines = []
     for key in COMPARED:
@@ -71,8 +78,10 @@ def comparison_lines(metrics: dict, book: dict) -> list[str]:
         theirs = book.get(key)
         theirs_text = format_accuracy(theirs) if theirs is not None else "—"
         lines.append(f"  {key:<10} ours {ours:<14} book {theirs_text}")
-    if book.get("train_seconds") is not None:
-        lines.append(f"  {'train time':<10} (book {book['train_seconds']} s on the author's machine)")
+    if train_seconds is not None or book.get("train_seconds") is not None:
+        ours = f"ours {seconds_text(train_seconds)}" if train_seconds is not None else "ours —"
+        theirs = f"book {book['train_seconds']} s" if book.get("train_seconds") is not None else "book —"
+        lines.append(f"  train time: {ours}, {theirs}")
     return lines
 
 
@@ -105,19 +114,31 @@ def result_record(exp, dataset, model, metrics, settings, seed, history, picture
         "pictures": pictures,
         "model_file": "model.npz",
         "history": _plain(history.to_dict()),
+        "epochs_run": history.epochs_run,
+        "stop_reason": history.stop_reason,
         **extra,
     }
 
 
-def build_model(exp: Experiment, dataset, seed: int, printer=print) -> Model:
+def build_model(exp: Experiment, dataset, seed: int, printer=print, allocate: bool = True) -> Model:
+    """The experiment's model for ``dataset``; ``allocate=False``: shapes and counts only (no weights drawn)."""
     if exp.kind != "network":  # autoencoder, encoder_decoder, gan (chapters 13–15)
         from .families import build_family_model
 
-        return build_family_model(exp, dataset, seed, printer)
+        return build_family_model(exp, dataset, seed, printer, allocate=allocate)
     train = exp.train
     return Model(dataset, exp.layers, name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
-                 l1_decay=train["l1_decay"], init=exp.init, seed=seed, macros=exp.macros, head=exp.head,
-                 printer=printer)
+                 l1_decay=train["l1_decay"], init=exp.init if allocate else ShapeOnly(exp.init), seed=seed,
+                 macros=exp.macros, head=exp.head, printer=printer)
+
+
+def check_spec(exp: Experiment, data_dir=None) -> None:
+    """Build the model on the data set's declared shapes, without weights: spec errors, no data read."""
+    declared = describe_dataset(exp.dataset, data_dir=data_dir, declared_only=True)
+    if declared is not None:
+        model = build_model(exp, declared, seed=0, printer=lambda *args: None, allocate=False)
+        if exp.kind == "network":
+            check_pictures(exp, model)
 
 
 def check_pictures(exp: Experiment, model: Model) -> None:
@@ -157,51 +178,113 @@ def draw_pictures(exp: Experiment, model: Model, dataset, out_dir: Path, printer
     return files, extra
 
 
+#: the train: keys that are options of alzza.training.fit as they are
+FIT_OPTIONS = ("validate", "lr_schedule", "early_stopping")
+
+
+def fit_options(settings: dict, out_dir: Path, exp, seed, resume=None, stage="train") -> dict:
+    """The keyword options of :func:`alzza.training.fit` for one training stage of a run."""
+    options = {key: settings[key] for key in FIT_OPTIONS if settings.get(key) is not None}
+    if settings.get("checkpoint_every"):
+        options.update(checkpoint_every=settings["checkpoint_every"], checkpoint_dir=out_dir,
+                       checkpoint_info={"experiment": exp.name, "seed": seed})
+    if resume is not None and resume.get("stage", "train") == stage:
+        options["resume"] = resume
+    return options
+
+
+def read_resume(folder, exp, seed):
+    """The checkpoint of ``folder`` for a run of ``exp``: checked to belong to it."""
+    from ..training import read_checkpoint
+
+    record = read_checkpoint(folder)
+    if record.get("experiment") not in (None, exp.name):
+        raise ExperimentError(f"{folder}: the checkpoint is of experiment {record['experiment']!r}, not {exp.name!r}")
+    if seed is not None and record.get("seed") not in (None, seed):
+        raise ExperimentError(f"{folder}: the checkpoint was trained with seed {record['seed']}, not {seed}; "
+                              f"resume without --seed (or with --seed {record['seed']})")
+    return record
+
+
+def write_history(out_dir: Path, histories) -> str:
+    """history.csv: one row per epoch of every training stage (see alzza.training.history_csv)."""
+    from ..callbacks import write_text_atomic
+    from ..training import history_csv
+
+    write_text_atomic(out_dir / "history.csv", history_csv(histories))
+    return "history.csv"
+
+
+def written_line(out_dir: Path, names) -> str:
+    """'Wrote DIR/: a, b and c' — every file the run wrote, in one line."""
+    names = list(dict.fromkeys(names))
+    listed = ", ".join(names[:-1]) + (f" and {names[-1]}" if len(names) > 1 else names[0])
+    return f"Wrote {out_dir}{os.sep}: {listed}"
+
+
 def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=None, seed=None, report=None,
-                   data_dir=None, out=None, max_batches=None, progress=None, printer=print) -> dict:
+                   data_dir=None, out=None, max_batches=None, progress=None, printer=print, resume=None,
+                   checkpoint_every=None) -> dict:
     """Run a shipped experiment (by name), a file (by path) or an :class:`Experiment`.
 
-    Keyword overrides replace the experiment's settings. Returns the result dict that
-    is also written to ``<out>/result.json``.
+    Keyword overrides replace the experiment's settings. ``resume`` names the folder
+    of an earlier run of the same experiment that wrote checkpoints
+    (``checkpoint_every``): training continues after its last checkpointed epoch, with
+    its weights, optimiser state and random state (and its folder is the default
+    ``out``). Returns the result dict that is also written to ``<out>/result.json``.
     """
     exp = experiment if isinstance(experiment, Experiment) else find_experiment(experiment)
     settings = dict(exp.train)
     for key, value in (("epochs", epochs), ("batch_size", batch_size), ("learning_rate", learning_rate),
-                       ("report", report)):
+                       ("report", report), ("checkpoint_every", checkpoint_every)):
         if value is not None:
             settings[key] = value
+    resume_record = read_resume(resume, exp, seed) if resume is not None else None
+    if resume_record is not None:
+        seed = seed if seed is not None else resume_record.get("seed")
+        if out is None:
+            out = resume
     seed = seed if seed is not None else (exp.seed if exp.seed is not None else DEFAULT_SEED)
     out_dir = Path(out) if out is not None else Path("runs") / exp.name
     out_dir.mkdir(parents=True, exist_ok=True)
 
     printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
+    check_spec(exp, data_dir)  # a typo in the model fails now, before the data loads
     start = time.perf_counter()
     dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
-    printer(f"dataset {dataset}  (loaded in {time.perf_counter() - start:.1f} s)")
+    printer(f"dataset {dataset}: {dataset.train_count} train / {dataset.validate_count} validate / "
+            f"{dataset.test_count} test  (loaded in {time.perf_counter() - start:.1f} s)")
     if exp.kind != "network":  # the model families train in stages: see experiments/families.py
         from .families import run_family
 
         overridden = [k for k, v in (("epochs", epochs), ("batch_size", batch_size),
                                      ("learning_rate", learning_rate), ("report", report)) if v is not None]
         return run_family(exp, dataset, settings, seed, out_dir, max_batches=max_batches, progress=progress,
-                          printer=printer, overridden=overridden)
+                          printer=printer, overridden=overridden, resume=resume_record, resume_dir=resume)
     model = build_model(exp, dataset, seed, printer)
     check_pictures(exp, model)
+    if resume_record is not None:
+        from ..io import load_weights
+
+        load_weights(model, Path(resume) / "model.npz")
+        printer(f"Resuming from {resume}: epoch {resume_record['epoch']} done, training to {settings['epochs']}")
     report_every = settings["report"] or max(1, settings["epochs"] // 5)
     history = model.train(settings["epochs"], settings["batch_size"], settings["learning_rate"], report_every,
-                          progress=progress, max_batches=max_batches)
+                          progress=progress, max_batches=max_batches,
+                          **fit_options(settings, out_dir, exp, seed, resume_record))
     metrics = model.test()
     picture = out_dir / "visualize.png"
     picture.unlink(missing_ok=True)  # never list a stale picture from an earlier run here
     lines = model.visualize(exp.show, path=picture) if exp.show else []
 
     printer(f"Result of {exp.name} on the test split:")
-    for line in comparison_lines(metrics, exp.book):
+    for line in comparison_lines(metrics, exp.book, history.train_seconds):
         printer(line)
 
     pictures = {"training": "training.png"}
     training_curves(history, title=f"{exp.name} — {dataset}", head_names=getattr(dataset, "head_names", None),
                     path=out_dir / pictures["training"])
+    history_file = write_history(out_dir, [history])
     if exp.show and getattr(model, "last_figure", None) is not None and picture.is_file():
         pictures["visualize"] = picture.name
     extra_pictures, extra = draw_pictures(exp, model, dataset, out_dir, printer)
@@ -211,6 +294,11 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     result = result_record(exp, dataset, model, metrics, settings, seed, history, pictures,
                            max_batches=max_batches, train_seconds=history.train_seconds, **extra)
     write_json_atomic(out_dir / "result.json", result)
-    written = ", ".join(str(out_dir / name) for name in pictures.values())
-    printer(f"Wrote {out_dir / 'result.json'}, {written} and {out_dir / 'model.npz'}")
+    from ..report import write_report
+
+    report_file = write_report(out_dir, result, model=model, notes=exp.notes)
+    files = ["result.json", history_file, report_file, *pictures.values(), "model.npz", "visualize.txt"]
+    if (out_dir / "checkpoint.json").is_file() and settings.get("checkpoint_every"):
+        files.append("checkpoint.json")
+    printer(written_line(out_dir, files))
     return result

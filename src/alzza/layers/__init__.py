@@ -7,5 +7,6 @@ from .registry import LAYER_TYPES, Option, register_layer
 from . import conv, norm, pool  # noqa: E402,F401  (registers conv, max, avg, batch_normal)
 from . import regularize  # noqa: E402,F401  (registers dropout, noise)
 from . import recurrent, seqwrap  # noqa: E402,F401  (registers rnn, lstm, seqwrap)
+from . import gru, layernorm  # noqa: E402,F401  (registers gru, layer_normal)
 
 __all__ = ["BuildContext", "Layer", "Serial", "Dense", "LAYER_TYPES", "Option", "register_layer"]

@@ -12,7 +12,8 @@ an example stops at its length, and no gradient enters or leaves them.
 How it is computed (see ARCHITECTURE "Fast on NumPy")
 -----------------------------------------------------
 Parameters are one fused matrix ``w`` = [W_x; W_h] of shape (F + H, G·H) and a bias
-``b`` (G·H,), G = 1 for rnn and 4 for lstm. Per batch:
+``b`` (G·H,), G = 1 for rnn and 4 for lstm (3 for ``gru``, in gru.py, which shares
+all of this). Per batch:
 
 1. The batch is put in time-major order (T, N, F), examples sorted by length, longest
    first. At step t only the first n_t = #{length > t} rows are alive, so every step
@@ -23,6 +24,9 @@ Parameters are one fused matrix ``w`` = [W_x; W_h] of shape (F + H, G·H) and a 
 4. Backward runs the loop in reverse to get dZ for every step, then gathers the weight
    gradients with one GEMM each over the stacked steps:
    dW_x = Xᵀ·dZ, dW_h = H_prevᵀ·dZ, db = Σ dZ, dX = dZ·W_xᵀ.
+
+The same cells one step at a time, written as their equations, are in ``cells.py``;
+the tests hold these layers to a time loop over those steps.
 """
 
 from __future__ import annotations
@@ -48,8 +52,8 @@ def _positive(v):
     return v > 0
 
 
-class _Recurrent(Layer):
-    """What rnn and lstm share: options, shapes, time-major batching and the final GEMMs."""
+class RecurrentBase(Layer):
+    """What rnn, lstm and gru share: options, shapes, time-major batching and the final GEMMs."""
 
     #: gates per unit (columns of w per hidden unit)
     gates = 1
@@ -180,11 +184,13 @@ class _Recurrent(Layer):
         grad[self._sorted_lengths - 1, np.arange(n)] = dy[perm] if perm is not None else dy
         return grad
 
-    def _finish_backward(self, dz, prev_states):
+    def _finish_backward(self, dz, prev_states, dz_recurrent=None):
         """Weight gradients with one GEMM each over all steps, and dL/dx.
 
         dz (T_max, N, G·H) holds dL/dz for real steps and zeros for padded ones;
-        prev_states (T_max, N, H) holds h_{t−1}.
+        prev_states (T_max, N, H) holds h_{t−1}. ``dz_recurrent`` is the gradient at the
+        recurrent product h_{t−1}·W_h where it differs from dz (the GRU's reset gate sits
+        between them); by default the two are the same.
         """
         w = self.params["w"]
         f, width = self.features, w.shape[1]
@@ -195,7 +201,8 @@ class _Recurrent(Layer):
         else:
             dz_sum = dz.sum(axis=0)                                    # the same x fed at every step
             np.matmul(self._x.T, dz_sum, out=gw[:f])
-        np.matmul(prev_states.reshape(-1, self.recur_size).T, dzf, out=gw[f:])
+        dzf_recurrent = dzf if dz_recurrent is None else dz_recurrent.reshape(-1, width)
+        np.matmul(prev_states.reshape(-1, self.recur_size).T, dzf_recurrent, out=gw[f:])
         self.grads["w"] = gw
         self.grads["b"] = dzf.sum(axis=0)
         if not self.needs_input_grad:
@@ -230,7 +237,7 @@ class _Recurrent(Layer):
 
 
 @register_layer("rnn")
-class RNN(_Recurrent):
+class RNN(RecurrentBase):
     """The plain recurrent cell:  h_t = f(x_t·W_x + h_{t−1}·W_h + b),  h_0 = 0.
 
     ``actfunc`` is f (relu by default, as in the book; tanh for the classic Elman cell).
@@ -242,7 +249,7 @@ class RNN(_Recurrent):
     """
 
     gates = 1
-    OPTIONS: dict = dict(_Recurrent.OPTIONS, actfunc=Option((str,), "relu", tuple(ACTIVATIONS), "activation f of the cell"))
+    OPTIONS: dict = dict(RecurrentBase.OPTIONS, actfunc=Option((str,), "relu", tuple(ACTIVATIONS), "activation f of the cell"))
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
                  actfunc: str = "relu"):
@@ -296,7 +303,7 @@ class RNN(_Recurrent):
 
 
 @register_layer("lstm")
-class LSTM(_Recurrent):
+class LSTM(RecurrentBase):
     """Long short-term memory. Per step, with one fused product of [x_t, h_{t−1}]:
 
         [a_f, a_i, a_o, a_g] = x_t·W_x + h_{t−1}·W_h + b        (w columns in this order)
@@ -320,7 +327,7 @@ class LSTM(_Recurrent):
     """
 
     gates = 4
-    OPTIONS: dict = dict(_Recurrent.OPTIONS, use_state=Option((bool,), False, doc="emit the cell state c instead of h"))
+    OPTIONS: dict = dict(RecurrentBase.OPTIONS, use_state=Option((bool,), False, doc="emit the cell state c instead of h"))
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
                  use_state: bool = False):
@@ -335,73 +342,78 @@ class LSTM(_Recurrent):
         if len(seq_data(x)) == 0:
             return self._empty_forward(x)
         w, b = self.params["w"], self.params["b"]
-        f, hid = self.features, self.recur_size
-        scale = np.ones(4 * hid, dtype=w.dtype)
-        scale[:3 * hid] = 0.5
-        ws = w * scale
-        z = self._project(x, ws[:f], b * scale)
-        wh = ws[f:]
+        f, hidden = self.features, self.recur_size
+        # σ(a) = ½ + ½·tanh(a/2): halve the three sigmoid blocks once, then one tanh serves all four
+        scale = np.ones(4 * hidden, dtype=w.dtype)
+        scale[:3 * hidden] = 0.5
+        w_scaled = w * scale
+        # (T, N, 4H): the pre-activations a = x·W_x + b, turned into [f, i, o, g] in place below
+        gates = self._project(x, w_scaled[:f], b * scale)
+        wh = w_scaled[f:]
         t_max, n, counts = self._t_max, self._n, self._counts
-        hs = np.zeros((t_max + 1, n, hid), dtype=z.dtype)
-        cs = np.zeros((t_max + 1, n, hid), dtype=z.dtype)
-        tcs = np.zeros((t_max, n, hid), dtype=z.dtype)
-        h3 = 3 * hid
+        hidden_states = np.zeros((t_max + 1, n, hidden), dtype=gates.dtype)   # row 0: h_0 = 0
+        cell_states = np.zeros((t_max + 1, n, hidden), dtype=gates.dtype)     # row 0: c_0 = 0
+        tanh_cells = np.zeros((t_max, n, hidden), dtype=gates.dtype)          # tanh c_t
+        sigmoid_end = 3 * hidden
         for t in range(t_max):
-            k = counts[t]
-            zt = z[t, :k]
+            alive = counts[t]
+            step_gates = gates[t, :alive]
             if t:
-                zt += hs[t, :k] @ wh
-            np.tanh(zt, out=zt)
-            sg = zt[:, :h3]
-            sg *= 0.5
-            sg += 0.5                                    # zt now holds [f, i, o, g]
-            c = cs[t + 1, :k]
-            np.multiply(zt[:, hid:2 * hid], zt[:, h3:], out=c)
+                step_gates += hidden_states[t, :alive] @ wh
+            np.tanh(step_gates, out=step_gates)
+            sigmoids = step_gates[:, :sigmoid_end]
+            sigmoids *= 0.5
+            sigmoids += 0.5                              # step_gates now holds [f, i, o, g]
+            c = cell_states[t + 1, :alive]
+            np.multiply(step_gates[:, hidden:2 * hidden], step_gates[:, sigmoid_end:], out=c)   # i ⊙ g
             if t:
-                c += zt[:, :hid] * cs[t, :k]
-            tc = np.tanh(c, out=tcs[t, :k])
-            np.multiply(zt[:, 2 * hid:h3], tc, out=hs[t + 1, :k])
-        self._gates, self._hs, self._cs, self._tcs = z, hs, cs, tcs
-        return self._emit(cs if self.use_state else hs)
+                c += step_gates[:, :hidden] * cell_states[t, :alive]                         # + f ⊙ c_{t−1}
+            tanh_c = np.tanh(c, out=tanh_cells[t, :alive])
+            np.multiply(step_gates[:, 2 * hidden:sigmoid_end], tanh_c, out=hidden_states[t + 1, :alive])
+        self._gate_values, self._tanh_cells = gates, tanh_cells
+        self._hidden_states, self._cell_states = hidden_states, cell_states
+        return self._emit(cell_states if self.use_state else hidden_states)
 
     def backward(self, dy):
         if self._n == 0:
             return self._empty_backward()
-        hid = self.recur_size
+        hidden = self.recur_size
         wh_t = self.params["w"][self.features:].T
         t_max, n, counts = self._t_max, self._n, self._counts
-        g4 = self._gates.reshape(t_max, n, 4, hid)
-        fg, ig, og, bg = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
-        tcs = self._tcs
-        # step-independent factors, for all steps at once
-        a = np.empty_like(g4)
-        sd = g4[:, :, :3] * (1 - g4[:, :, :3])                        # σ' = s(1 − s)
-        np.multiply(self._cs[:-1], sd[:, :, 0], out=a[:, :, 0])        # da_f = dc · c_{t−1} f(1−f)
-        np.multiply(bg, sd[:, :, 1], out=a[:, :, 1])                   # da_i = dc · g i(1−i)
-        np.multiply(tcs, sd[:, :, 2], out=a[:, :, 2])                  # da_o = dh · tanh c o(1−o)
-        np.multiply(ig, 1 - bg * bg, out=a[:, :, 3])                   # da_g = dc · i (1−g²)
-        k_dc = og * (1 - tcs * tcs)                                    # dc += dh · o (1 − tanh² c)
+        gate_values = self._gate_values.reshape(t_max, n, 4, hidden)
+        forget_gate, input_gate = gate_values[:, :, 0], gate_values[:, :, 1]
+        output_gate, block_input = gate_values[:, :, 2], gate_values[:, :, 3]
+        tanh_cells = self._tanh_cells
+        # Step-independent factors, for all steps at once: da_gate = dc ⊙ gate_factor
+        # (dh ⊙ gate_factor for the output gate), and dc gains dh ⊙ dc_per_dh.
+        gate_factor = np.empty_like(gate_values)
+        sigmoid_slope = gate_values[:, :, :3] * (1 - gate_values[:, :, :3])             # σ' = s(1 − s)
+        np.multiply(self._cell_states[:-1], sigmoid_slope[:, :, 0], out=gate_factor[:, :, 0])  # c_{t−1} f(1−f)
+        np.multiply(block_input, sigmoid_slope[:, :, 1], out=gate_factor[:, :, 1])             # g i(1−i)
+        np.multiply(tanh_cells, sigmoid_slope[:, :, 2], out=gate_factor[:, :, 2])              # tanh c o(1−o)
+        np.multiply(input_gate, 1 - block_input * block_input, out=gate_factor[:, :, 3])      # i (1−g²)
+        dc_per_dh = output_gate * (1 - tanh_cells * tanh_cells)                              # o (1 − tanh² c)
         grad = self._time_major_grad(dy)
         if self.use_state:
             dc_all, dh_all = grad, np.zeros_like(grad)
         else:
             dh_all, dc_all = grad, np.zeros_like(grad)
-        dz = np.zeros((t_max, n, 4 * hid), dtype=grad.dtype)
+        da = np.zeros((t_max, n, 4 * hidden), dtype=grad.dtype)    # dL/da for every step, padded rows 0
         carry_h = carry_c = None
         for t in range(t_max - 1, -1, -1):
-            k = counts[t]
-            dh = dh_all[t, :k]
-            dc = dc_all[t, :k]
+            alive = counts[t]
+            dh = dh_all[t, :alive]
+            dc = dc_all[t, :alive]
             if carry_h is not None:
-                m = len(carry_h)
-                dh[:m] += carry_h
-                dc[:m] += carry_c
-            dc += dh * k_dc[t, :k]
-            dzt = dz[t, :k]
-            dz4 = dzt.reshape(k, 4, hid)
-            np.multiply(dc[:, None, :], a[t, :k], out=dz4)
-            np.multiply(dh, a[t, :k, 2], out=dz4[:, 2])
+                alive_next = len(carry_h)
+                dh[:alive_next] += carry_h
+                dc[:alive_next] += carry_c
+            dc += dh * dc_per_dh[t, :alive]
+            da_t = da[t, :alive]
+            da_gates = da_t.reshape(alive, 4, hidden)
+            np.multiply(dc[:, None, :], gate_factor[t, :alive], out=da_gates)
+            np.multiply(dh, gate_factor[t, :alive, 2], out=da_gates[:, 2])
             if t:
-                carry_c = dc * fg[t, :k]
-                carry_h = dzt @ wh_t
-        return self._finish_backward(dz, self._hs[:-1])
+                carry_c = dc * forget_gate[t, :alive]
+                carry_h = da_t @ wh_t
+        return self._finish_backward(da, self._hidden_states[:-1])

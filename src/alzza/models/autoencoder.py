@@ -30,6 +30,9 @@ from .model import SEQUENCE_MODES
 
 __all__ = ["Autoencoder", "HashMatch", "SemanticHashIndex"]
 
+#: what the autoencode stage's report calls the regression head's accuracy
+RECONSTRUCTION_LABEL = "reconstruction score (1-RMSE/mean)"
+
 
 class _Reconstruction:
     """A data set view for :meth:`Autoencoder.autoencode`: x → x over ALL training inputs."""
@@ -148,7 +151,10 @@ class Autoencoder(FamilyModel):
     def reconstruction(self) -> Chain:
         """x → encoder → decoder → x̂, MSE against x; trains encoder and decoder."""
         p = self.parts
-        return Chain(self, f"{self.name} (autoencode)", [p["encoder"], p["decoder"]], self.reconstruction_head)
+        chain = Chain(self, f"{self.name} (autoencode)", [p["encoder"], p["decoder"]], self.reconstruction_head)
+        # the regression head's "accuracy" 1 − RMSE/mean(x) goes below 0 on images: say what it is
+        chain.accuracy_label = RECONSTRUCTION_LABEL
+        return chain
 
     @property
     def supervised_chain(self) -> Chain:
@@ -183,18 +189,20 @@ class Autoencoder(FamilyModel):
 
     # --- the book's workflow ----------------------------------------------------------
     def autoencode(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
-                   progress=None, max_batches=None):
-        """Train encoder + decoder to reproduce ALL training inputs (labels unused)."""
+                   progress=None, max_batches=None, **options):
+        """Train encoder + decoder to reproduce ALL training inputs (labels unused).
+
+        ``options`` as :func:`alzza.training.fit` (validate, lr_schedule, early_stopping, ...)."""
         dataset = self._need_dataset("autoencode()")
         return self._train_chain(self.reconstruction, _Reconstruction(dataset), epochs, batch_size,
-                                 learning_rate, report, progress, max_batches)
+                                 learning_rate, report, progress, max_batches, stage="autoencode", **options)
 
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
-              progress=None, max_batches=None):
+              progress=None, max_batches=None, **options):
         """Supervised training of encoder → supervised on the labelled training examples."""
         dataset = self._need_dataset("train()")
         return self._train_chain(self.supervised_chain, dataset, epochs, batch_size, learning_rate, report,
-                                 progress, max_batches)
+                                 progress, max_batches, stage="supervised", **options)
 
     def test(self) -> dict:
         from ..training import format_accuracy
@@ -206,7 +214,7 @@ class Autoencoder(FamilyModel):
         metrics["reconstruction_loss"] = recon["loss"]
         metrics["reconstruction_accuracy"] = recon["accuracy"]
         self.printer(f"Model {self.name} test report: accuracy = {format_accuracy(metrics['accuracy'])}, "
-                     f"reconstruction loss = {recon['loss']:.3f} (accuracy {recon['accuracy']:5.3f})")
+                     f"reconstruction loss = {recon['loss']:.3f} ({RECONSTRUCTION_LABEL} {recon['accuracy']:5.3f})")
         return metrics
 
     def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3) -> dict:

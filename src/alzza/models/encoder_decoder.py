@@ -123,12 +123,13 @@ class EncoderDecoder(FamilyModel):
 
     # --- the book's workflow ----------------------------------------------------------
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
-              progress=None, max_batches=None, mode: str | None = None):
-        """Train in ``mode`` (default: the current train_mode) on that mode's pairs."""
+              progress=None, max_batches=None, mode: str | None = None, **options):
+        """Train in ``mode`` (default: the current train_mode) on that mode's pairs;
+        ``options`` as :func:`alzza.training.fit`."""
         mode = self._check_mode(mode)
         self.printer(f"Model {self.name}: training mode '{mode}'")
         return self._train_chain(self.chain(mode), self.stage_dataset(mode), epochs, batch_size, learning_rate,
-                                 report, progress, max_batches)
+                                 report, progress, max_batches, stage=mode, **options)
 
     def test(self, mode: str | None = None) -> dict:
         mode = self._check_mode(mode)
@@ -167,12 +168,15 @@ class EncoderDecoder(FamilyModel):
         return lines
 
     def _schedule(self, modes, epoch_count, batch_size, learning_rate, report, show_cnt, progress, max_batches,
-                  path):
+                  path, **options):
         self.stage_metrics = {}
         for mode in modes:
-            self.train(epoch_count, batch_size, learning_rate, report, progress, max_batches, mode=mode)
+            self.train(epoch_count, batch_size, learning_rate, report, progress, max_batches, mode=mode, **options)
             if mode != "both":
-                self.stage_metrics[mode] = self.test(mode)
+                resumed = getattr(self, "_resumed_stage_metrics", {})
+                # a stage trained before a resumed checkpoint was tested then, on its own weights
+                self.stage_metrics[mode] = (resumed[mode] if getattr(self, "_stage_skipped", False)
+                                            and mode in resumed else self.test(mode))
         self.set_train_mode("both")
         metrics = self.test("both")
         if show_cnt:
@@ -180,22 +184,22 @@ class EncoderDecoder(FamilyModel):
         return metrics
 
     def exec_1_step(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3, *,
-                    progress=None, max_batches=None, path=None) -> dict:
+                    progress=None, max_batches=None, path=None, **options) -> dict:
         """Train both parts together; test and visualise."""
         return self._schedule(("both",), epoch_count, batch_size, learning_rate, report, show_cnt, progress,
-                              max_batches, path)
+                              max_batches, path, **options)
 
     def exec_2_steps(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3, *,
-                     progress=None, max_batches=None, path=None) -> dict:
+                     progress=None, max_batches=None, path=None, **options) -> dict:
         """Train the encoder alone, then the decoder alone; test and visualise in 'both'."""
         return self._schedule(("encoder", "decoder"), epoch_count, batch_size, learning_rate, report, show_cnt,
-                              progress, max_batches, path)
+                              progress, max_batches, path, **options)
 
     def exec_3_steps(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3, *,
-                     progress=None, max_batches=None, path=None) -> dict:
+                     progress=None, max_batches=None, path=None, **options) -> dict:
         """Encoder, decoder, then both together; test and visualise in 'both'."""
         return self._schedule(("encoder", "decoder", "both"), epoch_count, batch_size, learning_rate, report,
-                              show_cnt, progress, max_batches, path)
+                              show_cnt, progress, max_batches, path, **options)
 
     exec_all = exec_1_step
 

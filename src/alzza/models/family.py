@@ -184,6 +184,7 @@ class FamilyModel:
     _need_dataset = Model._need_dataset
     summary = Model.summary
     save = Model.save
+    __repr__ = Model.__repr__
     last_figure = None
 
     def _setup(self, dataset, name, *, optimizer, l2_decay, l1_decay, init, seed, dtype, macros, printer,
@@ -246,15 +247,50 @@ class FamilyModel:
                     dtype=config.get("dtype"), macros=config.get("macros"), input_shape=config["input_shape"],
                     output_shape=config["output_shape"], mode=config["mode"])
 
+    def resume_from(self, record: dict) -> None:
+        """Continue a run from a checkpoint record (:func:`alzza.callbacks.read_checkpoint`)
+        whose weights are already loaded: the stages it had finished are not trained again
+        (their histories and stage metrics come from the record), the stage it was in
+        continues after its last epoch, and the stages after run as usual."""
+        from ..training import History
+
+        self._resume_record = record
+        self._finished_stages = [History.from_dict(d) for d in record.get("previous_stages") or []]
+        self._resumed_stage_metrics = dict(record.get("stage_metrics") or {})
+
     def _train_chain(self, chain, dataset, epochs, batch_size, learning_rate, report, progress, max_batches,
-                     on_report=None):
+                     on_report=None, stage: str = "train", **options):
+        """One training stage along ``chain``; ``options`` as :func:`alzza.training.fit`."""
+        from ..errors import TrainingError
         from ..training import fit
 
+        finished = getattr(self, "_finished_stages", [])
+        position = len(self.histories)
+        self._stage_skipped = position < len(finished)
+        if self._stage_skipped:  # trained before the checkpoint: keep its record, train nothing
+            history = finished[position]
+            if history.stage != stage:
+                raise TrainingError(f"{self.name}: the checkpoint's stage {position + 1} is {history.stage!r}, "
+                                    f"this run's is {stage!r}; resume with the same experiment settings")
+            self.printer(f"Model {chain.name}: stage {stage} was trained before the checkpoint "
+                         f"({history.epochs_run} epochs); not trained again")
+            self.histories.append((chain.name, history))
+            self.history = history
+            return history
+        record = getattr(self, "_resume_record", None)
+        if record is not None and position == len(finished):
+            if record.get("stage") != stage:
+                raise TrainingError(f"{self.name}: the checkpoint was written in stage {record.get('stage')!r}, "
+                                    f"this run's stage {position + 1} is {stage!r}")
+            options["resume"] = record
         history = fit(chain, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                       report=report, rng=self.rng, printer=self.printer, progress=progress,
-                      max_batches=max_batches, on_report=on_report)
+                      max_batches=max_batches, on_report=on_report, stage=stage, **options)
         self.histories.append((chain.name, history))
         self.history = history
+        from ..training import show_curves_inline
+
+        show_curves_inline(history, chain.name)
         return history
 
 

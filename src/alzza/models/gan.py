@@ -27,6 +27,8 @@ from ..errors import AlzzaError, SpecError
 from ..heads import make_head
 from ..sequences import is_sequence_shape
 from .family import Chain, FamilyModel
+from ..callbacks import ReportPrinter
+from .step import plain_metrics
 
 __all__ = ["Gan"]
 
@@ -39,6 +41,8 @@ class Gan(FamilyModel):
 
     kind = "gan"
     PARTS = ("generator", "discriminator")
+    #: the two components of the accuracy pair, in order (history.csv, training.png)
+    accuracy_names = ("discriminator", "generator")
 
     def __init__(self, dataset=None, seed_shape=(16,), generator=(), discriminator=None, *, discriminor=None,
                  name=None, optimizer="sgd", l2_decay=0.0, l1_decay=0.0, init=None, seed=None, dtype=None,
@@ -115,31 +119,27 @@ class Gan(FamilyModel):
         mixed, labels = self._mixed(x, fake)
         d = self.discriminator_chain.evaluate(mixed, labels)
         g = self.discriminator_chain.evaluate(fake, np.ones((len(x), 1), dtype=self.dtype))
-        return {"accuracy": (d["accuracy"], g["accuracy"]), "discriminator_accuracy": d["accuracy"],
-                "generator_accuracy": g["accuracy"], "discriminator_loss": d["loss"], "generator_loss": g["loss"],
-                "loss": d["loss"] + g["loss"]}
+        return plain_metrics({"accuracy": (d["accuracy"], g["accuracy"]), "discriminator_accuracy": d["accuracy"],
+                              "generator_accuracy": g["accuracy"], "discriminator_loss": d["loss"],
+                              "generator_loss": g["loss"], "loss": d["loss"] + g["loss"]})
 
     # --- the book's workflow ----------------------------------------------------------
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
-              progress=None, max_batches=None, picture_dir=None, show_cnt: int = 8):
+              progress=None, max_batches=None, picture_dir=None, show_cnt: int = 8, **options):
         """Alternate D and G steps; at each report print both losses and accuracies and
         (with ``picture_dir``) write ``gan-epoch-<n>.png`` of real and generated samples."""
         dataset = self._need_dataset("train()")
         self._running = []
 
         def on_report(epoch):
-            if self._running:
-                d_loss, g_loss, d_acc, g_acc = (float(np.mean(col)) for col in zip(*self._running))
-                self.printer(f"    discriminator loss={d_loss:5.3f}, generator loss={g_loss:5.3f}, "
-                             f"accuracy={d_acc:5.3f}/{g_acc:5.3f} (discriminator/generator)")
-                self._running = []
             if picture_dir is not None and show_cnt:
                 from pathlib import Path
 
-                self.visualize(show_cnt, path=Path(picture_dir) / f"gan-epoch-{epoch}.png", quiet=True)
+                self.visualize(show_cnt, path=Path(picture_dir) / f"gan-epoch-{epoch}.png", quiet=True, epoch=epoch)
 
+        options.setdefault("reporter", GanReport(report))
         return self._train_chain(self, dataset, epochs, batch_size, learning_rate, report, progress, max_batches,
-                                 on_report=on_report)
+                                 on_report=on_report, **options)
 
     def test(self) -> dict:
         dataset = self._need_dataset("test()")
@@ -152,7 +152,7 @@ class Gan(FamilyModel):
                      f"{metrics['discriminator_loss']:5.3f}/{metrics['generator_loss']:5.3f}")
         return metrics
 
-    def visualize(self, num: int = 8, path=None, quiet: bool = False) -> list[str]:
+    def visualize(self, num: int = 8, path=None, quiet: bool = False, epoch: int | None = None) -> list[str]:
         """A row of real validation samples over a row of generated ones, each with D's verdict."""
         dataset = self._need_dataset("visualize()")
         x, _ = dataset.show_sample(num, self.rng)
@@ -172,7 +172,8 @@ class Gan(FamilyModel):
             images = np.concatenate([to_images(x), to_images(fake)])
             captions = [f"real\nD: {p:.2f}" for p in p_real] + [f"generated\nD: {p:.2f}" for p in p_fake]
             colors = ["tab:blue"] * len(x) + ["tab:orange"] * len(fake)
-            epoch = len(self.history.epoch) if self.history is not None and self.history.epoch else 0
+            if epoch is None:  # after training: the last epoch trained
+                epoch = self.history.epoch[-1] if self.history is not None and self.history.epoch else 0
             fig = image_grid(images, captions, columns=len(x), colors=colors,
                              title=f"{self.name}: real (top) and generated (bottom)"
                                    + (f", epoch {epoch}" if epoch else ""), path=path, show=not quiet)
@@ -200,3 +201,27 @@ class Gan(FamilyModel):
         return cls(dataset, config["seed_shape"], parts["generator"], parts["discriminator"],
                    value_range=config.get("value_range"), output_actfunc=config.get("output_actfunc"),
                    printer=printer, **common)
+
+
+class GanReport(ReportPrinter):
+    """The GAN's epoch line, one format for every pair: the means since the last line,
+    then validation, always discriminator/generator::
+
+        Epoch 4: discriminator loss=0.683, generator loss=0.693, accuracy=0.933/0.103,
+                 validation 0.990/0.021 (discriminator/generator) (1/3 secs)
+    """
+
+    def epoch_line(self, run, logs, since_last):
+        gan = run.model
+        if gan._running:
+            d_loss, g_loss, d_acc, g_acc = (float(np.mean(col)) for col in zip(*gan._running))
+            gan._running = []
+        else:
+            (d_acc, g_acc), d_loss, g_loss = logs["accuracy"], float("nan"), float("nan")
+        v_d, v_g = logs["val_accuracy"] if isinstance(logs["val_accuracy"], tuple) else (float("nan"),) * 2
+        line = (f"Epoch {logs['epoch']}: discriminator loss={d_loss:5.3f}, generator loss={g_loss:5.3f}, "
+                f"accuracy={d_acc:5.3f}/{g_acc:5.3f}, validation {v_d:5.3f}/{v_g:5.3f} (discriminator/generator) "
+                f"({since_last:.0f}/{logs['elapsed_seconds']:.0f} secs)")
+        if logs["learning_rate"] != run.base_learning_rate:
+            line += f", lr={logs['learning_rate']:.3g}"
+        return line

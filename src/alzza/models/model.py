@@ -43,7 +43,7 @@ from ..sequences import (
     shape_to_config,
 )
 from ..spec import parse_layers
-from ..training import fit, format_accuracy
+from ..training import fit, format_accuracy, show_curves_inline
 from .step import TrainingStep
 
 #: examples per forward call when evaluating whole splits (bounds memory on big sets)
@@ -198,15 +198,35 @@ class Model(TrainingStep):
         return self.dataset
 
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
-              progress=None, max_batches: int | None = None):
-        """Train on the data set's training split; returns the :class:`History`.
+              progress=None, max_batches: int | None = None, **options):
+        """Train on the data set's training split; returns the :class:`~alzza.training.History`.
 
-        ``max_batches`` limits the minibatches per epoch (for smoke runs).
+        ``max_batches`` limits the minibatches per epoch (for smoke runs). ``options`` are
+        those of :func:`alzza.training.fit`: ``validate``, ``lr_schedule``,
+        ``early_stopping``, ``callbacks``, ``reporter``, ``checkpoint_every`` /
+        ``checkpoint_dir``, ``resume``.
         """
         dataset = self._need_dataset("train()")
         self.history = fit(self, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                            report=report, rng=self.rng, printer=self.printer, progress=progress,
-                           max_batches=max_batches)
+                           max_batches=max_batches, **options)
+        show_curves_inline(self.history, self.name)
+        return self.history
+
+    def fit(self, x, y, *, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001,
+            validation_data=None, report: int = 0, progress=None, **options):
+        """Train on your own arrays: ``x`` (N, ...input_shape), ``y`` (N, ...output_shape).
+
+        ``validation_data=(vx, vy)`` is scored after every epoch (the curves, early
+        stopping and plateau schedules read it). Other options as :meth:`train`.
+        Returns the :class:`~alzza.training.History`; the model's own data set is untouched.
+        """
+        from ..data.arrays import ArrayDataset
+
+        data = ArrayDataset(x, y, validation_data, input_shape=self.input_shape, output_shape=self.output_shape,
+                            mode=self.mode, name=f"{self.name}-arrays")
+        self.history = fit(self, data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                           report=report, rng=self.rng, printer=self.printer, progress=progress, **options)
         return self.history
 
     def test(self) -> dict:
@@ -241,7 +261,14 @@ class Model(TrainingStep):
         lines = print_estimates(self.printer, self.name, dataset, self.head, x, estimate, y)
         self.last_figure = None
         to_images = getattr(dataset, "input_images", None)
-        if to_images is not None and len(x):
+        from ..viz.frames import frame_grid, is_frame_sequence
+
+        if is_frame_sequence(x) and self.head.mode == "seqbinary" and len(x):
+            # picture sequences (video shots): one frame per column, each step's estimate under it
+            names = getattr(dataset, "target_names", None) or ("no", "yes")
+            self.last_figure = frame_grid(x, estimate, y, names=names, skip_steps=getattr(self.head, "skip_steps", 0),
+                                          title=f"{self.name}: {len(x)} validation examples", path=path, show=True)
+        elif to_images is not None and len(x):
             from ..viz.images import estimate_captions, image_grid
 
             captions, colors = estimate_captions(dataset, self.head, estimate, y)
@@ -251,23 +278,35 @@ class Model(TrainingStep):
         return lines
 
     def exec_all(self, epoch_count: int = 10, batch_size: int = 10, learning_rate: float = 0.001,
-                 report: int = 0, show_cnt: int = 3) -> dict:
-        """train, test, visualize — the book's one call. Returns the test metrics."""
-        self.train(epoch_count, batch_size, learning_rate, report)
+                 report: int = 0, show_cnt: int = 3, **options) -> dict:
+        """train, test, visualize — the book's one call. Returns the test metrics.
+
+        ``options`` go to :meth:`train` (validate, lr_schedule, early_stopping, callbacks, ...)."""
+        self.train(epoch_count, batch_size, learning_rate, report, **options)
         metrics = self.test()
         if show_cnt:
             self.visualize(show_cnt)
         return metrics
 
     # --- structure and persistence ----------------------------------------------------
-    def summary(self, print_it: bool = True) -> str:
-        """The structure dump: nested layers, input → output shapes, parameters, total."""
-        from ..viz.summary import summary_text
+    def summary(self, print_it: bool | None = None):
+        """The structure dump: nested layers, input → output shapes, parameters, total.
 
-        text = summary_text(self)
+        Returns a :class:`~alzza.viz.summary.Summary` (a str that displays itself). It is
+        printed (through the model's printer) in scripts; at an interactive prompt or in
+        Jupyter the returned value shows itself instead — once. ``print_it`` forces either.
+        """
+        from ..viz.summary import Summary, summary_text
+
+        text = Summary(summary_text(self))
+        if print_it is None:
+            print_it = not _interactive()
         if print_it:
             self.printer(text)
         return text
+
+    def __repr__(self) -> str:
+        return describe_model(self)
 
     def config(self) -> dict:
         """Everything but the arrays needed to rebuild this model (plain data).
@@ -337,6 +376,26 @@ def _build_checked(layer, shape, ctx):
                         f"'{layer.type_name}' works on single examples, but its input is the sequence {shape!r}; "
                         f"wrap it in ['seqwrap', {{}}, ...] to apply it to every time step{hint}")
     return layer.build(shape, ctx)
+
+
+def _interactive() -> bool:
+    """True at a Python or IPython prompt and in Jupyter, where a returned value is shown."""
+    import builtins
+    import sys
+
+    return hasattr(sys, "ps1") or hasattr(builtins, "__IPYTHON__")
+
+
+def describe_model(model) -> str:
+    """``<Model pulsar-std: network (8) → (1), binary, 45 parameters, adam, trained 10 epochs>``."""
+    from ..viz.summary import _shape
+
+    kind = getattr(model, "kind", "") or "network"
+    history = getattr(model, "history", None)
+    trained = f", trained {len(history.epoch)} epochs" if history is not None and history.epoch else ", untrained"
+    return (f"<{type(model).__name__} {model.name}: {kind} {_shape(model.input_shape)} → "
+            f"{_shape(model.output_shape)}, {model.mode}, {model.parameter_count():,} parameters, "
+            f"{model.optimizer.name}{trained}>")
 
 
 def _need(dataset, attr):

@@ -40,10 +40,24 @@ class TrainingStep:
         return loss, acc
 
     def evaluate(self, x, y) -> dict:
-        """All of the head's metrics on (x, y), computed in inference mode."""
+        """All of the head's metrics on (x, y), computed in inference mode (plain Python
+        floats; a per-head accuracy is a tuple of them)."""
         output = self.output_in_chunks(x)
-        return self.head.metrics(output, self._target(y, output))
+        return plain_metrics(self.head.metrics(output, self._target(y, output)))
 
     def predict(self, x):
         """The head's estimate: a value, a probability, or class probabilities."""
         return self.head.estimate(self.output_in_chunks(x))
+
+
+def plain_metrics(metrics: dict) -> dict:
+    """NumPy scalars → Python floats (tuples → tuples of floats): what users, JSON and
+    format strings expect, whatever the model kind."""
+    def plain(value):
+        if isinstance(value, (tuple, list)):
+            return tuple(plain(v) for v in value)
+        if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+            value = value.item()
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+    return {key: plain(value) for key, value in metrics.items()}

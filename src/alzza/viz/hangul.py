@@ -3,7 +3,9 @@
 matplotlib's bundled DejaVu fonts have no Hangul glyphs, so a caption like "삼백이십일"
 would be drawn as empty boxes. If a font with Hangul is installed (Noto Sans CJK,
 Nanum, Malgun Gothic, AppleGothic …) captions use it; otherwise Hangul syllables are
-written in Revised Romanization ("sambaekisipil"), which every font can draw.
+written in Revised Romanization ("sambaekisipil"), which every font can draw, and a
+one-line notice says so — or, when a Hangul font file is on disk but matplotlib's font
+cache was built before it, how to refresh the cache.
 
 Romanisation is computed, not tabulated per word: a syllable code point is
 0xAC00 + (initial·21 + medial)·28 + final, and each of the three jamo has a fixed
@@ -48,6 +50,13 @@ def romanize(text: str) -> str:
     return "".join(out)
 
 
+#: the font after the Hangul one in the fallback list: CJK fonts often lack ✓ and ✗,
+#: which DejaVu Sans (bundled with matplotlib) has
+SYMBOL_FONT = "DejaVu Sans"
+#: words in the file names of Hangul fonts (to tell "none installed" from "cache stale")
+HANGUL_FILE_HINTS = ("cjk", "nanum", "malgun", "applegothic", "undotum", "baekmuk", "notosanskr")
+
+
 @lru_cache(maxsize=1)
 def hangul_font() -> str | None:
     """The name of an installed font that has Hangul glyphs, or None."""
@@ -55,11 +64,46 @@ def hangul_font() -> str | None:
     return next((name for name in HANGUL_FONTS if name in installed), None)
 
 
+def hangul_font_files() -> list[str]:
+    """Hangul font files on disk (found by scanning the font folders, not matplotlib's cache)."""
+    return [path for path in font_manager.findSystemFonts()
+            if any(hint in path.lower().replace(" ", "").replace("_", "") for hint in HANGUL_FILE_HINTS)]
+
+
+def romanised_notice() -> str:
+    """The one line said when captions are romanised: why, and how to get Hangul."""
+    files = hangul_font_files()
+    if files:
+        import matplotlib
+
+        return (f"note: Korean captions are romanised: a Hangul font is installed ({files[0]}) but matplotlib's "
+                f"font cache predates it; delete {matplotlib.get_cachedir()}/fontlist-*.json and run again")
+    return ("note: Korean captions are romanised (e.g. 삼백 → sambaek): no Hangul font is installed; "
+            "install one (Debian: apt-get install fonts-noto-cjk) to see Hangul")
+
+
+_noticed = False
+
+
+def _notice_once() -> None:
+    global _noticed
+    if not _noticed:
+        _noticed = True
+        import sys
+
+        print(romanised_notice(), file=sys.stderr)
+
+
 def caption_text(text: str) -> tuple[str, dict]:
-    """(text to draw, extra font properties) so that Korean captions stay readable."""
+    """(text to draw, extra font properties) so that Korean captions stay readable.
+
+    With a Hangul font, the font family is a fallback list: that font, then one that
+    has ✓ ✗. Without one, the text is romanised, and a one-line notice says so (once).
+    """
     if not has_hangul(text):
         return text, {}
     font = hangul_font()
     if font is not None:
-        return text, {"fontfamily": font}
+        return text, {"fontfamily": [font, SYMBOL_FONT]}
+    _notice_once()
     return romanize(text), {}

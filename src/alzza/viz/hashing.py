@@ -19,8 +19,9 @@ def hash_search_figure(model, dataset, queries, matches, max_rank: int, query_la
                        panel_size: float = 1.6) -> Figure:
     """One row per query: the query, then up to ``max_rank`` matches of its bucket.
 
-    Captions give the bucket bits and size, each match's rank and code distance, and —
-    when the data set can tell (``all_train_targets``, for reports only) — the digits.
+    Captions give the query's number and (when known) its label, its bucket's bits and
+    size, each match's rank and code distance, and — when the data set can tell
+    (``all_train_targets``, for reports only) — each match's label.
     """
     names = getattr(dataset, "target_names", None)
     targets = dataset.all_train_targets() if hasattr(dataset, "all_train_targets") else None
@@ -33,8 +34,10 @@ def hash_search_figure(model, dataset, queries, matches, max_rank: int, query_la
         label = _label(query_labels[r], names) if query_labels is not None else None
         ax = axes[r, 0]
         ax.imshow(query_images[r], cmap="gray" if query_images.ndim == 3 else None)
-        ax.set_title(f"query{' ' + label if label else ''}\n{match.bits} ({match.bucket_size})", fontsize=7,
-                     color="tab:blue")
+        # the query's number (as the console's "query 0: bucket ..." lines count) and its
+        # label are two things: "query 1, label 6", not "query 6"
+        ax.set_title(f"query {r}" + (f", label {label}" if label else "")
+                     + f"\nbucket {match.bits} ({match.bucket_size})", fontsize=7, color="tab:blue")
         hits = dataset.input_images(inputs[match.indices]) if len(match.indices) else []
         for c in range(max_rank):
             ax = axes[r, c + 1]
@@ -44,7 +47,7 @@ def hash_search_figure(model, dataset, queries, matches, max_rank: int, query_la
                 digit = _label(targets[idx], names) if targets is not None else None
                 color = "black" if digit is None or label is None else (
                     "tab:green" if digit == label else "tab:red")
-                ax.set_title(f"#{c + 1} d={match.distances[c]:.3f}" + (f"\n{digit}" if digit else ""),
+                ax.set_title(f"#{c + 1} d={match.distances[c]:.3f}" + (f"\nlabel {digit}" if digit else ""),
                              fontsize=7, color=color)
     for ax in axes.flat:
         ax.set_xticks([])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def _series(values):
@@ -15,25 +16,69 @@ def _series(values):
     return [list(values)]
 
 
-def training_curves(history, title: str = "", head_names=None, path=None) -> Figure:
-    """Loss and train/validation accuracy per epoch (one accuracy line per head)."""
-    fig = Figure(figsize=(10, 4), dpi=100)
-    ax_loss, ax_acc = fig.subplots(1, 2)
-    ax_loss.plot(history.epoch, history.loss, marker="o", ms=3, color="tab:red")
+def _series_names(history, head_names, count):
+    """What each accuracy series is: the history's own names (discriminator / generator,
+    step / sequence), else the data set's head names, else numbered heads."""
+    names = getattr(history, "accuracy_names", None) or head_names
+    if count == 1:
+        return [""]
+    if names and len(names) >= count:
+        return [f" ({n})" for n in names[:count]]
+    return [f" (head {i + 1})" for i in range(count)]
+
+
+def _plot_stage(ax_loss, ax_acc, history, head_names, stage_title=""):
+    epochs = list(history.epoch)
+    names = getattr(history, "accuracy_names", None) or []
+    metrics = getattr(history, "validate_metrics", None) or []
+    # a model with a loss per part (the GAN: discriminator, generator) shows each part's
+    # validation loss; its training loss is their sum and says so
+    parts = [n for n in names if metrics and all(f"{n}_loss" in m for m in metrics)]
+    ax_loss.plot(epochs, history.loss, marker="o", ms=3, color="tab:red",
+                 label="train" + (f" ({' + '.join(parts)})" if parts else ""))
+    val_loss = list(getattr(history, "validate_loss", []))
+    if parts and len(metrics) == len(epochs):
+        for i, name in enumerate(parts):
+            ax_loss.plot(epochs, [m[f"{name}_loss"] for m in metrics], marker="s", ms=3, ls="--",
+                         color=f"C{4 + i}", label=f"validation ({name})")
+    elif val_loss and len(val_loss) == len(epochs) and any(v == v for v in val_loss):
+        ax_loss.plot(epochs, val_loss, marker="s", ms=3, ls="--", color="tab:purple", label="validation")
+    ax_loss.legend(fontsize=8)
     ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("mean training loss")
-    ax_loss.set_title("loss")
+    ax_loss.set_ylabel("mean loss")
+    ax_loss.set_title(f"{stage_title}loss")
     ax_loss.grid(alpha=0.3)
     train, valid = _series(history.train_accuracy), _series(history.validate_accuracy)
+    names = _series_names(history, head_names, len(train))
     for i, (tr, va) in enumerate(zip(train, valid)):
-        label = f" ({head_names[i]})" if head_names and len(train) > 1 else (f" (head {i + 1})" if len(train) > 1 else "")
-        ax_acc.plot(history.epoch, tr, marker="o", ms=3, label="train" + label, color=f"C{2 * i}")
-        ax_acc.plot(history.epoch, va, marker="s", ms=3, ls="--", label="validation" + label, color=f"C{2 * i + 1}")
+        ax_acc.plot(epochs, tr, marker="o", ms=3, label="train" + names[i], color=f"C{2 * i}")
+        ax_acc.plot(epochs, va, marker="s", ms=3, ls="--", label="validation" + names[i], color=f"C{2 * i + 1}")
+    label = getattr(history, "accuracy_label", "accuracy") or "accuracy"
     ax_acc.set_xlabel("epoch")
-    ax_acc.set_ylabel("accuracy")
-    ax_acc.set_title("accuracy")
+    ax_acc.set_ylabel(label)
+    ax_acc.set_title(f"{stage_title}{label}")
     ax_acc.grid(alpha=0.3)
     ax_acc.legend(fontsize=8)
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+        if len(epochs) == 1:
+            ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
+
+
+def training_curves(history, title: str = "", head_names=None, path=None) -> Figure:
+    """Loss and train/validation accuracy per epoch (one accuracy line per head).
+
+    ``history`` is one History or a list of them — the stages of a family model
+    (autoencode then supervised; encoder, decoder, both): one row per stage, each
+    titled with its stage.
+    """
+    histories = list(history) if isinstance(history, (list, tuple)) else [history]
+    rows = max(1, len(histories))
+    fig = Figure(figsize=(10, 3.6 * rows + 0.4), dpi=100)
+    axes = fig.subplots(rows, 2, squeeze=False)
+    for (ax_loss, ax_acc), stage in zip(axes, histories):
+        stage_title = f"{stage.stage}: " if len(histories) > 1 else ""
+        _plot_stage(ax_loss, ax_acc, stage, head_names, stage_title)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import html
+
 from ..sequences import SeqShape
+
+
+class Summary(str):
+    """The structure dump as text that shows itself once wherever it lands: ``print``,
+    a bare call at the REPL (its repr is the table, not a quoted string) and Jupyter
+    (``_repr_pretty_``, ``_repr_html_``)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
 
 
 def _shape(shape) -> str:
