@@ -169,6 +169,19 @@ def test_extra_seeds_show_the_spread_of_one_run(tmp_path, tabular_data_dir, caps
     assert "steel-slp@seed7" not in _report_rows(out)  # one row per experiment
 
 
+def test_tasks_left_when_the_budget_is_spent_are_reported(tmp_path, tabular_data_dir, capsys):
+    out = tmp_path / "repro"
+    # a budget spent before the first task can start: nothing runs, everything is reported
+    code, text = _reproduce(capsys, "pulsar-slp", "steel-slp", *SMOKE, "--workers", 1, "--budget", 1e-6,
+                            "--out", out, "--data-dir", tabular_data_dir)
+    assert code == 1 and "Traceback" not in text
+    for name in ("pulsar-slp", "steel-slp"):
+        assert _task(out, name)["status"] == "not started"
+        assert not (out / "runs" / name / "log.txt").exists()
+        assert _report_rows(out)[name][3] == "not started"
+    assert "not run: 2" in (out / "report.md").read_text()
+
+
 BROKEN = """\
 name: broken-pulsar
 chapter: 2

@@ -312,7 +312,9 @@ def reproduce(options: Options, printer=print) -> int:
     def record(task: Task, outcome: dict) -> None:
         if outcome["status"] != "done":
             failures.append(f"{task.name} ({outcome['status']})")
-        write_json_atomic(Path(task.out_dir) / "task.json", _task_record(task, outcome, expected[task.name]))
+        folder = Path(task.out_dir)
+        folder.mkdir(parents=True, exist_ok=True)  # a task that never started has no folder yet
+        write_json_atomic(folder / "task.json", _task_record(task, outcome, expected[task.name]))
         tracker.finished_task(task.name, outcome)
 
     for task in tasks:
