@@ -219,19 +219,22 @@ def test_second_read_comes_from_the_cache(tmp_path):
     assert len(list((tmp_path / "cache").glob("image-folder-*.npz"))) == 1
 
 
-def test_cache_hit_does_not_decode(tmp_path):
-    """The key trusts size + mtime: same-size new bytes with the old mtime still hit.
+def test_cache_hit_does_not_decode(tmp_path, monkeypatch):
+    """A hit serves the pixels from the cache: the decoder is never called.
 
-    That proves the pixels come from the cache and not from the (now broken) files.
+    (The key hashes the files' contents, so the old proof — overwrite the images with
+    same-size zeros and restore their mtime — is now a miss: see test_hostile_cache.py.)
     """
+    import alzza.data.image_folder as image_folder
+
     folder = make_tree(tmp_path / "data")
     cache = DiskCache(tmp_path / "cache")
     first = read(folder, cache=cache)
-    for path in folder.rglob("*.*"):
-        stat = path.stat()
-        path.write_bytes(b"\0" * stat.st_size)
-        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("a cache hit must not decode the images")
+
+    monkeypatch.setattr(image_folder, "_decode_all", no_decoding)
     second, messages = read_quietly(folder, cache=cache)
 
     assert second.from_cache and messages == []
@@ -359,7 +362,7 @@ def test_disk_cache_round_trip_with_strings_and_no_pickle(tmp_path):
     assert loaded["x"].dtype == np.float32 and loaded["names"].tolist() == ["라벨", "label"]
     assert loaded["none"].shape == (0,) and loaded["none"].dtype.kind == "U"
     with np.load(cache.path(key), allow_pickle=False) as raw:  # readable without pickle
-        assert set(raw.files) == {"x", "names", "none"}
+        assert set(raw.files) == {"x", "names", "none", "__checksum__"}  # + the entry's own checksum
     with pytest.raises(TypeError, match="pickle"):
         cache.save(key, {"bad": np.array([{"a": 1}], dtype=object)})
     assert leftover_temp_files(tmp_path / "cache") == []

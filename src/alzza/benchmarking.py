@@ -466,13 +466,25 @@ def _jsonable(value):
 
 
 # ------------------------------------------------------------------------ command line
+def _at_least_one(kind):
+    """An argparse type: a number of ``kind`` that is > 0 (a bad value is one usage line, not a traceback)."""
+    def convert(text):
+        value = kind(text)
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+        return value
+    convert.__name__ = kind.__name__
+    return convert
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="short form (CI): batch 10 only, few repeats")
-    parser.add_argument("--threads", type=int, default=2, help="threads for both NumPy's BLAS and torch (default 2)")
+    parser.add_argument("--threads", type=_at_least_one(int), default=2,
+                        help="threads for both NumPy's BLAS and torch (default 2)")
     parser.add_argument("--rows", nargs="+", metavar="ROW", help=f"only these rows ({', '.join(r.name for r in ROWS)})")
-    parser.add_argument("--batch", type=int, nargs="+", help="batch sizes (default 10 64; --quick: 10)")
-    parser.add_argument("--repeats", type=int, help="timing blocks per side (default 9; --quick: 3)")
-    parser.add_argument("--target", type=float, help="seconds per timing block (default 0.15; --quick: 0.02)")
+    parser.add_argument("--batch", type=_at_least_one(int), nargs="+", help="batch sizes (default 10 64; --quick: 10)")
+    parser.add_argument("--repeats", type=_at_least_one(int), help="timing blocks per side (default 9; --quick: 3)")
+    parser.add_argument("--target", type=_at_least_one(float), help="seconds per timing block (default 0.15; --quick: 0.02)")
     parser.add_argument("--json", default="benchmarks/results/latest.json", help="where to write the results JSON")
     parser.add_argument("--no-torch", action="store_true", help="alzza's times only")
     parser.add_argument("--no-profile", action="store_true", help="skip the GEMM profile and peak memory")

@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 from .errors import TrainingError
@@ -81,6 +79,8 @@ class Run:
         self.epoch = first_epoch - 1
         self.stop_requested = False
         self.stop_reason = ""
+        #: the epoch whose weights a callback restored at the end (early stopping's best)
+        self.restored_epoch = None
 
     def stop(self, reason: str) -> None:
         """End training after the current epoch; ``reason`` goes to the report and result.json."""
@@ -248,17 +248,11 @@ CHECKPOINT_FILE = "checkpoint.json"
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temp file beside ``path``, then rename it into place (mode 0644)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to a temp file beside ``path``, then rename it into place
+    (:mod:`alzza.atomic`: mode 0644 under the usual umask, killed saves' temp files cleaned)."""
+    from .atomic import write_text_atomic as write
+
+    write(path, text)
 
 
 class Checkpoint(Callback):
@@ -317,7 +311,9 @@ def read_checkpoint(folder) -> dict:
                             f"experiment sets train: checkpoint_every: N (or --checkpoint-every N)")
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise TrainingError(f"{path} is not a readable checkpoint (it nests too deeply); start the run afresh") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, or too many digits
         raise TrainingError(f"{path} is not a readable checkpoint ({exc}); start the run afresh") from None
     if not isinstance(record, dict) or record.get("format") != "alzza-checkpoint" or "epoch" not in record:
         raise TrainingError(f"{path} is not an alzza checkpoint; start the run afresh")

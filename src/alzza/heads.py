@@ -326,7 +326,7 @@ def _known(options: dict, names: tuple, mode: str) -> dict:
 def make_head(mode: str, head_sizes=None, output_width: int | None = None, **options) -> Head:
     """The head for an output mode (``options`` e.g. ``metric='relative'`` for regression)."""
     if mode == "regression":
-        return RegressionHead(**options)
+        return RegressionHead(**_known(options, ("metric",), mode))
     if mode == "seqbinary":
         return SeqBinaryHead(**_known(options, ("skip_steps",), mode))
     if options:

@@ -56,6 +56,23 @@ class Initializer:
     def to_spec(self):
         return {"scheme": self.scheme, "std": self.std} if self.scheme == "normal" else self.scheme
 
+    #: bytes of the weight arrays drawn so far (one Initializer per model build)
+    drawn_bytes = 0
+
+    def _count_bytes(self, shape, dtype) -> None:
+        """Refuse a weight array before allocating it when the model's weights so far
+        would pass ALZZA_MAX_MEMORY (biases are one row of their weights, and are drawn
+        after them: the weights are the ones that can be huge)."""
+        from .limits import check_memory
+
+        size = 1
+        for d in shape:
+            size *= int(d)
+        nbytes = size * dtype.itemsize
+        others = f" after {self.drawn_bytes:,} bytes of others" if self.drawn_bytes else ""
+        check_memory(self.drawn_bytes + nbytes, f"the parameters (a weight array of shape {tuple(shape)}{others})")
+        self.drawn_bytes += nbytes
+
     def weights(self, shape, fan_in: int, fan_out: int, rng: np.random.Generator, dtype) -> np.ndarray:
         """A new weight array of ``shape`` drawn by this scheme, in ``dtype``.
 
@@ -64,6 +81,7 @@ class Initializer:
         fully connected layer.
         """
         dtype = np.dtype(dtype)
+        self._count_bytes(shape, dtype)
         if self.scheme == "glorot":
             limit = np.sqrt(6.0 / (fan_in + fan_out))
             w = rng.random(shape, dtype=dtype)
@@ -91,4 +109,7 @@ class ShapeOnly(Initializer):
         super().__init__(base.scheme, base.std)
 
     def weights(self, shape, fan_in: int, fan_out: int, rng: np.random.Generator, dtype) -> np.ndarray:
+        # counted like real weights: a model too big to build is refused here too, before
+        # its biases (real arrays) are allocated
+        self._count_bytes(shape, np.dtype(dtype))
         return np.broadcast_to(np.zeros((), dtype=np.dtype(dtype)), tuple(shape))

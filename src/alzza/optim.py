@@ -47,6 +47,9 @@ class Optimizer:
     name = ""
 
     def __init__(self, l2_decay: float = 0.0, l1_decay: float = 0.0):
+        for key, value in (("l2_decay", l2_decay), ("l1_decay", l1_decay)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise SpecError(key, f"must be a finite number >= 0, got {value!r}")
         self.l2_decay = float(l2_decay)
         self.l1_decay = float(l1_decay)
         #: scratch buffers per (slot name, index): reused every step, never part of the state
@@ -149,6 +152,11 @@ class Adam(Optimizer):
 
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, **decay):
         super().__init__(**decay)
+        for key, value, ok, expects in (("beta1", beta1, lambda v: 0 <= v < 1, "in [0, 1)"),
+                                         ("beta2", beta2, lambda v: 0 <= v < 1, "in [0, 1)"),
+                                         ("epsilon", epsilon, lambda v: 0 < v < math.inf, "a finite number > 0")):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
+                raise SpecError(f"optimizer.{key}", f"Adam's {key} must be {expects}, got {value!r}")
         self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
@@ -236,10 +244,12 @@ def make_optimizer(spec=None, l2_decay=0.0, l1_decay=0.0) -> Optimizer:
         spec = "sgd"
     if isinstance(spec, Optimizer):
         return spec
+    given = spec  # quoted as the user wrote it, not as normalised here
     if isinstance(spec, str):
         spec = {"name": spec}
     if not isinstance(spec, dict) or spec.get("name") not in OPTIMIZERS:
-        raise SpecError("optimizer", f"unknown optimizer {spec!r}; use one of {', '.join(OPTIMIZERS)}")
+        raise SpecError("optimizer", f"unknown optimizer {given!r}; use one of {', '.join(OPTIMIZERS)} "
+                                     "(a name, or a mapping like {name: adam, beta1: 0.9})")
     options = {k: v for k, v in spec.items() if k != "name"}
     options.setdefault("l2_decay", l2_decay)
     options.setdefault("l1_decay", l1_decay)

@@ -9,6 +9,7 @@ and its summary line from the same declaration (see :meth:`alzza.layers.base.Lay
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,8 @@ def option_problem(option: Option, value) -> tuple[Any, str | None]:
         return value, f"must be {type_names(types)}, got {value!r}"
     if float in types and int not in types and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if isinstance(value, float) and not math.isfinite(value):  # YAML's .inf / .nan: never a sensible option
+        return value, f"must be a finite number, got {value!r}"
     if option.choices is not None and value not in option.choices:
         return value, f"must be one of {list(option.choices)}, got {value!r}"
     if option.check is not None:

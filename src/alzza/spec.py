@@ -18,6 +18,7 @@ import copy
 import difflib
 
 from .errors import SpecError
+from .limits import check_tree, max_layers, max_spec_depth, max_spec_nodes
 from .layers import LAYER_TYPES, Dense, Layer
 from .options import Option, option_problem
 
@@ -30,17 +31,65 @@ def _suggest(word, choices) -> str:
 
 
 def check_plain(value, path: str = "spec"):
-    """Raise unless ``value`` is plain data (lists, dicts with str keys, numbers, strings)."""
-    if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            check_plain(item, f"{path}[{i}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise SpecError(path, f"mapping keys must be strings, got {key!r}")
-            check_plain(item, f"{path}.{key}")
-    elif value is not None and not isinstance(value, (bool, int, float, str)):
-        raise SpecError(path, f"specs must be plain data (lists, dicts, numbers, strings), got {type(value).__name__}")
+    """Raise unless ``value`` is plain data (lists, dicts with str keys, numbers, strings).
+
+    Walked with an explicit stack, so a hostile spec can't exhaust Python's recursion;
+    nesting beyond ALZZA_MAX_SPEC_DEPTH, cycles and more than ALZZA_MAX_SPEC_NODES
+    values are refused (:func:`alzza.limits.check_tree`).
+    """
+    check_tree(value, path, lambda message: SpecError("", message))
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise SpecError(where, f"mapping keys must be strings, got {key!r}")
+                stack.append((child, f"{where}.{key}"))
+        elif item is not None and not isinstance(item, (bool, int, float, str)):
+            raise SpecError(where, f"specs must be plain data (lists, dicts, numbers, strings), "
+                                   f"got {type(item).__name__}")
+
+
+def _short(path: str, keep: int = 60) -> str:
+    """A long nested path cut in the middle, for messages about deep nesting."""
+    return path if len(path) <= 2 * keep else f"{path[:keep]}…{path[-keep:]}"
+
+
+class _Budget:
+    """What one network's spec may still cost: values made by macro expansion, layers."""
+
+    def __init__(self):
+        self.nodes = max_spec_nodes()
+        self.layers = max_layers()
+        self.depth = max_spec_depth()
+
+    def spend_nodes(self, count: int, path: str):
+        self.nodes -= count
+        if self.nodes < 0:
+            raise SpecError(_short(path), f"macro expansion makes more than {max_spec_nodes():,} values "
+                                  "(ALZZA_MAX_SPEC_NODES); do macros use each other exponentially?")
+
+    def spend_layers(self, count: int, path: str):
+        self.layers -= count
+        if self.layers < 0:
+            raise SpecError(_short(path), f"the network has more than {max_layers():,} layers (ALZZA_MAX_LAYERS), "
+                                  "loop copies included")
+
+
+def _size(value) -> int:
+    """Number of values in plain data (iterative; the data is already bounded)."""
+    count, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return count
 
 
 # --- macros ------------------------------------------------------------------------
@@ -63,7 +112,7 @@ def substitute(spec, args: dict, path: str):
     return spec
 
 
-def expand_custom(options: dict, macros: dict, path: str):
+def expand_custom(options: dict, macros: dict, path: str, budget: _Budget | None = None):
     """The spec that ``['custom', options]`` stands for."""
     unknown = set(options) - {"name", "args"}
     if unknown:
@@ -79,6 +128,8 @@ def expand_custom(options: dict, macros: dict, path: str):
     for key in args:
         if not key.startswith("#"):
             raise SpecError(f"{path}.args", f"argument names start with '#', got {key!r}")
+    if budget is not None:  # counted before copying: a macro tree may be exponentially big
+        budget.spend_nodes(_size(macros[name]) + sum(_size(v) for v in args.values()), path)
     return substitute(macros[name], args, f"{path}<{name}>")
 
 
@@ -91,14 +142,25 @@ def _check_option(layer_type: str, key: str, option: Option, value, path: str):
     return value
 
 
-def parse_layer(spec, path: str, macros: dict | None = None, depth: int = 0) -> Layer:
-    """One layer spec → a Layer (not yet built). ``path`` names it in errors."""
+def parse_layer(spec, path: str, macros: dict | None = None, depth: int = 0, budget: _Budget | None = None,
+                nesting: int = 0) -> Layer:
+    """One layer spec → a Layer (not yet built). ``path`` names it in errors.
+
+    ``depth`` counts macro expansions on the way here, ``nesting`` the layers above
+    (composites and macros together: bounded by ALZZA_MAX_SPEC_DEPTH); ``budget`` is
+    shared by the whole network (values made by macros, layers including loop copies).
+    """
     macros = macros or {}
+    budget = budget if budget is not None else _Budget()
+    if nesting >= budget.depth:
+        raise SpecError(_short(path), f"layers nest deeper than {budget.depth} levels (ALZZA_MAX_SPEC_DEPTH), "
+                              "macros included")
     if isinstance(spec, bool):
         raise SpecError(path, f"a layer spec is an integer width or a list [type, {{options}}, ...], got {spec!r}")
     if isinstance(spec, int):
         if spec <= 0:
             raise SpecError(path, f"a layer width must be positive, got {spec}")
+        budget.spend_layers(1, path)
         layer = Dense(spec)
         layer.path = path
         return layer
@@ -109,11 +171,11 @@ def parse_layer(spec, path: str, macros: dict | None = None, depth: int = 0) -> 
     options = rest.pop(0) if rest and isinstance(rest[0], dict) else {}
     if type_name == "custom":
         if depth >= MAX_MACRO_DEPTH:
-            raise SpecError(path, f"macros nest deeper than {MAX_MACRO_DEPTH} levels (does a macro use itself?)")
+            raise SpecError(_short(path), f"macros nest deeper than {MAX_MACRO_DEPTH} levels (does a macro use itself?)")
         if rest:
             raise SpecError(path, "'custom' takes no children")
-        expanded = expand_custom(options, macros, path)
-        return parse_layer(expanded, path, macros, depth + 1)
+        expanded = expand_custom(options, macros, path, budget)
+        return parse_layer(expanded, path, macros, depth + 1, budget, nesting + 1)
     cls = LAYER_TYPES.get(type_name)
     if cls is None:
         known = sorted(set(LAYER_TYPES) | {"custom"})
@@ -130,8 +192,14 @@ def parse_layer(spec, path: str, macros: dict | None = None, depth: int = 0) -> 
             if option.required:
                 raise SpecError(path, f"{type_name!r} needs {key!r}" + (f" ({option.doc})" if option.doc else ""))
             values[key] = option.default
+    budget.spend_layers(1, path)
     if cls.accepts_children:
-        children = [parse_layer(child, f"{path}.children[{i}]", macros, depth) for i, child in enumerate(rest)]
+        before = budget.layers
+        children = [parse_layer(child, f"{path}.children[{i}]", macros, depth, budget, nesting + 1)
+                    for i, child in enumerate(rest)]
+        repeat = values.get("repeat") if type_name == "loop" else None
+        if isinstance(repeat, int) and repeat > 1:  # each loop copy is a whole new subtree
+            budget.spend_layers((before - budget.layers) * (repeat - 1), path)
         layer = cls(children=children, **values)
     else:
         if rest:
@@ -148,4 +216,7 @@ def parse_layers(specs, path: str = "layers", macros: dict | None = None) -> lis
     if not isinstance(specs, list):
         raise SpecError(path, f"a network is a list of layer specs, got {specs!r}")
     check_plain(specs, path)
-    return [parse_layer(item, f"{path}[{i}]", macros) for i, item in enumerate(specs)]
+    if macros:
+        check_plain(macros, "macros")
+    budget = _Budget()
+    return [parse_layer(item, f"{path}[{i}]", macros, budget=budget) for i, item in enumerate(specs)]

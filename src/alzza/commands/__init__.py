@@ -6,6 +6,6 @@ the one place such a command is registered (cli.py reads it).
 
 from __future__ import annotations
 
-from . import data, fetch, reproduce
+from . import data, export, fetch, reproduce
 
-COMMAND_MODULES = {"fetch": fetch, "data": data, "reproduce": reproduce}
+COMMAND_MODULES = {"fetch": fetch, "data": data, "reproduce": reproduce, "export": export}

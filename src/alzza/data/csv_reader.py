@@ -6,7 +6,8 @@ whitespace around header names and values (the HTRU2 header has leading spaces),
 converts every value to float32. Categorical columns (abalone's Sex) take a per-column
 converter. Anything malformed raises one :class:`DataError` naming the file, the data
 row (1-based, header excluded) and its line in the file, the column and the bad text,
-so a user can open the file at that line and see the problem.
+so a user can open the file at that line and see the problem. Non-finite values (``nan``,
+``inf``, or numbers too big for float32) are refused the same way.
 
 Files without a header row (UCI's own ``abalone.data``, ``HTRU_2.csv``, ``Faults.NNA``)
 are read by giving the column names (``names=``); ``delimiter=None`` splits each line
@@ -16,6 +17,7 @@ on runs of whitespace (tabs or spaces, as in ``Faults.NNA``).
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,8 @@ import numpy as np
 from ..errors import DataError
 
 Converter = Callable[[str], float]
+#: the largest float32; a bigger value would become inf in the table
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -127,8 +131,8 @@ def _read(path: Path, reader, converters: dict, expected_columns: int | None,
         for name, parse, text in zip(header, parsers, fields):
             text = text.strip()
             try:
-                row.append(float(parse(text)))
-            except (ValueError, KeyError, TypeError) as exc:
+                value = float(parse(text))
+            except (ValueError, KeyError, TypeError, OverflowError) as exc:
                 why = "" if parse is float else f" ({_reason(exc)})"
                 if names is not None and row_number == 1 and _numeric_count(fields) <= 1:
                     why += ("; this line looks like a header row, but this file is read without one "
@@ -136,6 +140,12 @@ def _read(path: Path, reader, converters: dict, expected_columns: int | None,
                 raise DataError(
                     f"{path}: data row {row_number} (line {line}), column '{name}': "
                     f"cannot read {text!r} as a value{why}") from None
+            # float() reads 'nan', 'inf' and '1e999' too; float32 overflows past 3.4e38
+            if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
+                raise DataError(
+                    f"{path}: data row {row_number} (line {line}), column '{name}': {text!r} is not a "
+                    "finite number (NaN and inf can't be learned from); fix or remove that row")
+            row.append(value)
         rows.append(row)
         lines.append(line)
     if not rows:

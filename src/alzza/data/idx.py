@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from math import prod
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
+from ..limits import format_bytes, max_memory
 
 __all__ = ["GZIP_MAGIC", "IDX_TYPES", "read_idx", "write_idx"]
 
@@ -55,20 +57,51 @@ def read_idx(path) -> np.ndarray:
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            compressed = handle.read(2) == GZIP_MAGIC
+            handle.seek(0)
+            raw = _read_bounded(gzip.GzipFile(fileobj=handle) if compressed else handle, path, compressed)
     except FileNotFoundError:
         raise DataError(f"IDX file not found: {path}") from None
-    except OSError as error:
-        raise DataError(f"cannot read the IDX file {path}: {error}") from None
-    compressed = raw[:2] == GZIP_MAGIC
-    if compressed:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
+    except DataError:
+        raise
+    except (OSError, EOFError, zlib.error) as error:
+        if compressed:
             raise DataError(f"{path}: the file starts like gzip (bytes 1f 8b) but cannot be "
                             f"decompressed ({error}); it is probably truncated or corrupt — "
                             "download it again") from None
+        raise DataError(f"cannot read the IDX file {path}: {error}") from None
     return _parse(raw, f"{path}" + (" (gzip)" if compressed else ""))
+
+
+#: bytes read beyond what the header declares, to report how many extra there are
+EXTRA_SLACK = 1 << 20
+
+
+def _read_bounded(stream, path: Path, compressed: bool) -> bytes:
+    """The file's bytes, never more than its header declares (+ a little, to report extra
+    bytes) and never more than ALZZA_MAX_MEMORY: a gzip bomb is refused, not inflated."""
+    head = stream.read(4)
+    if len(head) == 4 and head[:2] == b"\x00\x00" and 0 < head[3] <= MAX_DIMS:
+        head += stream.read(4 * head[3])
+    declared = None
+    if len(head) >= 4 and len(head) == 4 + 4 * head[3]:
+        dims = [int.from_bytes(head[4 + 4 * k:8 + 4 * k], "big") for k in range(head[3])]
+        declared = len(head) + prod(dims) * IDX_TYPES.get(head[2], ("", 1))[1]
+        if declared > max_memory():
+            raise DataError(f"{path}: its header declares {' × '.join(map(str, dims))} values "
+                            f"({format_bytes(declared)}), more than the limit of {format_bytes(max_memory())} "
+                            "(ALZZA_MAX_MEMORY); the file is damaged or not MNIST")
+    cap = (declared if declared is not None else len(head)) + EXTRA_SLACK
+    data = head + stream.read(cap - len(head))
+    if len(data) >= cap and stream.read(1):
+        if compressed:
+            raise DataError(f"{path}: decompresses to more than the {format_bytes(cap - EXTRA_SLACK)} its "
+                            "header declares; the file is damaged (or a decompression bomb)")
+        size = path.stat().st_size
+        raise DataError(f"{path}: expected {cap - EXTRA_SLACK} bytes, got {size} ({size - cap + EXTRA_SLACK} extra "
+                        "bytes after the data); the header does not match the data")
+    return data
 
 
 def _parse(raw: bytes, where: str) -> np.ndarray:

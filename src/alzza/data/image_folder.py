@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from alzza.data.cache import DiskCache, cache_key, str_array
 from alzza.errors import DataError
+from alzza.limits import check_memory
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageFolder", "read_image_folder"]
 
@@ -129,6 +130,8 @@ def read_image_folder(
                 _warn_skipped(folder, result.skipped, len(files))
                 return result
 
+    # uint8 pixels, then their float32 copy: refused before decoding when that can't fit
+    check_memory(len(files) * height * width * 3 * 5, f"{folder}: {len(files)} images at {height}×{width}")
     pixels, kept, skipped = _decode_all(folder, files, (height, width), progress)
     _warn_skipped(folder, skipped, len(files))
     kept_labels = labels[kept]

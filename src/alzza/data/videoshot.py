@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, SpecError
+from ..limits import check_memory
 from ..sequences import Sequences, SeqShape
 from .cache import DiskCache
 from .dataset import Dataset
@@ -103,6 +104,10 @@ class VideoShotDataset(Dataset):
         timesteps = int(timesteps)
         if timesteps < 1:
             raise DataError(f"{self.name}: timesteps must be at least 1, got {timesteps}")
+        h, w = self.frame_size
+        # the fixed validation and test sets are made now: refuse a size that can't fit first
+        check_memory(sum(self._counts[1:]) * timesteps * h * w * 3 * 4,
+                     f"{self.name}: {sum(self._counts[1:])} sequences of {timesteps} frames")
         self.timesteps = timesteps
         self.input_shape = SeqShape((timesteps, *self.frame_size, 3))
         self.output_shape = SeqShape((timesteps, 1))

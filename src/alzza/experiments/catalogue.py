@@ -27,13 +27,17 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import math
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
-from ..errors import ExperimentError
+from ..errors import ExperimentError, SpecError
+from ..optim import make_optimizer
+from ..limits import check_tree, max_spec_bytes, max_spec_depth, read_bounded_text
 
 TOP_KEYS = {"name", "chapter", "title", "notes", "dataset", "model", "macros", "macro_files", "train", "book", "seed",
             "show", "pictures"}
@@ -105,7 +109,7 @@ def parse_experiment(data, source: str) -> Experiment:
     for key in ("name", "dataset", "model"):
         if key not in data:
             raise ExperimentError(f"{source}: the experiment needs '{key}'")
-    name = _expect(data["name"], str, "name", source, "a string")
+    name = check_run_name(_expect(data["name"], str, "name", source, "a string"), source)
     dataset = data["dataset"]
     if not isinstance(dataset, (str, dict)) or (isinstance(dataset, dict) and "name" not in dataset):
         raise ExperimentError(f"{source}: dataset: must be a name or a mapping with 'name', got {dataset!r}")
@@ -122,14 +126,26 @@ def parse_experiment(data, source: str) -> Experiment:
     _expect(given, dict, "train", source, "a mapping")
     _unknown(given, TRAIN_KEYS, "train.", source)
     train.update(given)
-    for key in ("epochs", "batch_size", "report"):
-        _expect(train[key], int, f"train.{key}", source, "an integer")
+    for key in ("epochs", "batch_size"):
+        _at_least(_expect(train[key], int, f"train.{key}", source, "an integer"), 1, f"train.{key}", source)
+    _at_least(_expect(train["report"], int, "train.report", source, "an integer"), 0, "train.report", source,
+              " (0: report only at the end)")
     for key in ("learning_rate", "l2_decay", "l1_decay"):
-        _expect(train[key], (int, float), f"train.{key}", source, "a number")
+        value = _expect(train[key], (int, float), f"train.{key}", source, "a number")
+        if not math.isfinite(value) or value < 0 or (key == "learning_rate" and value == 0):
+            what = "a finite number > 0" if key == "learning_rate" else "a finite number >= 0"
+            raise ExperimentError(f"{source}: train.{key}: must be {what}, got {value!r}")
     _expect(train["checkpoint_every"], int, "train.checkpoint_every", source, "an integer (0: no checkpoints)")
+    _at_least(train["checkpoint_every"], 0, "train.checkpoint_every", source, " (0: no checkpoints)")
     _check_training_options(train, source)
+    try:
+        make_optimizer(train["optimizer"], train["l2_decay"], train["l1_decay"])
+    except SpecError as exc:
+        raise ExperimentError(f"{source}: train.{exc.path}: {exc.detail}" if exc.path != "optimizer"
+                              else f"{source}: train.optimizer: {exc.detail}") from None
     book = data.get("book") or {}
     _expect(book, dict, "book", source, "a mapping of metric name to the book's figure")
+    _check_book(book, source)
     head = model.get("head") or {}
     _expect(head, dict, "model.head", source, "a mapping of head options")
     macros = data.get("macros") or {}
@@ -146,8 +162,9 @@ def parse_experiment(data, source: str) -> Experiment:
         _expect(chapter, int, "chapter", source, "an integer")
     seed = data.get("seed")
     if seed is not None:
-        _expect(seed, int, "seed", source, "an integer")
-    show = _expect(data.get("show", 3), int, "show", source, "an integer")
+        _at_least(_expect(seed, int, "seed", source, "an integer"), 0, "seed", source)
+    show = _at_least(_expect(data.get("show", 3), int, "show", source, "an integer"), 0, "show", source,
+                     " (0: show no examples)")
     pictures = _pictures(data.get("pictures"), source)
     return Experiment(
         name=name, chapter=chapter, title=str(data.get("title", name)), dataset=copy.deepcopy(dataset),
@@ -156,6 +173,62 @@ def parse_experiment(data, source: str) -> Experiment:
         source=source, macro_files=list(macro_files), pictures=pictures,
         model=copy.deepcopy(model),
     )
+
+
+def _at_least(value: int, low: int, path: str, source: str, hint: str = "") -> int:
+    if value < low:
+        raise ExperimentError(f"{source}: {path}: must be at least {low}{hint}, got {value!r}")
+    return value
+
+
+#: the book figures printed beside ours: a number, a number per head, or null
+BOOK_FIGURES = ("accuracy", "precision", "recall", "f1", "parameters")
+
+
+def _check_book(book: dict, source: str) -> None:
+    """The book's figures are numbers (or lists of numbers, or null): checked now, not
+    after training, when printing them would fail and lose the trained model."""
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    for key, value in book.items():
+        if not isinstance(key, str):
+            raise ExperimentError(f"{source}: book: keys are metric names, got {key!r}")
+        if value is None:
+            continue
+        if key == "train_seconds":
+            ok = number(value) or isinstance(value, str)
+            what = "a number of seconds, a text like '387–1569', or null"
+        elif key in BOOK_FIGURES or not isinstance(value, str):
+            ok = number(value) or (isinstance(value, list) and value and all(number(v) for v in value))
+            what = "a number, a list of numbers (one per head), or null"
+        else:
+            ok = True
+        if not ok:
+            raise ExperimentError(f"{source}: book.{key}: must be {what}, got {value!r}")
+
+
+#: the longest experiment name (it becomes a folder name under runs/)
+MAX_NAME_LENGTH = 100
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9가-힣][A-Za-z0-9가-힣_.+=-]*$")
+
+
+def check_run_name(name: str, source: str) -> str:
+    """An experiment name becomes ONE folder under ``runs/``: letters, digits, ``_ . + = -``.
+
+    A shared experiment file must not choose where alzza writes (or deletes): no path
+    separators, no ``..``, no absolute paths, no NUL or control characters, no
+    over-long names.
+    """
+    if not name:
+        raise ExperimentError(f"{source}: name: must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ExperimentError(f"{source}: name: {len(name)} characters, more than {MAX_NAME_LENGTH}")
+    if not _SAFE_NAME.match(name) or ".." in name:
+        raise ExperimentError(
+            f"{source}: name: {name!r} is not a safe folder name (runs/NAME): use letters, digits and "
+            "'_', '.', '+', '=', '-', starting with a letter or digit; no '/', '\\', '..', NUL or spaces")
+    return name
 
 
 def _check_training_options(train: dict, source: str) -> None:
@@ -211,7 +284,10 @@ def load_macro_file(entry, source: str = "", where: str = "macro_files") -> dict
             path = Path(source).parent / path
         if not path.is_file():
             raise ExperimentError(f"{source}: {where}: macro file {path} does not exist")
-        text, label = path.read_text(encoding="utf-8"), str(path)
+        try:
+            text, label = read_bounded_text(path, "macro file", ExperimentError), str(path)
+        except UnicodeDecodeError as exc:
+            raise ExperimentError(f"{source}: {where}: {path} is not a text file ({exc.reason})") from None
     else:
         known = shipped_macro_files()
         if entry not in known:
@@ -225,7 +301,7 @@ def load_macro_file(entry, source: str = "", where: str = "macro_files") -> dict
 
 def _parse_macros(text: str, label: str, source: str, where: str) -> dict:
     try:
-        data = copy.deepcopy(_load_yaml_cached(text))
+        data = copy.deepcopy(_load_yaml_cached(text, label))
     except yaml.YAMLError as exc:
         raise ExperimentError(f"{source}: {where}: {label} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
@@ -239,9 +315,50 @@ def _shipped_macro_text(entry: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _load_yaml_cached(text: str):
+def _load_yaml_cached(text: str, label: str = "macro file"):
     """Parsed once per distinct text: every chapter 9 experiment names the same macro file."""
-    return yaml.safe_load(text)
+    return load_yaml(text, label)
+
+
+#: above this nesting bound the C loader (whose composer recurses in C) is not used
+C_LOADER_DEPTH = 2000
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on the YAML nesting depth of ``text``: its deepest indentation (block
+    nesting needs a column per level; ``- `` items count) plus the deepest run of open
+    brackets (flow nesting)."""
+    longest = max((len(line) - len(line.lstrip(" -?:\t")) for line in text.splitlines()), default=0)
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}" and depth:
+            depth -= 1
+    return longest + deepest
+
+
+def load_yaml(text: str, where: str):
+    """``yaml.safe_load`` that a hostile text can't crash or hang.
+
+    The fast C loader is used when the text can't nest deeply (its composer recurses in
+    C and would crash the process); otherwise the Python loader, whose RecursionError
+    becomes a clear error. The result is then walked once: cycles (an anchor used inside
+    itself), nesting beyond ALZZA_MAX_SPEC_DEPTH and alias bombs (more than
+    ALZZA_MAX_SPEC_NODES values once aliases are expanded) are refused.
+    """
+    if len(text) > max_spec_bytes():
+        raise ExperimentError(f"{where}: larger than the limit of {max_spec_bytes()} bytes (ALZZA_MAX_SPEC_BYTES)")
+    fast = getattr(yaml, "CSafeLoader", None)
+    loader = fast if fast is not None and _nesting_bound(text) <= C_LOADER_DEPTH else yaml.SafeLoader
+    try:
+        data = yaml.load(text, Loader=loader)  # noqa: S506 — a SafeLoader (C or Python)
+    except RecursionError:
+        raise ExperimentError(f"{where}: nests too deeply to read (ALZZA_MAX_SPEC_DEPTH is "
+                              f"{max_spec_depth()})") from None
+    check_tree(data, where, ExperimentError)
+    return data
 
 
 def load_experiment_file(path) -> Experiment:
@@ -250,7 +367,7 @@ def load_experiment_file(path) -> Experiment:
     if not path.is_file():
         raise ExperimentError(f"experiment file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(read_bounded_text(path, "experiment file", ExperimentError), str(path))
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -258,7 +375,9 @@ def load_experiment_file(path) -> Experiment:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         raise ExperimentError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     except UnicodeDecodeError as exc:
-        raise ExperimentError(f"{path}: not a text file ({exc})") from None
+        raise ExperimentError(f"{path}: not a text file ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ExperimentError(f"{path}: cannot read the experiment file: {exc.strerror or exc}") from None
     return parse_experiment(data, str(path))
 
 

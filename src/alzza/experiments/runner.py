@@ -2,8 +2,12 @@
 
 Writes to the output folder:
 
-* ``result.json`` — experiment, dataset, metrics, book, epochs, train_seconds, seed,
-  version, the training settings and the per-epoch history;
+* ``result.json`` — experiment, dataset, metrics, book, epochs, epochs_run, stop_reason,
+  train_seconds, seed, version, the training settings and the per-epoch history;
+* ``history.csv`` — one row per epoch (of every stage): loss, accuracy, validation loss
+  and metrics, learning rate, seconds;
+* ``report.html`` — the whole run on one self-contained page (:mod:`alzza.report`);
+* ``checkpoint.json`` (with ``checkpoint_every``) — what ``resume`` needs besides model.npz;
 * ``training.png`` — loss and accuracy curves;
 * ``model.npz`` — the trained model (``alzza.load`` reads it back);
 * ``visualize.txt`` — the visualised examples as text;
@@ -16,13 +20,16 @@ Writes to the output folder:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import tempfile
 import time
 from pathlib import Path
 
 from .. import __version__
+from ..atomic import write_text_atomic
 from ..data import describe_dataset, make_dataset
 from ..errors import ExperimentError
 from ..init import ShapeOnly
@@ -30,7 +37,7 @@ from ..models import Model
 from ..reproduce.fingerprint import fingerprint
 from ..training import format_accuracy
 from ..viz.plots import training_curves
-from .catalogue import PICTURES, Experiment, find_experiment
+from .catalogue import PICTURES, Experiment, check_run_name, find_experiment
 
 DEFAULT_SEED = 1234
 COMPARED = ("accuracy", "precision", "recall", "f1")
@@ -49,18 +56,32 @@ def _plain(value):
     return value
 
 
+def strict_json(value):
+    """``value`` with every non-finite float replaced by None, and whether any was.
+
+    result.json is strict JSON (``allow_nan=False``): a bare NaN is not JSON and breaks
+    other readers. The record then says ``"non_finite": true``.
+    """
+    if isinstance(value, float):
+        return (value, False) if math.isfinite(value) else (None, True)
+    if isinstance(value, (list, tuple)):
+        items = [strict_json(v) for v in value]
+        return [v for v, _ in items], any(f for _, f in items)
+    if isinstance(value, dict):
+        items = {k: strict_json(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in items.items()}, any(f for _, f in items.values())
+    return value, False
+
+
 def write_json_atomic(path: Path, data) -> None:
-    """Write JSON to a temp file beside ``path`` and rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; result.json is as readable as the pictures
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` as strict JSON to a temp file beside ``path`` and rename it into place.
+
+    Non-finite numbers become null, and a top-level record then gets ``"non_finite": true``.
+    """
+    data, replaced = strict_json(data)
+    if replaced and isinstance(data, dict):
+        data["non_finite"] = True
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False))
 
 
 def seconds_text(seconds: float) -> str:
@@ -178,6 +199,97 @@ def draw_pictures(exp: Experiment, model: Model, dataset, out_dir: Path, printer
     return files, extra
 
 
+def check_settings(settings: dict, seed, exp: Experiment) -> None:
+    """Every setting checked before anything is loaded or trained (overrides included)."""
+    where = exp.source or exp.name
+    for key in ("epochs", "batch_size"):
+        if isinstance(settings[key], bool) or not isinstance(settings[key], int) or settings[key] < 1:
+            raise ExperimentError(f"{where}: {key} must be an integer >= 1, got {settings[key]!r}")
+    if isinstance(settings["report"], bool) or not isinstance(settings["report"], int) or settings["report"] < 0:
+        raise ExperimentError(f"{where}: report must be an integer >= 0, got {settings['report']!r}")
+    lr = settings["learning_rate"]
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+        raise ExperimentError(f"{where}: the learning rate must be a finite number > 0, got {lr!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ExperimentError(f"{where}: the seed must be an integer >= 0, got {seed!r}")
+    check_run_name(exp.name, where)
+
+
+def prepare_out_dir(out, exp: Experiment) -> Path:
+    """The output folder, created and proven writable BEFORE training (so no work is lost).
+
+    By default ``runs/<name>``, where the name is one safe folder name (see
+    :func:`~alzza.experiments.catalogue.check_run_name`): an experiment file can't choose
+    to write, or delete pictures, anywhere else.
+    """
+    out_dir = Path(out) if out is not None else Path("runs") / check_run_name(exp.name, exp.source or exp.name)
+    label = f"--out {out_dir}" if out is not None else f"output folder {out_dir}"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExperimentError(f"{label}: is a file (or device), not a folder; give a folder for the results")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".alzza-write-test.", dir=out_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except (FileExistsError, NotADirectoryError):
+        raise ExperimentError(f"{label}: a part of this path is a file, not a folder") from None
+    except OSError as exc:
+        raise ExperimentError(f"{label}: cannot write there ({exc.strerror or exc}); "
+                              "give a writable folder with --out") from None
+    return out_dir
+
+
+@contextlib.contextmanager
+def keep_model_safe(model, exp: Experiment, out_dir: Path, printer=print):
+    """When writing the results fails late (full disk, folder removed), keep the trained
+    model in a fresh temporary folder and say where — hours of training are not lost."""
+    try:
+        yield
+    except OSError as exc:
+        try:
+            safe = Path(tempfile.mkdtemp(prefix=f"alzza-{exp.name}-"))
+            model.save(safe / "model.npz")
+        except Exception as second:  # noqa: BLE001 — nowhere left to write: say so, keep the first error
+            raise ExperimentError(f"could not write the results to {out_dir} ({exc.strerror or exc}), nor keep the "
+                                  f"trained model in a temporary folder ({second})") from None
+        raise ExperimentError(f"could not write the results to {out_dir} ({exc.strerror or exc}); the trained "
+                              f"model is kept in {safe / 'model.npz'} (alzza.load reads it)") from None
+
+
+#: a mean classification loss above this is no longer learning (a fresh K-class model starts near ln K)
+DIVERGED_LOSS = 1e3
+#: ...nor is any loss that grew this many times over the first epoch's
+DIVERGED_GROWTH = 1e3
+
+
+def diverged(model, history) -> bool:
+    """Whether training ran away: a classification loss over DIVERGED_LOSS at the end (logits
+    in the thousands: a cross-entropy that large means the weights blew up — e.g. ``--lr 1e6``,
+    or the book's unstandardised steel inputs), or any loss DIVERGED_GROWTH times the first
+    epoch's (regression losses have the targets' scale, so only growth tells)."""
+    losses = [loss for loss in history.loss if loss is not None]
+    if not losses:
+        return False
+    last = losses[-1]
+    if not math.isfinite(last):
+        return True
+    if getattr(getattr(model, "head", None), "mode", "regression") != "regression" and last > DIVERGED_LOSS:
+        return True
+    return len(losses) > 1 and losses[0] > 0 and last > DIVERGED_GROWTH * losses[0]
+
+
+def warn_if_diverged(model, history, printer=print) -> bool:
+    """Print one warning line when training diverged; result.json then says ``"diverged": true``
+    (the results are still written, and ``alzza run`` still exits 0 after a warning on stderr:
+    some of the book's own experiments run away like this and still print its comparison)."""
+    if not diverged(model, history):
+        return False
+    printer(f"warning: training diverged (mean loss {history.loss[-1]:.3g} in the last epoch, "
+            f"{history.loss[0]:.3g} in the first); the results are not meaningful. "
+            "Try a lower learning rate or standardised inputs.")
+    return True
+
+
 #: the train: keys that are options of alzza.training.fit as they are
 FIT_OPTIONS = ("validate", "lr_schedule", "early_stopping")
 
@@ -191,6 +303,23 @@ def fit_options(settings: dict, out_dir: Path, exp, seed, resume=None, stage="tr
     if resume is not None and resume.get("stage", "train") == stage:
         options["resume"] = resume
     return options
+
+
+def train_options(settings: dict) -> dict:
+    """The steering options of a run as result.json records them."""
+    return {key: settings.get(key) for key in (*FIT_OPTIONS, "checkpoint_every")}
+
+
+@contextlib.contextmanager
+def resume_hint(exp, settings: dict, out_dir: Path, printer=print):
+    """On Ctrl-C during training with checkpoints, say how to continue (then stop as asked)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if settings.get("checkpoint_every") and (out_dir / "checkpoint.json").is_file():
+            name = exp.name if not exp.source or exp.source.startswith("alzza/") else exp.source
+            printer(f"Interrupted. Continue from the last checkpoint with: alzza run {name} --resume {out_dir}")
+        raise
 
 
 def read_resume(folder, exp, seed):
@@ -245,8 +374,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         if out is None:
             out = resume
     seed = seed if seed is not None else (exp.seed if exp.seed is not None else DEFAULT_SEED)
-    out_dir = Path(out) if out is not None else Path("runs") / exp.name
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_settings(settings, seed, exp)
+    out_dir = prepare_out_dir(out, exp)
 
     printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
     check_spec(exp, data_dir)  # a typo in the model fails now, before the data loads
@@ -269,17 +398,26 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         load_weights(model, Path(resume) / "model.npz")
         printer(f"Resuming from {resume}: epoch {resume_record['epoch']} done, training to {settings['epochs']}")
     report_every = settings["report"] or max(1, settings["epochs"] // 5)
-    history = model.train(settings["epochs"], settings["batch_size"], settings["learning_rate"], report_every,
-                          progress=progress, max_batches=max_batches,
-                          **fit_options(settings, out_dir, exp, seed, resume_record))
+    with resume_hint(exp, settings, out_dir, printer):
+        history = model.train(settings["epochs"], settings["batch_size"], settings["learning_rate"], report_every,
+                              progress=progress, max_batches=max_batches,
+                              **fit_options(settings, out_dir, exp, seed, resume_record))
     metrics = model.test()
-    picture = out_dir / "visualize.png"
-    picture.unlink(missing_ok=True)  # never list a stale picture from an earlier run here
-    lines = model.visualize(exp.show, path=picture) if exp.show else []
-
     printer(f"Result of {exp.name} on the test split:")
     for line in comparison_lines(metrics, exp.book, history.train_seconds):
         printer(line)
+    ran_away = warn_if_diverged(model, history, printer)
+    with keep_model_safe(model, exp, out_dir, printer):
+        model.save(out_dir / "model.npz")  # the trained model first: it is what a late failure would lose
+        picture = out_dir / "visualize.png"
+        picture.unlink(missing_ok=True)  # never list a stale picture from an earlier run here
+        lines = model.visualize(exp.show, path=picture) if exp.show else []
+        return _write_outputs(exp, dataset, model, metrics, settings, seed, history, out_dir, picture, lines,
+                              max_batches, printer, ran_away)
+
+
+def _write_outputs(exp, dataset, model, metrics, settings, seed, history, out_dir, picture, lines, max_batches,
+                   printer, ran_away):
 
     pictures = {"training": "training.png"}
     training_curves(history, title=f"{exp.name} — {dataset}", head_names=getattr(dataset, "head_names", None),
@@ -289,10 +427,10 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         pictures["visualize"] = picture.name
     extra_pictures, extra = draw_pictures(exp, model, dataset, out_dir, printer)
     pictures.update(extra_pictures)
-    model.save(out_dir / "model.npz")
-    (out_dir / "visualize.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(out_dir / "visualize.txt", "\n".join(lines) + "\n")
     result = result_record(exp, dataset, model, metrics, settings, seed, history, pictures,
-                           max_batches=max_batches, train_seconds=history.train_seconds, **extra)
+                           max_batches=max_batches, train_seconds=history.train_seconds, diverged=ran_away,
+                           train_options=train_options(settings), **extra)
     write_json_atomic(out_dir / "result.json", result)
     from ..report import write_report
 

@@ -34,6 +34,7 @@ from ..init import Initializer
 from ..layers import BuildContext, Dense, Layer, Serial
 from ..layers.base import check_built
 from ..layers.seqwrap import SeqWrap
+from ..memory import check_activation_memory
 from ..optim import Slot, make_optimizer
 from ..sequences import Sequences, is_sequence_shape, shape_from_config, shape_to_config
 from .model import Model, _build_checked, hidden_layers
@@ -184,7 +185,9 @@ class FamilyModel:
     _need_dataset = Model._need_dataset
     summary = Model.summary
     save = Model.save
+    to_onnx = Model.to_onnx  # the default graph, or part='encoder', ... (alzza.export.plans)
     __repr__ = Model.__repr__
+    report_printer = None  # as Model.report_printer
     last_figure = None
 
     def _setup(self, dataset, name, *, optimizer, l2_decay, l1_decay, init, seed, dtype, macros, printer,
@@ -211,6 +214,7 @@ class FamilyModel:
         self.parts = parts
         self.network = Serial([part.network for part in parts.values()])
         self.network.path = ""
+        check_activation_memory(self.network, self.dtype, self.kind or "model")
         self.slots = [slot for part in parts.values() for slot in part.slots]
 
     def _part(self, key, spec, input_shape, **options) -> Part:

@@ -33,6 +33,8 @@ from ..init import Initializer
 from ..layers import BuildContext, Dense, Layer, Serial
 from ..layers.base import check_built
 from ..layers.seqwrap import SeqWrap
+from ..limits import LimitError
+from ..memory import check_activation_memory
 from ..optim import Slot, make_optimizer
 from ..sequences import (
     SeqShape,
@@ -119,6 +121,7 @@ class Model(TrainingStep):
         network = Serial(hidden + [output])
         network.path = ""
         network.input_shape, network.output_shape = self.input_shape, out_shape
+        check_activation_memory(network, self.dtype, "layers")
         network.layers[0].needs_input_grad = False  # the first layer's input is data
         return network
 
@@ -241,6 +244,10 @@ class Model(TrainingStep):
                      f"({seconds:.0f} secs)")
         return metrics
 
+    #: the class of the per-epoch report printer (a ReportPrinter; None: the default one).
+    #: A subclass sets it to change the report format of every run, e.g. the book's
+    report_printer = None
+
     #: the picture grid of the last visualize() call (None for non-image data)
     last_figure = None
 
@@ -337,6 +344,12 @@ class Model(TrainingStep):
 
         save_model(self, path)
 
+    def to_onnx(self, path=None, **options):
+        """This model as ONNX (equal to ``predict``; see :func:`alzza.export.to_onnx`)."""
+        from ..export import to_onnx
+
+        return to_onnx(self, path, **options)
+
 
 #: what the plain modes mean when the network's output is a sequence
 SEQUENCE_MODES = {"select": "seqselect", "binary": "seqbinary"}
@@ -375,7 +388,10 @@ def _build_checked(layer, shape, ctx):
         raise SpecError(layer.path or layer.type_name,
                         f"'{layer.type_name}' works on single examples, but its input is the sequence {shape!r}; "
                         f"wrap it in ['seqwrap', {{}}, ...] to apply it to every time step{hint}")
-    return layer.build(shape, ctx)
+    try:
+        return layer.build(shape, ctx)
+    except LimitError as exc:  # a weight array too big to allocate: say which layer asked for it
+        raise SpecError(layer.path or layer.type_name, str(exc)) from None
 
 
 def _interactive() -> bool:

@@ -11,6 +11,8 @@ the output) — plus ``output_in_chunks(x)`` for inference, gets from this class
 
 from __future__ import annotations
 
+import math
+
 from ..layers.base import check_gradients
 
 
@@ -33,10 +35,15 @@ class TrainingStep:
         return loss, output, y
 
     def train_step(self, x, y, learning_rate: float):
-        """One minibatch: gradients, then one optimiser step. Returns (loss, accuracy)."""
+        """One minibatch: gradients, then one optimiser step. Returns (loss, accuracy).
+
+        A non-finite loss skips the step: the weights stay as they were (finite), so
+        the trainer can say which layer or which data made it, and nothing is lost.
+        """
         loss, output, y = self.loss_and_backward(x, y)
         acc = self.head.accuracy(output, y)
-        self.optimizer.step(self.slots, learning_rate)
+        if math.isfinite(loss):
+            self.optimizer.step(self.slots, learning_rate)
         return loss, acc
 
     def evaluate(self, x, y) -> dict:

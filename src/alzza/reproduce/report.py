@@ -17,6 +17,8 @@ import io
 from itertools import groupby
 from pathlib import Path
 
+from ..atomic import write_bytes_atomic
+from ..atomic import write_text_atomic as write_text
 from .rows import (BAND, NOT_RUN, NOT_STARTED, Row, Summary, band_text, book_text, diff_text, ours_text, seconds_text,
                    seeds_text)
 
@@ -52,7 +54,7 @@ def write_thumbnails(rows: list[Row], out_dir: Path) -> dict[str, bytes]:
         if data is None:
             continue
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{row.name}.png").write_bytes(data)
+        write_bytes_atomic(folder / f"{row.name}.png", data)
         thumbs[row.name] = data
     return thumbs
 
@@ -153,10 +155,9 @@ def render_html(rows: list[Row], out_dir: Path, session_lines: list[str], thumbs
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` beside ``path`` and rename it into place (never a half-written report)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Write ``text`` beside ``path`` and rename it into place (never a half-written report;
+    :mod:`alzza.atomic`)."""
+    write_text(path, text)
 
 
 def write_report(rows: list[Row], out_dir: Path, session_lines: list[str]) -> tuple[Path, Path]:
