@@ -169,6 +169,19 @@ def test_extra_seeds_show_the_spread_of_one_run(tmp_path, tabular_data_dir, caps
     assert "steel-slp@seed7" not in _report_rows(out)  # one row per experiment
 
 
+def test_tasks_left_when_the_budget_is_spent_are_reported(tmp_path, tabular_data_dir, capsys):
+    out = tmp_path / "repro"
+    # a budget spent before the first task can start: nothing runs, everything is reported
+    code, text = _reproduce(capsys, "pulsar-slp", "steel-slp", *SMOKE, "--workers", 1, "--budget", 1e-6,
+                            "--out", out, "--data-dir", tabular_data_dir)
+    assert code == 1 and "Traceback" not in text
+    for name in ("pulsar-slp", "steel-slp"):
+        assert _task(out, name)["status"] == "not started"
+        assert not (out / "runs" / name / "log.txt").exists()
+        assert _report_rows(out)[name][3] == "not started"
+    assert "not run: 2" in (out / "report.md").read_text()
+
+
 BROKEN = """\
 name: broken-pulsar
 chapter: 2
@@ -240,8 +253,8 @@ def test_sigterm_stops_the_running_tasks_and_writes_the_report(tmp_path, tabular
     assert parent.returncode == 130, "".join(lines) + rest
     assert "alzza: interrupted" in rest
     assert _processes_mentioning(str(out / "runs" / "pulsar-slp")) == []  # the child was stopped too
-    assert _task(out, "pulsar-slp")["status"] == "killed"
-    assert _report_rows(out)["pulsar-slp"][3] == "killed"
+    assert _task(out, "pulsar-slp")["status"] == "interrupted", "".join(lines) + rest
+    assert _report_rows(out)["pulsar-slp"][3] == "interrupted"
 
 
 class ScriptTask(Task):

@@ -167,18 +167,22 @@ def test_document_covers_every_experiment_and_explains_outside_rows(tmp_path, ca
     _run_folder(out, "office31-mlp-10", {"accuracy": [0.5, 0.4]}, dataset="office31-standin(multi-select)",
                 source="stand-in built from the flower photos; more")
     _run_folder(out, "steel-mlp-10", {"accuracy": 0.1})
+    _run_folder(out, "gan-gogh", {"accuracy": [0.5, 1.0]},
+                history={"validate_accuracy": [[0.2, 1.0], [0.9, 0.1], [0.5, 0.6], [0.6, 0.5], [0.5, 0.5]]})
     doc = tmp_path / "docs" / "reproduction.md"
     notes = doc.with_name("reproduction-notes.yaml")
     doc.parent.mkdir()
     notes.write_text("not_run: the time budget ran out\nrows:\n  steel-slp: the book's single run\n")
     path, missing = write_document(out, doc, printer=print)
     text = path.read_text()
-    assert missing == len(list_experiments()) - 4
+    assert missing == len(list_experiments()) - 5
+    line = next(l for l in text.splitlines() if l.startswith("| gan-gogh |"))
+    assert "moved over 0.200–0.900 / 0.100–1.000 in the last 5 epochs" in line
     for exp in list_experiments():
         assert f"| {exp.name} |" in text
     assert "Not run in this session" in text and "the time budget ran out" in text
     line = next(l for l in text.splitlines() if l.startswith("| steel-slp |"))
-    assert "our accuracy on the 100-example validation sample moved over 0.280–0.450 in the last 5 epochs" in line
+    assert "our accuracy on the validation sample moved over 0.280–0.450 in the last 5 epochs" in line
     assert "seed spread of accuracy: ours over 2 seeds is 0.300–0.470, the book's 0.455 lies inside it" in line
     assert "the book's single run" in line
     line = next(l for l in text.splitlines() if l.startswith("| office31-mlp-10 |"))

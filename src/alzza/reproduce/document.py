@@ -52,14 +52,21 @@ def read_notes(doc_path: Path) -> dict:
     return data
 
 
-def validation_spread(result: dict | None) -> tuple[float, float, int] | None:
-    """(lowest, highest, epochs) of the validation accuracy over the run's last epochs."""
+def validation_spread(result: dict | None):
+    """(lowest, highest, epochs) of the validation accuracy over the run's last epochs; per
+    head (lists) for a two-head model or a GAN's discriminator / generator pair."""
     history = (result or {}).get("history") or {}
-    values = [v for v in history.get("validate_accuracy") or [] if isinstance(v, (int, float))]
+    values = [v for v in history.get("validate_accuracy") or [] if v is not None]
     tail = values[-TAIL_EPOCHS:]
     if len(tail) < 2:
         return None
-    return min(tail), max(tail), len(tail)
+    if all(isinstance(v, (int, float)) for v in tail):
+        return min(tail), max(tail), len(tail)
+    if all(isinstance(v, (list, tuple)) for v in tail) and len({len(v) for v in tail}) == 1:
+        columns = [[c for c in col if isinstance(c, (int, float))] for col in zip(*tail)]
+        if all(columns):
+            return [min(c) for c in columns], [max(c) for c in columns], len(tail)
+    return None
 
 
 def evidence(row: Row) -> list[str]:
@@ -85,9 +92,12 @@ def evidence(row: Row) -> list[str]:
                      f"{_figure(comparison.book)} lies {'inside' if inside else 'outside'} it"
                      + ("; one run moves more than the whole band" if wide else ""))
     spread = validation_spread(result)
-    if spread and spread[1] - spread[0] > BAND:
-        found.append(f"one run is noisy: our accuracy on the 100-example validation sample moved over "
-                     f"{spread[0]:.3f}–{spread[1]:.3f} in the last {spread[2]} epochs")
+    if spread:
+        low, high, epochs = spread
+        lows, highs = (low, high) if isinstance(low, list) else ([low], [high])
+        if any(b - a > BAND for a, b in zip(lows, highs)):
+            found.append(f"one run is noisy: our accuracy on the validation sample moved over "
+                         f"{range_text((low, high))} in the last {epochs} epochs")
     return found
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..atomic import write_bytes_atomic
 from ..errors import AlzzaError
-from .tasks import NOT_STARTED, Task, run_task, stop_all
+from .tasks import NOT_STARTED, STOP, Task, run_task, stop_all
 
 #: seconds between the progress lines printed while tasks run
 TICK_SECONDS = 30.0
@@ -34,11 +34,10 @@ def _crashed(task: Task, error: BaseException, where: str) -> dict:
             "message": f"{where}: {type(error).__name__}: {error}", "host": None, "command": task.command()}
 
 
-def not_started(task: Task) -> dict:
-    """The outcome of a task left waiting when the session's time budget ran out."""
+def not_started(task: Task, why: str = "the session's time budget (--budget) ran out first") -> dict:
+    """The outcome of a task left waiting (time budget spent, or the session interrupted)."""
     return {"name": task.name, "status": NOT_STARTED, "returncode": None, "seconds": None,
-            "message": "not started: the session's time budget (--budget) ran out first", "host": None,
-            "command": task.command()}
+            "message": f"not started: {why}", "host": None, "command": task.command()}
 
 
 def run_local(tasks: list[Task], workers: int, progress, on_outcome, deadline: float | None = None) -> None:
@@ -46,6 +45,9 @@ def run_local(tasks: list[Task], workers: int, progress, on_outcome, deadline: f
     ``time.monotonic()`` value) no further task starts."""
 
     def one(task: Task) -> None:
+        if STOP.is_set():
+            on_outcome(task, not_started(task, "the session was interrupted first"))
+            return
         if deadline is not None and time.monotonic() >= deadline:
             on_outcome(task, not_started(task))
             return
@@ -62,7 +64,8 @@ def run_local(tasks: list[Task], workers: int, progress, on_outcome, deadline: f
         futures = {pool.submit(one, task): task for task in tasks}
         pending = set(futures)
         while pending:
-            finished, pending = cf.wait(pending, timeout=TICK_SECONDS, return_when=cf.FIRST_COMPLETED)
+            # short waits: a signal (Ctrl-C, SIGTERM) is handled between them, at once
+            finished, pending = cf.wait(pending, timeout=POLL_SECONDS, return_when=cf.FIRST_COMPLETED)
             for future in finished:
                 future.result()  # re-raises only a failure of the reporting itself
             progress.tick(TICK_SECONDS)
@@ -131,6 +134,14 @@ def run_on_dask(tasks: list[Task], client, progress_factory, on_outcome, deadlin
             futures[key] = (client.submit(run_task, task, True, key=key, pure=False, retries=0), task)
         pending = dict(futures)
         while pending:
+            if STOP.is_set():  # interrupted: what a worker has not finished is cancelled
+                for key, (future, task) in list(pending.items()):
+                    future.cancel()
+                    on_outcome(task, not_started(task, "the session was interrupted first")
+                               if task.name not in progress.running else
+                               {**_crashed(task, KeyboardInterrupt(), "interrupted"), "status": "interrupted"})
+                pending.clear()
+                break
             _mark_running(client, pending, progress)
             if deadline is not None and time.monotonic() >= deadline:
                 for key in [key for key, (f, t) in pending.items() if t.name not in progress.running

@@ -29,7 +29,7 @@ from ..errors import AlzzaError, ExperimentError
 from .fingerprint import code_hash, fingerprint
 from .progress import Progress, format_duration
 from .rows import SEED_MARK, read_row
-from .tasks import Task
+from .tasks import Task, allow_tasks, stop_all
 
 RUNS = "runs"
 SESSION_FILE = "session.json"
@@ -248,21 +248,26 @@ def write_rows_report(experiments, root: Path, sessions: list[dict]):
 
 
 @contextlib.contextmanager
-def terminate_as_interrupt():
-    """Within: SIGTERM acts as Ctrl-C (running tasks are stopped, the report is written),
-    so a job scheduler's kill leaves no orphan training behind."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-        yield
+def stop_on_signals():
+    """Within: Ctrl-C (SIGINT) and SIGTERM stop the session's tasks (see ``tasks.stop_all``)
+    instead of raising wherever the main thread happens to be; yields the list of signals
+    received, so the caller raises KeyboardInterrupt at a safe point, after the report."""
+    received: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
         return
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+    def stop(signum, frame):
+        received.append(signum)
+        stop_all()
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    names = [name for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)]
+    previous = {name: signal.signal(getattr(signal, name), stop) for name in names}
     try:
-        yield
+        yield received
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 def reproduce(options: Options, printer=print) -> int:
@@ -307,7 +312,9 @@ def reproduce(options: Options, printer=print) -> int:
     def record(task: Task, outcome: dict) -> None:
         if outcome["status"] != "done":
             failures.append(f"{task.name} ({outcome['status']})")
-        write_json_atomic(Path(task.out_dir) / "task.json", _task_record(task, outcome, expected[task.name]))
+        folder = Path(task.out_dir)
+        folder.mkdir(parents=True, exist_ok=True)  # a task that never started has no folder yet
+        write_json_atomic(folder / "task.json", _task_record(task, outcome, expected[task.name]))
         tracker.finished_task(task.name, outcome)
 
     for task in tasks:
@@ -332,8 +339,9 @@ def reproduce(options: Options, printer=print) -> int:
         tracker = make_tracker(slots)
         return tracker
 
+    allow_tasks()
     try:
-        with terminate_as_interrupt():
+        with stop_on_signals() as received:
             if client is not None:
                 from .executors import run_on_dask
 
@@ -342,6 +350,8 @@ def reproduce(options: Options, printer=print) -> int:
                 from .executors import run_local
 
                 run_local(to_run, local_workers(options), factory(local_workers(options)), record, deadline)
+        if received:  # every task has ended and is recorded; the report follows below
+            raise KeyboardInterrupt(f"signal {received[0]}")
         if not to_run:  # everything was up to date: still say so
             printer("  " + tracker.status_line())
     finally:

@@ -9,6 +9,7 @@ ended, so a crash, a kill or a hang of one experiment never takes the others dow
   result.json written;
 - ``killed``: ended by a signal (out of memory, ``kill``);
 - ``timed out``: still running after the task's time limit, then killed;
+- ``interrupted``: stopped because the whole session was (Ctrl-C, SIGTERM);
 - ``not started``: still waiting when the session's time budget ran out (the executors).
 
 The child's output goes to ``log.txt`` in the run folder. A shapes-only experiment (the
@@ -38,7 +39,10 @@ LOG_NAME = "log.txt"
 NOT_STARTED = "not started"
 #: the task processes now running (a Ctrl-C in the waiting thread stops them all)
 _LIVE: set = set()
+_STOPPED: set = set()  # the ones stop_all ended
 _LIVE_LOCK = threading.Lock()
+#: set by stop_all: no task starts any more, a task starting now is stopped at once
+STOP = threading.Event()
 RESULT_NAME = "result.json"
 
 
@@ -130,8 +134,11 @@ def run_task(task: Task, ship_files: bool = False) -> dict:
         log.flush()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env=child_environment(task.threads))
-        with _LIVE_LOCK:
+        with _LIVE_LOCK:  # the same lock as stop_all: a process is either seen by it or sees STOP
             _LIVE.add(process)
+            if STOP.is_set():
+                _STOPPED.add(process)
+                process.kill()
         try:
             returncode = process.wait(timeout=task.timeout)
         except subprocess.TimeoutExpired:
@@ -145,9 +152,13 @@ def run_task(task: Task, ship_files: bool = False) -> dict:
         finally:
             with _LIVE_LOCK:
                 _LIVE.discard(process)
+                stopped = process in _STOPPED
+                _STOPPED.discard(process)
     seconds = time.time() - start
     log_text = (out_dir / LOG_NAME).read_text(encoding="utf-8", errors="replace")
-    if status == "timed out":
+    if stopped:
+        status, message = "interrupted", "stopped when the session was interrupted (Ctrl-C or SIGTERM)"
+    elif status == "timed out":
         message = f"still running after {task.timeout:g} s; stopped"
     elif returncode < 0:
         status, message = "killed", f"killed by {_signal_name(-returncode)}"
@@ -184,9 +195,18 @@ def _dask_worker_address() -> str | None:
 
 
 def stop_all() -> int:
-    """Kill every task process this process started that still runs (on Ctrl-C); how many."""
+    """Stop the session's tasks: kill every task process still running and let no further
+    one start (until :func:`allow_tasks`); returns how many were killed. Safe to call from a
+    signal handler."""
     with _LIVE_LOCK:
+        STOP.set()
         live = [process for process in _LIVE if process.poll() is None]
+        _STOPPED.update(live)
     for process in live:
         process.kill()
     return len(live)
+
+
+def allow_tasks() -> None:
+    """A new session: tasks may start again."""
+    STOP.clear()
