@@ -12,6 +12,9 @@ import sys
 from . import __version__
 from .errors import AlzzaError
 from .user_code import add_import_option, import_all
+from .commands.argtypes import non_negative_int as _non_negative_int
+from .commands.argtypes import positive_float as _positive_float
+from .commands.argtypes import positive_int as _positive_int
 
 EPILOG = """\
 examples:
@@ -29,25 +32,7 @@ data: --data-dir, else $ALZZA_DATA, else the per-user cache folder.
 """
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
-
-def _non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from .argtypes import positive_float as _positive_float, positive_int as _positive_int
 
 EPILOG = """\
 examples:
@@ -22,18 +23,6 @@ disk sends each run folder's small files (result.json, log, pictures) back.
 """
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
 
 
 def add_parser(subparsers):
