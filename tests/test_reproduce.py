@@ -235,7 +235,8 @@ def test_sigterm_stops_the_running_tasks_and_writes_the_report(tmp_path, tabular
     # an experiment that trains for a very long time, so it is surely running when the signal comes
     parent = subprocess.Popen([sys.executable, "-m", "alzza.cli", "reproduce", "pulsar-slp", "--epochs", "1000000",
                                "--workers", "1", "--out", str(out), "--data-dir", str(tabular_data_dir)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)  # its own process group: the finally below ends all of it
     try:
         lines = []
         for line in parent.stdout:  # wait until the task has started
@@ -250,6 +251,10 @@ def test_sigterm_stops_the_running_tasks_and_writes_the_report(tmp_path, tabular
     finally:
         if parent.poll() is None:
             parent.kill()
+        try:  # never leave a training grandchild behind, whatever happened above
+            os.killpg(parent.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     assert parent.returncode == 130, "".join(lines) + rest
     assert "alzza: interrupted" in rest
     assert _processes_mentioning(str(out / "runs" / "pulsar-slp")) == []  # the child was stopped too
