@@ -11,7 +11,14 @@ from alzza.layers import BuildContext
 from alzza.layers.conv import Conv2D
 from alzza.layers.norm import BatchNorm
 from alzza.layers.pool import AvgPool, MaxPool
-from alzza.ops.windows import col2im, im2col, output_size
+from alzza.ops.windows import (
+    col2im,
+    col2im_channels_last,
+    im2col,
+    im2col_channels_last,
+    output_size,
+    prefer_channels_last,
+)
 from alzza.spec import parse_layers
 from alzza.testing import check_layer_gradients
 
@@ -49,6 +56,62 @@ def test_col2im_is_the_adjoint_of_im2col():
     c = rng.standard_normal(cols.shape)
     back = col2im(c, xp.shape, kh, kw, sh, sw, oh, ow)
     assert np.isclose(np.vdot(cols, c), np.vdot(xp, back))
+
+
+def test_channels_last_col2im_is_the_adjoint_of_its_im2col():
+    rng = np.random.default_rng(2)
+    xp = rng.standard_normal((2, 9, 8, 3))
+    kh, kw, sh, sw = 3, 2, 2, 3
+    oh, ow = (9 - kh) // sh + 1, (8 - kw) // sw + 1
+    cols = im2col_channels_last(xp, kh, kw, sh, sw, oh, ow)
+    assert cols.shape == (2 * oh * ow, kh * kw * 3)
+    # the same matrix as the channels-first build, transposed
+    first = im2col(np.ascontiguousarray(xp.transpose(3, 0, 1, 2)), kh, kw, sh, sw, oh, ow)
+    np.testing.assert_array_equal(cols, first.T)
+    c = rng.standard_normal(cols.shape)
+    back = col2im_channels_last(c, xp.shape, kh, kw, sh, sw, oh, ow)
+    assert np.isclose(np.vdot(cols, c), np.vdot(xp, back))
+
+
+def test_layout_choice_follows_run_lengths():
+    assert not prefer_channels_last(3, 3, 1, 96)      # the chapter 7 CNN's first layer
+    assert prefer_channels_last(16, 3, 1, 16)         # the residual network's small grids
+    assert prefer_channels_last(3, 7, 2, 32)          # stride 2: channels-first runs are single floats
+
+
+def reference_conv(x, k, b, stride, pads):
+    """The textbook correlation, one output cell at a time (no im2col)."""
+    n, h, w, c = x.shape
+    kh, kw, _, f = k.shape
+    pt, pb, pl, pr = pads
+    xp = np.zeros((n, h + pt + pb, w + pl + pr, c))
+    xp[:, pt:pt + h, pl:pl + w] = x
+    oh = (xp.shape[1] - kh) // stride[0] + 1
+    ow = (xp.shape[2] - kw) // stride[1] + 1
+    y = np.zeros((n, oh, ow, f))
+    for yy in range(oh):
+        for xx in range(ow):
+            window = xp[:, yy * stride[0]:yy * stride[0] + kh, xx * stride[1]:xx * stride[1] + kw]
+            y[:, yy, xx] = np.einsum("nijc,ijcf->nf", window, k) + b
+    return y
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("ksize,stride,padding,shape", [
+    (3, 1, "SAME", (6, 5, 4)), (7, 2, "SAME", (9, 8, 3)), ([1, 3], [2, 1], "VALID", (5, 6, 2)),
+])
+def test_conv_layouts_match_the_reference_and_their_gradients(monkeypatch, layout, ksize, stride, padding, shape):
+    from alzza.layers import conv as conv_module
+    monkeypatch.setattr(conv_module, "COLUMN_LAYOUT", layout)
+    layer = build(Conv2D(ksize, 3, stride=stride, padding=padding, actions="L"), shape)
+    layer.params["b"][:] = [0.1, -0.2, 0.3]
+    x = np.random.default_rng(3).standard_normal((2,) + shape)
+    expected = reference_conv(x, layer.params["k"], layer.params["b"], layer.stride, layer._geometry[2])
+    for training in (True, False):
+        np.testing.assert_allclose(layer.forward(x, training=training), expected, atol=1e-12)
+    errors = check_layer_gradients(Conv2D(ksize, 3, stride=stride, padding=padding, actfunc="tanh"),
+                                   shape, batch=2, training=True)
+    assert max(errors.values()) < TOL, errors
 
 
 # --- conv: gradients ----------------------------------------------------------------

@@ -6,13 +6,26 @@ import numpy as np
 
 from ..errors import SpecError
 from ..ops.activations import ACTIVATIONS, get_activation
-from ..ops.windows import channel_sum, col2im, im2col, output_size, pad_channels_first
+from ..ops.windows import (
+    channel_sum,
+    col2im,
+    col2im_channels_last,
+    im2col,
+    im2col_channels_last,
+    output_size,
+    pad_channels_first,
+    pad_channels_last,
+    prefer_channels_last,
+)
 from .base import BuildContext, Layer
 from .norm import BatchNorm
 from .registry import Option, register_layer
 
 #: at inference, the column matrix is built for at most this many floats at a time
 INFERENCE_COLUMN_LIMIT = 1 << 24
+#: column layout: None picks per layer (:func:`~alzza.ops.windows.prefer_channels_last`);
+#: "channels_first" or "channels_last" forces one (the tests hold both to a reference)
+COLUMN_LAYOUT = None
 
 
 def is_pair(value) -> bool:
@@ -90,6 +103,10 @@ class Conv2D(Layer):
         db = Σ_rows dz
         dx = unpad(col2im(K · dzᵀ))
 
+    On small grids the same matrix is built transposed from the NHWC input,
+    colsᵀ (N·H'·W', kh·kw·C), with one strided gather (z = colsᵀ·K, dK = cols·dz,
+    dcolsᵀ = dz·Kᵀ; see :func:`~alzza.ops.windows.prefer_channels_last`).
+
     The column matrix is kept from forward for dK (no recompute); its buffer and the
     padded input's are reused from step to step in training. At inference the batch is
     processed in slices so that the column matrix stays under ~64 MB.
@@ -151,12 +168,27 @@ class Conv2D(Layer):
             buf = self._buffers[name] = (np.zeros if zero else np.empty)(shape, dtype=dtype)
         return buf
 
-    def _columns(self, x, reuse: bool):
-        """(cols, padded shape) of NHWC x; buffers reused when ``reuse``."""
+    def _channels_last(self):
+        if COLUMN_LAYOUT is not None:
+            return COLUMN_LAYOUT == "channels_last"
+        return prefer_channels_last(self.input_shape[2], self.ksize[1], self.stride[1], self._geometry[1])
+
+    def _columns(self, x, reuse: bool, channels_last: bool):
+        """(cols, padded shape) of NHWC x; buffers reused when ``reuse``.
+
+        cols is (kh·kw·C, N·H'·W') channels-first, or its transpose built from NHWC.
+        """
         n, h, w, c = x.shape
         oh, ow, pads = self._geometry
         kh, kw = self.ksize
-        pshape = (c, n, h + pads[0] + pads[1], w + pads[2] + pads[3])
+        hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
+        if channels_last:
+            pshape = (n, hp, wp, c)
+            xp = self._buffer("xpl", pshape, x.dtype, zero=True) if reuse and any(pads) else None
+            xp = pad_channels_last(x, pads, out=xp)
+            cbuf = self._buffer("colsl", (n * oh * ow, kh * kw * c), x.dtype) if reuse else None
+            return im2col_channels_last(xp, kh, kw, *self.stride, oh, ow, out=cbuf), pshape
+        pshape = (c, n, hp, wp)
         xp = self._buffer("xp", pshape, x.dtype, zero=True) if reuse else None
         xp = pad_channels_first(x, pads, out=xp)
         cbuf = self._buffer("cols", (kh * kw * c, n * oh * ow), x.dtype) if reuse else None
@@ -166,35 +198,42 @@ class Conv2D(Layer):
         n = len(x)
         oh, ow, _ = self._geometry
         k2 = self.params["k"].reshape(-1, self.chn)
+        last = self._channels_last()
         if training:
-            cols, self._pshape = self._columns(x, reuse=True)
-            self._cols = cols
-            z = cols.T @ k2
+            cols, self._pshape = self._columns(x, reuse=True, channels_last=last)
+            self._cols, self._cols_last = cols, last
+            z = (cols if last else cols.T) @ k2
             z += self.params["b"]
             return z.reshape(n, oh, ow, self.chn)
         z = np.empty((n, oh, ow, self.chn), dtype=x.dtype)
         step = max(1, INFERENCE_COLUMN_LIMIT // max(1, oh * ow * k2.shape[0]))
         for start in range(0, n, step):
-            cols, _ = self._columns(x[start:start + step], reuse=False)
+            cols, _ = self._columns(x[start:start + step], reuse=False, channels_last=last)
             part = z[start:start + step].reshape(-1, self.chn)
-            np.matmul(cols.T, k2, out=part)
+            np.matmul(cols if last else cols.T, k2, out=part)
             part += self.params["b"]
         return z
 
     def _linear_backward(self, dz, need_dx):
         dz2 = dz.reshape(-1, self.chn)
-        cols = self._cols
+        cols, last = self._cols, self._cols_last
         kshape = self.params["k"].shape
-        self.grads["k"] = (cols @ dz2).reshape(kshape)
+        self.grads["k"] = ((cols.T if last else cols) @ dz2).reshape(kshape)
         self.grads["b"] = channel_sum(dz2)
         if not need_dx:
             return None
         oh, ow, (pt, pb, pl, pr) = self._geometry
         kh, kw = self.ksize
-        dcols = self.params["k"].reshape(-1, self.chn) @ dz2.T
+        h, w = self.input_shape[:2]
+        k2 = self.params["k"].reshape(-1, self.chn)
+        if last:
+            dxp = col2im_channels_last(dz2 @ k2.T, self._pshape, kh, kw, *self.stride, oh, ow,
+                                       out=self._buffer("dxpl", self._pshape, dz.dtype))
+            # a fresh array the caller owns: dxp is reused by the next backward
+            return np.array(dxp[:, pt:pt + h, pl:pl + w], order="C")
+        dcols = k2 @ dz2.T
         dxp = col2im(dcols, self._pshape, kh, kw, *self.stride, oh, ow,
                      out=self._buffer("dxp", self._pshape, dz.dtype))
-        h, w = self.input_shape[:2]
         # a fresh array the caller owns: dxp is reused by the next backward (with one channel
         # and no padding the transposed slice is already contiguous, so ascontiguousarray
         # would hand back a view of it)
