@@ -98,7 +98,8 @@ def reference_conv(x, k, b, stride, pads):
 
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("ksize,stride,padding,shape", [
-    (3, 1, "SAME", (6, 5, 4)), (7, 2, "SAME", (9, 8, 3)), ([1, 3], [2, 1], "VALID", (5, 6, 2)),
+    (3, 1, "SAME", (6, 5, 4)), (4, 1, "SAME", (6, 5, 2)), ([2, 3], 1, "VALID", (5, 6, 2)),
+    (7, 2, "SAME", (9, 8, 3)), ([1, 3], [2, 1], "VALID", (5, 6, 2)),
 ])
 def test_conv_layouts_match_the_reference_and_their_gradients(monkeypatch, layout, ksize, stride, padding, shape):
     from alzza.layers import conv as conv_module
@@ -109,6 +110,7 @@ def test_conv_layouts_match_the_reference_and_their_gradients(monkeypatch, layou
     expected = reference_conv(x, layer.params["k"], layer.params["b"], layer.stride, layer._geometry[2])
     for training in (True, False):
         np.testing.assert_allclose(layer.forward(x, training=training), expected, atol=1e-12)
+    # stride 1 takes dx as a correlation with the flipped kernel, other strides col2im
     errors = check_layer_gradients(Conv2D(ksize, 3, stride=stride, padding=padding, actfunc="tanh"),
                                    shape, batch=2, training=True)
     assert max(errors.values()) < TOL, errors

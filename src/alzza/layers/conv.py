@@ -226,6 +226,18 @@ class Conv2D(Layer):
         kh, kw = self.ksize
         h, w = self.input_shape[:2]
         k2 = self.params["k"].reshape(-1, self.chn)
+        if last and self.stride == (1, 1):
+            # stride 1: dx is the full correlation of dz with the flipped kernel — one gather
+            # and one GEMM straight into a fresh NHWC dx (no scatter-add, no unpadding copy)
+            #   dx[n, y, x, c] = Σ_{i,j,f} dz_p[n, y + i, x + j, f] · K[kh−1−i, kw−1−j, c, f]
+            n = dz.shape[0]
+            fpads = (kh - 1 - pt, kh - 1 - pb, kw - 1 - pl, kw - 1 - pr)
+            dzp = pad_channels_last(dz, fpads, out=self._buffer(
+                "dzp", (n, h + kh - 1, w + kw - 1, self.chn), dz.dtype, zero=True) if any(fpads) else None)
+            dcols = im2col_channels_last(dzp, kh, kw, 1, 1, h, w,
+                                         out=self._buffer("dcolsl", (n * h * w, kh * kw * self.chn), dz.dtype))
+            flipped = self.params["k"][::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, kshape[2])
+            return (dcols @ flipped).reshape(n, h, w, kshape[2])
         if last:
             dxp = col2im_channels_last(dz2 @ k2.T, self._pshape, kh, kw, *self.stride, oh, ow,
                                        out=self._buffer("dxpl", self._pshape, dz.dtype))
