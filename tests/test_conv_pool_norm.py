@@ -199,7 +199,21 @@ POOL_CASES = [
     (3, 1, "SAME", (5, 4, 2)),
     ([2, 3], [1, 2], "VALID", (5, 7, 2)),
     ([3, 2], [3, 2], "SAME", (8, 5, 2)),
+    (4, 4, "SAME", (8, 12, 2)),  # tiled, 16 cells: avg sums the reshaped input in one reduction
 ]
+
+
+def test_avg_reduction_path_matches_the_slice_path(monkeypatch):
+    x = distinct((3, 8, 12, 2))
+    dy = np.random.default_rng(4).standard_normal((3, 2, 3, 2))
+    fast = build(AvgPool(4), (8, 12, 2))
+    assert fast._reduces()
+    y, dx = fast.forward(x, training=True), fast.backward(dy)
+    monkeypatch.setattr(AvgPool, "REDUCE_CELLS", 10 ** 6)
+    slow = build(AvgPool(4), (8, 12, 2))
+    assert not slow._reduces()
+    np.testing.assert_allclose(y, slow.forward(x, training=True), atol=1e-12)
+    np.testing.assert_allclose(dx, slow.backward(dy), atol=1e-12)
 
 
 @pytest.mark.parametrize("cls", [MaxPool, AvgPool])

@@ -205,7 +205,21 @@ class AvgPool(_Pool2D):
         #: 1/m per output position, (H', W', 1), broadcast over batch and channels
         self._inv_count = (1.0 / (rows[:, None] * cols[None, :]))[:, :, None].astype(ctx.dtype)
 
+    #: tiled windows of at least this many cells are summed as one reduction of the
+    #: reshaped input: the chapter 12 30×30 pool is 900 slice additions otherwise
+    #: (on 2×2 windows the slices win, see the module docstring)
+    REDUCE_CELLS = 16
+
+    def _reduces(self):
+        return self.tiled and self.ksize[0] * self.ksize[1] >= self.REDUCE_CELLS
+
     def forward(self, x, training=False):
+        if self._reduces():
+            n, (kh, kw), c = len(x), self.ksize, x.shape[-1]
+            y = x.reshape(n, self.oh, kh, self.ow, kw, c).sum(axis=(2, 4), dtype=x.dtype)
+            y *= self._inv_count.astype(x.dtype, copy=False)
+            self._padded_shape = x.shape
+            return y
         xp = self._padded(x)
         views = [xp[:, rows, cols] for _, _, rows, cols in self._offsets()]
         y = views[0] + views[1] if len(views) > 1 else views[0].copy()
@@ -219,6 +233,11 @@ class AvgPool(_Pool2D):
         if not self.needs_input_grad:
             return None
         g = dy * self._inv_count.astype(dy.dtype, copy=False)
+        if self._reduces():  # every cell of a window gets the window's g: one broadcast copy
+            n, (kh, kw), c = len(dy), self.ksize, dy.shape[-1]
+            dx = np.empty((n, self.oh, kh, self.ow, kw, c), dtype=dy.dtype)
+            dx[...] = g[:, :, None, :, None, :]
+            return dx.reshape(self._padded_shape)
         dxp = self._grad_buffer(self._padded_shape, dy.dtype)
         for _, _, rows, cols in self._offsets():
             if self.tiled:
