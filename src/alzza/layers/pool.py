@@ -205,9 +205,11 @@ class AvgPool(_Pool2D):
         #: 1/m per output position, (H', W', 1), broadcast over batch and channels
         self._inv_count = (1.0 / (rows[:, None] * cols[None, :]))[:, :, None].astype(ctx.dtype)
 
-    #: tiled windows of at least this many cells are summed as one reduction of the
-    #: reshaped input: the chapter 12 30×30 pool is 900 slice additions otherwise
-    #: (on 2×2 windows the slices win, see the module docstring)
+    #: tiled windows of at least this many cells are summed in two reductions, down the
+    #: kh rows (contiguous runs of W·C floats) then across the kw cells of the (kh times
+    #: smaller) result: the chapter 12 30×30 pool of 90×120×3 frames takes 0.5 ms for 50
+    #: frames against 8–12 ms as 900 slice additions and 14–16 ms as one
+    #: ``sum(axis=(2, 4))`` of the 6-D view (whose inner runs are C = 3 floats)
     REDUCE_CELLS = 16
 
     def _reduces(self):
@@ -216,7 +218,8 @@ class AvgPool(_Pool2D):
     def forward(self, x, training=False):
         if self._reduces():
             n, (kh, kw), c = len(x), self.ksize, x.shape[-1]
-            y = x.reshape(n, self.oh, kh, self.ow, kw, c).sum(axis=(2, 4), dtype=x.dtype)
+            rows = np.add.reduce(x.reshape(n * self.oh, kh, -1), axis=1)         # (N·H', W·C)
+            y = np.add.reduce(rows.reshape(-1, kw, c), axis=1).reshape(n, self.oh, self.ow, c)
             y *= self._inv_count.astype(x.dtype, copy=False)
             self._padded_shape = x.shape
             return y
@@ -235,8 +238,10 @@ class AvgPool(_Pool2D):
         g = dy * self._inv_count.astype(dy.dtype, copy=False)
         if self._reduces():  # every cell of a window gets the window's g: one broadcast copy
             n, (kh, kw), c = len(dy), self.ksize, dy.shape[-1]
-            dx = np.empty((n, self.oh, kh, self.ow, kw, c), dtype=dy.dtype)
-            dx[...] = g[:, :, None, :, None, :]
+            across = np.empty((n, self.oh, self.ow, kw, c), dtype=dy.dtype)
+            across[...] = g[:, :, :, None, :]                                    # one window row
+            dx = np.empty((n, self.oh, kh, self.ow * kw * c), dtype=dy.dtype)
+            dx[...] = across.reshape(n, self.oh, 1, -1)                          # copied down kh rows
             return dx.reshape(self._padded_shape)
         dxp = self._grad_buffer(self._padded_shape, dy.dtype)
         for _, _, rows, cols in self._offsets():
