@@ -252,6 +252,27 @@ def test_max_padding_never_wins_and_ties_go_to_the_first():
     assert dx[0, :, :, 0].tolist() == [[1, 1, 0], [0, 0, 0]]
 
 
+@pytest.mark.parametrize("k", [2, 3, [2, 3]])
+def test_tiled_max_routes_to_the_first_maximum_like_a_window_loop(k):
+    # few distinct values: most windows hold ties, in every arrangement
+    x = np.random.default_rng(5).integers(0, 3, (4, 6, 6, 2)).astype(np.float64)
+    layer = build(MaxPool(k), (6, 6, 2))
+    assert layer.tiled
+    dy = np.random.default_rng(6).standard_normal(layer.forward(x).shape)
+    y, dx = layer.forward(x, training=True), layer.backward(dy)
+    kh, kw = layer.ksize
+    expected_dx = np.zeros_like(x)
+    for n in range(4):
+        for yy in range(6 // kh):
+            for xx in range(6 // kw):
+                for c in range(2):
+                    window = x[n, yy * kh:(yy + 1) * kh, xx * kw:(xx + 1) * kw, c]
+                    assert y[n, yy, xx, c] == window.max()
+                    i, j = np.unravel_index(np.argmax(window), window.shape)  # the first maximum
+                    expected_dx[n, yy * kh + i, xx * kw + j, c] = dy[n, yy, xx, c]
+    np.testing.assert_array_equal(dx, expected_dx)
+
+
 # --- batch norm ---------------------------------------------------------------------------
 @pytest.mark.parametrize("rescale", [True, False])
 @pytest.mark.parametrize("shape", [(4, 5, 3), (6,)])

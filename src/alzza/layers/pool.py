@@ -95,13 +95,14 @@ class MaxPool(_Pool2D):
     Tiled windows (ksize == stride, no padding — the common 2×2 pool) are reduced in
     two stages that keep what backward needs, so backward is two routing passes::
 
-        across: a[n, y, X, c]  = max_j x[n, y, X·kw + j, c]     argmax j → ``self._across``
-        down:   y[n, Y, X, c]  = max_i a[n, Y·kh + i, X, c]     argmax i → ``self._down``
+        down:   m[n, Y, x, c] = max_i x[n, Y·kh + i, x, c]     first argmax i → ``self._down``
+        across: y[n, Y, X, c] = max_j m[n, Y, X·kw + j, c]     argmax j → ``self._across``
 
-    Each stage keeps the first maximum (a later cell must be strictly greater to win),
-    and going across first then down finds exactly the first maximum in row-major
-    order. Backward: dy goes to row i = down-argmax of a, then to column j =
-    across-argmax of that row. The "down" stage works on contiguous runs of W'·C floats.
+    Down first: its runs are W·C contiguous floats, and it shrinks the data kh times
+    before the across stage, whose runs are only C floats (6 on the chapter 7 CNN).
+    The across stage takes column j over the best so far when m_j is greater, or equal
+    with a smaller winning row — the window's FIRST maximum in row-major order.
+    Backward: dy goes to column j = across-argmax, then to row i = down-argmax.
 
     Other windows (overlapping or padded) keep no argmax: going through the kernel
     offsets in order, an offset whose value equals y takes what is left of dy::
@@ -146,21 +147,39 @@ class MaxPool(_Pool2D):
     def _tiled_forward(self, x):
         n, h, w, c = x.shape
         kh, kw = self.ksize
-        # across: the kw cells of a window row are kw runs of C floats side by side
-        a, self._across = _first_max([x.reshape(n, h, w // kw, kw * c)[..., j * c:(j + 1) * c]
-                                      for j in range(kw)])
-        # down: the kh rows of a window are kh contiguous runs of W'·C floats
-        rows = a.reshape(n, h // kh, kh, (w // kw) * c)
-        y, self._down = _first_max([rows[:, :, i] for i in range(kh)])
-        return y.reshape(n, h // kh, w // kw, c)
+        oh, ow = h // kh, w // kw
+        # down: the kh rows of a window are kh contiguous runs of W·C floats (fast, and it
+        # leaves the slow across stage, whose runs are C floats, kh times less data)
+        rows = x.reshape(n, oh, kh, w * c)
+        m, self._down = _first_max([rows[:, :, i] for i in range(kh)])
+        # across: the winning column; on equal maxima the one whose row is higher wins,
+        # then the left one — so the window's first maximum in row-major order wins
+        parts = [m.reshape(n, oh, ow, kw * c)[..., j * c:(j + 1) * c] for j in range(kw)]
+        down = [self._down.reshape(n, oh, ow, kw * c)[..., j * c:(j + 1) * c] for j in range(kw)]
+        y, best_row = parts[0].copy(), down[0].copy()
+        across = np.zeros(y.shape, dtype=np.uint8)
+        for j in range(1, kw):
+            take = np.greater(parts[j], y)
+            tied = np.equal(parts[j], y)
+            if tied.any():  # rare on real data: the tie rule only where it applies
+                tied &= down[j] < best_row
+                take |= tied
+            if kw == 2:
+                across = take.view(np.uint8)
+            else:
+                np.copyto(across, j, where=take)
+                np.copyto(best_row, down[j], where=take)
+            np.maximum(y, parts[j], out=y)
+        self._across = across
+        return y
 
     def _tiled_backward(self, dy):
         n, oh, ow, c = dy.shape
         kh, kw = self.ksize
-        da = np.empty((n, oh, kh, ow * c), dtype=dy.dtype)  # dL/da, a = the across stage's output
-        _route(dy.reshape(n, oh, ow * c), self._down, [da[:, :, i] for i in range(kh)])
-        dx = np.empty((n, oh * kh, ow, kw * c), dtype=dy.dtype)
-        _route(da.reshape(n, oh * kh, ow, c), self._across, [dx[..., j * c:(j + 1) * c] for j in range(kw)])
+        dm = np.empty((n, oh, ow, kw * c), dtype=dy.dtype)  # dL/dm, m = the down stage's output
+        _route(dy, self._across, [dm[..., j * c:(j + 1) * c] for j in range(kw)])
+        dx = np.empty((n, oh, kh, ow * kw * c), dtype=dy.dtype)
+        _route(dm.reshape(n, oh, -1), self._down, [dx[:, :, i] for i in range(kh)])
         return dx.reshape((n,) + self.input_shape)
 
 
