@@ -66,3 +66,12 @@ def test_a_family_resumes_to_the_uninterrupted_result(name, cut, data_dir, tmp_p
     assert result["epochs_run"] == expected["epochs_run"]
     if "stages" in expected:
         assert result["stages"] == expected["stages"]
+
+
+def test_an_interrupted_run_says_how_to_continue(data_dir, tmp_path, monkeypatch):
+    lines = []
+    cut_after(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment("mnist-mlp-10", epochs=3, max_batches=2, checkpoint_every=1, data_dir=data_dir,
+                       out=tmp_path / "run", printer=lines.append, progress=False)
+    assert lines[-1] == f"Interrupted. Continue from the last checkpoint with: alzza run mnist-mlp-10 --resume {tmp_path / 'run'}"

@@ -260,6 +260,8 @@ def test_history_csv_has_one_row_per_epoch(tabular_data_dir, tmp_path):
         assert rows[0][key] != ""
     assert float(rows[-1]["loss"]) == pytest.approx(result["history"]["loss"][-1], rel=1e-5)
     assert result["epochs_run"] == 4 and result["stop_reason"] == "completed"
+    assert result["train_options"]["validate"] == "auto" and result["history"]["validate_full"]
+    assert result["history"]["validate_count"] > 0
     assert oct((out / "result.json").stat().st_mode & 0o777) == "0o644"
     assert oct((out / "model.npz").stat().st_mode & 0o777) == "0o644"
 
@@ -431,3 +433,29 @@ def test_wrote_line_lists_every_file_of_the_run(tabular_data_dir, tmp_path):
     # and the dataset line names its splits in the order it gives them
     data_line = next(line for line in lines if line.startswith("dataset "))
     assert re.search(r"\d+ train / \d+ validate / \d+ test", data_line)
+
+
+def test_a_model_class_names_its_report_printer():
+    class Dots(ReportPrinter):
+        def epoch_line(self, run, logs, since_last):
+            return "." * logs["epoch"]
+
+    class DottedModel(Model):
+        report_printer = Dots
+
+    lines = []
+    model = DottedModel(layers=[8], input_shape=(4,), output_shape=(3,), mode="select", seed=1,
+                        printer=lines.append)
+    x, labels = blobs(60, 0)
+    model.fit(x, labels, epochs=2, report=1)
+    assert lines[:2] == [".", ".."]
+
+
+def test_history_json_is_strict_without_validation_examples():
+    x, labels = blobs(40, 0)
+    history = select_model().fit(x, labels, epochs=2)  # no validation_data: no validation figures
+    text = json.dumps(history.to_dict(), allow_nan=False)
+    assert json.loads(text)["validate_loss"] == [None, None]
+    from alzza.training import history_csv
+
+    assert history_csv([history]).splitlines()[1].count(",,") >= 1  # empty cells, not 'nan'

@@ -79,6 +79,8 @@ class Run:
         self.epoch = first_epoch - 1
         self.stop_requested = False
         self.stop_reason = ""
+        #: the epoch whose weights a callback restored at the end (early stopping's best)
+        self.restored_epoch = None
 
     def stop(self, reason: str) -> None:
         """End training after the current epoch; ``reason`` goes to the report and result.json."""

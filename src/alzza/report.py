@@ -47,7 +47,7 @@ def _number(value) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "—"
-        return f"{value:.4g}" if abs(value) >= 10 or value == 0 else f"{value:.3f}"
+        return f"{value:.4g}" if abs(value) >= 10 else f"{value:.3f}"
     return _e(value)
 
 
@@ -102,9 +102,21 @@ def _history_tables(result: dict) -> str:
                         f"<td class=num>{_number(at('seconds'))}</td></tr>")
         stage = history.get("stage") or "train"
         reason = history.get("stop_reason") or ""
-        parts.append(f"<h3>stage: {_e(stage)} — {len(epochs)} epochs, {_e(reason)}</h3>"
+        count = history.get("validate_count")
+        scored = (f"; validation on {count} examples" + (" (the whole split)" if history.get("validate_full")
+                                                         else " (a fixed sample)")) if count else ""
+        parts.append(f"<h3>stage: {_e(stage)} — {len(epochs)} epochs, {_e(reason)}{_e(scored)}</h3>"
                      f"<table>{head}{''.join(body)}</table>")
     return "".join(parts)
+
+
+def _epochs_text(result: dict) -> str:
+    """'13 run of 40', or for a family '6 run in 3 stages (encoder 2, decoder 2, both 2)'."""
+    stages = result.get("histories") or []
+    if len(stages) > 1:
+        each = ", ".join(f"{h.get('stage')} {h.get('epochs_run', len(h.get('epoch') or []))}" for h in stages)
+        return f"{result.get('epochs_run', '?')} run in {len(stages)} stages ({each})"
+    return f"{result.get('epochs_run', '?')} run of {result.get('epochs')}"
 
 
 def report_html(result: dict, pictures: dict[str, Path], summary: str = "", notes: str = "") -> str:
@@ -112,7 +124,7 @@ def report_html(result: dict, pictures: dict[str, Path], summary: str = "", note
     title = f"{result.get('experiment', '')}: {result.get('title', '')}"
     settings = [("data set", result.get("dataset")), ("chapter", result.get("chapter")),
                 ("model kind", result.get("kind")), ("parameters", f"{result.get('parameters', 0):,}"),
-                ("epochs", f"{result.get('epochs_run', '?')} run of {result.get('epochs')}"),
+                ("epochs", _epochs_text(result)),
                 ("batch size", result.get("batch_size")), ("learning rate", result.get("learning_rate")),
                 ("optimizer", result.get("optimizer")), ("seed", result.get("seed")),
                 ("alzza", result.get("version"))]

@@ -14,13 +14,10 @@ curve moves only when the model does); ``"auto"`` (the default) is full up to
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import numbers
 import sys
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +33,7 @@ from .callbacks import (  # noqa: F401  (format_accuracy is re-exported: callers
 from .diagnose import explain_non_finite
 from .errors import TrainingError
 from .memory import check_training
+from .history import History, _plain, history_csv  # noqa: F401  (History and history_csv are used from here too)
 from .schedules import make_schedule
 
 #: validation splits up to this size are scored whole each epoch by default
@@ -50,135 +48,6 @@ def _mean_accuracy(values):
     if values and isinstance(values[0], tuple):
         return tuple(sum(col) / len(col) for col in zip(*values))
     return sum(values) / len(values) if values else float("nan")
-
-
-def _plain(value):
-    """NumPy scalars → Python floats, tuples of them → tuples of floats."""
-    if isinstance(value, (tuple, list)):
-        return tuple(_plain(v) for v in value)
-    if isinstance(value, (np.generic, np.ndarray)) and np.size(value) == 1:
-        return value.item()
-    return value
-
-
-@dataclass
-class History:
-    """Per-epoch record of a training run (every epoch, whatever the report interval).
-
-    ``seconds`` is the time since the run began at each epoch's end; ``validate_metrics``
-    every metric of the head on the validation examples. ``accuracy_names`` names the
-    components of a per-head accuracy (e.g. discriminator / generator, step / sequence).
-    """
-
-    epoch: list = field(default_factory=list)
-    loss: list = field(default_factory=list)
-    train_accuracy: list = field(default_factory=list)
-    validate_accuracy: list = field(default_factory=list)
-    validate_loss: list = field(default_factory=list)
-    validate_metrics: list = field(default_factory=list)
-    learning_rate: list = field(default_factory=list)
-    seconds: list = field(default_factory=list)
-    train_seconds: float = 0.0
-    stage: str = "train"
-    stop_reason: str = ""
-    accuracy_names: list | None = None
-    accuracy_label: str = "accuracy"
-    #: the epoch whose weights early stopping restored at the end (None: the last epoch's)
-    restored_epoch: int | None = None
-
-    @property
-    def epochs_run(self) -> int:
-        return len(self.epoch)
-
-    def to_dict(self) -> dict:
-        return {
-            "stage": self.stage,
-            "epoch": self.epoch,
-            "loss": self.loss,
-            "train_accuracy": self.train_accuracy,
-            "validate_accuracy": self.validate_accuracy,
-            "validate_loss": self.validate_loss,
-            "validate_metrics": self.validate_metrics,
-            "learning_rate": self.learning_rate,
-            "seconds": self.seconds,
-            "train_seconds": self.train_seconds,
-            "epochs_run": self.epochs_run,
-            "stop_reason": self.stop_reason,
-            "accuracy_names": self.accuracy_names,
-            "accuracy_label": self.accuracy_label,
-            "restored_epoch": self.restored_epoch,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "History":
-        def tuples(values):
-            return [tuple(v) if isinstance(v, list) else v for v in values]
-
-        history = cls(stage=data.get("stage", "train"), stop_reason=data.get("stop_reason", ""),
-                      accuracy_names=data.get("accuracy_names"), accuracy_label=data.get("accuracy_label", "accuracy"))
-        history.epoch = list(data.get("epoch", []))
-        history.loss = list(data.get("loss", []))
-        history.train_accuracy = tuples(data.get("train_accuracy", []))
-        history.validate_accuracy = tuples(data.get("validate_accuracy", []))
-        history.validate_loss = list(data.get("validate_loss", []))
-        history.validate_metrics = [{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()}
-                                    for m in data.get("validate_metrics", [])]
-        history.learning_rate = list(data.get("learning_rate", []))
-        history.seconds = list(data.get("seconds", []))
-        history.train_seconds = float(data.get("train_seconds", 0.0))
-        return history
-
-    # --- history.csv ------------------------------------------------------------------
-    def rows(self) -> list[dict]:
-        """One dict per epoch: the columns of history.csv (per-head accuracies split)."""
-        rows = []
-        for i, epoch in enumerate(self.epoch):
-            row = {"stage": self.stage, "epoch": epoch, "loss": self.loss[i]}
-            _put(row, "accuracy", self.train_accuracy[i], self.accuracy_names)
-            row["val_loss"] = self.validate_loss[i] if i < len(self.validate_loss) else ""
-            metrics = self.validate_metrics[i] if i < len(self.validate_metrics) else {}
-            _put(row, "val_accuracy", self.validate_accuracy[i], self.accuracy_names)
-            # the components of a per-head accuracy are already there as val_accuracy_<name>
-            repeated = {f"{name}_accuracy" for name in self.accuracy_names or ()}
-            for key, value in metrics.items():
-                if key not in ("accuracy", "loss") and key not in repeated:
-                    _put(row, f"val_{key}", value, None)
-            row["learning_rate"] = self.learning_rate[i] if i < len(self.learning_rate) else ""
-            previous = self.seconds[i - 1] if i else 0.0
-            row["epoch_seconds"] = round(self.seconds[i] - previous, 4)
-            row["elapsed_seconds"] = round(self.seconds[i], 4)
-            rows.append(row)
-        return rows
-
-
-def _put(row: dict, key: str, value, names):
-    if isinstance(value, (tuple, list)):
-        for j, v in enumerate(value):
-            name = names[j] if names and j < len(names) else str(j + 1)
-            row[f"{key}_{name}"] = v
-    else:
-        row[key] = value
-
-
-def history_csv(histories) -> str:
-    """The CSV text of one or more histories (the stages of a family, in order): a header
-    with the union of their columns, one row per epoch, empty cells where a stage has no
-    such figure."""
-    rows = [row for history in histories for row in history.rows()]
-    columns: list[str] = []
-    for row in rows:
-        for key in row:
-            if key not in columns:
-                columns.append(key)
-    if not columns:
-        columns = ["stage", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
-                   "epoch_seconds", "elapsed_seconds"]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, restval="", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
-    return out.getvalue()
 
 
 def accuracy_names(model, dataset):
@@ -280,7 +149,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     """Train ``model`` on ``dataset`` for up to ``epochs`` epochs; returns the :class:`History`.
 
     - ``report``: print a line every ``report`` epochs and at the last (0: only the end);
-      ``reporter`` replaces the line printer (a :class:`~alzza.callbacks.ReportPrinter`);
+      ``reporter`` replaces the line printer (a :class:`~alzza.callbacks.ReportPrinter`;
+      default: the model's ``report_printer`` class attribute, else ReportPrinter);
       ``on_report(epoch)`` runs after each line.
     - ``validate``: ``'auto'``, ``'full'`` or N (module docstring).
     - ``lr_schedule``: a :mod:`alzza.schedules` spec or object; ``early_stopping``: a
@@ -306,6 +176,12 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         raise TrainingError(f"{dataset}: no full batch of {batch_size} in {dataset.train_count} training examples")
     if max_batches:
         steps = min(steps, max_batches)
+    if reporter is None:
+        # a model class may name its own printer (e.g. the book's report format) once for all its runs
+        factory = (getattr(model, "report_printer", None)
+                   or getattr(getattr(model, "owner", None), "report_printer", None))
+        if factory is not None:
+            reporter = factory(report)
     chain = default_callbacks(report=report, on_report=on_report, reporter=reporter, lr_schedule=lr_schedule,
                               early_stopping=early_stopping, callbacks=callbacks)
     validate_rng_state = rng.bit_generator.state
@@ -333,6 +209,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         vx, vy = validation_set(dataset, validate, rng)
     else:  # the same sample as the first run drew, without moving the restored stream
         vx, vy = validation_set(dataset, validate, _copy_rng(validate_rng_state))
+    history.validate_count = len(vy)
+    history.validate_full = len(vy) >= getattr(dataset, "validate_count", len(vy))
     run = Run(model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, report=report,
               printer=printer, history=history, first_epoch=first)
     if resume is not None and resume.get("stop_reason"):
@@ -390,7 +268,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     history.train_seconds = time.perf_counter() - start + offset
     history.stop_reason = run.stop_reason or STOP_COMPLETED
     call(chain, "on_train_end", run, logs)
-    history.restored_epoch = getattr(run, "restored_epoch", None)
+    history.restored_epoch = run.restored_epoch
     return history
 
 

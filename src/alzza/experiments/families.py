@@ -119,8 +119,8 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
     apply to every stage. ``resume`` (a checkpoint record, its weights in ``resume_dir``)
     skips the stages finished before the checkpoint and continues the one it was in
     (:meth:`~alzza.models.family.FamilyModel.resume_from`)."""
-    from .runner import (_plain, comparison_lines, fit_options, keep_model_safe, result_record, seconds_text,
-                         warn_if_diverged, write_history, write_json_atomic)
+    from .runner import (_plain, comparison_lines, fit_options, keep_model_safe, result_record, resume_hint,
+                         seconds_text, train_options, warn_if_diverged, write_history, write_json_atomic)
 
     spec = model_mapping(exp)
     model = build_family_model(exp, dataset, seed, printer)
@@ -142,44 +142,46 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
         stale.unlink(missing_ok=True)
     picture = out_dir / "visualize.png"
     start = time.perf_counter()
-    if exp.kind == "autoencoder":
-        auto = _stage_settings(spec.get("autoencode"), settings, exp, "autoencode")
-        for key in overridden:  # a command-line override applies to both stages
-            auto[key] = settings[key]
-        model.autoencode(auto["epochs"], auto["batch_size"], auto["learning_rate"],
-                         auto["report"] or max(1, auto["epochs"] // 5), progress=progress, max_batches=max_batches,
-                         **options("autoencode"))
-        model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches, **options("supervised"))
-        metrics = model.test()
-        if exp.show:
-            model.visualize(exp.show, path=picture)
-        hashing = spec.get("hashing")
-        if hashing:
-            options = hashing if isinstance(hashing, dict) else {}
-            model.semantic_hashing_index()
-            matches = model.semantic_hashing_search(None, int(options.get("show_cnt", 3)),
-                                                    int(options.get("max_rank", 5)), path=out_dir / "hashing.png")
-            pictures["hashing"] = "hashing.png"
-            extra["hashing"] = {"buckets": len(model.hash_index.buckets),
-                                "bits": int(model.code_shape[0]),
-                                "queries": [{"bits": m.bits, "bucket_size": m.bucket_size,
-                                             "matches": [int(i) for i in m.indices],
-                                             "distances": [float(d) for d in m.distances]} for m in matches]}
-    elif exp.kind == "encoder_decoder":
-        schedule = spec.get("schedule", 1)
-        if schedule not in SCHEDULES:
-            raise ExperimentError(f"{exp.source or exp.name}: model.schedule must be 1, 2 or 3, got {schedule!r}")
-        stage_options = options("both")
-        metrics = getattr(model, SCHEDULES[schedule])(epochs, batch, lr, report, exp.show, progress=progress,
-                                                      max_batches=max_batches, path=picture, **stage_options)
-        extra["stages"] = {mode: _plain(m) for mode, m in model.stage_metrics.items()}
-        extra["schedule"] = [name for name, _ in model.histories]
-    else:
-        model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches, picture_dir=out_dir,
-                    show_cnt=max(exp.show, 8), **options("train"))
-        metrics = model.test()
-        model.visualize(max(exp.show, 8), path=picture)
-        pictures.update({p.stem: p.name for p in sorted(out_dir.glob("gan-epoch-*.png"))})
+    with resume_hint(exp, settings, out_dir, printer):  # Ctrl-C: say how to continue
+        if exp.kind == "autoencoder":
+            auto = _stage_settings(spec.get("autoencode"), settings, exp, "autoencode")
+            for key in overridden:  # a command-line override applies to both stages
+                auto[key] = settings[key]
+            model.autoencode(auto["epochs"], auto["batch_size"], auto["learning_rate"],
+                             auto["report"] or max(1, auto["epochs"] // 5), progress=progress, max_batches=max_batches,
+                             **options("autoencode"))
+            model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches, **options("supervised"))
+            metrics = model.test()
+            if exp.show:
+                model.visualize(exp.show, path=picture)
+            hashing = spec.get("hashing")
+            if hashing:
+                hash_options = hashing if isinstance(hashing, dict) else {}
+                model.semantic_hashing_index()
+                matches = model.semantic_hashing_search(None, int(hash_options.get("show_cnt", 3)),
+                                                        int(hash_options.get("max_rank", 5)),
+                                                        path=out_dir / "hashing.png")
+                pictures["hashing"] = "hashing.png"
+                extra["hashing"] = {"buckets": len(model.hash_index.buckets),
+                                    "bits": int(model.code_shape[0]),
+                                    "queries": [{"bits": m.bits, "bucket_size": m.bucket_size,
+                                                 "matches": [int(i) for i in m.indices],
+                                                 "distances": [float(d) for d in m.distances]} for m in matches]}
+        elif exp.kind == "encoder_decoder":
+            schedule = spec.get("schedule", 1)
+            if schedule not in SCHEDULES:
+                raise ExperimentError(f"{exp.source or exp.name}: model.schedule must be 1, 2 or 3, got {schedule!r}")
+            stage_options = options("both")
+            metrics = getattr(model, SCHEDULES[schedule])(epochs, batch, lr, report, exp.show, progress=progress,
+                                                          max_batches=max_batches, path=picture, **stage_options)
+            extra["stages"] = {mode: _plain(m) for mode, m in model.stage_metrics.items()}
+            extra["schedule"] = [name for name, _ in model.histories]
+        else:
+            model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches, picture_dir=out_dir,
+                        show_cnt=max(exp.show, 8), **options("train"))
+            metrics = model.test()
+            model.visualize(max(exp.show, 8), path=picture)
+            pictures.update({p.stem: p.name for p in sorted(out_dir.glob("gan-epoch-*.png"))})
     train_seconds = sum(h.train_seconds for _, h in model.histories)
     total = time.perf_counter() - start
     if picture.is_file():
@@ -207,6 +209,7 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
         run_settings = {**settings, "epochs": epochs, "batch_size": batch, "learning_rate": lr}
         result = result_record(exp, dataset, model, metrics, run_settings, seed, history, pictures,
                                max_batches=max_batches, train_seconds=train_seconds, seconds=total,
+                               train_options=train_options(settings),
                                histories=[{**_plain(h.to_dict()), "stage": h.stage, "chain": name}
                                           for name, h in model.histories],
                                diverged=ran_away, **extra)

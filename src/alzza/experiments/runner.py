@@ -2,8 +2,12 @@
 
 Writes to the output folder:
 
-* ``result.json`` — experiment, dataset, metrics, book, epochs, train_seconds, seed,
-  version, the training settings and the per-epoch history;
+* ``result.json`` — experiment, dataset, metrics, book, epochs, epochs_run, stop_reason,
+  train_seconds, seed, version, the training settings and the per-epoch history;
+* ``history.csv`` — one row per epoch (of every stage): loss, accuracy, validation loss
+  and metrics, learning rate, seconds;
+* ``report.html`` — the whole run on one self-contained page (:mod:`alzza.report`);
+* ``checkpoint.json`` (with ``checkpoint_every``) — what ``resume`` needs besides model.npz;
 * ``training.png`` — loss and accuracy curves;
 * ``model.npz`` — the trained model (``alzza.load`` reads it back);
 * ``visualize.txt`` — the visualised examples as text;
@@ -301,6 +305,23 @@ def fit_options(settings: dict, out_dir: Path, exp, seed, resume=None, stage="tr
     return options
 
 
+def train_options(settings: dict) -> dict:
+    """The steering options of a run as result.json records them."""
+    return {key: settings.get(key) for key in (*FIT_OPTIONS, "checkpoint_every")}
+
+
+@contextlib.contextmanager
+def resume_hint(exp, settings: dict, out_dir: Path, printer=print):
+    """On Ctrl-C during training with checkpoints, say how to continue (then stop as asked)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if settings.get("checkpoint_every") and (out_dir / "checkpoint.json").is_file():
+            name = exp.name if not exp.source or exp.source.startswith("alzza/") else exp.source
+            printer(f"Interrupted. Continue from the last checkpoint with: alzza run {name} --resume {out_dir}")
+        raise
+
+
 def read_resume(folder, exp, seed):
     """The checkpoint of ``folder`` for a run of ``exp``: checked to belong to it."""
     from ..training import read_checkpoint
@@ -377,9 +398,10 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         load_weights(model, Path(resume) / "model.npz")
         printer(f"Resuming from {resume}: epoch {resume_record['epoch']} done, training to {settings['epochs']}")
     report_every = settings["report"] or max(1, settings["epochs"] // 5)
-    history = model.train(settings["epochs"], settings["batch_size"], settings["learning_rate"], report_every,
-                          progress=progress, max_batches=max_batches,
-                          **fit_options(settings, out_dir, exp, seed, resume_record))
+    with resume_hint(exp, settings, out_dir, printer):
+        history = model.train(settings["epochs"], settings["batch_size"], settings["learning_rate"], report_every,
+                              progress=progress, max_batches=max_batches,
+                              **fit_options(settings, out_dir, exp, seed, resume_record))
     metrics = model.test()
     printer(f"Result of {exp.name} on the test split:")
     for line in comparison_lines(metrics, exp.book, history.train_seconds):
@@ -408,7 +430,7 @@ def _write_outputs(exp, dataset, model, metrics, settings, seed, history, out_di
     write_text_atomic(out_dir / "visualize.txt", "\n".join(lines) + "\n")
     result = result_record(exp, dataset, model, metrics, settings, seed, history, pictures,
                            max_batches=max_batches, train_seconds=history.train_seconds, diverged=ran_away,
-                           **extra)
+                           train_options=train_options(settings), **extra)
     write_json_atomic(out_dir / "result.json", result)
     from ..report import write_report
 

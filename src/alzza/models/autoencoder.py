@@ -217,10 +217,11 @@ class Autoencoder(FamilyModel):
                      f"reconstruction loss = {recon['loss']:.3f} ({RECONSTRUCTION_LABEL} {recon['accuracy']:5.3f})")
         return metrics
 
-    def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3) -> dict:
-        """autoencode, train, test, visualize (the book's autoencoder exec_all)."""
-        self.autoencode(epoch_count, batch_size, learning_rate, report)
-        self.train(epoch_count, batch_size, learning_rate, report)
+    def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3, **options) -> dict:
+        """autoencode, train, test, visualize (the book's autoencoder exec_all); ``options``
+        (validate, lr_schedule, early_stopping, ...) apply to both stages."""
+        self.autoencode(epoch_count, batch_size, learning_rate, report, **options)
+        self.train(epoch_count, batch_size, learning_rate, report, **options)
         metrics = self.test()
         if show_cnt:
             self.visualize(show_cnt)

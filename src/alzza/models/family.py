@@ -187,6 +187,7 @@ class FamilyModel:
     save = Model.save
     to_onnx = Model.to_onnx  # the default graph, or part='encoder', ... (alzza.export.plans)
     __repr__ = Model.__repr__
+    report_printer = None  # as Model.report_printer
     last_figure = None
 
     def _setup(self, dataset, name, *, optimizer, l2_decay, l1_decay, init, seed, dtype, macros, printer,

@@ -137,7 +137,8 @@ class Gan(FamilyModel):
 
                 self.visualize(show_cnt, path=Path(picture_dir) / f"gan-epoch-{epoch}.png", quiet=True, epoch=epoch)
 
-        options.setdefault("reporter", GanReport(report))
+        if self.report_printer is None:
+            options.setdefault("reporter", GanReport(report))
         return self._train_chain(self, dataset, epochs, batch_size, learning_rate, report, progress, max_batches,
                                  on_report=on_report, **options)
 
@@ -180,8 +181,8 @@ class Gan(FamilyModel):
             self.last_figure = fig
         return lines
 
-    def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=8) -> dict:
-        self.train(epoch_count, batch_size, learning_rate, report)
+    def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=8, **options) -> dict:
+        self.train(epoch_count, batch_size, learning_rate, report, **options)
         metrics = self.test()
         if show_cnt:
             self.visualize(show_cnt)

@@ -244,6 +244,10 @@ class Model(TrainingStep):
                      f"({seconds:.0f} secs)")
         return metrics
 
+    #: the class of the per-epoch report printer (a ReportPrinter; None: the default one).
+    #: A subclass sets it to change the report format of every run, e.g. the book's
+    report_printer = None
+
     #: the picture grid of the last visualize() call (None for non-image data)
     last_figure = None
 
