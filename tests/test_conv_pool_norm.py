@@ -96,17 +96,21 @@ def reference_conv(x, k, b, stride, pads):
     return y
 
 
+@pytest.mark.parametrize("blocks", ["whole batch", "one image at a time"])
 @pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
 @pytest.mark.parametrize("ksize,stride,padding,shape", [
     (3, 1, "SAME", (6, 5, 4)), (4, 1, "SAME", (6, 5, 2)), ([2, 3], 1, "VALID", (5, 6, 2)),
     (7, 2, "SAME", (9, 8, 3)), ([1, 3], [2, 1], "VALID", (5, 6, 2)),
 ])
-def test_conv_layouts_match_the_reference_and_their_gradients(monkeypatch, layout, ksize, stride, padding, shape):
+def test_conv_layouts_match_the_reference_and_their_gradients(monkeypatch, layout, ksize, stride, padding, shape,
+                                                              blocks):
     from alzza.layers import conv as conv_module
     monkeypatch.setattr(conv_module, "COLUMN_LAYOUT", layout)
+    if blocks != "whole batch":  # the columns built and multiplied block by block
+        monkeypatch.setattr(conv_module, "INFERENCE_COLUMN_LIMIT", 1)
     layer = build(Conv2D(ksize, 3, stride=stride, padding=padding, actions="L"), shape)
     layer.params["b"][:] = [0.1, -0.2, 0.3]
-    x = np.random.default_rng(3).standard_normal((2,) + shape)
+    x = np.random.default_rng(3).standard_normal((3,) + shape)
     expected = reference_conv(x, layer.params["k"], layer.params["b"], layer.stride, layer._geometry[2])
     for training in (True, False):
         np.testing.assert_allclose(layer.forward(x, training=training), expected, atol=1e-12)
