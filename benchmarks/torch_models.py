@@ -94,6 +94,31 @@ class LastStepLSTM(nn.Module):
         return out if self.outseq else out[:, -1]
 
 
+class RepeatLSTM(nn.Module):
+    """alzza's lstm with ``inseq: false``: one vector (N, F) fed at each of ``steps`` steps."""
+
+    def __init__(self, features, hidden, steps, outseq):
+        super().__init__()
+        self.lstm = LastStepLSTM(features, hidden, outseq)
+        self.steps = steps
+
+    def forward(self, x):
+        return self.lstm(x.unsqueeze(1).expand(-1, self.steps, -1))
+
+
+class TimeDistributed(nn.Module):
+    """alzza's ``seqwrap``: the body on every step, (N, T, ...) → (N·T, ...) → (N, T, ...)."""
+
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        n, t = x.shape[:2]
+        y = self.body(x.reshape((n * t,) + tuple(x.shape[2:])))
+        return y.reshape((n, t) + tuple(y.shape[1:]))
+
+
 def _bn(channels, ndim, affine, layer):
     cls = nn.BatchNorm2d if ndim == 3 else nn.BatchNorm1d
     return cls(channels, eps=layer.epsilon, momentum=layer.exp_ratio, affine=affine)
@@ -150,9 +175,13 @@ def translate(layer) -> nn.Module:
         return AddBlock([translate(b) for b in layer.branches], layer.use_x, layer.output_shape[-1],
                         nn.Sequential(*post))
     if kind == "lstm":
-        features = layer.input_shape[-1]
+        features = layer.features
         hidden = getattr(layer, "recur_size", None) or getattr(layer, "hidden", None)
+        if not layer.inseq:
+            return RepeatLSTM(features, int(hidden), layer.steps, bool(layer.outseq))
         return LastStepLSTM(features, int(hidden), bool(getattr(layer, "outseq", False)))
+    if kind == "seqwrap":
+        return TimeDistributed(nn.Sequential(*[translate(c) for c in layer.layers]))
     raise NotImplementedError(f"no torch translation for alzza layer type {kind!r}")
 
 
@@ -165,6 +194,8 @@ class TorchTwin:
         x_t = torch.from_numpy(x.copy())
         if x.ndim == 4:  # NHWC → NCHW, once, outside the timed step
             x_t = x_t.permute(0, 3, 1, 2).contiguous()
+        elif x.ndim == 5:  # a sequence of NHWC frames → (N, T, C, H, W)
+            x_t = x_t.permute(0, 1, 4, 2, 3).contiguous()
         self.x = x_t
         self.y = torch.from_numpy(y.copy())
         self.labels = torch.from_numpy(labels.astype("int64"))
@@ -177,8 +208,10 @@ class TorchTwin:
         self.net.train()
         self.opt.zero_grad(set_to_none=True)
         out = self.net(self.x)
-        if self.mode == "binary":
+        if self.mode in ("binary", "seqbinary"):
             loss = F.binary_cross_entropy_with_logits(out, self.y)
+        elif self.mode == "seqselect":  # a softmax cross-entropy per step
+            loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), self.labels.reshape(-1))
         else:
             loss = F.cross_entropy(out, self.labels)
         loss.backward()
@@ -189,3 +222,41 @@ class TorchTwin:
         self.net.eval()
         with torch.inference_mode():
             return self.net(self.x)
+
+
+class GanTwin:
+    """The GAN of an alzza Gan model: one discriminator step on real + generated examples,
+    then one generator step through the discriminator (whose weights that step leaves alone)."""
+
+    def __init__(self, model, mode, learning_rate, x, y, labels):
+        self.gen = translate(model.parts["generator"].network).float()
+        self.dis = translate(model.parts["discriminator"].network).float()
+        self.seed_shape = tuple(model.seed_shape)
+        self.x = torch.from_numpy(x.copy())
+        n = len(x)
+        self.mixed_labels = torch.cat([torch.ones(n, 1), torch.zeros(n, 1)])
+        self.ones = torch.ones(n, 1)
+        self.opt_d = torch.optim.SGD(self.dis.parameters(), lr=learning_rate)
+        self.opt_g = torch.optim.SGD(self.gen.parameters(), lr=learning_rate)
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in [*self.gen.parameters(), *self.dis.parameters()])
+
+    def _seeds(self):
+        return torch.rand((len(self.x),) + self.seed_shape) * 2 - 1
+
+    def train_step(self):
+        self.opt_d.zero_grad(set_to_none=True)
+        fake = self.gen(self._seeds()).detach()
+        d_loss = F.binary_cross_entropy_with_logits(self.dis(torch.cat([self.x, fake])), self.mixed_labels)
+        d_loss.backward()
+        self.opt_d.step()
+        self.opt_g.zero_grad(set_to_none=True)
+        for p in self.dis.parameters():
+            p.requires_grad_(False)
+        g_loss = F.binary_cross_entropy_with_logits(self.dis(self.gen(self._seeds())), self.ones)
+        g_loss.backward()
+        for p in self.dis.parameters():
+            p.requires_grad_(True)
+        self.opt_g.step()
+        return d_loss.item() + g_loss.item()

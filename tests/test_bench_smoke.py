@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 
-from alzza.bench.harness import ROWS, add_arguments, run_suite
+from alzza.bench.harness import ROWS, add_arguments, load_warning, run_suite
 
 
 def _args(*words):
@@ -34,6 +34,14 @@ def test_quick_suite_writes_json(tmp_path):
         assert res["train"]["alzza"]["median"] > 0
         assert res["peak_bytes"] >= 0 and "gemm" in res
     assert any(line.startswith("row") for line in lines)  # the table was printed
+    # the chapter 12, 14 and 15 rows ran against their torch twins, the same models: the GAN's
+    # weights match; torch's LSTM has a second bias of 4H per layer
+    results = {r["row"]: r for r in data["results"]}
+    for name in ("seqwrap-videoshot", "encdec-mnist-eng", "gan-mnist"):
+        assert results[name]["train"]["torch"]["median"] > 0 and results[name]["gemm"]["gemm_calls_per_step"] > 0
+    assert results["gan-mnist"]["torch_parameters"] == results["gan-mnist"]["parameters"]
+    assert results["encdec-mnist-eng"]["torch_parameters"] - results["encdec-mnist-eng"]["parameters"] == 4 * 32
+    assert results["seqwrap-videoshot"]["torch_parameters"] - results["seqwrap-videoshot"]["parameters"] == 4 * 8
 
 
 def test_alzza_bench_command_runs(tmp_path):
@@ -46,3 +54,33 @@ def test_alzza_bench_command_runs(tmp_path):
     data = json.loads(out.read_text())
     assert data["results"][0]["row"] == "mlp-pulsar"
     assert data["machine"]["env"]["OPENBLAS_NUM_THREADS"] == "2"
+
+
+def test_size_and_steps_resize_the_cnn_and_rnn_rows(tmp_path):
+    out = tmp_path / "sized.json"
+    args = _args("--rows", "cnn-flowers96", "lstm-automata", "mlp-pulsar", "--size", "40", "--steps", "7",
+                 "--repeats", "1", "--target", "0.0005", "--batch", "2", "--no-profile", "--json", str(out))
+    run_suite(args, log=lambda *a: None)
+    data = json.loads(out.read_text())
+    shapes = {r["row"]: r["input_shape"] for r in data["results"]}
+    assert shapes == {"cnn-flowers96": [40, 40, 3], "lstm-automata": [7, 45], "mlp-pulsar": [8]}
+    assert data["size"] == 40 and data["steps"] == 7
+    resized = {r["row"]: r["resized"] for r in data["results"]}
+    assert resized == {"cnn-flowers96": [96, 96, 3], "lstm-automata": [40, 45], "mlp-pulsar": None}
+
+
+def test_json_goes_to_the_run_folder_not_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = _args("--rows", "mlp-pulsar", "--repeats", "1", "--target", "0.0005", "--batch", "2", "--no-torch",
+                 "--no-profile", "--out", str(tmp_path / "myrun"))
+    run_suite(args, log=lambda *a: None)
+    assert not (tmp_path / "benchmarks").exists()
+    written = list((tmp_path / "myrun").glob("bench-*.json"))
+    assert len(written) == 1 and json.loads(written[0].read_text())["results"][0]["row"] == "mlp-pulsar"
+
+
+def test_load_warning_compares_the_load_with_the_cores():
+    assert load_warning({"loadavg": [0.5, 0, 0], "cpus": 4}, 2) is None
+    text = load_warning({"loadavg": [9.0, 0, 0], "cpus": 2}, 1)
+    assert "9.0" in text and "2 cores" in text
+    assert load_warning({"cpus": 2}, 1) is None  # no load average on this platform: nothing to say

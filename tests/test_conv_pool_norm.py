@@ -10,7 +10,14 @@ from alzza.layers import BuildContext
 from alzza.layers.conv import Conv2D
 from alzza.layers.norm import BatchNorm
 from alzza.layers.pool import AvgPool, MaxPool
-from alzza.ops.windows import col2im, im2col, output_size
+from alzza.ops.windows import (
+    col2im,
+    col2im_channels_last,
+    im2col,
+    im2col_channels_last,
+    output_size,
+    prefer_channels_last,
+)
 from alzza.spec import parse_layers
 from alzza.testing import check_layer_gradients
 
@@ -81,6 +88,72 @@ def test_col2im_is_the_adjoint_of_im2col():
     c = rng.standard_normal(cols.shape)
     back = col2im(c, xp.shape, kh, kw, sh, sw, oh, ow)
     assert np.isclose(np.vdot(cols, c), np.vdot(xp, back))
+
+
+def test_channels_last_col2im_is_the_adjoint_of_its_im2col():
+    rng = np.random.default_rng(2)
+    xp = rng.standard_normal((2, 9, 8, 3))
+    kh, kw, sh, sw = 3, 2, 2, 3
+    oh, ow = (9 - kh) // sh + 1, (8 - kw) // sw + 1
+    cols = im2col_channels_last(xp, kh, kw, sh, sw, oh, ow)
+    assert cols.shape == (2 * oh * ow, kh * kw * 3)
+    # the same matrix as the channels-first build, transposed
+    first = im2col(np.ascontiguousarray(xp.transpose(3, 0, 1, 2)), kh, kw, sh, sw, oh, ow)
+    np.testing.assert_array_equal(cols, first.T)
+    c = rng.standard_normal(cols.shape)
+    back = col2im_channels_last(c, xp.shape, kh, kw, sh, sw, oh, ow)
+    assert np.isclose(np.vdot(cols, c), np.vdot(xp, back))
+
+
+def test_layout_choice_follows_run_lengths():
+    assert not prefer_channels_last(3, 3, 1, 96)      # the chapter 7 CNN's first layer
+    assert prefer_channels_last(16, 3, 1, 16)         # the residual network's small grids
+    assert prefer_channels_last(3, 7, 2, 32)          # stride 2: channels-first runs are single floats
+
+
+def reference_conv(x, k, b, stride, pads):
+    """The textbook correlation, one output cell at a time (no im2col)."""
+    n, h, w, c = x.shape
+    kh, kw, _, f = k.shape
+    pt, pb, pl, pr = pads
+    # the book's rule may give negative pads: crop those rows / columns first
+    x = x[:, max(-pt, 0):h - max(-pb, 0), max(-pl, 0):w - max(-pr, 0)]
+    pt, pb, pl, pr = (max(p, 0) for p in pads)
+    h, w = x.shape[1:3]
+    xp = np.zeros((n, h + pt + pb, w + pl + pr, c))
+    xp[:, pt:pt + h, pl:pl + w] = x
+    oh = (xp.shape[1] - kh) // stride[0] + 1
+    ow = (xp.shape[2] - kw) // stride[1] + 1
+    y = np.zeros((n, oh, ow, f))
+    for yy in range(oh):
+        for xx in range(ow):
+            window = xp[:, yy * stride[0]:yy * stride[0] + kh, xx * stride[1]:xx * stride[1] + kw]
+            y[:, yy, xx] = np.einsum("nijc,ijcf->nf", window, k) + b
+    return y
+
+
+@pytest.mark.parametrize("blocks", ["whole batch", "one image at a time"])
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("ksize,stride,padding,shape", [
+    (3, 1, "SAME", (6, 5, 4)), (4, 1, "SAME", (6, 5, 2)), ([2, 3], 1, "VALID", (5, 6, 2)),
+    (7, 2, "SAME", (9, 8, 3)), ([1, 3], [2, 1], "VALID", (5, 6, 2)),
+])
+def test_conv_layouts_match_the_reference_and_their_gradients(monkeypatch, layout, ksize, stride, padding, shape,
+                                                              blocks):
+    from alzza.layers import conv as conv_module
+    monkeypatch.setattr(conv_module, "COLUMN_LAYOUT", layout)
+    if blocks != "whole batch":  # the columns built and multiplied block by block
+        monkeypatch.setattr(conv_module, "INFERENCE_COLUMN_LIMIT", 1)
+    layer = build(Conv2D(ksize, 3, stride=stride, padding=padding, actions="L"), shape)
+    layer.params["b"][:] = [0.1, -0.2, 0.3]
+    x = np.random.default_rng(3).standard_normal((3,) + shape)
+    expected = reference_conv(x, layer.params["k"], layer.params["b"], layer.stride, layer._geometry[2])
+    for training in (True, False):
+        np.testing.assert_allclose(layer.forward(x, training=training), expected, atol=1e-12)
+    # stride 1 takes dx as a correlation with the flipped kernel, other strides col2im
+    errors = check_layer_gradients(Conv2D(ksize, 3, stride=stride, padding=padding, actfunc="tanh"),
+                                   shape, batch=2, training=True)
+    assert max(errors.values()) < TOL, errors
 
 
 # --- conv: gradients ----------------------------------------------------------------
@@ -171,7 +244,23 @@ POOL_CASES = [
     ([3, 2], [3, 2], "SAME", (8, 5, 2)),
     (1, 3, "SAME", (7, 8, 2)),  # stride > window
     (2, 3, "VALID", (8, 7, 2)),
+    (4, 4, "SAME", (8, 12, 2)),  # tiled, 16 cells: avg sums the reshaped input in one reduction
+    (2, 2, "VALID", (4, 6, 2)),  # ksize == stride, but the book's VALID rule crops: not tiled
+    (4, 4, "VALID", (8, 12, 2)),
 ]
+
+
+def test_avg_reduction_path_matches_the_slice_path(monkeypatch):
+    x = distinct((3, 8, 12, 2))
+    dy = np.random.default_rng(4).standard_normal((3, 2, 3, 2))
+    fast = build(AvgPool(4), (8, 12, 2))
+    assert fast._reduces()
+    y, dx = fast.forward(x, training=True), fast.backward(dy)
+    monkeypatch.setattr(AvgPool, "REDUCE_CELLS", 10 ** 6)
+    slow = build(AvgPool(4), (8, 12, 2))
+    assert not slow._reduces()
+    np.testing.assert_allclose(y, slow.forward(x, training=True), atol=1e-12)
+    np.testing.assert_allclose(dx, slow.backward(dy), atol=1e-12)
 
 
 @pytest.mark.parametrize("cls", [MaxPool, AvgPool])
@@ -219,6 +308,27 @@ def test_max_padding_never_wins_and_ties_go_to_the_first():
     dx = overlapping.backward(np.ones((1, 1, 2, 1)))
     # window 1 = [[5, 5], [5, 0]] → its first cell; window 2 = [[5, 1], [0, 5]] → its first cell
     assert dx[0, :, :, 0].tolist() == [[1, 1, 0], [0, 0, 0]]
+
+
+@pytest.mark.parametrize("k", [2, 3, [2, 3]])
+def test_tiled_max_routes_to_the_first_maximum_like_a_window_loop(k):
+    # few distinct values: most windows hold ties, in every arrangement
+    x = np.random.default_rng(5).integers(0, 3, (4, 6, 6, 2)).astype(np.float64)
+    layer = build(MaxPool(k), (6, 6, 2))
+    assert layer.tiled
+    dy = np.random.default_rng(6).standard_normal(layer.forward(x).shape)
+    y, dx = layer.forward(x, training=True), layer.backward(dy)
+    kh, kw = layer.ksize
+    expected_dx = np.zeros_like(x)
+    for n in range(4):
+        for yy in range(6 // kh):
+            for xx in range(6 // kw):
+                for c in range(2):
+                    window = x[n, yy * kh:(yy + 1) * kh, xx * kw:(xx + 1) * kw, c]
+                    assert y[n, yy, xx, c] == window.max()
+                    i, j = np.unravel_index(np.argmax(window), window.shape)  # the first maximum
+                    expected_dx[n, yy * kh + i, xx * kw + j, c] = dy[n, yy, xx, c]
+    np.testing.assert_array_equal(dx, expected_dx)
 
 
 # --- batch norm ---------------------------------------------------------------------------

@@ -101,7 +101,7 @@ def _bench_argv(args) -> list[str]:
     for flag in ("quick", "no_torch", "no_profile", "unset_openblas_env"):
         if getattr(args, flag):
             words.append("--" + flag.replace("_", "-"))
-    for key in ("threads", "repeats", "target", "json", "torch_models"):
+    for key in ("threads", "repeats", "target", "json", "torch_models", "out", "size", "steps"):
         value = getattr(args, key)
         if value is not None:
             words += ["--" + key.replace("_", "-"), str(value)]

@@ -51,10 +51,26 @@ class Row:
     """One model of the table: how to build it on the alzza side, its data shapes."""
 
     def __init__(self, name, kind, input_shape, mode, classes, layers, *, infer=False, experiment=None,
-                 needs=None):
+                 needs=None, steps=None):
         self.name, self.kind = name, kind
         self.input_shape, self.mode, self.classes = tuple(input_shape), mode, classes
         self.layers, self.infer, self.experiment, self.needs = layers, infer, experiment, needs
+        #: per-step targets: T steps (seqselect / seqbinary rows)
+        self.steps = steps
+        #: the row's own input shape when --size / --steps changed it
+        self.resized_from = None
+
+    def resized(self, size=None, steps=None):
+        """This row with ``size``×``size`` images (cnn rows) or ``steps`` time steps (rnn rows)."""
+        row = copy.copy(self)
+        row.resized_from = None
+        if (size is not None and self.kind == "cnn") or (steps is not None and self.kind == "rnn"):
+            row.resized_from = list(self.input_shape)
+        if size is not None and self.kind == "cnn":
+            row.input_shape = (size, size) + self.input_shape[2:]
+        if steps is not None and self.kind == "rnn":
+            row.input_shape = (steps,) + self.input_shape[1:]
+        return row
 
     @property
     def outputs(self):
@@ -72,6 +88,13 @@ ROWS = [
     Row("residual-flower64", "cnn", (64, 64, 3), "select", 5, None, infer=True, experiment="residual-flower"),
     Row("lstm-automata", "rnn", (40, 45), "binary", 2,
         [["lstm", {"recur_size": 64, "outseq": False}]], needs="lstm"),
+    # chapter 12: seqwrap(avg, conv, full) + lstm on 5 video frames, a target per step
+    Row("seqwrap-videoshot", "family", (5, 90, 120, 3), "seqbinary", 2, None, experiment="videoshot-lstm-5",
+        steps=5),
+    # chapter 14: the mnist-eng encoder (batch norm, dense) and LSTM decoder, trained end to end
+    Row("encdec-mnist-eng", "family", (784,), "seqselect", 27, None, experiment="mnist-eng-2steps", steps=6),
+    # chapter 15: one discriminator step and one generator step
+    Row("gan-mnist", "family", (784,), "gan", 1, None, experiment="gan-mnist-8"),
 ]
 
 
@@ -90,6 +113,14 @@ def build_alzza(row, seed=0):
     """The alzza Model of ``row`` (float32, plain SGD)."""
     from ..models import Model
 
+    if row.kind == "family":  # the book experiment's own model, on its data set's declared shapes
+        from ..data import describe_dataset
+        from ..experiments import find_experiment
+        from ..experiments.runner import build_model
+
+        exp = find_experiment(row.experiment)
+        dataset = describe_dataset(exp.dataset, declared_only=True)
+        return build_model(exp, dataset, seed, printer=lambda *a: None)
     if row.experiment is not None:
         from ..data import make_dataset
         from ..experiments import find_experiment
@@ -103,9 +134,17 @@ def build_alzza(row, seed=0):
 
 
 def make_batch(row, batch, rng):
-    """Random float32 inputs and targets (one-hot for select, 0/1 for binary)."""
+    """Random float32 inputs and targets (one-hot for select, 0/1 for binary, per step for seq*)."""
+    if row.mode == "gan":  # real examples in the generator's range (−1, 1); no targets
+        return rng.uniform(-1, 1, (batch,) + row.input_shape).astype(np.float32), None, None
     x = rng.standard_normal((batch,) + row.input_shape, dtype=np.float32)
-    if row.mode == "binary":
+    if row.mode == "seqbinary":
+        labels = rng.integers(0, 2, (batch, row.steps))
+        y = labels.astype(np.float32)[..., None]
+    elif row.mode == "seqselect":
+        labels = rng.integers(0, row.classes, (batch, row.steps))
+        y = np.eye(row.classes, dtype=np.float32)[labels]
+    elif row.mode == "binary":
         labels = rng.integers(0, 2, batch)
         y = labels.astype(np.float32).reshape(batch, 1)
     else:
@@ -339,7 +378,8 @@ def run_row(row, batch, reference, *, repeats, target, profile=True, log=print):
     rng = np.random.default_rng(0)
     model = build_alzza(row)
     x, y, labels = make_batch(row, batch, rng)
-    result = {"row": row.name, "batch": batch, "parameters": model.parameter_count()}
+    result = {"row": row.name, "batch": batch, "input_shape": list(row.input_shape), "resized": row.resized_from,
+              "parameters": model.parameter_count()}
 
     def alzza_step():
         model.train_step(x, y, LEARNING_RATE)
@@ -350,7 +390,8 @@ def run_row(row, batch, reference, *, repeats, target, profile=True, log=print):
         sides["bare"] = lambda: bare.step(x, y, LEARNING_RATE)
     tmodel = None
     if reference is not None:
-        tmodel = reference.TorchTwin(model, row.mode, LEARNING_RATE, x, y, labels)
+        twin = reference.GanTwin if row.mode == "gan" else reference.TorchTwin
+        tmodel = twin(model, row.mode, LEARNING_RATE, x, y, labels)
         result["torch_parameters"] = tmodel.parameter_count()
         sides["torch"] = tmodel.train_step
     times = compare(sides, batch, repeats, target)
@@ -403,7 +444,8 @@ def table_lines(results):
             gemm = res.get("gemm", {}).get("share") if part == "train" else None
             gemm_t = f"{gemm * 100:5.1f}" if gemm is not None else ""
             peak = f"{res['peak_bytes'] / 2**20:7.2f}" if part == "train" and "peak_bytes" in res else ""
-            name = res["row"] + (" (infer)" if part == "infer" else "")
+            name = res["row"] + (f"@{'x'.join(map(str, res['input_shape'][:-1]))}" if res.get("resized") else "") \
+                + (" (infer)" if part == "infer" else "")
             lines.append(f"{name:<22}{res['batch']:>5}  {_fmt_us(times['alzza']):>24}  {torch_t:>24}  "
                          f"{ratio:>18}  {bare:>18}  {gemm_t:>6}  {peak:>7}")
     return lines
@@ -426,8 +468,12 @@ def run_suite(args, log=print):
         unknown = set(args.rows) - {r.name for r in ROWS}
         if unknown:
             raise SystemExit(f"unknown rows {sorted(unknown)}; known: {', '.join(r.name for r in ROWS)}")
+    selected = [row.resized(args.size, args.steps) for row in selected]
     info = machine_info()
     info["threads"] = threads
+    busy = load_warning(info, threads)
+    if busy:
+        log(busy)
     if reference is not None:
         info["torch"] = reference.torch_info()
     log(f"alzza benchmark: {threads} thread(s); numpy {np.__version__}; "
@@ -443,18 +489,38 @@ def run_suite(args, log=print):
             res = run_row(row, batch, reference, repeats=repeats, target=target, profile=not args.no_profile)
             results.append(res)
             log(table_lines([res])[1])  # the training line of this row, as soon as it is measured
+    info["loadavg_after"] = _loadavg()
+    busy = load_warning({"loadavg": info["loadavg_after"], "cpus": info["cpus"]}, threads)
+    if busy:
+        log(busy.replace("is loaded", "was loaded at the end"))
     out = {"suite": "alzza-bench", "version": 1, "quick": quick, "repeats": repeats, "machine": info,
+           "size": args.size, "steps": args.steps,
            "torch_reference": why or "benchmarks/torch_models.py", "results": results,
            "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
     log("")
     for line in table_lines(results):
         log(line)
-    if args.json:
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(out, indent=2, default=_jsonable), encoding="utf-8")
-        log(f"results written to {path}")
+    path = Path(args.json) if args.json else Path(args.out or "runs/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2, default=_jsonable), encoding="utf-8")
+    log(f"results written to {path}")
     return out
+
+
+def _loadavg():
+    try:
+        return list(os.getloadavg())
+    except OSError:  # not on this platform
+        return None
+
+
+def load_warning(info, threads) -> str | None:
+    """A warning line when the 1-minute load average leaves fewer free cores than ``threads``."""
+    load, cpus = info.get("loadavg"), info.get("cpus") or 1
+    if not load or load[0] + threads <= cpus:
+        return None
+    return (f"warning: the machine is loaded (load average {load[0]:.1f} on {cpus} cores, {threads} thread(s) "
+            f"wanted): times are inflated and noisy; compare the same-run alzza/torch ratios only")
 
 
 def _jsonable(value):
@@ -485,7 +551,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=_at_least_one(int), nargs="+", help="batch sizes (default 10 64; --quick: 10)")
     parser.add_argument("--repeats", type=_at_least_one(int), help="timing blocks per side (default 9; --quick: 3)")
     parser.add_argument("--target", type=_at_least_one(float), help="seconds per timing block (default 0.15; --quick: 0.02)")
-    parser.add_argument("--json", default="benchmarks/results/latest.json", help="where to write the results JSON")
+    parser.add_argument("--json", help="where to write the results JSON (default: --out/bench-<time>.json)")
+    parser.add_argument("--out", help="run folder for the JSON when --json is not given (default runs/bench)")
+    parser.add_argument("--size", type=_at_least_one(int), help="image side in pixels for the cnn rows (e.g. 192)")
+    parser.add_argument("--steps", type=_at_least_one(int), help="sequence length for the rnn rows (e.g. 80)")
     parser.add_argument("--no-torch", action="store_true", help="alzza's times only")
     parser.add_argument("--no-profile", action="store_true", help="skip the GEMM profile and peak memory")
     parser.add_argument("--torch-models", help="path of the torch reference file (default benchmarks/torch_models.py)")

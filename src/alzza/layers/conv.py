@@ -6,14 +6,31 @@ import numpy as np
 
 from ..errors import SpecError
 from ..ops.activations import ACTIVATIONS, get_activation
-from ..ops.windows import (STRIDE_RULES, channel_sum, col2im, im2col, output_size, pad_channels_first,
-                           unpadded_grad)
+from ..ops.windows import (
+    STRIDE_RULES,
+    channel_sum,
+    col2im,
+    col2im_channels_last,
+    im2col,
+    im2col_channels_last,
+    output_size,
+    pad_channels_first,
+    pad_channels_last,
+    prefer_channels_last,
+    unpadded_grad,
+)
 from .base import BuildContext, Layer
 from .norm import BatchNorm
 from .registry import Option, register_layer
 
-#: at inference, the column matrix is built for at most this many floats at a time
-INFERENCE_COLUMN_LIMIT = 1 << 24
+#: the column matrix is built and multiplied for at most this many floats at a time (all
+#: of it at inference, the forward GEMM in channels-last training): 1 MB stays in cache
+#: between the gather and the GEMM. Residual-flower64 inference at batch 64, 1 thread,
+#: min of 8: 128 ms with 2^24, 95 with 2^20, 83 with 2^18, 89 with 2^17
+INFERENCE_COLUMN_LIMIT = 1 << 18
+#: column layout: None picks per layer (:func:`~alzza.ops.windows.prefer_channels_last`);
+#: "channels_first" or "channels_last" forces one (the tests hold both to a reference)
+COLUMN_LAYOUT = None
 
 
 def is_pair(value) -> bool:
@@ -103,6 +120,10 @@ class Conv2D(Layer):
     Output size and padding follow ``stride_rule`` (:mod:`alzza.ops.windows`): the
     book's (default) or TensorFlow's ceil rule.
 
+    On small grids the same matrix is built transposed from the NHWC input,
+    colsᵀ (N·H'·W', kh·kw·C), with one strided gather (z = colsᵀ·K, dK = cols·dz,
+    dcolsᵀ = dz·Kᵀ; see :func:`~alzza.ops.windows.prefer_channels_last`).
+
     The column matrix is kept from forward for dK (no recompute); its buffer and the
     padded input's are reused from step to step in training. At inference the batch is
     processed in slices so that the column matrix stays under ~64 MB.
@@ -169,50 +190,109 @@ class Conv2D(Layer):
             buf = self._buffers[name] = (np.zeros if zero else np.empty)(shape, dtype=dtype)
         return buf
 
-    def _columns(self, x, reuse: bool):
-        """(cols, padded shape) of NHWC x; buffers reused when ``reuse``."""
+    def _channels_last(self):
+        if COLUMN_LAYOUT is not None:
+            return COLUMN_LAYOUT == "channels_last"
+        return prefer_channels_last(self.input_shape[2], self.ksize[1], self.stride[1], self._geometry[1])
+
+    def _columns(self, x, reuse: bool, channels_last: bool, prefix: str = "", out=None):
+        """(cols, padded shape) of NHWC x; buffers reused when ``reuse`` (named with ``prefix``:
+        inference has its own, so that it never overwrites the columns a training backward needs).
+
+        cols is (kh·kw·C, N·H'·W') channels-first, or its transpose built from NHWC.
+        """
         n, h, w, c = x.shape
         oh, ow, pads = self._geometry
         kh, kw = self.ksize
-        pshape = (c, n, h + pads[0] + pads[1], w + pads[2] + pads[3])  # pads may skip leading cells
-        xp = self._buffer("xp", pshape, x.dtype, zero=True) if reuse else None
+        hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]  # pads may skip leading cells
+        if channels_last:
+            pshape = (n, hp, wp, c)
+            xp = self._buffer(prefix + "xpl", pshape, x.dtype, zero=True) if reuse and any(pads) else None
+            xp = pad_channels_last(x, pads, out=xp)
+            cbuf = out if out is not None else \
+                self._buffer(prefix + "colsl", (n * oh * ow, kh * kw * c), x.dtype) if reuse else None
+            return im2col_channels_last(xp, kh, kw, *self.stride, oh, ow, out=cbuf), pshape
+        pshape = (c, n, hp, wp)
+        xp = self._buffer(prefix + "xp", pshape, x.dtype, zero=True) if reuse else None
         xp = pad_channels_first(x, pads, out=xp)
-        cbuf = self._buffer("cols", (kh * kw * c, n * oh * ow), x.dtype) if reuse else None
+        cbuf = self._buffer(prefix + "cols", (kh * kw * c, n * oh * ow), x.dtype) if reuse else None
         return im2col(xp, kh, kw, *self.stride, oh, ow, out=cbuf), pshape
 
     def _linear_forward(self, x, training):
         n = len(x)
         oh, ow, _ = self._geometry
         k2 = self.params["k"].reshape(-1, self.chn)
+        last = self._channels_last()
+        if training and last and n > 1:
+            # the whole column matrix is kept for dK, but it is filled and multiplied a
+            # cache-sized block of images at a time (the rows of one image are contiguous)
+            kh, kw = self.ksize
+            c = x.shape[3]
+            cols = self._buffer("colsl", (n * oh * ow, kh * kw * c), x.dtype)
+            z = np.empty((n, oh, ow, self.chn), dtype=x.dtype)
+            step = max(1, INFERENCE_COLUMN_LIMIT // max(1, oh * ow * k2.shape[0]))
+            for start in range(0, n, step):
+                stop = min(n, start + step)
+                block = cols[start * oh * ow:stop * oh * ow]
+                _, self._pshape = self._columns(x[start:stop], reuse=True, channels_last=True, prefix="block-",
+                                                out=block)
+                part = z[start:stop].reshape(-1, self.chn)
+                np.matmul(block, k2, out=part)
+                part += self.params["b"]
+            self._pshape = (n,) + self._pshape[1:]
+            self._cols, self._cols_last = cols, last
+            return z
         if training:
-            cols, self._pshape = self._columns(x, reuse=True)
-            self._cols = cols
-            z = cols.T @ k2
+            cols, self._pshape = self._columns(x, reuse=True, channels_last=last)
+            self._cols, self._cols_last = cols, last
+            z = (cols if last else cols.T) @ k2
             z += self.params["b"]
             return z.reshape(n, oh, ow, self.chn)
         z = np.empty((n, oh, ow, self.chn), dtype=x.dtype)
         step = max(1, INFERENCE_COLUMN_LIMIT // max(1, oh * ow * k2.shape[0]))
         for start in range(0, n, step):
-            cols, _ = self._columns(x[start:start + step], reuse=False)
+            # reused buffers: a fresh 10–40 MB column matrix per call costs its page faults
+            # (measured 20 ms a call on the residual network's first layer, against 2 ms)
+            cols, _ = self._columns(x[start:start + step], reuse=True, channels_last=last, prefix="infer-")
             part = z[start:start + step].reshape(-1, self.chn)
-            np.matmul(cols.T, k2, out=part)
+            np.matmul(cols if last else cols.T, k2, out=part)
             part += self.params["b"]
         return z
 
     def _linear_backward(self, dz, need_dx):
         dz2 = dz.reshape(-1, self.chn)
-        cols = self._cols
+        cols, last = self._cols, self._cols_last
         kshape = self.params["k"].shape
-        self.grads["k"] = (cols @ dz2).reshape(kshape)
+        self.grads["k"] = ((cols.T if last else cols) @ dz2).reshape(kshape)
         self.grads["b"] = channel_sum(dz2)
         if not need_dx:
             return None
         oh, ow, (pt, pb, pl, pr) = self._geometry
         kh, kw = self.ksize
-        dcols = self.params["k"].reshape(-1, self.chn) @ dz2.T
+        h, w = self.input_shape[:2]
+        k2 = self.params["k"].reshape(-1, self.chn)
+        if last and self.stride == (1, 1) and min(pt, pb, pl, pr) >= 0:
+            # stride 1: dx is the full correlation of dz with the flipped kernel — one gather
+            # and one GEMM straight into a fresh NHWC dx (no scatter-add, no unpadding copy)
+            #   dx[n, y, x, c] = Σ_{i,j,f} dz_p[n, y + i, x + j, f] · K[kh−1−i, kw−1−j, c, f]
+            n = dz.shape[0]
+            fpads = (kh - 1 - pt, kh - 1 - pb, kw - 1 - pl, kw - 1 - pr)
+            dzp = pad_channels_last(dz, fpads, out=self._buffer(
+                "dzp", (n, h + kh - 1, w + kw - 1, self.chn), dz.dtype, zero=True) if any(fpads) else None)
+            dcols = im2col_channels_last(dzp, kh, kw, 1, 1, h, w,
+                                         out=self._buffer("dcolsl", (n * h * w, kh * kw * self.chn), dz.dtype))
+            flipped = self.params["k"][::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, kshape[2])
+            return (dcols @ flipped).reshape(n, h, w, kshape[2])
+        if last:
+            dxp = col2im_channels_last(dz2 @ k2.T, self._pshape, kh, kw, *self.stride, oh, ow,
+                                       out=self._buffer("dxpl", self._pshape, dz.dtype))
+            if min(pt, pb, pl, pr) < 0:  # cells the book's rule drops get no gradient (a fresh array)
+                return unpadded_grad(dxp, (1, 2), (pt, pb, pl, pr), (h, w))
+            # a fresh array the caller owns: dxp is reused by the next backward
+            return np.array(dxp[:, pt:pt + h, pl:pl + w], order="C")
+        dcols = k2 @ dz2.T
         dxp = col2im(dcols, self._pshape, kh, kw, *self.stride, oh, ow,
                      out=self._buffer("dxp", self._pshape, dz.dtype))
-        h, w = self.input_shape[:2]
         if min(pt, pb, pl, pr) < 0:  # cells the book's rule drops get no gradient
             dxp = unpadded_grad(dxp, (2, 3), (pt, pb, pl, pr), (h, w))
             pt = pl = 0
