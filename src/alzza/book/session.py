@@ -1,6 +1,6 @@
 """The book's randomness: one stream for the whole session.
 
-The book seeds NumPy's global generator once (``np.random.seed(1234)``) and every data
+The book seeds NumPy's global generator once, with 1234, and every data
 set, weight and minibatch draws from it in turn, so a cell run twice gives two
 different runs and ``randomize()`` reseeds from the clock. alzza has no global RNG
 state: here one :class:`numpy.random.Generator`, seeded from ``alzza.book.SEED``,

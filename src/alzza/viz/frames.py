@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .images import RIGHT, RIGHT_COLOR, WRONG, WRONG_COLOR, show_inline
+from .images import RIGHT, RIGHT_COLOR, WRONG, WRONG_COLOR, finish_figure
 
 __all__ = ["frame_grid", "is_frame_sequence"]
 
@@ -56,13 +56,4 @@ def frame_grid(x, estimate, y, *, names=("no", "yes"), skip_steps: int = 0, titl
             else:
                 ax.set_title(f"step {t + 1} {RIGHT if e == a else WRONG}\n{label}", fontsize=7,
                              color=RIGHT_COLOR if e == a else WRONG_COLOR)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    if path is not None:
-        from .plots import save_figure
-
-        save_figure(fig, path)
-    if show:
-        show_inline(fig)
-    return fig
+    return finish_figure(fig, title, path=path, show=show)

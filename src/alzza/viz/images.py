@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from ..sequences import Sequences
 from .hangul import caption_text
 
-__all__ = ["estimate_captions", "image_grid", "in_notebook", "show_inline"]
+__all__ = ["estimate_captions", "finish_figure", "image_grid", "in_notebook", "show_inline"]
 
 RIGHT, WRONG = "✓", "✗"
 #: caption colours: all heads right / at least one wrong
@@ -57,16 +57,7 @@ def image_grid(images, captions, columns: int | None = None, title: str | None =
         text, font = caption_text(str(captions[index]))
         ax.set_title(text, fontsize=8, color=color, **font)
         ax.set_axis_off()
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    if path is not None:
-        from .plots import save_figure
-
-        save_figure(fig, path)
-    if show:
-        show_inline(fig)
-    return fig
+    return finish_figure(fig, title, path=path, show=show)
 
 
 def _name(names, index: int) -> str:
@@ -156,6 +147,23 @@ def in_notebook() -> bool:
     except Exception:  # noqa: BLE001 — any failure means "not in a kernel"
         return False
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def finish_figure(fig: Figure, title: str = "", *, path=None, show: bool = False, fontsize=10,
+                  tight: bool = True) -> Figure:
+    """The end every picture shares: its title, the layout, an atomic save to ``path``,
+    and the inline display in a notebook when ``show``."""
+    if title:
+        fig.suptitle(title, fontsize=fontsize)
+    if tight:
+        fig.tight_layout()
+    if path is not None:
+        from .plots import save_figure
+
+        save_figure(fig, path)
+    if show:
+        show_inline(fig)
+    return fig
 
 
 def show_inline(fig: Figure) -> bool:

@@ -27,8 +27,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .images import show_inline
-from .plots import save_figure
+from .images import finish_figure
 
 __all__ = ["conv_layers", "kernel_pictures", "layer_outputs", "panel_counts", "show_maps"]
 
@@ -152,12 +151,8 @@ def show_maps(model, x, path=None, *, examples: int = 3, max_channels: int = MAX
                 ax.set_axis_off()
                 if e == 0 and f == 0:
                     ax.set_title(f"feature maps {maps.shape[1]}×{maps.shape[2]}", fontsize=7, loc="left")
-    fig.suptitle(f"{model.name}: conv kernels and feature maps of {count} example(s)", fontsize=9)
-    if path is not None:
-        save_figure(fig, path)
-    if show:
-        show_inline(fig)
-    return fig
+    return finish_figure(fig, f"{model.name}: conv kernels and feature maps of {count} example(s)", path=path,
+                         show=show, fontsize=9, tight=False)
 
 
 def panel_counts(fig: Figure) -> dict[str, int]:

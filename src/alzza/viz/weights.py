@@ -19,8 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .images import show_inline
-from .plots import save_figure
+from .images import finish_figure
 
 __all__ = ["NEAR_ZERO", "weight_histograms", "weight_stats"]
 
@@ -85,10 +84,5 @@ def weight_histograms(model, path=None, *, bins: int = 60, threshold: float = NE
         if getattr(decay, "l1_decay", 0):
             parts.append(f"L1 {decay.l1_decay:g}")
         title = f"{model.name}: weight distributions ({', '.join(parts) or 'no decay'})"
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    if path is not None:
-        save_figure(fig, path)
-    if show:
-        show_inline(fig)
+    finish_figure(fig, title, path=path, show=show)
     return fig, stats
