@@ -170,6 +170,14 @@ def im2col(xp: np.ndarray, kh, kw, sh, sw, oh, ow, out: np.ndarray | None = None
     return out.reshape(kh * kw * c, n * oh * ow)
 
 
+def zeroed(out: np.ndarray | None, shape, dtype) -> np.ndarray:
+    """``out`` filled with zeros, or a new zero array of ``shape`` when there is none (reused buffers)."""
+    if out is None:
+        return np.zeros(shape, dtype=dtype)
+    out.fill(0)
+    return out
+
+
 def col2im(dcols: np.ndarray, padded_shape, kh, kw, sh, sw, oh, ow,
            out: np.ndarray | None = None) -> np.ndarray:
     """Adjoint of :func:`im2col`: ``(kh·kw·C, N·oh·ow)`` → ``(C, N, Hp, Wp)``.
@@ -178,10 +186,7 @@ def col2im(dcols: np.ndarray, padded_shape, kh, kw, sh, sw, oh, ow,
     windows that share a cell — kh·kw strided-slice additions. ``out`` is zeroed and reused.
     """
     c, n = padded_shape[:2]
-    if out is None:
-        out = np.zeros(padded_shape, dtype=dcols.dtype)
-    else:
-        out.fill(0)
+    out = zeroed(out, padded_shape, dcols.dtype)
     d = dcols.reshape(kh, kw, c, n, oh, ow)
     for i, j, rows, colsl in offset_slices(kh, kw, sh, sw, oh, ow):
         out[:, :, rows, colsl] += d[i, j]
@@ -273,10 +278,7 @@ def col2im_channels_last(dcols: np.ndarray, padded_shape, kh, kw, sh, sw, oh, ow
     additions of runs of C floats (windows overlap, so one strided write cannot do it).
     """
     n, c = padded_shape[0], padded_shape[3]
-    if out is None:
-        out = np.zeros(padded_shape, dtype=dcols.dtype)
-    else:
-        out.fill(0)
+    out = zeroed(out, padded_shape, dcols.dtype)
     d = dcols.reshape(n, oh, ow, kh, kw, c)
     for i, j, rows, colsl in offset_slices(kh, kw, sh, sw, oh, ow):
         out[:, rows, colsl] += d[:, :, :, i, j]
