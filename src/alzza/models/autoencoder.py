@@ -26,8 +26,8 @@ from ..errors import AlzzaError, SpecError
 from ..heads import RegressionHead, make_head
 from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape
-from .family import Chain, FamilyModel, encode_in_chunks
-from .model import SEQUENCE_MODES
+from .family import FamilyModel
+from .parts import SEQUENCE_MODES, Chain, encode_in_chunks
 
 __all__ = ["Autoencoder", "HashMatch", "SemanticHashIndex"]
 

@@ -33,8 +33,8 @@ from ..heads import make_head
 from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape, shape_from_config, shape_to_config
 from ..training import format_accuracy
-from .family import Chain, FamilyModel, encode_in_chunks
-from .model import SEQUENCE_MODES
+from .family import FamilyModel
+from .parts import SEQUENCE_MODES, Chain, encode_in_chunks
 
 __all__ = ["MODES", "EncoderDecoder"]
 

@@ -27,7 +27,8 @@ from ..errors import AlzzaError, SpecError
 from ..heads import make_head
 from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape
-from .family import Chain, FamilyModel
+from .family import FamilyModel
+from .parts import Chain
 from ..callbacks import ReportPrinter
 from .step import plain_metrics
 
