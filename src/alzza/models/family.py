@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import make_rng, resolve_dtype
-from ..errors import AlzzaError, SpecError
+from ..errors import AlzzaError, DataError, SpecError
 from ..init import Initializer
 from ..layers import BuildContext, Serial
 from ..memory import check_activation_memory
@@ -31,7 +31,7 @@ from ..optim import make_optimizer
 from ..sequences import Sequences, seq_data, shape_from_config, shape_to_config
 from .parts import Chain, Part, encode_in_chunks, output_layer
 
-__all__ = ["Chain", "FamilyModel", "Part", "describe_model", "encode_in_chunks", "output_layer"]
+__all__ = ["Chain", "FamilyModel", "Part", "describe_model", "encode_in_chunks", "output_layer", "training_examples"]
 
 
 class FamilyModel:
@@ -109,9 +109,10 @@ class FamilyModel:
             raise AlzzaError(f"{self.name}: {what} needs a data set; pass one to the Model (or model.dataset = ...)")
         return self.dataset
 
-    def gradient_checks(self, dataset, count: int) -> list:
-        """(chain, x, y) for every chain that trains something, fed ``count`` real training
-        examples of ``dataset`` as that chain sees them (``alzza gradcheck``)."""
+    def gradient_checks(self, count: int) -> list:
+        """(chain, x, y) for every training chain, each with (at most) ``count`` training
+        examples of the model's data set as that chain sees them in training — what
+        ``alzza gradcheck`` feeds :func:`~alzza.testing.check_model_gradients`."""
         raise NotImplementedError
 
     # --- structure and persistence ----------------------------------------------------
@@ -225,6 +226,20 @@ def _need(dataset, attr):
     if dataset is None:
         raise SpecError("model", f"without a data set, give {attr} explicitly")
     return getattr(dataset, attr)
+
+
+def training_examples(dataset, count: int, seed: int = 0):
+    """(x, y): the first ``count`` training examples of ``dataset`` — or, for a data set
+    that draws its training examples fresh for every batch (mnist-kor), one batch of
+    ``count`` drawn with a generator of its own, so no model's random stream moves."""
+    try:
+        x, y = dataset.train_data()
+    except DataError:
+        batch = next(iter(dataset.train_batches(count, np.random.default_rng(seed))), None)
+        if batch is None:
+            raise
+        return batch
+    return x[:count], y[:count]
 
 
 def _interactive() -> bool:

@@ -33,7 +33,7 @@ from ..heads import make_head
 from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape, shape_to_config
 from ..training import fit, format_accuracy, show_curves_inline
-from .family import FamilyModel
+from .family import FamilyModel, training_examples
 from .parts import SEQUENCE_MODES, Chain, Part
 
 
@@ -121,9 +121,8 @@ class Model(FamilyModel):
     def predict(self, x):
         return self.chain.predict(x)
 
-    def gradient_checks(self, dataset, count: int) -> list:
-        x, y = dataset.train_data()
-        return [(self.chain, x[:count], y[:count])]
+    def gradient_checks(self, count: int) -> list:
+        return [(self.chain, *training_examples(self._need_dataset("gradient_checks()"), count))]
 
     # --- the book's workflow --------------------------------------------------------
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
