@@ -210,6 +210,8 @@ class Chain(TrainingStep):
                        for part in self.parts]
         self._reshaped = (tuple(output_shape) if output_shape is not None and len(output_shape) > 1
                           and not is_sequence_shape(output_shape) else None)
+        # the owner's dtype handling, bound once (one call less per batch than a forwarding method)
+        self._cast, self._target = owner._cast, owner._target
 
     # what the trainer and the gradient checker read
     @property
@@ -220,8 +222,9 @@ class Chain(TrainingStep):
     def optimizer(self):
         return self.owner.optimizer
 
-    def _run(self, x, training):
-        x = self.owner._cast(x)
+    def _run(self, x, training=True):
+        """x through every part (training mode by default: this is also the training forward)."""
+        x = self._cast(x)
         for network, shape in self._links:
             if shape is not None and isinstance(x, np.ndarray) and x.shape[1:] != shape:
                 x = x.reshape((len(x),) + shape)
@@ -254,15 +257,10 @@ class Chain(TrainingStep):
                 d = _to_shape(d, parts[i - 1].output_shape)
         return d
 
-    # the hooks of TrainingStep (loss_and_backward, train_step, evaluate, predict)
-    def _train_forward(self, x):
-        return self._run(x, True)
-
-    def _train_backward(self, d):
-        self.backward(d)
-
-    def _target(self, y, output):
-        return self.owner._target(y, output)
+    # the hooks of TrainingStep (loss_and_backward, train_step, evaluate, predict); _target
+    # is the owner's, bound in __init__
+    _train_forward = _run
+    _train_backward = backward
 
 
 def _to_shape(a, shape):
