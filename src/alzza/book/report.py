@@ -25,16 +25,20 @@ import re
 
 import numpy as np
 
+from ..models.autoencoder import RECONSTRUCTION_LABEL
 from ..sequences import Sequences
 
 #: alzza's epoch line (training.fit) and test line (Model.test)
-EPOCH = re.compile(r"^Epoch (\d+): loss=(\S+), accuracy=(\S+) \((\d+)/(\d+) secs\)$")
+#: (the autoencode stage of chapter 13 says "reconstruction score (1-RMSE/mean)" where the book says accuracy)
+EPOCH = re.compile(r"^Epoch (\d+): loss=(\S+), (?:accuracy|" + re.escape(RECONSTRUCTION_LABEL)
+                   + r")=(\S+) \((\d+)/(\d+) secs\)$")
 TEST = re.compile(r"^Model (.+?) test report: accuracy = ([^ ,]+)(.*)$")
 SECS = re.compile(r"\((\d+) secs\)$")
 #: the GAN's epoch line (models/gan.py), chapter 15's "cost=d/g acc=d/g" in the book
 GAN = re.compile(r"^Epoch (\d+): discriminator loss=(\S+), generator loss=(\S+), accuracy=(\S+)/(\S+),"
                  r"(?: validation \S+)? \(discriminator/generator\) \((\d+)/(\d+) secs\)(.*)$")
-ENDED = re.compile(r"^Model (.+?)(?: \(autoencode\))? train ended in (\d+) secs:$")
+#: a stage's chain is named "NAME (encoder)" (chapter 14's stages) or "NAME (autoencode)"; the book says NAME
+ENDED = re.compile(r"^Model (.+?)(?: \((?:autoencode|encoder|decoder|both)\))? train ended in (\d+) secs:$")
 
 #: the book's Korean class names where its data sets print Korean
 KOREAN_NAMES = {"pulsar": ["별", "펄서"], "pulsar-select": ["별", "펄서"]}
