@@ -78,14 +78,14 @@ class FamilyForms:
 class AutoencoderForms(FamilyForms):
     """Chapter 13: ``autoencode started`` / ``ended``, the one-line visualisation, silent hashing."""
 
-    def autoencode(self, epochs=10, batch_size=10, learning_rate=0.001, report=0, *more, **options):
+    def autoencode(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, *more, **options):
         if report:
             self.printer(f"Model {self.name} autoencode started:")
         phase = getattr(self.printer, "phase", None)
         if phase is not None:  # the BookPrinter writes this stage's ended line as "autoencode ended"
             self.printer.phase = "autoencode"
         try:
-            return super().autoencode(epochs, batch_size, learning_rate, report, *more, **options)
+            return super().autoencode(epoch_count, batch_size, learning_rate, report, *more, **options)
         finally:
             if phase is not None:
                 self.printer.phase = phase
