@@ -10,6 +10,11 @@ import pytest
 from _family_data import tiny_data_dir
 
 from alzza.cli import main
+from alzza.experiments.catalogue import list_experiments
+
+#: the kinds of line the book prints (the rest are alzza's English ones)
+BOOK_KINDS = {"autoencode started", "autoencode ended", "started", "epoch", "gan epoch", "ended", "test", "gan test",
+              "blank", "visualization", "digits", "caption", "korean caption"}
 
 N = r"-?\d+\.\d{3}"  # a number as the book prints it (5.3f)
 ACC = rf"{N}(?:\+{N})*"  # one head's accuracy, or "a+b" for two
@@ -33,6 +38,7 @@ def kinds(name):
         ("visualization", rf"Model {m} Visualization"),
         ("digits", r"정답 \[\d( \d)*\]  vs\.  추정 \[\d( \d)*\]"),
         ("caption", r"[a-z#]+ : [a-z#]+\(code: \d\)"),
+        ("korean caption", r"[가-힣#]+ : [가-힣#]+"),
         # alzza's own (--lang en)
         ("en mode", rf"Model {m}: training mode '(encoder|decoder|both)'"),
         ("en epoch", rf"Epoch \d+: loss={N}, (accuracy|reconstruction score \(1-RMSE/mean\))={ACC}/{ACC} {SECS}"),
@@ -185,3 +191,17 @@ def test_the_books_gan_cell_prints_its_forms(data_dir, tmp_path, monkeypatch, ca
                    "gan_pic_gogh = Gan('gan_pic_gogh', dset_pic_gogh, conf_pic)\n"
                    "gan_pic_gogh.exec_all(epoch_count=2, report=1)\n", data_dir, tmp_path, monkeypatch, capsys)
     assert book_shapes("gan_pic_gogh", out) == ["started", "gan epoch", "gan epoch", "ended", "gan test", "blank"]
+
+
+@pytest.mark.parametrize("name", [e.name for e in list_experiments() if e.chapter in (13, 14, 15)])
+def test_every_chapter_13_to_15_experiment_reports_in_the_books_forms(name, data_dir, tmp_path, capsys):
+    args = ["run", name, "--epochs", "1", "--max-batches", "2", "--data-dir", str(data_dir), "--no-progress",
+            "--out", str(tmp_path), "--lang", "ko"]
+    assert main(args) == 0
+    found = shapes(name, capsys.readouterr().out.splitlines())
+    assert set(found) <= BOOK_KINDS, found
+    # a started line opens every block, an ended line closes it; the test line and its blank line follow them
+    assert found.count("started") + found.count("autoencode started") == found.count("ended") + found.count(
+        "autoencode ended") >= 1
+    test = next(i for i, kind in enumerate(found) if kind in ("test", "gan test"))
+    assert found[test + 1] == "blank" and "ended" in found[:test] and "started" not in found[test:]

@@ -60,12 +60,11 @@ class _Silenced:
 
 
 class FamilyForms:
-    """What every family prints in the book's forms: the timed test line and its blank line."""
+    """What every family prints in the book's forms: the timed test line."""
 
     def _book_test_line(self, accuracy: str, seconds: float) -> None:
-        # the book's test line ends in "\n" inside its print: a blank line follows
+        # (the BookPrinter adds the book's blank line after it)
         self.printer(f"Model {self.name} test report: accuracy = {accuracy}, ({seconds:.0f} secs)")
-        self.printer("")
 
     def _timed_quietly(self, call, *args, **kwargs):
         """(result, seconds) of ``call`` with alzza's own lines silenced."""

@@ -15,7 +15,8 @@ print. The numbers are alzza's, the shapes of the lines are the book's:
     [ 도메인 추정결과 ] / [ 상품 추정결과 ] sections                        (office31)
 
 :class:`BookPrinter` turns the lines alzza's loop and ``test`` print into those forms
-(``Epoch ...`` indented with ``cost=``; the test line keeps the accuracy only);
+(``Epoch ...`` indented with ``cost=``; the test line keeps the accuracy only, and a blank
+line follows it as in the book);
 :func:`estimate_lines` writes the visualisation lines from the estimates themselves.
 """
 
@@ -53,7 +54,7 @@ class BookPrinter:
 
     ``style`` "model" (chapters 5–15): ``    Epoch N: cost=…, accuracy=…/… (s/t secs)``.
     ``style`` "chapter" (chapters 1–4's functions): ``Epoch N: loss=…, accuracy=…/…``
-    and no train-ended line. A GAN's epoch line (chapter 15) becomes
+    and no train-ended line. In "model" style a blank line follows the test line. A GAN's epoch line (chapter 15) becomes
     ``    Epoch N: cost=d/g acc=d/g (s/t secs)`` in any style. Other lines pass through
     unchanged.
     """
@@ -89,6 +90,9 @@ class BookPrinter:
                 name, acc, rest = test.groups()
                 secs = SECS.search(rest)
                 text = f"Model {name} test report: accuracy = {acc}" + (f", ({secs.group(1)} secs)" if secs else "")
+                if self.style == "model":  # the book's test line ends in "\n" inside its print: a blank line
+                    self.out(text, *more, **options)
+                    text = ""
         self.out(text, *more, **options)
 
 
