@@ -53,3 +53,31 @@ def test_the_readme_layer_passes_check_layer():
         LAYER_TYPES.pop("scale", None)
         if old is not None:
             LAYER_TYPES["scale"] = old
+
+
+def test_the_readme_head_is_registered_and_its_backward_is_its_losss_gradient():
+    from alzza.heads import HEADS, make_head
+
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Your own output mode"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    old = HEADS.pop("huber", None)
+    try:
+        exec(compile(code, str(README), "exec"), {})
+        head = make_head("select", None, 3, mode="huber", delta=0.5)
+        assert type(head).__name__ == "Huber" and head.delta == 0.5
+        rng = np.random.default_rng(0)
+        output, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+        head.loss(output, y)
+        analytic = head.backward()
+        numeric = np.zeros_like(output)
+        for index in np.ndindex(output.shape):
+            step = np.zeros_like(output)
+            step[index] = 1e-6
+            numeric[index] = (head.loss(output + step, y) - head.loss(output - step, y)) / 2e-6
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9)
+        assert 0 < head.accuracy(output, y) < 1
+    finally:
+        HEADS.pop("huber", None)
+        if old is not None:
+            HEADS["huber"] = old

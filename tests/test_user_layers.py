@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _user_code import write_user_files
 
 import alzza
 from alzza.cli import main
@@ -76,11 +77,7 @@ train: {{epochs: 1, batch_size: 10, learning_rate: 0.001, optimizer: sgd}}
 
 
 def _user_files(tmp_path, name, dx_factor=""):
-    layer = tmp_path / f"{name}.py"
-    layer.write_text(LAYER_FILE.format(name=name, dx_factor=dx_factor))
-    experiment = tmp_path / f"{name}.yaml"
-    experiment.write_text(EXPERIMENT.format(name=name))
-    return layer, experiment
+    return write_user_files(tmp_path, name, LAYER_FILE, EXPERIMENT, dx_factor=dx_factor)
 
 
 def test_summary_and_run_import_a_user_layer_file(tmp_path, tabular_data_dir, capsys):

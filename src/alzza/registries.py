@@ -1,7 +1,8 @@
 """One way to register a named class: a :class:`Registry` and its class decorator.
 
-Layer types (``@register_layer('conv')``), model kinds (``@register_model_kind('gan')``)
-and optimisers (``@register_optimizer('adam')``) are each a Registry: a dict of name →
+Layer types (``@register_layer('conv')``), model kinds (``@register_model_kind('gan')``),
+optimisers (``@register_optimizer('adam')``) and output modes (``@register_head('select')``)
+are each a Registry: a dict of name →
 class, filled by decorating the class, which also writes the name onto it. A name is
 never silently taken over by another class (re-importing the same class is fine).
 """

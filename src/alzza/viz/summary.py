@@ -49,7 +49,11 @@ def summary_text(model) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
     sep = "-" * len(line)
-    out = [f"Model {model.name}: input {_shape(model.input_shape)}, output {_shape(model.output_shape)}, mode {model.mode}",
+    mode = model.mode
+    head_mode = getattr(getattr(model, "head", None), "mode", mode)
+    if (getattr(model, "head_options", None) or {}).get("mode") and head_mode != mode:
+        mode = f"{mode} (scored by head {head_mode!r})"  # ``head: {mode: ...}`` overrides the data set's
+    out = [f"Model {model.name}: input {_shape(model.input_shape)}, output {_shape(model.output_shape)}, mode {mode}",
            sep, line, sep]
     for r in rows:
         out.append("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]), r[3].rjust(widths[3])]))

@@ -1,0 +1,16 @@
+"""A user's own code for a test: a module file and an experiment that uses it, written
+side by side (one helper for the user layer, head and data-set tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_user_files(folder: Path, name: str, code: str, experiment: str, **fields) -> tuple[Path, Path]:
+    """(``folder/name.py``, ``folder/name.yaml``): ``code`` and ``experiment`` with ``{name}``
+    and ``fields`` filled in (their literal braces doubled, as ``str.format`` wants)."""
+    module = folder / f"{name}.py"
+    module.write_text(code.format(name=name, **fields))
+    spec = folder / f"{name}.yaml"
+    spec.write_text(experiment.format(name=name, **fields))
+    return module, spec
