@@ -49,7 +49,8 @@ def describe_dataset(spec, data_dir=None, seed=None, declared_only: bool = False
     entry, options = checked_spec(spec)
     declare = entry.shapes or DECLARED.get(entry.name)
     if declare is None or (entry.name in DECLARED and entry.factory is not _BUILTIN_FACTORIES.get(entry.name)):
-        # a user's own data set (or a built-in replaced by one): its shapes come from its data
+        # a user's own data set (or one registered under a built-in's name after it was removed from
+        # DATASETS): its shapes come from its data
         if declared_only:
             return None
         return entry.factory(data_dir=data_dir, rng=make_rng(seed), **options)
