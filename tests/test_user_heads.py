@@ -154,3 +154,24 @@ def test_gradcheck_checks_a_user_heads_backward(tmp_path, tabular_data_dir, caps
     assert code == verdict, out
     model_rows = [line.split() for line in out.splitlines() if line.startswith("model")]
     assert model_rows and all(row[-1] == ("FAIL" if verdict else "ok") for row in model_rows)
+
+
+def test_load_without_the_heads_module_names_the_mode_and_the_import_fix(tmp_path):
+    from alzza.errors import ModelFileError
+    from alzza.user_code import import_user_code
+
+    head, _ = _user_files(tmp_path, "huber_gone")
+    module = import_user_code(str(head))
+    model = alzza.Model(None, [4], input_shape=(3,), output_shape=(1,), mode="regression", seed=0,
+                        head={"mode": "huber_gone", "delta": 0.5}, printer=lambda *a: None)
+    assert isinstance(model.head, module.HuberHead) and model.head.delta == 0.5
+    path = tmp_path / "gone.npz"
+    model.save(path)
+    del HEADS["huber_gone"]
+    try:
+        with pytest.raises(ModelFileError, match=r"unknown output mode 'huber_gone'.*--import"):
+            alzza.load(path)
+    finally:
+        HEADS["huber_gone"] = module.HuberHead
+    again = alzza.load(path, printer=lambda *a: None)
+    assert isinstance(again.head, module.HuberHead) and again.head.delta == 0.5
