@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+import alzza
+from alzza.errors import ModelFileError
+
 
 def write_user_files(folder: Path, name: str, code: str, experiment: str, **fields) -> tuple[Path, Path]:
     """(``folder/name.py``, ``folder/name.yaml``): ``code`` and ``experiment`` with ``{name}``
@@ -14,3 +19,15 @@ def write_user_files(folder: Path, name: str, code: str, experiment: str, **fiel
     spec = folder / f"{name}.yaml"
     spec.write_text(experiment.format(name=name, **fields))
     return module, spec
+
+
+def load_error_without(registry, name: str, path: Path) -> ModelFileError:
+    """The ModelFileError of ``alzza.load(path)`` while ``name`` is out of ``registry``
+    (as in a process that has not imported the user's module); the name is put back after."""
+    registered = registry.pop(name)
+    try:
+        with pytest.raises(ModelFileError) as info:
+            alzza.load(path)
+    finally:
+        registry[name] = registered
+    return info.value
