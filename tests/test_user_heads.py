@@ -124,6 +124,7 @@ def test_summary_run_and_load_use_a_user_head_from_import(tmp_path, tabular_data
     assert saved, list(out.iterdir())
     model = alzza.load(saved[0], printer=lambda *a: None)  # the head is registered in this process now
     assert type(model.head).__name__ == "HuberHead" and model.head.mode == "huber_run"
+    assert "regression (scored by head 'huber_run')" in repr(model)  # repr says which head scores
     assert model.head.delta == 2.0 and isinstance(model.head.delta, float)
     # the loaded model scores with the user's loss: Huber with δ = 2 on its own predictions
     x, y = make_dataset("abalone", data_dir=tabular_data_dir, seed=0).test_data()
