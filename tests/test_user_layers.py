@@ -5,16 +5,18 @@ of a model that uses it, ``alzza gradcheck`` catching a wrong backward, and
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _user_code import load_error_without, write_user_files
 
 import alzza
 from alzza.cli import main
-from alzza.errors import LayerContractError, ModelFileError
+from alzza.errors import LayerContractError
 from alzza.layers import LAYER_TYPES, Dense, Layer, register_layer
 from alzza.layers.composite import Add, Loop, Parallel
 from alzza.layers.conv import Conv2D
@@ -76,11 +78,7 @@ train: {{epochs: 1, batch_size: 10, learning_rate: 0.001, optimizer: sgd}}
 
 
 def _user_files(tmp_path, name, dx_factor=""):
-    layer = tmp_path / f"{name}.py"
-    layer.write_text(LAYER_FILE.format(name=name, dx_factor=dx_factor))
-    experiment = tmp_path / f"{name}.yaml"
-    experiment.write_text(EXPERIMENT.format(name=name))
-    return layer, experiment
+    return write_user_files(tmp_path, name, LAYER_FILE, EXPERIMENT, dx_factor=dx_factor)
 
 
 def test_summary_and_run_import_a_user_layer_file(tmp_path, tabular_data_dir, capsys):
@@ -159,12 +157,8 @@ def test_load_error_in_process_is_a_model_file_error(tmp_path):
                         seed=0, printer=lambda *a: None)
     path = tmp_path / "gone.npz"
     model.save(path)
-    del LAYER_TYPES["feature_scale_gone"]
-    try:
-        with pytest.raises(ModelFileError, match=r"'feature_scale_gone' \(at layers\[0\]\).*--import"):
-            alzza.load(path)
-    finally:
-        LAYER_TYPES["feature_scale_gone"] = module.FeatureScale
+    error = load_error_without(LAYER_TYPES, "feature_scale_gone", path)
+    assert re.search(r"'feature_scale_gone' \(at layers\[0\]\).*--import", str(error))
 
 
 @pytest.mark.parametrize("dx_factor, verdict", [("", 0), ("2 * ", 1)])

@@ -252,11 +252,11 @@ def _interactive() -> bool:
 
 def describe_model(model) -> str:
     """``<Model pulsar-std: network (8) → (1), binary, 45 parameters, adam, trained 10 epochs>``."""
-    from ..viz.summary import _shape
+    from ..viz.summary import _shape, mode_text
 
     kind = getattr(model, "kind", "") or "network"
     history = getattr(model, "history", None)
     trained = f", trained {len(history.epoch)} epochs" if history is not None and history.epoch else ", untrained"
     return (f"<{type(model).__name__} {model.name}: {kind} {_shape(model.input_shape)} → "
-            f"{_shape(model.output_shape)}, {model.mode}, {model.parameter_count():,} parameters, "
+            f"{_shape(model.output_shape)}, {mode_text(model)}, {model.parameter_count():,} parameters, "
             f"{model.optimizer.name}{trained}>")
