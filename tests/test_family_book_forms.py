@@ -4,8 +4,10 @@ same numbers as the English run, and the English report as it was."""
 
 from __future__ import annotations
 
+import json
 import re
 
+import numpy as np
 import pytest
 from _family_data import tiny_data_dir
 
@@ -88,8 +90,12 @@ def both_languages(name, data_dir, tmp_path, capsys):
     korean = capsys.readouterr().out.splitlines()
     # the same run in either language: the numbers of the epoch lines agree
     assert numbers(korean, "    ") == numbers(english, "E") and numbers(english, "E")
-    for folder in ("en", "ko"):
-        assert (tmp_path / folder / "result.json").is_file() and (tmp_path / folder / "model.npz").is_file()
+    # ... and only the printed report differs: the results and the trained weights are the same
+    results = [json.loads((tmp_path / folder / "result.json").read_text(encoding="utf-8")) for folder in ("en", "ko")]
+    assert results[0]["metrics"] == results[1]["metrics"] and results[0]["parameters"] == results[1]["parameters"]
+    weights = [np.load(tmp_path / folder / "model.npz") for folder in ("en", "ko")]
+    assert sorted(weights[0].files) == sorted(weights[1].files)
+    assert all(np.array_equal(weights[0][key], weights[1][key]) for key in weights[0].files)
     return english, korean
 
 

@@ -197,5 +197,6 @@ def book_family_class(cls: type) -> type:
         forms = FAMILY_FORMS.get(getattr(cls, "kind", ""))
         if forms is None:
             raise ValueError(f"{cls.__name__}: no book forms for model kind {getattr(cls, 'kind', '')!r}")
-        _CLASSES[cls] = type(f"Book{cls.__name__}", (BookMethods, forms, cls), {"__module__": __name__})
+        # the same name as cls: repr(model) and the saved files read as for --lang en
+        _CLASSES[cls] = type(cls.__name__, (BookMethods, forms, cls), {"__module__": __name__})
     return _CLASSES[cls]
