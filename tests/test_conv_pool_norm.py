@@ -188,6 +188,42 @@ def test_conv_gradients_every_actions_order(actions):
     assert max(errors.values()) < TOL, errors
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_fused_relu_batchnorm_matches_the_separate_actions(monkeypatch, dtype):
+    # "LAB" with ReLU: the mask-keeping ReLU and the in-place batch norm against the
+    # actions run one by one (FUSE_RELU_BN off), forward, backward and running statistics
+    from alzza.layers import conv as conv_module
+
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((3, 6, 5, 2)) + 0.2).astype(dtype)
+    dy = rng.standard_normal((3, 6, 5, 4)).astype(dtype)
+    results = {}
+    for fused in (True, False):
+        monkeypatch.setattr(conv_module, "FUSE_RELU_BN", fused)
+        layer = build(Conv2D(3, 4, actions="LAB"), (6, 5, 2), dtype)
+        layer.params["b"][:] = [0.3, -0.2, 0.1, 0.0]
+        y = layer.forward(x, training=True).copy()
+        dx = layer.backward(dy)
+        infer = layer.forward(x, training=False)
+        results[fused] = (y, dx, layer.grads["k"], layer.grads["b"], layer.state["mean"].copy(),
+                          layer.state["var"].copy(), infer)
+        assert (layer._relu_mask is not None) == fused
+    atol = 1e-12 if dtype == np.float64 else 2e-5
+    for got, expected in zip(results[True], results[False]):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, expected, atol=atol, rtol=0)
+    assert (results[True][0] != results[True][0].reshape(-1, 4)[0]).any()  # not a constant output
+
+
+def test_conv_fused_relu_batchnorm_gradients():
+    # the fused path's gradient, numerically (inputs kept away from ReLU's kink)
+    x = distinct((2, 5, 4, 2), seed=1)
+    layer = Conv2D(3, 3, actions="LAB")
+    errors = check_layer_gradients(layer, (5, 4, 2), x=x, training=True)
+    assert layer._relu_mask is not None
+    assert max(errors.values()) < TOL, errors
+
+
 def test_conv_first_layer_skips_input_gradient():
     layer = build(Conv2D(3, 2, actions="BLA"), (5, 5, 2))
     layer.needs_input_grad = False
