@@ -188,6 +188,34 @@ def test_conv_gradients_every_actions_order(actions):
     assert max(errors.values()) < TOL, errors
 
 
+@pytest.mark.parametrize("blocks", ["whole batch", "one image at a time"])
+def test_conv_bias_in_the_gemm_matches_the_separate_bias(monkeypatch, blocks):
+    # channels-first columns with a row of ones (the bias inside the GEMM, db from the dK
+    # GEMM) against the plain GEMM followed by z += b and db = Σ dz
+    from alzza.layers import conv as conv_module
+
+    monkeypatch.setattr(conv_module, "COLUMN_LAYOUT", "channels_first")
+    if blocks != "whole batch":
+        monkeypatch.setattr(conv_module, "INFERENCE_COLUMN_LIMIT", 1)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 7, 6, 2)).astype(np.float32)
+    dy = rng.standard_normal((3, 3, 3, 5)).astype(np.float32)
+    results = {}
+    for in_gemm in (True, False):
+        monkeypatch.setattr(conv_module, "BIAS_IN_GEMM", in_gemm)
+        layer = build(Conv2D(3, 5, stride=2, actfunc="tanh"), (7, 6, 2), np.float32)
+        layer.params["b"][:] = [0.5, -1.0, 0.25, 2.0, 0.0]
+        outputs = []
+        for n in (3, 2, 3):  # the batch size changes: buffers rebuilt, their row of ones with them
+            y = layer.forward(x[:n], training=True).copy()
+            dx = layer.backward(dy[:n])
+            outputs += [y, dx, layer.grads["k"].copy(), layer.grads["b"].copy(), layer.forward(x[:n], training=False)]
+        results[in_gemm] = outputs
+        assert (layer._cols.shape[0] == 3 * 3 * 2 + 1) == in_gemm
+    for got, expected in zip(results[True], results[False]):
+        np.testing.assert_allclose(got, expected, atol=2e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_conv_fused_relu_batchnorm_matches_the_separate_actions(monkeypatch, dtype):
     # "LAB" with ReLU: the mask-keeping ReLU and the in-place batch norm against the
