@@ -216,6 +216,25 @@ def test_conv_bias_in_the_gemm_matches_the_separate_bias(monkeypatch, blocks):
         np.testing.assert_allclose(got, expected, atol=2e-5, rtol=1e-5)
 
 
+def test_conv_channels_last_kernel_gradient_either_way_round(monkeypatch):
+    # dK = colsᵀ·dz (any F) and dK = (dzᵀ·cols)ᵀ (small F) are the same matrix
+    from alzza.layers import conv as conv_module
+
+    monkeypatch.setattr(conv_module, "COLUMN_LAYOUT", "channels_last")
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 5, 6, 3))
+    dy = rng.standard_normal((2, 5, 6, 4))
+    grads = []
+    for below in (64, 0):
+        monkeypatch.setattr(conv_module, "TRANSPOSED_DK_BELOW", below)
+        layer = build(Conv2D(3, 4, actions="L"), (5, 5 + 1, 3))
+        layer.forward(x, training=True)
+        layer.backward(dy)
+        grads.append(layer.grads["k"])
+    assert grads[0].flags.c_contiguous and grads[0].shape == (3, 3, 3, 4)
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_conv_fused_relu_batchnorm_matches_the_separate_actions(monkeypatch, dtype):
     # "LAB" with ReLU: the mask-keeping ReLU and the in-place batch norm against the
