@@ -245,6 +245,8 @@ class _GemmTimed(np.ndarray):
 
     seconds = 0.0
     calls = 0
+    #: the clock the products are timed with (``op_split`` uses the thread's CPU time)
+    clock = staticmethod(time.perf_counter)
     GEMM_FUNCTIONS: ClassVar[set] = {np.dot, np.vdot, np.inner, np.tensordot, np.einsum, np.matmul}
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
@@ -252,9 +254,9 @@ class _GemmTimed(np.ndarray):
         if out is not None:
             kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, _GemmTimed) else o for o in out)
         if ufunc is np.matmul and method == "__call__":
-            start = time.perf_counter()
+            start = _GemmTimed.clock()
             result = ufunc(*inputs, **kwargs)
-            _GemmTimed.seconds += time.perf_counter() - start
+            _GemmTimed.seconds += _GemmTimed.clock() - start
             _GemmTimed.calls += 1
         else:
             result = getattr(ufunc, method)(*inputs, **kwargs)
@@ -264,9 +266,9 @@ class _GemmTimed(np.ndarray):
 
     def __array_function__(self, func, types, args, kwargs):
         if func in self.GEMM_FUNCTIONS:
-            start = time.perf_counter()
+            start = _GemmTimed.clock()
             result = super().__array_function__(func, types, args, kwargs)
-            _GemmTimed.seconds += time.perf_counter() - start
+            _GemmTimed.seconds += _GemmTimed.clock() - start
             _GemmTimed.calls += 1
         else:
             result = super().__array_function__(func, types, args, kwargs)
@@ -373,8 +375,9 @@ def load_torch_reference(path=None):
 
 
 # ----------------------------------------------------------------------------- the suite
-def run_row(row, batch, reference, *, repeats, target, profile=True, log=print):
-    """Time one row at one batch size; returns the result dict (training, inference, profile, memory)."""
+def run_row(row, batch, reference, *, repeats, target, profile=True, ops=False, log=print):
+    """Time one row at one batch size; returns the result dict (training, inference, profile, memory;
+    with ``ops`` the split of the step by layer method and window op, :func:`~alzza.bench.opsplit.op_split`)."""
     rng = np.random.default_rng(0)
     model = build_alzza(row)
     x, y, labels = make_batch(row, batch, rng)
@@ -414,6 +417,12 @@ def run_row(row, batch, reference, *, repeats, target, profile=True, log=print):
         except Exception as exc:  # noqa: BLE001 — a layer the wrapper can't follow: report, don't fail the suite
             result["gemm"] = {"error": f"{type(exc).__name__}: {exc}"}
         result["peak_bytes"] = peak_memory(alzza_step)
+    if ops:
+        from .opsplit import op_split, split_lines
+
+        result["ops"] = op_split(model, x, y, LEARNING_RATE)
+        for line in split_lines(result["ops"], name=f"{row.name} batch {batch} (CPU time of one thread)"):
+            log(line)
     return result
 
 
@@ -486,7 +495,8 @@ def run_suite(args, log=print):
             results.append({"row": row.name, "skipped": reason})
             continue
         for batch in batches:
-            res = run_row(row, batch, reference, repeats=repeats, target=target, profile=not args.no_profile)
+            res = run_row(row, batch, reference, repeats=repeats, target=target, profile=not args.no_profile,
+                          ops=getattr(args, "ops", False), log=log)
             results.append(res)
             log(table_lines([res])[1])  # the training line of this row, as soon as it is measured
     info["loadavg_after"] = _loadavg()
@@ -557,6 +567,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=_at_least_one(int), help="sequence length for the rnn rows (e.g. 80)")
     parser.add_argument("--no-torch", action="store_true", help="alzza's times only")
     parser.add_argument("--no-profile", action="store_true", help="skip the GEMM profile and peak memory")
+    parser.add_argument("--ops", action="store_true",
+                        help="also print where alzza's step goes: CPU share per layer method, window op and GEMM "
+                             "(read it at --threads 1)")
     parser.add_argument("--torch-models", help="path of the torch reference file (default benchmarks/torch_models.py)")
     parser.add_argument("--unset-openblas-env", action="store_true",
                         help="run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed (in a child process)")
