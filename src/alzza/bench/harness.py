@@ -283,6 +283,20 @@ def _timed(result):
     return result
 
 
+def time_layer_inputs(model):
+    """Every layer's forward / backward of ``model`` (a copy) takes its array arguments as
+    :class:`_GemmTimed` views: a product of a gradient that a layer wrote into a plain
+    buffer (a pool's dx) with a reused plain buffer (the conv's columns) is timed too."""
+    def converting(fn):
+        def call(*args, **kwargs):
+            return fn(*(a.view(_GemmTimed) if type(a) is np.ndarray else a for a in args), **kwargs)
+        return call
+
+    for layer in model.network.walk():
+        for method in ("forward", "backward"):
+            setattr(layer, method, converting(getattr(layer, method)))
+
+
 def gemm_profile(model, x, y, step_seconds, steps=3):
     """Seconds per training step spent in matrix products, and their share of ``step_seconds``.
 
@@ -294,6 +308,7 @@ def gemm_profile(model, x, y, step_seconds, steps=3):
     for layer in twin.network.walk():
         for key, value in list(layer.params.items()):
             layer.params[key] = value.view(_GemmTimed)
+    time_layer_inputs(twin)
     xt = x.view(_GemmTimed)
     twin.train_step(xt, y, LEARNING_RATE)  # warm-up
     _GemmTimed.seconds, _GemmTimed.calls = 0.0, 0

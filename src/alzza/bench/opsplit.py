@@ -87,7 +87,7 @@ def op_split(model, x, y, learning_rate, steps=3):
     Shares are sorted, largest first; ``other (loss, update, glue)`` is the step's time
     outside every wrapped call.
     """
-    from .harness import _GemmTimed, _timed
+    from .harness import _GemmTimed, _timed, time_layer_inputs
 
     twin = copy.deepcopy(model)
     for layer in twin.network.walk():
@@ -95,6 +95,7 @@ def op_split(model, x, y, learning_rate, steps=3):
             layer.params[key] = value.view(_GemmTimed)
     clock = _Clock(lambda: _GemmTimed.seconds)
     _wrap_layers(twin, clock)
+    time_layer_inputs(twin)
     step = clock.wrap(twin.train_step, "other (loss, update, glue)")
     xt = _timed(x)
     saved_ops = {name: getattr(conv_module, name) for name in WINDOW_OPS if hasattr(conv_module, name)}
