@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..ops.activations import ACTIVATIONS, get_activation
+from ..ops.channelwise import per_channel
 from ..ops.windows import (
     STRIDE_RULES,
     channel_sum,
@@ -269,7 +270,7 @@ class Conv2D(Layer):
                                                 out=block)
                 part = z[start:stop].reshape(-1, self.chn)
                 np.matmul(block, k2, out=part)
-                part += self.params["b"]
+                per_channel(np.add, part, self.params["b"], out=part)
             self._pshape = (n,) + self._pshape[1:]
             self._cols, self._cols_last = cols, last
             return z
@@ -278,7 +279,7 @@ class Conv2D(Layer):
             self._cols, self._cols_last = cols, last
             z = (cols if last else cols.T) @ k2
             if add_bias:
-                z += self.params["b"]
+                per_channel(np.add, z, self.params["b"], out=z)
             return z.reshape(n, oh, ow, self.chn)
         z = np.empty((n, oh, ow, self.chn), dtype=x.dtype)
         step = max(1, INFERENCE_COLUMN_LIMIT // max(1, oh * ow * k2.shape[0]))
@@ -289,7 +290,7 @@ class Conv2D(Layer):
             part = z[start:start + step].reshape(-1, self.chn)
             np.matmul(cols if last else cols.T, k2, out=part)
             if add_bias:
-                part += self.params["b"]
+                per_channel(np.add, part, self.params["b"], out=part)
         return z
 
     def _linear_backward(self, dz, need_dx):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SpecError
+from ..ops.channelwise import per_channel
 from ..ops.windows import channel_sum
 from .base import BuildContext, Layer
 from .registry import Option, register_layer
@@ -70,8 +71,8 @@ class BatchNorm(Layer):
             return self.infer(x2, np.empty_like(x2)).reshape(shape)
         if self.rescale:
             xhat = self.normalize(x2, np.empty_like(x2))
-            y = np.multiply(xhat, self.params["gamma"])
-            y += self.params["beta"]
+            y = per_channel(np.multiply, xhat, self.params["gamma"])
+            per_channel(np.add, y, self.params["beta"], out=y)
         else:
             y = self.normalize(x2, np.empty_like(x2))  # callers never modify a layer's output in place
         return y.reshape(shape)
@@ -90,9 +91,8 @@ class BatchNorm(Layer):
         if self.rescale:
             scale = scale * self.params["gamma"]
             shift = shift * self.params["gamma"] + self.params["beta"]
-        y = np.multiply(x2, scale, out=out)
-        y += shift
-        return y
+        y = per_channel(np.multiply, x2, scale, out=out)
+        return per_channel(np.add, y, shift, out=y)
 
     def normalize(self, x2, out):
         """Training: x̂ of the (M, C) matrix ``x2`` written into ``out`` (may be ``x2`` itself).
@@ -103,10 +103,10 @@ class BatchNorm(Layer):
         """
         inv_m = x2.dtype.type(1.0 / x2.shape[0])
         mean = channel_sum(x2) * inv_m
-        xc = np.subtract(x2, mean, out=out)
+        xc = per_channel(np.subtract, x2, mean, out=out)
         var = channel_sum(np.multiply(xc, xc, out=self._scratch(xc))) * inv_m
         inv_std = 1.0 / np.sqrt(var + x2.dtype.type(self.epsilon))
-        xhat = np.multiply(xc, inv_std, out=xc)
+        xhat = per_channel(np.multiply, xc, inv_std, out=xc)
         r = x2.dtype.type(self.exp_ratio)
         self.state["mean"] += r * (mean - self.state["mean"])
         self.state["var"] += r * (var - self.state["var"])
@@ -122,7 +122,7 @@ class BatchNorm(Layer):
         if self.rescale:
             self.grads["gamma"] = channel_sum(np.multiply(dy2, xhat, out=self._scratch(dy2)))
             self.grads["beta"] = channel_sum(dy2)
-            dxhat = dy2 * self.params["gamma"]
+            dxhat = per_channel(np.multiply, dy2, self.params["gamma"])
         else:
             dxhat = dy2
         if not self.needs_input_grad:
@@ -131,10 +131,13 @@ class BatchNorm(Layer):
         inv_m = dy.dtype.type(1.0 / dy2.shape[0])
         mean_d = channel_sum(dxhat) * inv_m
         mean_dx = channel_sum(np.multiply(dxhat, xhat, out=scratch)) * inv_m
-        # dx = (dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) / σ  (the formula above divided through by M)
-        dx = np.subtract(dxhat, np.multiply(xhat, mean_dx, out=scratch), out=dxhat if dxhat is not dy2 else None)
-        dx -= mean_d
-        dx *= self._inv_std
+        # dx = (dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) / σ  (the formula above divided through by M),
+        # as dx̂·(1/σ) − (x̂·(mean(dx̂·x̂)/σ) + mean(dx̂)/σ): three per-channel passes and one subtraction
+        inv_std = self._inv_std
+        offset = per_channel(np.multiply, xhat, mean_dx * inv_std, out=scratch)
+        per_channel(np.add, offset, mean_d * inv_std, out=offset)
+        dx = per_channel(np.multiply, dxhat, inv_std, out=dxhat if dxhat is not dy2 else None)
+        np.subtract(dx, offset, out=dx)
         if mask is not None:
             np.multiply(dx, mask.reshape(dx.shape), out=dx)
         return dx.reshape(shape)
