@@ -408,15 +408,19 @@ def _shipped_files():
     return sorted((entry for entry in folder.iterdir() if entry.name.endswith(".yaml")), key=lambda e: e.name)
 
 
+def _shipped_experiment(entry) -> Experiment:
+    data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+    exp = parse_experiment(data, f"alzza/experiments/book/{entry.name}")
+    if exp.book_cell is None:  # every shipped row names the book's cell it reproduces
+        raise ExperimentError(f"{exp.source}: a shipped experiment needs book_cell (e.g. chap07/cnn_basic_test#5)")
+    if entry.name != f"{exp.name}.yaml":  # find_experiment reads NAME.yaml alone
+        raise ExperimentError(f"{exp.source}: a shipped experiment's file is named after it ({exp.name}.yaml)")
+    return exp
+
+
 def list_experiments() -> list[Experiment]:
     """Every shipped experiment, ordered by chapter then name."""
-    experiments = []
-    for entry in _shipped_files():
-        data = yaml.safe_load(entry.read_text(encoding="utf-8"))
-        exp = parse_experiment(data, f"alzza/experiments/book/{entry.name}")
-        if exp.book_cell is None:  # every shipped row names the book's cell it reproduces
-            raise ExperimentError(f"{exp.source}: a shipped experiment needs book_cell (e.g. chap07/cnn_basic_test#5)")
-        experiments.append(exp)
+    experiments = [_shipped_experiment(entry) for entry in _shipped_files()]
     return sorted(experiments, key=lambda e: (e.chapter or 0, e.name))
 
 
@@ -425,6 +429,10 @@ def find_experiment(name_or_path) -> Experiment:
     text = str(name_or_path)
     if text.endswith((".yaml", ".yml", ".json")) or Path(text).is_file():
         return load_experiment_file(text)
+    # A shipped experiment lives in NAME.yaml: read that one file, not all of them.
+    entry = resources.files("alzza.experiments").joinpath("book", f"{text}.yaml")
+    if "/" not in text and "\\" not in text and entry.is_file():
+        return _shipped_experiment(entry)
     experiments = {e.name: e for e in list_experiments()}
     if text in experiments:
         return experiments[text]
