@@ -333,7 +333,9 @@ class Conv2D(Layer):
                 return unpadded_grad(dxp, (1, 2), (pt, pb, pl, pr), (h, w))
             # a fresh array the caller owns: dxp is reused by the next backward
             return np.array(dxp[:, pt:pt + h, pl:pl + w], order="C")
-        dcols = k2 @ dz2.T
+        # into a reused buffer: the (kh·kw·C, N·H'·W') matrix is tens of MB, which the
+        # allocator maps afresh (page faults) on every call
+        dcols = np.matmul(k2, dz2.T, out=self._buffer("dcols", (k2.shape[0], dz2.shape[0]), dz.dtype))
         dxp = col2im(dcols, self._pshape, kh, kw, *self.stride, oh, ow,
                      out=self._buffer("dxp", self._pshape, dz.dtype))
         if min(pt, pb, pl, pr) < 0:  # cells the book's rule drops get no gradient
