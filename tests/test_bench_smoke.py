@@ -128,3 +128,28 @@ def test_ops_flag_reaches_the_child_process():
 
     args = build_parser().parse_args(["bench", "--ops", "--threads", "1"])
     assert "--ops" in _bench_argv(args) and args.ops
+
+
+def test_gemm_timing_reaches_the_conv_behind_its_batch_norm():
+    # the conv's linear part gets its gradient from its own batch norm, not through a layer
+    # boundary: time_layer_inputs must still hand it a timed array, or its GEMMs go uncounted
+    import copy
+
+    import numpy as np
+
+    from alzza.bench.harness import LEARNING_RATE, Row, _GemmTimed, build_alzza, make_batch, time_layer_inputs
+
+    row = Row("tiny-lab", "cnn", (8, 8, 3), "select", 3, [["conv", {"ksize": 3, "chn": 4, "actions": "LAB"}]])
+    twin = copy.deepcopy(build_alzza(row))
+    x, y, _ = make_batch(row, 2, np.random.default_rng(0))
+    conv = twin.network.layers[0]
+    seen = []
+
+    def spy(dz, need_dx, _method=conv._linear_backward):
+        seen.append(type(dz))
+        return _method(dz, need_dx)
+
+    conv._linear_backward = spy
+    time_layer_inputs(twin)
+    twin.train_step(x.view(_GemmTimed), y, LEARNING_RATE)
+    assert seen == [_GemmTimed]

@@ -14,6 +14,7 @@ def small(request, monkeypatch):
     # every size through the widened view, and the plain broadcast below SMALL
     if request.param == "widened":
         monkeypatch.setattr(channelwise, "SMALL", 0)
+        monkeypatch.setattr(channelwise, "WIDE_FROM", 10 ** 6)
     return request.param
 
 

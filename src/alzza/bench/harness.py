@@ -292,9 +292,12 @@ def time_layer_inputs(model):
             return fn(*(a.view(_GemmTimed) if type(a) is np.ndarray else a for a in args), **kwargs)
         return call
 
-    for layer in model.network.walk():
-        for method in ("forward", "backward"):
-            setattr(layer, method, converting(getattr(layer, method)))
+    layers = list(model.network.walk())
+    layers += [layer.bn for layer in layers if getattr(layer, "bn", None) is not None and layer.bn not in layers]
+    for layer in layers:  # the conv's linear part too: its batch norm hands it a gradient directly
+        for method in ("forward", "backward", "_linear_forward", "_linear_backward"):
+            if callable(getattr(type(layer), method, None)):
+                setattr(layer, method, converting(getattr(layer, method)))
 
 
 def gemm_profile(model, x, y, step_seconds, steps=3):

@@ -8,8 +8,9 @@ times lines up with them::
 
     a2.reshape(M/r, r·C)  ∘  tile(v, r)   ==   (a2 ∘ v).reshape(M/r, r·C)
 
-Measured (1 thread, CPU time, (M, C) · (C,) into a buffer): (65536, 16) 0.51 → 0.22 ms,
-(16384, 16) 0.12 → 0.05, (4096, 32) 0.040 → 0.025, (589824, 6) 3.8 → 2.5.
+Measured (``python benchmarks/ab_round3.py channelwise``: 1 thread, CPU time, (M, C) · (C,)
+into a buffer, loaded machine): (65536, 16) 0.87 → 0.48 ms, (16384, 16) 0.14 → 0.09,
+(589824, 6) 4.2 → 1.6; (4096, 32) 0.048 → 0.046 and (1024, 64) 0.021 → 0.028, hence WIDE_FROM.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ WIDE_ROW = 512
 
 #: below this many elements the plain broadcast is as fast (the tile and views cost a few µs)
 SMALL = 1 << 16
+#: rows of this many channels or more are left as they are: (4096, 32) gained 0.94, and
+#: (1024, 64) lost (1.29), in ``python benchmarks/ab_round3.py channelwise``
+WIDE_FROM = 32
 
 _FOLDS: dict = {}
 
@@ -43,13 +47,15 @@ def per_channel(ufunc, a2: np.ndarray, v: np.ndarray, out: np.ndarray | None = N
     """``ufunc(a2, v)`` for a2 (M, C) and v (C,), into ``out`` (M, C) when given (may be a2).
 
     Same values as the broadcast ``ufunc(a2, v, out=out)``; computed on the widened view
-    when a2 and out are C-contiguous and a2 has at least SMALL elements, else by plain
-    broadcasting.
+    when a2 and out are C-contiguous, C < WIDE_FROM and a2 has at least SMALL elements,
+    else by plain broadcasting.
     """
     m, c = a2.shape
+    if a2.size < SMALL or c >= WIDE_FROM:  # first, cheaply: most small arrays stop here
+        return ufunc(a2, v, out=out)
     if out is None:
-        out = np.empty(a2.shape, dtype=np.result_type(a2, v))
-    r = row_fold(m, c) if a2.size >= SMALL else 1
+        out = np.empty_like(a2, dtype=np.result_type(a2, v))  # (keeps an ndarray subclass, as a ufunc does)
+    r = row_fold(m, c)
     if r == 1 or not (a2.flags.c_contiguous and out.flags.c_contiguous):
         return ufunc(a2, v, out=out)
     ufunc(a2.reshape(m // r, r * c), np.tile(v, r), out=out.reshape(m // r, r * c))
