@@ -1,7 +1,7 @@
 """Interleaved A/B measurements behind the issue-18 round-3 changes (docs/performance.md).
 
     python benchmarks/ab_round3.py            # every experiment
-    python benchmarks/ab_round3.py bn relu    # only these (channelwise bn bias dk relu dcols lstm)
+    python benchmarks/ab_round3.py bn relu    # only these (channelwise bn bias dk relu dcols lstm torchops dropped)
 
 Each experiment times two or more ways of computing the same numbers on the same
 arrays, alternating between them call by call, and prints the median (and the min) of
@@ -180,6 +180,71 @@ def dcols():
         print(f"  ({k}, {m}) {k * m * 4 / 2**20:.0f} MB", ab({"fresh": lambda: run(None), "kept": lambda: run(buf)}, 21))
 
 
+def dropped():
+    """Ideas measured and not kept (same numbers, other ways)."""
+    from alzza.ops.windows import im2col_channels_last, pad_channels_last
+
+    # the variance's square: in a kept buffer (kept) or summed by einsum
+    for m, c in [(65536, 16), (16384, 16)]:
+        xc = RNG.standard_normal((m, c), dtype=np.float32)
+        buf = np.empty_like(xc)
+        print(f"  variance ({m}, {c})", ab({"square in a buffer": lambda: channel_sum(np.multiply(xc, xc, out=buf)),
+                                            "einsum": lambda: np.einsum("ij,ij->j", xc, xc)}))
+    # the residual network's first layer: keep its 38 MB columns for dK, or rebuild them in
+    # cache-sized blocks in backward
+    x = RNG.standard_normal((64, 64, 64, 3), dtype=np.float32)
+    xp = pad_channels_last(x, (3, 2, 3, 2))
+    cols = im2col_channels_last(xp, 7, 7, 2, 2, 32, 32)
+    dz = RNG.standard_normal((cols.shape[0], 16), dtype=np.float32)
+    block = np.empty((4 * 32 * 32, cols.shape[1]), np.float32)
+
+    def rebuilt():
+        dk = np.zeros((cols.shape[1], 16), np.float32)
+        for i in range(0, 64, 4):
+            part = im2col_channels_last(xp[i:i + 4], 7, 7, 2, 2, 32, 32, out=block)
+            dk += part.T @ dz[i * 1024:(i + 4) * 1024]
+        return dk
+
+    def row_blocks():
+        dk = np.zeros((cols.shape[1], 16), np.float32)
+        for start in range(0, cols.shape[0], 4096):
+            dk += cols[start:start + 4096].T @ dz[start:start + 4096]
+        return dk
+
+    def rebuilt_transposed():
+        dkt = np.zeros((16, cols.shape[1]), np.float32)
+        for i in range(0, 64, 4):
+            part = im2col_channels_last(xp[i:i + 4], 7, 7, 2, 2, 32, 32, out=block)
+            dkt += dz[i * 1024:(i + 4) * 1024].T @ part
+        return dkt.T
+
+    print("  first-layer dK", ab({"kept, (dzT @ cols)T (used)": lambda: (dz.T @ cols).T,
+                                  "rebuilt, transposed": rebuilt_transposed,
+                                  "kept columns": lambda: cols.T @ dz, "rebuilt in blocks": rebuilt,
+                                  "row blocks summed": row_blocks,
+                                  "dzT made contiguous": lambda: (np.ascontiguousarray(dz.T) @ cols).T}, 15))
+    # the channels-first dK the other way round
+    for k, m, f in [(28, 589824, 6), (55, 147456, 12)]:
+        cf_cols = RNG.standard_normal((k, m), dtype=np.float32)
+        dzf = RNG.standard_normal((m, f), dtype=np.float32)
+        print(f"  channels-first dK ({k}, {m}, {f})", ab({"cols @ dz": lambda: cf_cols @ dzf,
+                                                          "(dzT @ colsT)T": lambda: (dzf.T @ cf_cols.T).T}, 15))
+    # the LSTM backward's per-step products: one broadcast or four
+    gf = RNG.random((64, 4, 64), dtype=np.float32)
+    dc, dh = RNG.random((64, 64), dtype=np.float32), RNG.random((64, 64), dtype=np.float32)
+    da = np.empty((64, 4, 64), np.float32)
+
+    def broadcast():
+        np.multiply(dc[:, None, :], gf, out=da)
+        np.multiply(dh, gf[:, 2], out=da[:, 2])
+
+    def four():
+        for j, g in ((0, dc), (1, dc), (2, dh), (3, dc)):
+            np.multiply(g, gf[:, j], out=da[:, j])
+
+    print("  LSTM step products", ab({"broadcast": broadcast, "four": four}, inner=50))
+
+
 _LSTM_SIDE = """
 import sys, time
 import numpy as np
@@ -204,15 +269,23 @@ print(np.median(times))
 """
 
 
+#: glibc told to keep freed memory (no trimming, no per-allocation maps below 32 MB): the
+#: old code's page faults then go away too, which shows where the workspaces' gain comes from
+KEEP_FREED_MEMORY = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296"
+
+
 def lstm(rounds=4):
-    """lstm-automata training step, fresh per-batch arrays against reused workspaces (own processes)."""
+    """lstm-automata training step, fresh per-batch arrays against reused workspaces (own processes),
+    and fresh arrays with an allocator that keeps freed memory (GLIBC_TUNABLES)."""
     src = str(Path(__file__).resolve().parents[1] / "src")
     for batch in (10, 64):
-        results = {"fresh arrays": [], "workspaces": []}
+        results = {"fresh arrays": [], "workspaces": [], "fresh arrays, memory kept": []}
+        keep = dict(os.environ, GLIBC_TUNABLES=KEEP_FREED_MEMORY)
         for _ in range(rounds):
-            for side, fresh in (("fresh arrays", True), ("workspaces", False)):
+            for side, fresh, env in (("fresh arrays", True, None), ("workspaces", False, None),
+                                     ("fresh arrays, memory kept", True, keep)):
                 out = subprocess.run([sys.executable, "-c", _LSTM_SIDE.format(src=src, fresh=fresh, batch=batch)],
-                                     capture_output=True, text=True, check=True).stdout
+                                     capture_output=True, text=True, check=True, env=env).stdout
                 results[side].append(float(out.split()[-1]))
         first = np.median(results["fresh arrays"])
         print(f"  batch {batch}", "  ".join(f"{side} {np.median(v) * 1e3:.2f} ms ({np.median(v) / first:.2f})"
@@ -220,8 +293,37 @@ def lstm(rounds=4):
               f"(medians of {rounds} processes each)")
 
 
+def torchops(rows=("cnn-flowers96", "residual-flower64", "lstm-automata"), batch=64, steps=5):
+    """torch's side: self CPU time per ATen op of the same training steps (torch.profiler, 1 thread)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from alzza.bench.harness import LEARNING_RATE, ROWS, build_alzza, load_torch_reference, make_batch
+
+    torch.set_num_threads(1)
+    reference, why = load_torch_reference(str(Path(__file__).resolve().parent / "torch_models.py"))
+    if reference is None:
+        print(f"  skipped: {why}")
+        return
+    for name in rows:
+        row = next(r for r in ROWS if r.name == name)
+        model = build_alzza(row)
+        x, y, labels = make_batch(row, batch, np.random.default_rng(0))
+        twin = reference.TorchTwin(model, row.mode, LEARNING_RATE, x, y, labels)
+        for _ in range(3):
+            twin.train_step()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(steps):
+                twin.train_step()
+        events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
+        total = sum(e.self_cpu_time_total for e in events)
+        print(f"  {name} batch {batch}: {total / steps / 1e3:.1f} ms self CPU per step (profiled)")
+        for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:8]:
+            print(f"      {e.key:<44} {e.self_cpu_time_total / total * 100:5.1f} %")
+
+
 EXPERIMENTS = {"channelwise": channelwise, "bn": bn, "bias": bias, "dk": dk, "relu": relu, "dcols": dcols,
-               "lstm": lstm}
+               "lstm": lstm, "torchops": torchops, "dropped": dropped}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(EXPERIMENTS)

@@ -39,12 +39,14 @@ COLUMN_LAYOUT = None
 FUSE_RELU_BN = True
 #: channels-first columns carry a last row of ones and the kernel matrix the bias as its last
 #: row, so the GEMM adds b and the dK GEMM yields db (no pass over z, no separate sum).
-#: Chapter 7 CNN, batch 64, 1 thread, CPU-time medians: first layer forward GEMM + bias
-#: 14.8 → 11.9 ms, dK + db 13.5 → 11.1 ms. False: the plain GEMM, then z += b (the reference)
+#: Chapter 7 CNN, batch 64, 1 thread, CPU-time medians (``python benchmarks/ab_round3.py bias``):
+#: first layer forward GEMM + bias 15.9 → 12.5 ms, dK + db 14.3 → 11.8 ms; second layer 0.88,
+#: 1.01. False: the plain GEMM, then z += b (the reference)
 BIAS_IN_GEMM = True
 #: channels-last dK with fewer output channels than this is taken as (dzᵀ·cols)ᵀ: 1 thread,
-#: CPU-time medians, (M, K, F) = (65536, 147, 16) 10.1 → 8.1 ms, (36864, 108, 24) 4.6 → 3.5,
-#: (16384, 144, 16) 1.56 → 1.37; F = 32 and 64 no different (±3 %)
+#: CPU-time medians (``python benchmarks/ab_round3.py dk``), (M, K, F) = (65536, 147, 16)
+#: 10.5 → 8.3 ms, (16384, 144, 16) 2.18 → 1.76, (36864, 108, 24) 6.0 → 4.6; at F = 32 and 64
+#: the two ways were not clearly apart (medians and minima disagree from run to run)
 TRANSPOSED_DK_BELOW = 32
 
 
@@ -334,7 +336,8 @@ class Conv2D(Layer):
             # a fresh array the caller owns: dxp is reused by the next backward
             return np.array(dxp[:, pt:pt + h, pl:pl + w], order="C")
         # into a reused buffer: the (kh·kw·C, N·H'·W') matrix is tens of MB, which the
-        # allocator maps afresh (page faults) on every call
+        # allocator maps afresh (page faults) on every call (ab_round3.py dcols: 61 MB
+        # 24.8 → 15.3 ms, the 96 px CNN's 30 MB 9.5 → 8.7)
         dcols = np.matmul(k2, dz2.T, out=self._buffer("dcols", (k2.shape[0], dz2.shape[0]), dz.dtype))
         dxp = col2im(dcols, self._pshape, kh, kw, *self.stride, oh, ow,
                      out=self._buffer("dxp", self._pshape, dz.dtype))

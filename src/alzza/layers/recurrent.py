@@ -114,10 +114,10 @@ class RecurrentBase(Layer):
         """A layer-owned array of ``shape``, reused while the shape stays (zero-filled when ``zero``).
 
         The per-batch arrays of a step (gates, states, gate factors, dL/da) are a few MB
-        each; fresh ones cost their page faults again on every call, which measured a
-        third of an lstm-automata training step (batch 64, 1 thread: 18 → 12 ms with
-        the allocator told to keep freed memory). Only internal arrays live here: what
-        a layer returns is always a fresh array.
+        each; fresh ones cost their page faults again on every call, a quarter to a
+        third of an lstm-automata training step (batch 64, 1 thread, CPU time: 17.2 →
+        11.3 ms and 18.0 → 14.1 in two runs of ``python benchmarks/ab_round3.py lstm``).
+        Only internal arrays live here: what a layer returns is always a fresh array.
         """
         key = (name, np.dtype(dtype))
         buf = self._workspaces.get(key)

@@ -9,21 +9,20 @@ times lines up with them::
     a2.reshape(M/r, r·C)  ∘  tile(v, r)   ==   (a2 ∘ v).reshape(M/r, r·C)
 
 Measured (``python benchmarks/ab_round3.py channelwise``: 1 thread, CPU time, (M, C) · (C,)
-into a buffer, loaded machine): (65536, 16) 0.87 → 0.48 ms, (16384, 16) 0.14 → 0.09,
-(589824, 6) 4.2 → 1.6; (4096, 32) 0.048 → 0.046 and (1024, 64) 0.021 → 0.028, hence WIDE_FROM.
+into a buffer, loaded machine): (65536, 16) 0.58 → 0.32 ms, (16384, 16) 0.145 → 0.086,
+(589824, 6) 3.8 → 1.6; (4096, 32) and (1024, 64) 1.01–1.29 (no gain), hence WIDE_FROM.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: rows are widened to at most this many floats (longer gains nothing measurable)
+#: rows are widened to at most this many floats (not tuned: 2 KB rows already leave little loop overhead)
 WIDE_ROW = 512
 
 #: below this many elements the plain broadcast is as fast (the tile and views cost a few µs)
 SMALL = 1 << 16
-#: rows of this many channels or more are left as they are: (4096, 32) gained 0.94, and
-#: (1024, 64) lost (1.29), in ``python benchmarks/ab_round3.py channelwise``
+#: rows of this many channels or more are left as they are (no gain at 32, a loss at 64)
 WIDE_FROM = 32
 
 _FOLDS: dict = {}
