@@ -25,6 +25,7 @@ from collections import defaultdict
 
 from ..layers import conv as conv_module
 from ..ops import windows
+from .gemmtime import _GemmTimed, _timed, time_layer_inputs
 
 #: the window ops conv.py imports by name (patched there for the duration of a split)
 WINDOW_OPS = ("im2col", "col2im", "im2col_channels_last", "col2im_channels_last", "pad_channels_first",
@@ -87,8 +88,6 @@ def op_split(model, x, y, learning_rate, steps=3):
     Shares are sorted, largest first; ``other (loss, update, glue)`` is the step's time
     outside every wrapped call.
     """
-    from .harness import _GemmTimed, _timed, time_layer_inputs
-
     twin = copy.deepcopy(model)
     for layer in twin.network.walk():
         for key, value in list(layer.params.items()):
