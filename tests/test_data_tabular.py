@@ -436,9 +436,9 @@ def test_bad_dataset_specs_name_the_path(spec, path, words, tabular_data_dir):
 def forget_toy_dataset():
     """The registry is global: a data set registered by a test is removed after it."""
     yield
-    from alzza.data.registry import _REGISTRY
+    from alzza.data.registry import DATASETS
 
-    _REGISTRY.pop("toy-test", None)
+    DATASETS.pop("toy-test", None)
 
 
 def test_registered_factory_gets_defaults_and_rng(forget_toy_dataset):

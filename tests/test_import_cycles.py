@@ -91,13 +91,25 @@ def test_the_graph_sees_the_imports_it_should():
     assert "alzza.layers.base" in graph["alzza.layers.dense"]          # from .base import ...
     assert "alzza.options" in graph["alzza.layers.registry"]           # from ..options import ...
     assert "alzza.layers.conv" in graph["alzza.layers"]                # from . import conv
-    assert "alzza.io" in graph["alzza.models.model"]                   # deferred, inside save()
+    assert "alzza.io" in graph["alzza.models.family"]                  # deferred, inside save()
 
 
 def test_the_cycle_finder_finds_a_planted_cycle():
     graph = import_graph()
     graph["alzza.options"] = graph["alzza.options"] | {"alzza.layers.dense"}
     assert any({"alzza.options", "alzza.layers.dense"} <= set(c) for c in cycles(graph))
+
+
+def test_the_model_kinds_share_one_base_and_one_set_of_parts():
+    """Model and the families are not parallel hierarchies: both build on models.parts and
+    models.family, and neither of those reaches back into a model kind's module."""
+    graph = import_graph()
+    kinds = {"alzza.models.model", "alzza.models.autoencoder", "alzza.models.encoder_decoder", "alzza.models.gan"}
+    for kind in kinds:
+        assert {"alzza.models.family", "alzza.models.parts"} <= graph[kind], kind
+        assert not (graph[kind] & (kinds - {kind})), f"{kind} imports another model kind"
+    for shared in ("alzza.models.family", "alzza.models.parts"):
+        assert not (graph[shared] & kinds), f"{shared} imports a model kind"
 
 
 def test_no_import_cycles_in_src():

@@ -229,7 +229,7 @@ def test_save_load_predict_identical(tmp_path, mode, layers):
 
 
 def test_output_in_chunks_with_sequences(monkeypatch):
-    import alzza.models.model as model_module
+    import alzza.models.parts as model_module
 
     ds = ToySequences("seqselect")
     model = Model(ds, [["rnn", {"recur_size": 4}]], seed=1)

@@ -19,7 +19,7 @@ from _family_data import write_tiny_mnist, write_tiny_picture
 from _image_data import write_flowers
 from alzza.cli import main
 from alzza.data import describe_dataset, locate, make_dataset, register_dataset
-from alzza.data.registry import _REGISTRY
+from alzza.data.registry import DATASETS
 from alzza.data.dummy import make_dummy
 from alzza.data.shapes import FSDD_LONGEST_SAMPLES, DeclaredDataset
 from alzza.data.wav import write_wav
@@ -220,4 +220,4 @@ def test_a_user_data_set_without_declared_shapes_is_built_from_its_data(tmp_path
         assert built == [tmp_path]
         assert describe_dataset("my-own", declared_only=True) is None
     finally:
-        del _REGISTRY["my-own"]
+        del DATASETS["my-own"]

@@ -5,16 +5,18 @@ of a model that uses it, ``alzza gradcheck`` catching a wrong backward, and
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _user_code import load_error_without, write_user_files
 
 import alzza
 from alzza.cli import main
-from alzza.errors import LayerContractError, ModelFileError
+from alzza.errors import LayerContractError
 from alzza.layers import LAYER_TYPES, Dense, Layer, register_layer
 from alzza.layers.composite import Add, Loop, Parallel
 from alzza.layers.conv import Conv2D
@@ -76,11 +78,7 @@ train: {{epochs: 1, batch_size: 10, learning_rate: 0.001, optimizer: sgd}}
 
 
 def _user_files(tmp_path, name, dx_factor=""):
-    layer = tmp_path / f"{name}.py"
-    layer.write_text(LAYER_FILE.format(name=name, dx_factor=dx_factor))
-    experiment = tmp_path / f"{name}.yaml"
-    experiment.write_text(EXPERIMENT.format(name=name))
-    return layer, experiment
+    return write_user_files(tmp_path, name, LAYER_FILE, EXPERIMENT, dx_factor=dx_factor)
 
 
 def test_summary_and_run_import_a_user_layer_file(tmp_path, tabular_data_dir, capsys):
@@ -159,12 +157,8 @@ def test_load_error_in_process_is_a_model_file_error(tmp_path):
                         seed=0, printer=lambda *a: None)
     path = tmp_path / "gone.npz"
     model.save(path)
-    del LAYER_TYPES["feature_scale_gone"]
-    try:
-        with pytest.raises(ModelFileError, match=r"'feature_scale_gone' \(at layers\[0\]\).*--import"):
-            alzza.load(path)
-    finally:
-        LAYER_TYPES["feature_scale_gone"] = module.FeatureScale
+    error = load_error_without(LAYER_TYPES, "feature_scale_gone", path)
+    assert re.search(r"'feature_scale_gone' \(at layers\[0\]\).*--import", str(error))
 
 
 @pytest.mark.parametrize("dx_factor, verdict", [("", 0), ("2 * ", 1)])
@@ -187,12 +181,79 @@ def test_gradcheck_passes_a_right_backward_and_fails_a_wrong_one(tmp_path, tabul
         assert all(row[-1] == "ok" for row in rows) and "all" in out.splitlines()[-1]
 
 
-def test_gradcheck_refuses_a_family_with_one_message(capsys):
-    from alzza.experiments import list_experiments
+FAMILY_EXPERIMENT = """\
+name: user-family-{name}
+dataset: {{name: mnist, train_ratio: 0.1}}
+model:
+  kind: autoencoder
+  encoder: [16, ['{name}', {{start: 0.5}}]]
+  decoder: [8]
+  supervised: []
+train: {{epochs: 1, batch_size: 10, learning_rate: 0.001, optimizer: sgd}}
+"""
 
-    family = next(exp.name for exp in list_experiments() if exp.kind != "network")
-    assert main(["gradcheck", family]) == 2
-    assert "gradcheck checks network experiments" in capsys.readouterr().err
+
+def _table_of_each_chain(out: str) -> dict[str, list[list[str]]]:
+    """{chain heading: its rows (check, parameter, error, verdict)} from gradcheck's output."""
+    tables, rows = {}, None
+    for line in out.splitlines()[1:-1]:
+        if line.startswith("chain ") and "(trains " in line:
+            rows = tables[line.split(":")[0]] = []
+        elif rows is not None and not line.startswith("check "):
+            rows.append(line.split())
+    return tables
+
+
+@pytest.fixture(scope="module")
+def family_data_dir(tmp_path_factory):
+    from _family_data import tiny_data_dir
+
+    return tiny_data_dir(tmp_path_factory.mktemp("family-data"))
+
+
+@pytest.mark.parametrize("name, chains", [
+    ("mnist-autoencoder", ["mnist-autoencoder (autoencode)", "mnist-autoencoder"]),
+    ("mnist-eng-1step", ["mnist-eng-1step", "mnist-eng-1step (encoder)", "mnist-eng-1step (decoder)"]),
+    ("gan-mnist-8", ["gan-mnist-8 (discriminator)", "gan-mnist-8 (generator)"]),
+])
+def test_gradcheck_checks_every_chain_of_a_family(name, chains, family_data_dir, capsys):
+    code = main(["gradcheck", name, "--data-dir", str(family_data_dir)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    tables = _table_of_each_chain(out)
+    assert list(tables) == [f"chain {chain}" for chain in chains]
+    for heading, rows in tables.items():
+        assert rows and all(row[-1] == "ok" for row in rows), heading
+        assert any(row[0] == "chain" for row in rows) and any(row[0] != "chain" for row in rows), heading
+    if name == "gan-mnist-8":  # G(z) through the frozen D: D's layers are checked, only G's weights stepped
+        generator = tables["chain gan-mnist-8 (generator)"]
+        assert {row[0] for row in generator} >= {"generator.output", "discriminator.output", "chain"}
+        assert all(row[1].startswith("generator") for row in generator if row[0] == "chain")
+    assert out.splitlines()[-1].startswith(f"all {sum(map(len, tables.values()))} gradients agree")
+
+
+@pytest.mark.parametrize("dx_factor, verdict", [("", 0), ("2 * ", 1)])
+def test_gradcheck_fails_a_wrong_backward_inside_a_family(tmp_path, family_data_dir, capsys, dx_factor, verdict):
+    name = "feature_scale_family_ok" if not dx_factor else "feature_scale_family_wrong"
+    layer = tmp_path / f"{name}.py"
+    layer.write_text(LAYER_FILE.format(name=name, dx_factor=dx_factor))
+    experiment = tmp_path / f"{name}.yaml"
+    experiment.write_text(FAMILY_EXPERIMENT.format(name=name))
+    code = main(["gradcheck", str(experiment), "--import", str(layer), "--data-dir", str(family_data_dir)])
+    out = capsys.readouterr().out
+    assert code == verdict, out
+    tables = _table_of_each_chain(out)
+    assert len(tables) == 2  # reconstruction and supervised: the encoder is on both
+    for rows in tables.values():
+        assert ["encoder[1]", "encoder[1]/a"] in [row[:2] for row in rows]
+        if verdict:
+            failed = [row for row in rows if row[-1] == "FAIL"]
+            assert ["encoder[1]", "dL/dx"] in [row[:2] for row in failed]
+            assert all(row[0] in ("encoder[1]", "chain") for row in failed)
+        else:
+            assert all(row[-1] == "ok" for row in rows)
+    if verdict:
+        assert "the backward of encoder[1] disagrees" in out
 
 
 # --- check_layer: the contract test -----------------------------------------------------------

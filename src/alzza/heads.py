@@ -20,6 +20,12 @@ t < length and 0 on padding, and S = Σ m is the number of real steps in the bat
 padded steps add nothing to the loss, the gradient or the metrics.
 
 ``loss`` caches what ``backward`` needs, so the pair costs one pass.
+
+Every mode is a :class:`Head` class registered in :data:`HEADS` with ``@register_head``
+(the same :class:`~alzza.registries.Registry` as layer types and optimisers), its spec
+options declared once in ``OPTIONS``. A user's own head registers the same way, from a
+module the command line imports (``--import``); an experiment picks it with
+``model: {head: {mode: NAME, ...}}``, which overrides the data set's mode.
 """
 
 from __future__ import annotations
@@ -28,7 +34,13 @@ import numpy as np
 
 from .errors import SpecError
 from .ops.losses import sigmoid, sigmoid_cross_entropy, softmax, softmax_cross_entropy
+from .options import Option, option_problem
+from .registries import Registry
 from .sequences import Sequences, length_mask
+
+#: mode name → Head class (filled by ``@register_head``)
+HEADS = Registry("output mode", "mode")
+
 
 def _mean(a: np.ndarray) -> float:
     """The mean of all elements as a Python float: one reduction, without np.mean's
@@ -36,13 +48,17 @@ def _mean(a: np.ndarray) -> float:
     return float(np.add.reduce(a, axis=None)) / a.size
 
 
-MODES = ("regression", "binary", "select", "multi-select", "seqselect", "seqbinary")
-
-
 class Head:
-    """Base class of the output modes."""
+    """Base class of the output modes.
+
+    A subclass implements ``loss`` (caching what ``backward`` needs), ``backward``
+    (dL/doutput, the output's shape) and ``accuracy``; ``metrics`` and ``estimate`` have
+    defaults. ``OPTIONS`` declares what ``head: {...}`` may pass to the constructor.
+    """
 
     mode = ""
+    #: spec options (name → :class:`~alzza.options.Option`), given to the constructor
+    OPTIONS: dict[str, Option] = {}
     #: metric names this head reports, the first one being "the" accuracy
     metric_names: tuple[str, ...] = ("accuracy",)
     #: True for the per-step heads (their output is a sequence)
@@ -69,13 +85,25 @@ class Head:
     def to_spec(self) -> dict:
         return {"mode": self.mode}
 
+    @classmethod
+    def make(cls, options: dict, head_sizes=None, output_width: int | None = None) -> "Head":
+        """The head for checked spec ``options``; ``head_sizes`` (the data set's groups) and
+        ``output_width`` (values per example) are there for heads that need them."""
+        return cls(**options)
 
+
+def register_head(name: str):
+    """Class decorator: make the Head subclass the output mode ``name``."""
+    return HEADS.register(name, Head)
+
+
+@register_head("regression")
 class RegressionHead(Head):
     """Mean squared error. Accuracy is the book's: 1 − √MSE / mean(y) (``metric: rmse``),
     or chapter 1's 1 − mean(|o − y| / |y|) (``metric: relative``)."""
 
-    mode = "regression"
     METRICS = ("rmse", "relative")
+    OPTIONS = {"metric": Option((str,), "rmse", doc="accuracy: 'rmse' (the book's) or 'relative' (chapter 1)")}
 
     def __init__(self, metric: str = "rmse"):
         if metric not in self.METRICS:
@@ -101,6 +129,7 @@ class RegressionHead(Head):
         return {"mode": self.mode, "metric": self.metric}
 
 
+@register_head("binary")
 class BinaryHead(Head):
     """Sigmoid cross-entropy on one logit; estimate σ(o); the answer is o > 0.
 
@@ -108,7 +137,6 @@ class BinaryHead(Head):
     F1 = 2·P·R/(P+R) (each 0 where its denominator is 0).
     """
 
-    mode = "binary"
     metric_names = ("accuracy", "precision", "recall", "f1")
 
     def loss(self, output, y):
@@ -142,10 +170,9 @@ class BinaryHead(Head):
         return sigmoid(output)
 
 
+@register_head("select")
 class SelectHead(Head):
     """Softmax cross-entropy over K logits; the answer is the argmax."""
-
-    mode = "select"
 
     def loss(self, output, y):
         losses, probs = softmax_cross_entropy(output, y)
@@ -162,12 +189,11 @@ class SelectHead(Head):
         return softmax(output)
 
 
+@register_head("multi-select")
 class MultiSelectHead(Head):
     """Several select heads side by side (the book's dual_select): the output's columns
     are cut into groups of ``sizes``; the loss is the sum of the groups' select losses,
     and each group reports its own accuracy."""
-
-    mode = "multi-select"
 
     def __init__(self, sizes):
         if not sizes or any(int(s) <= 0 for s in sizes):
@@ -194,6 +220,14 @@ class MultiSelectHead(Head):
     def to_spec(self):
         return {"mode": self.mode, "sizes": list(self.sizes)}
 
+    @classmethod
+    def make(cls, options, head_sizes=None, output_width=None):
+        head = cls(head_sizes, **options)
+        if output_width is not None and sum(head.sizes) != output_width:
+            raise SpecError("head.sizes", f"multi-select groups {list(head.sizes)} add up to {sum(head.sizes)}, "
+                                          f"but the output has {output_width} values")
+        return head
+
 
 def _steps(output, y, lengths=None):
     """(o (N, T, K), y shaped like o, mask (N, T) of o's dtype, lengths) for a per-step head."""
@@ -210,6 +244,7 @@ def _steps(output, y, lengths=None):
     return o, y, length_mask(lengths, o.shape[1], o.dtype), np.asarray(lengths)
 
 
+@register_head("seqselect")
 class SeqSelectHead(Head):
     """Softmax cross-entropy at every real step; the answer at a step is its argmax.
 
@@ -219,7 +254,6 @@ class SeqSelectHead(Head):
     Estimate: per-step softmax, a Sequences with zeros at padded steps.
     """
 
-    mode = "seqselect"
     sequence = True
     metric_names = ("accuracy", "step_accuracy", "sequence_accuracy")
 
@@ -251,6 +285,7 @@ class SeqSelectHead(Head):
         return Sequences(softmax(o) * mask[..., None], lengths)
 
 
+@register_head("seqbinary")
 class SeqBinaryHead(Head):
     """Sigmoid cross-entropy on K logits at every real step (K = 1: "does something happen here?").
 
@@ -259,9 +294,9 @@ class SeqBinaryHead(Head):
     Estimate: σ per step, a Sequences with zeros at padded steps.
     """
 
-    mode = "seqbinary"
     sequence = True
     metric_names = ("accuracy", "precision", "recall", "f1")
+    OPTIONS = {"skip_steps": Option((int,), 0, doc="leading steps left out of loss and metrics")}
 
     def __init__(self, skip_steps: int = 0):
         # the video chapter scores from step 1 on: step 0 always starts a shot, so its
@@ -316,31 +351,22 @@ class SeqBinaryHead(Head):
         return Sequences(sigmoid(o) * mask[..., None], lengths)
 
 
-def _known(options: dict, names: tuple, mode: str) -> dict:
-    unknown = set(options) - set(names)
+def make_head(mode: str, head_sizes=None, output_width: int | None = None, /, **options) -> Head:
+    """The head for an output mode (``options`` e.g. ``metric='relative'`` for regression).
+
+    ``options`` may hold ``mode`` (a spec's ``head: {mode: ...}``): it overrides ``mode``.
+    """
+    mode = options.pop("mode", mode)
+    cls = HEADS.get(mode) if isinstance(mode, str) else None
+    if cls is None:
+        raise SpecError("head.mode", f"unknown output mode {mode!r}; known: {', '.join(HEADS)} (a head of your "
+                                     "own: @register_head in a module given with --import MODULE_OR_PATH)")
+    unknown = sorted(set(options) - set(cls.OPTIONS))
     if unknown:
-        raise SpecError("head", f"mode {mode!r} takes only {', '.join(names)}, got {sorted(unknown)}")
-    return options
-
-
-def make_head(mode: str, head_sizes=None, output_width: int | None = None, **options) -> Head:
-    """The head for an output mode (``options`` e.g. ``metric='relative'`` for regression)."""
-    if mode == "regression":
-        return RegressionHead(**_known(options, ("metric",), mode))
-    if mode == "seqbinary":
-        return SeqBinaryHead(**_known(options, ("skip_steps",), mode))
-    if options:
-        raise SpecError("head", f"mode {mode!r} takes no options, got {sorted(options)}")
-    if mode == "binary":
-        return BinaryHead()
-    if mode == "select":
-        return SelectHead()
-    if mode == "multi-select":
-        head = MultiSelectHead(head_sizes)
-        if output_width is not None and sum(head.sizes) != output_width:
-            raise SpecError("head.sizes", f"multi-select groups {list(head.sizes)} add up to {sum(head.sizes)}, "
-                                          f"but the output has {output_width} values")
-        return head
-    if mode == "seqselect":
-        return SeqSelectHead()
-    raise SpecError("head.mode", f"unknown output mode {mode!r}; known: {', '.join(MODES)}")
+        takes = f"takes only {', '.join(cls.OPTIONS)}" if cls.OPTIONS else "takes no options"
+        raise SpecError("head", f"mode {mode!r} {takes}, got {unknown}")
+    for key, value in options.items():
+        options[key], problem = option_problem(cls.OPTIONS[key], value)
+        if problem:
+            raise SpecError(f"head.{key}", problem)
+    return cls.make(options, head_sizes, output_width)

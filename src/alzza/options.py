@@ -1,9 +1,10 @@
-"""Declared options: what a layer type or a data set accepts, and the one check of a value.
+"""Declared options: what a layer type, an output mode or a data set accepts, and the one
+check of a value.
 
-A layer class lists its options once, in ``OPTIONS`` (name → :class:`Option`); a data set
-passes the same kind of mapping to ``register_dataset``. The spec front end and
-``make_dataset`` both ask :func:`option_problem` about every given value, so a bad value
-is described the same way everywhere, and a layer reads its options back for its spec
+A layer class and a head class list their options once, in ``OPTIONS`` (name →
+:class:`Option`); a data set gives the same kind of mapping to ``@register_dataset``. The
+spec front end, ``make_head`` and ``make_dataset`` all ask :func:`option_problem` about
+every given value, so a bad value is described the same way everywhere, and a layer reads its options back for its spec
 and its summary line from the same declaration (see :meth:`alzza.layers.base.Layer.options`).
 """
 

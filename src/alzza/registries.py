@@ -1,9 +1,11 @@
 """One way to register a named class: a :class:`Registry` and its class decorator.
 
-Layer types (``@register_layer('conv')``), model kinds (``@register_model_kind('gan')``)
-and optimisers (``@register_optimizer('adam')``) are each a Registry: a dict of name →
-class, filled by decorating the class, which also writes the name onto it. A name is
-never silently taken over by another class (re-importing the same class is fine).
+Layer types (``@register_layer('conv')``), model kinds (``@register_model_kind('gan')``),
+optimisers (``@register_optimizer('adam')``), output modes (``@register_head('select')``) and
+data sets (``@register_dataset('abalone', options=...)``, a class or a factory function)
+are each a Registry: a dict of name → class, filled by decorating the class, which also
+writes the name onto it. A name is never silently taken over by another class
+(re-importing the same class is fine).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ class Registry(dict):
         self.name_attr = name_attr
 
     def register(self, name: str, base: type | None = None):
-        """Class decorator: ``self[name] = cls``, ``cls.<name_attr> = name``.
+        """Class (or function) decorator: ``self[name] = cls``, ``cls.<name_attr> = name``.
 
         ``base``: the class must derive from it. A name already taken by a different class
         (another module or qualified name) is a ValueError.

@@ -1,9 +1,15 @@
 """``alzza gradcheck NAME-or-FILE``: check every gradient of an experiment's model on real examples.
 
-The model is built as ``alzza run`` builds it, but in float64, and fed a few training
-examples of its data set. Each top-level layer is checked on the activations the model
-feeds it (dL/dx and its parameters, against central differences at its own weights), and
-then the whole model — head, decay terms and all — through ``loss_and_backward``. The
+The model is built as ``alzza run`` builds it, but in float64. Every model is parts and
+chains through them (:mod:`alzza.models.parts`): a plain network has one chain, a family
+one per training path (the autoencoder's reconstruction and supervised paths, the
+encoder-decoder's both / encoder / decoder modes, the GAN's discriminator and generator
+steps). Each chain is fed a few training examples as it sees them in training
+(:meth:`~alzza.models.family.FamilyModel.gradient_checks`: the GAN's discriminator real
+and generated examples, its generator seeds); each top-level layer on it is checked on
+the activations the chain feeds it (dL/dx and its parameters, against central
+differences at its own weights), and then the whole chain — head, decay terms and all —
+through ``loss_and_backward``, for the weights that chain trains. One table per chain. The
 relative error is ‖a − n‖ / (‖a‖ + ‖n‖) (see :mod:`alzza.testing`), the smallest over
 central-difference steps 1e-6…1e-2 (unscaled inputs make small steps round-off noise); a
 correct float64 backward gives ~1e-9, a wrong formula ~0.1–1. Layers that draw random numbers while training draw the same ones
@@ -34,7 +40,8 @@ def add_parser(subparsers):
         "gradcheck", help="check an experiment's gradients numerically (float64)",
         description="Build the experiment's model in float64 and compare every layer's and the whole model's "
                     "gradients with central differences on a few real training examples. Prints a table "
-                    "(check, parameter, relative error, verdict); exits 1 when any error is not below --tol.")
+                    "(check, parameter, relative error, verdict) — for a family (autoencoder, encoder-decoder, "
+                    "GAN) one per training chain; exits 1 when any error is not below --tol.")
     p.add_argument("experiment", metavar="NAME-or-FILE", help="a name from 'alzza list' or an experiment .yaml file")
     p.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
     p.add_argument("--examples", type=int, default=3, help="training examples fed to the checks (default 3)")
@@ -46,24 +53,31 @@ def add_parser(subparsers):
     return p
 
 
-def gradient_rows(model, x, y, *, entries=None, seed: int = 0) -> list[tuple[str, str, float]]:
-    """(check, parameter, relative error) for every top-level layer of ``model`` on the
-    activations it receives from ``x``, then for every parameter through the whole model."""
+def gradient_rows(chain, x, y, *, entries=None, seed: int = 0, whole: str = "model") -> list[tuple[str, str, float]]:
+    """(check, parameter, relative error) for every top-level layer of every part on
+    ``chain`` (a :class:`~alzza.models.parts.Chain`, or a Model: its chain) on the
+    activations it receives from ``x``, then, labelled ``whole``, for every weight the
+    chain trains through the whole chain."""
+    from ..models.parts import _to_shape
     from ..testing import check_built_layer_gradients, check_model_gradients
 
+    chain = getattr(chain, "chain", chain)
     rows = []
     rng = np.random.default_rng(seed)
-    activation = model._cast(x)
-    for layer in model.network.layers:
-        probe = copy.deepcopy(layer)  # checked at the model's weights, without touching them
-        errors = check_built_layer_gradients(probe, _jittered(activation, rng), rng=np.random.default_rng(seed),
-                                             entries=entries, eps=STEPS, training=True)
-        for name, error in errors.items():
-            if error is not None:
-                rows.append((layer.path, "dL/dx" if name == "x" else name, error))
-        activation = layer.forward(activation, training=False)
-    errors = check_model_gradients(model, x, y, entries=entries, eps=STEPS, rng=np.random.default_rng(seed))
-    rows += [("model", name, error) for name, error in errors.items()]
+    activation = chain.owner._cast(x)
+    for part in chain.parts:
+        activation = _to_shape(activation, part.input_shape)
+        for layer in part.network.layers:
+            probe = copy.deepcopy(layer)  # checked at the model's weights, without touching them
+            errors = check_built_layer_gradients(probe, _jittered(activation, rng),
+                                                 rng=np.random.default_rng(seed), entries=entries, eps=STEPS,
+                                                 training=True)
+            for name, error in errors.items():
+                if error is not None:
+                    rows.append((layer.path, "dL/dx" if name == "x" else name, error))
+            activation = layer.forward(activation, training=False)
+    errors = check_model_gradients(chain, x, y, entries=entries, eps=STEPS, rng=np.random.default_rng(seed))
+    rows += [(whole, name, error) for name, error in errors.items()]
     return rows
 
 
@@ -80,39 +94,44 @@ def _jittered(x, rng):
 def run(args, out=print) -> int:
     from ..data import make_dataset
     from ..experiments import find_experiment
-    from ..models import Model
+    from ..experiments.runner import build_model
 
     exp = find_experiment(args.experiment)
-    if exp.kind != "network":
-        raise AlzzaError(f"gradcheck checks network experiments; {exp.name} is a {exp.kind} "
-                         "(check its parts with alzza.testing.check_model_gradients on its chains)")
     if args.examples < 1 or args.entries < 0:
         raise AlzzaError("--examples must be at least 1 and --entries at least 0")
     dataset = make_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
-    train = exp.train
-    model = Model(dataset, exp.layers, name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
-                  l1_decay=train["l1_decay"], init=exp.init, seed=args.seed, macros=exp.macros, head=exp.head,
-                  dtype="float64", printer=out)
-    x, y = dataset.train_data()
-    if len(x) == 0:
+    model = build_model(exp, dataset, args.seed, out, dtype="float64")
+    checks = model.gradient_checks(args.examples)
+    if any(len(x) == 0 for _, x, _ in checks):
         raise AlzzaError(f"{exp.name}: the data set has no training examples to check on")
-    x, y = x[:args.examples], y[:args.examples]
-    rows = gradient_rows(model, x, y, entries=args.entries or None, seed=args.seed)
+    family = exp.kind != "network"
+    whole = "chain" if family else "model"
+    tables = [(chain, len(x), gradient_rows(chain, x, y, entries=args.entries or None, seed=args.seed, whole=whole))
+              for chain, x, y in checks]
 
     entries = f"up to {args.entries} entries per array" if args.entries else "every entry"
-    out(f"Gradient check of {exp.name}: float64, {len(x)} training examples, {entries}, tolerance {args.tol:g}")
+    examples = (f"{exp.kind}, {len(tables)} chains, up to {args.examples} training examples each as the chain "
+                "sees them" if family else f"{tables[0][1]} training examples")
+    out(f"Gradient check of {exp.name}: float64, {examples}, {entries}, tolerance {args.tol:g}")
     headers = ("check", "parameter", "relative error", "verdict")
-    table = [(check, name, f"{error:.2e}", "ok" if error < args.tol else "FAIL") for check, name, error in rows]
-    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers)]
-    out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
-    for row in table:
-        out("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-    failed = [r for r in table if r[3] == "FAIL"]
+    failed, total = [], 0
+    for chain, n, rows in tables:
+        if family:
+            parts = " → ".join(part.name for part in chain.parts)
+            trained = ", ".join(part.name for part in chain.trained)
+            out(f"chain {chain.name}: {parts} (trains {trained}; {n} examples)")
+        table = [(check, name, f"{error:.2e}", "ok" if error < args.tol else "FAIL") for check, name, error in rows]
+        widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers)]
+        out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+        for row in table:
+            out("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        failed += [row for row in table if row[3] == "FAIL"]
+        total += len(table)
     if not failed:
-        out(f"all {len(table)} gradients agree with central differences (relative error < {args.tol:g})")
+        out(f"all {total} gradients agree with central differences (relative error < {args.tol:g})")
         return 0
-    layers = list(dict.fromkeys(r[0] for r in failed if r[0] != "model"))
+    layers = list(dict.fromkeys(r[0] for r in failed if r[0] != whole))
     where = f"; the backward of {', '.join(layers)} disagrees with its forward" if layers else ""
-    out(f"{len(failed)} of {len(table)} gradients differ from central differences "
+    out(f"{len(failed)} of {total} gradients differ from central differences "
         f"(relative error >= {args.tol:g}){where}")
     return 1

@@ -6,9 +6,10 @@ and options (``{'name': 'pulsar', 'balanced': True, 'standardize': True}``).
 fails with one :class:`~alzza.errors.SpecError` that names the path (``dataset``,
 ``dataset.balanced``) and lists what is known, before any file is read.
 
-Each data-set module registers a factory with :func:`register_dataset`; the factory is
-called as ``factory(data_dir=..., rng=..., **options)`` with every declared option
-filled in (defaults included) and returns a :class:`Dataset`.
+Each data-set module decorates its classes or factories with :func:`register_dataset`
+(options declared there, once); the factory is called as
+``factory(data_dir=..., rng=..., **options)`` with every declared option filled in
+(defaults included) and returns a :class:`Dataset`.
 
 :func:`describe_dataset` checks a spec the same way and returns the data set's declared
 shapes (:mod:`alzza.data.shapes`) without reading a file: what summaries and the spec
@@ -21,6 +22,7 @@ from ..backend import make_rng
 from .dataset import Dataset
 from .locate import data_root, find_data_file, resolve_data_root
 from .registry import (
+    DATASETS,
     DatasetEntry,
     DatasetOption,
     checked_spec,
@@ -47,7 +49,8 @@ def describe_dataset(spec, data_dir=None, seed=None, declared_only: bool = False
     entry, options = checked_spec(spec)
     declare = entry.shapes or DECLARED.get(entry.name)
     if declare is None or (entry.name in DECLARED and entry.factory is not _BUILTIN_FACTORIES.get(entry.name)):
-        # a user's own data set (or a built-in replaced by one): its shapes come from its data
+        # a user's own data set (or one registered under a built-in's name after it was removed from
+        # DATASETS): its shapes come from its data
         if declared_only:
             return None
         return entry.factory(data_dir=data_dir, rng=make_rng(seed), **options)
@@ -55,27 +58,8 @@ def describe_dataset(spec, data_dir=None, seed=None, declared_only: bool = False
 
 
 
-# --------------------------------------------------------------------------- built-ins
-def _register_tabular() -> None:
-    from . import tabular
-
-    standardize = DatasetOption(bool, False, "z-score inputs with training-split statistics")
-    balanced = DatasetOption(bool, False, "oversample pulsars to match the stars (book ch. 2)")
-    register_dataset("abalone", tabular.AbaloneDataset, {"standardize": standardize},
-                     "abalone.csv: sex + 7 measures → ring count (regression)")
-    register_dataset("pulsar", tabular.PulsarDataset,
-                     {"balanced": balanced, "standardize": standardize},
-                     "pulsar_stars.csv (HTRU2): 8 statistics → pulsar or not (binary)")
-    register_dataset("pulsar-select", tabular.PulsarSelectDataset,
-                     {"balanced": balanced, "standardize": standardize},
-                     "pulsar_stars.csv as two classes star / pulsar (select)")
-    register_dataset("steel", tabular.SteelDataset, {"standardize": standardize},
-                     "faults.csv: 27 measures → one of 7 fault types (select)")
-
-
-_register_tabular()
-
 __all__ = [
+    "DATASETS",
     "Dataset",
     "DatasetEntry",
     "DatasetOption",
@@ -88,6 +72,7 @@ __all__ = [
     "register_dataset",
     "resolve_data_root",
 ]
+from . import tabular as _tabular  # noqa: E402,F401  (registers abalone, pulsar, pulsar-select, steel)
 from . import images as _images  # noqa: E402,F401  (registers flowers, office31 and the stand-in)
 from . import dummy as _dummy  # noqa: E402,F401  (registers dummy: shapes only, no data)
 from . import automata as _automata  # noqa: E402,F401  (registers automata: generated expression strings)

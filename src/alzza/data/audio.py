@@ -44,6 +44,7 @@ import numpy as np
 
 from ..backend import make_rng
 from ..errors import DataError
+from ..options import Option
 from ..sequences import Sequences, SeqShape
 from .cache import DiskCache
 from .dataset import Dataset
@@ -58,6 +59,7 @@ from .audio_features import (  # noqa: F401  (the features' names, as they were 
     fft_size,
     read_audio_features,
 )
+from .registry import register_dataset
 
 __all__ = [
     "FEATURE_VERSION",
@@ -115,6 +117,20 @@ def _check_holdout(value):
     if not all(isinstance(v, str) and v for v in value):
         return f"holdout_speakers must be a list of speaker names, got {value!r}"
     return None
+
+
+#: the options of every audio data set: how a recording becomes a sequence of FFT frames
+OPTIONS = {
+    "window": Option((int, float), 10, doc="window length in ms", check=_check_positive_number("window")),
+    "interval": Option((int, float), 10, doc="a window starts every this many ms",
+                       check=_check_positive_number("interval")),
+    "bands": Option(int, DEFAULT_BANDS, doc="frequency bands per window (the book: 100)",
+                    check=_check_positive_int("bands")),
+    "max_steps": Option(int, None, doc="keep at most this many windows per recording (default: all)",
+                        check=_check_positive_int("max_steps")),
+}
+HOLDOUT = Option((list, tuple, int), None, doc="speakers (names, or a count drawn with the run's seed) whose "
+                                               "recordings all go to the test split", check=_check_holdout)
 
 
 def _checked(window, interval, bands, max_steps):
@@ -202,6 +218,8 @@ class AudioDataset(Dataset):
                 f"{_ms(self.interval)} ms)")
 
 
+@register_dataset("urban-sound", options=OPTIONS,
+                  summary="urban-sound/train.csv + Train/<ID>.wav: FFT frame sequences → class (select)")
 class UrbanSoundDataset(AudioDataset):
     """urban-sound: ``urban-sound/train.csv`` (ID, Class) + ``urban-sound/Train/<ID>.wav``."""
 
@@ -253,6 +271,8 @@ def _read_urban_table(path: Path) -> tuple[list[str], list[str]]:
     return ids, classes
 
 
+@register_dataset("fsdd", options={**OPTIONS, "holdout_speakers": HOLDOUT},
+                  summary="fsdd/recordings/<digit>_<speaker>_<n>.wav: FFT frame sequences → digit (select)")
 class FsddDataset(AudioDataset):
     """fsdd: ``fsdd/recordings/<digit>_<speaker>_<n>.wav`` → digit; whole speakers may be held out."""
 
@@ -320,6 +340,8 @@ def _list_fsdd(folder: Path):
     return files, np.array(digits, dtype=np.int64), np.array(speakers, dtype=str), ignored
 
 
+@register_dataset("urban-sound-or-fsdd", options=OPTIONS,
+                  summary="urban-sound when <data>/urban-sound exists, else FSDD as its stand-in")
 def urban_sound_or_fsdd(data_dir=None, rng=None, printer=print, **options) -> Dataset:
     """urban-sound when ``<data>/urban-sound`` exists, else FSDD named as its stand-in; says which."""
     root, _ = resolve_data_root(data_dir)
@@ -332,31 +354,3 @@ def urban_sound_or_fsdd(data_dir=None, rng=None, printer=print, **options) -> Da
     printer(f"urban-sound-or-fsdd: {root / URBAN_DIR} not found; using FSDD as the stand-in "
             f"({STANDIN_NAME})")
     return FsddDataset(data_dir=data_dir, rng=rng, name=STANDIN_NAME, source=source, **options)
-
-
-# --------------------------------------------------------------------------- registry
-def register() -> None:
-    """Register urban-sound, fsdd and urban-sound-or-fsdd."""
-    from .registry import DatasetOption, register_dataset
-
-    common = {
-        "window": DatasetOption((int, float), 10, "window length in ms", _check_positive_number("window")),
-        "interval": DatasetOption((int, float), 10, "a window starts every this many ms",
-                                  _check_positive_number("interval")),
-        "bands": DatasetOption(int, DEFAULT_BANDS, "frequency bands per window (the book: 100)",
-                               _check_positive_int("bands")),
-        "max_steps": DatasetOption(int, None, "keep at most this many windows per recording "
-                                              "(default: all)", _check_positive_int("max_steps")),
-    }
-    holdout = DatasetOption((list, tuple, int), None,
-                            "speakers (names, or a count drawn with the run's seed) whose recordings "
-                            "all go to the test split", _check_holdout)
-    register_dataset("urban-sound", UrbanSoundDataset, common,
-                     "urban-sound/train.csv + Train/<ID>.wav: FFT frame sequences → class (select)")
-    register_dataset("fsdd", FsddDataset, {**common, "holdout_speakers": holdout},
-                     "fsdd/recordings/<digit>_<speaker>_<n>.wav: FFT frame sequences → digit (select)")
-    register_dataset("urban-sound-or-fsdd", urban_sound_or_fsdd, common,
-                     "urban-sound when <data>/urban-sound exists, else FSDD as its stand-in")
-
-
-register()

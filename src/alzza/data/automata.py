@@ -28,9 +28,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..options import Option
 from ..sequences import SeqShape, Sequences
 from . import expression_grammar as grammar
 from .dataset import Dataset, _positive
+from .registry import register_dataset
 
 #: seed of the fixed validation and test sets (never the run's seed)
 FIXED_SEED = 20_201_011
@@ -114,29 +116,21 @@ class AutomataDataset(Dataset):
         return describe_sequence(x_row)
 
 
+def _check_count(value) -> str | None:
+    return None if value > 0 else f"must be a positive integer, got {value!r}"
+
+
+OPTIONS = {
+    "train_count": Option(int, 10000, doc="generated training examples per epoch (book: 10000)", check=_check_count),
+    "validate_count": Option(int, 200, doc="fixed validation examples (half valid)", check=_check_count),
+    "test_count": Option(int, 1000, doc="fixed test examples (half valid)", check=_check_count),
+}
+
+
+@register_dataset("automata", options=OPTIONS,
+                  summary="generated strings of an expression grammar → valid sentence or not (binary, ch. 10–11)")
 def make_automata(data_dir=None, rng=None, *, train_count=10000, validate_count=200,
                   test_count=1000) -> AutomataDataset:
     """The registry factory."""
     return AutomataDataset(data_dir, rng, train_count=train_count, validate_count=validate_count,
                            test_count=test_count)
-
-
-def _check_count(value) -> str | None:
-    return None if value > 0 else f"must be a positive integer, got {value!r}"
-
-
-def register() -> None:
-    """Register ``automata`` with :func:`alzza.data.make_dataset`."""
-    from .registry import DatasetOption, register_dataset
-
-    options = {
-        "train_count": DatasetOption(int, 10000, "generated training examples per epoch (book: 10000)",
-                                     _check_count),
-        "validate_count": DatasetOption(int, 200, "fixed validation examples (half valid)", _check_count),
-        "test_count": DatasetOption(int, 1000, "fixed test examples (half valid)", _check_count),
-    }
-    register_dataset("automata", make_automata, options,
-                     "generated strings of an expression grammar → valid sentence or not (binary, ch. 10–11)")
-
-
-register()

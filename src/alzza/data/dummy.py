@@ -23,7 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SpecError
+from ..options import Option
 from .dataset import Dataset
+from .registry import register_dataset
 
 MODES = ("select", "binary", "regression")
 DEFAULT_CLASSES = 1000
@@ -46,6 +48,17 @@ def _check_mode(value) -> str | None:
     return None if value in MODES else f"mode must be one of {', '.join(MODES)}, got {value!r}"
 
 
+OPTIONS = {
+    "input_shape": Option((list, tuple), None, doc="shape of one example, e.g. [224, 224, 3] (required)",
+                          check=lambda v: _positive_ints(v, "input_shape")),
+    "classes": Option(int, None, doc=f"number of classes (default {DEFAULT_CLASSES} for select)",
+                      check=_check_classes),
+    "output_shape": Option((list, tuple), None, doc="shape of one target, instead of classes",
+                           check=lambda v: _positive_ints(v, "output_shape")),
+    "mode": Option(str, "select", doc=f"output mode: {', '.join(MODES)}", check=_check_mode),
+}
+
+
 class DummyDataset(Dataset):
     """Shapes and an output mode, no examples."""
 
@@ -60,6 +73,8 @@ class DummyDataset(Dataset):
         self._set_splits(empty, empty, empty)
 
 
+@register_dataset("dummy", options=OPTIONS,
+                  summary="no data, shapes only: for building and summarising big models (book ch. 9)")
 def make_dummy(data_dir=None, rng=None, *, input_shape=None, classes=None, output_shape=None,
                mode: str = "select") -> DummyDataset:
     """The registry factory: check the options and return a :class:`DummyDataset`."""
@@ -77,23 +92,3 @@ def make_dummy(data_dir=None, rng=None, *, input_shape=None, classes=None, outpu
     if mode == "binary" and list(output_shape) != [1]:
         raise SpecError("dataset.output_shape", f"mode 'binary' has one output, got {list(output_shape)}")
     return DummyDataset(input_shape, output_shape, mode)
-
-
-def register() -> None:
-    """Register ``dummy`` with :func:`alzza.data.make_dataset`."""
-    from .registry import DatasetOption, register_dataset
-
-    options = {
-        "input_shape": DatasetOption((list, tuple), None, "shape of one example, e.g. [224, 224, 3] "
-                                     "(required)", lambda v: _positive_ints(v, "input_shape")),
-        "classes": DatasetOption(int, None, f"number of classes (default {DEFAULT_CLASSES} "
-                                 "for select)", _check_classes),
-        "output_shape": DatasetOption((list, tuple), None, "shape of one target, instead of classes",
-                                      lambda v: _positive_ints(v, "output_shape")),
-        "mode": DatasetOption(str, "select", f"output mode: {', '.join(MODES)}", _check_mode),
-    }
-    register_dataset("dummy", make_dummy, options,
-                     "no data, shapes only: for building and summarising big models (book ch. 9)")
-
-
-register()

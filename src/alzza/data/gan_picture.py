@@ -38,8 +38,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..backend import make_rng
 from ..errors import DataError
+from ..options import Option
 from .dataset import Dataset
 from .locate import find_data_file
+from .registry import register_dataset
 
 __all__ = ["PICTURES", "TILE", "GanPictureDataset", "cut_tiles", "resolve_picture"]
 
@@ -79,6 +81,25 @@ def cut_tiles(pixels: np.ndarray, tile: int = TILE, stride: int | None = None) -
     return np.ascontiguousarray(windows.reshape(-1, tile, tile, 3))
 
 
+def _check_max_tiles(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return f"max_tiles must be a whole number ≥ 0 (0 = no limit), got {value!r}"
+    return None
+
+
+OPTIONS = {
+    "file": Option(str, "gogh", doc="the picture: 'gogh', 'jungsun' or a path under the data folder such as "
+                                    "'pictures/gogh.jpg'"),
+    "max_tiles": Option(int, DEFAULT_MAX_TILES, doc="downscale a larger picture to at most this many tiles "
+                                                    "(0 = never)", check=_check_max_tiles),
+    "flatten": Option(bool, True, doc="one row of 3072 values; false keeps (32, 32, 3)"),
+    "stride": Option(int, TILE, doc="pixels between tile starts (32: side by side, the book's cut; smaller: "
+                                    "overlapping tiles, more examples)"),
+}
+
+
+@register_dataset("gan-picture", options=OPTIONS,
+                  summary="a painting cut into 32×32×3 tiles in [0, 1], for a GAN (gan)")
 class GanPictureDataset(Dataset):
     """gan-picture: 32×32×3 tiles of one picture in [0, 1], for a GAN (mode ``gan``)."""
 
@@ -134,27 +155,3 @@ class GanPictureDataset(Dataset):
 
     def describe_input(self, x_row) -> str:
         return f"tile {TILE}×{TILE}×3"
-
-
-def _check_max_tiles(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return f"max_tiles must be a whole number ≥ 0 (0 = no limit), got {value!r}"
-    return None
-
-
-def register() -> None:
-    """Register ``gan-picture``."""
-    from .registry import DatasetOption, register_dataset
-
-    register_dataset("gan-picture", GanPictureDataset, {
-        "file": DatasetOption(str, "gogh", "the picture: 'gogh', 'jungsun' or a path under the "
-                              "data folder such as 'pictures/gogh.jpg'"),
-        "max_tiles": DatasetOption(int, DEFAULT_MAX_TILES, "downscale a larger picture to at "
-                                   "most this many tiles (0 = never)", _check_max_tiles),
-        "flatten": DatasetOption(bool, True, "one row of 3072 values; false keeps (32, 32, 3)"),
-        "stride": DatasetOption(int, TILE, "pixels between tile starts (32: side by side, the book's "
-                                "cut; smaller: overlapping tiles, more examples)"),
-    }, "a painting cut into 32×32×3 tiles in [0, 1], for a GAN (gan)")
-
-
-register()

@@ -35,10 +35,12 @@ from PIL import Image
 
 from ..backend import make_rng
 from ..errors import DataError
+from ..options import Option
 from .cache import DiskCache
 from .dataset import Dataset
 from .image_folder import read_image_folder
 from .locate import find_data_file, missing_file_message, resolve_data_root
+from .registry import register_dataset
 
 __all__ = [
     "FLOWERS_SOURCE",
@@ -94,6 +96,14 @@ def _checked_options(resolution, flatten, scale) -> tuple[tuple[int, int], bool,
     return (int(resolution[0]), int(resolution[1])), bool(flatten), bool(scale)
 
 
+#: the options every image data set takes
+OPTIONS = {
+    "resolution": Option((list, tuple), [100, 100], doc="image size [height, width]", check=check_resolution),
+    "flatten": Option(bool, True, doc="one row of h·w·3 values (MLPs); false keeps (h, w, 3) for CNNs"),
+    "scale": Option(bool, False, doc="divide pixels by 255 (alzza variant; the book feeds raw 0–255 values)"),
+}
+
+
 class ImageDataset(Dataset):
     """A data set of RGB images of one resolution, flat or HWC, raw 0–255 or scaled."""
 
@@ -134,6 +144,8 @@ def _read_flowers(dataset: str, data_dir, resolution, source: str):
     return read_image_folder(folder, resolution, cache=DiskCache())
 
 
+@register_dataset("flowers", options=OPTIONS,
+                  summary="flowers/<class>/*.jpg: 5 kinds of flower photos → class (select)")
 class FlowersDataset(ImageDataset):
     """flowers: one folder per class (daisy, dandelion, rose, sunflower, tulip) → class."""
 
@@ -171,6 +183,8 @@ class _DomainObjectDataset(ImageDataset):
         self._split(self._inputs(images), _two_hot(domains, objects, sizes), rng)
 
 
+@register_dataset("office31", options=OPTIONS,
+                  summary="office31/<domain>/images/<object>/*.jpg → (domain, object) (multi-select)")
 class Office31Dataset(_DomainObjectDataset):
     """office31: ``office31/{amazon,dslr,webcam}/images/<object>/*.jpg`` → (domain, object)."""
 
@@ -227,6 +241,8 @@ def render_lowres(images: np.ndarray, factor: int = LOWRES_FACTOR) -> np.ndarray
     return out
 
 
+@register_dataset("office31-standin", options=OPTIONS,
+                  summary="stand-in for Office-31 from the flower photos: (photo|gray|lowres, flower) (multi-select)")
 class Office31StandinDataset(_DomainObjectDataset):
     """office31-standin: (domain, object) from the flower photos, when Office-31 is absent.
 
@@ -259,6 +275,8 @@ class Office31StandinDataset(_DomainObjectDataset):
                      folder.class_names, rng)
 
 
+@register_dataset("office31-or-standin", options=OPTIONS,
+                  summary="office31 when <data>/office31 exists, else office31-standin")
 def office31_or_standin(data_dir=None, rng=None, printer=print, **options) -> Dataset:
     """Office-31 when ``<data>/office31`` exists, else the flower stand-in; says which."""
     root, _ = resolve_data_root(data_dir)
@@ -268,30 +286,3 @@ def office31_or_standin(data_dir=None, rng=None, printer=print, **options) -> Da
     printer(f"office31-or-standin: {root / OFFICE31_DIR} not found; using the stand-in "
             "built from the flower photos (office31-standin)")
     return Office31StandinDataset(data_dir=data_dir, rng=rng, **options)
-
-
-# --------------------------------------------------------------------------- registry
-def register() -> None:
-    """Register flowers, office31, office31-standin and office31-or-standin."""
-    from .registry import DatasetOption, register_dataset
-
-    options = {
-        "resolution": DatasetOption((list, tuple), [100, 100], "image size [height, width]",
-                                    check_resolution),
-        "flatten": DatasetOption(bool, True, "one row of h·w·3 values (MLPs); false keeps "
-                                             "(h, w, 3) for CNNs"),
-        "scale": DatasetOption(bool, False, "divide pixels by 255 (alzza variant; the book "
-                                            "feeds raw 0–255 values)"),
-    }
-    register_dataset("flowers", FlowersDataset, options,
-                     "flowers/<class>/*.jpg: 5 kinds of flower photos → class (select)")
-    register_dataset("office31", Office31Dataset, options,
-                     "office31/<domain>/images/<object>/*.jpg → (domain, object) (multi-select)")
-    register_dataset("office31-standin", Office31StandinDataset, options,
-                     "stand-in for Office-31 from the flower photos: (photo|gray|lowres, "
-                     "flower) (multi-select)")
-    register_dataset("office31-or-standin", office31_or_standin, options,
-                     "office31 when <data>/office31 exists, else office31-standin")
-
-
-register()

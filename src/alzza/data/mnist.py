@@ -90,6 +90,7 @@ import numpy as np
 
 from ..backend import make_rng
 from ..errors import DataError
+from ..options import Option
 from ..sequences import SeqShape, Sequences
 from .dataset import Dataset
 from .encoder_decoder import EncoderDecoderDataset, EncoderDecoderStage, Triple, check_split
@@ -97,6 +98,7 @@ from .idx import read_idx
 from .korean_numerals import PAD, read_korean
 from .korean_numerals import SYMBOLS as KOREAN_SYMBOLS
 from .locate import find_data_file, missing_file_message, resolve_data_root
+from .registry import register_dataset
 
 __all__ = [
     "DIGIT_NAMES",
@@ -290,6 +292,10 @@ def _check_flag(name: str, value) -> bool:
     return bool(value)
 
 
+FLATTEN = Option(bool, True, doc="one row of 784 values (MLPs); false keeps (28, 28, 1) for CNNs")
+SCALE = Option(bool, False, doc="divide pixels by 255 into [0, 1] (alzza variant; the book feeds raw 0–255 values)")
+
+
 class _MnistPixels:
     """Shared by the MNIST data sets: uint8 images → inputs and back."""
 
@@ -338,6 +344,17 @@ class _MnistPixels:
 
 
 # =========================================================================== mnist
+def _check_ratio(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        return f"train_ratio must be a number in (0, 1], got {value!r}"
+    return None
+
+
+@register_dataset("mnist", options={
+    "flatten": FLATTEN, "scale": SCALE,
+    "train_ratio": Option(float, 1.0, doc="share of the training split that keeps its labels (the autoencoder "
+                                          "pre-trains on all inputs)", check=_check_ratio),
+}, summary="MNIST IDX files: 28×28 digit → class (select)")
 class MnistDataset(_MnistPixels, Dataset):
     """mnist: a 28×28 digit → its class (select, 10 classes).
 
@@ -400,12 +417,6 @@ class MnistDataset(_MnistPixels, Dataset):
             yield x[order[k * batch_size:(k + 1) * batch_size]]
 
 
-def _check_ratio(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        return f"train_ratio must be a number in (0, 1], got {value!r}"
-    return None
-
-
 def _one_hot_words(words, symbols, steps: int) -> np.ndarray:
     """Words (lists of symbols) → ``(n, steps, len(symbols))`` one-hots, padded with the
     pad symbol (class 0) — every step, pads included, holds exactly one 1."""
@@ -433,6 +444,8 @@ def korean_targets(digits: int) -> np.ndarray:
     return _one_hot_words(words, KOREAN_SYMBOLS, 2 * digits)
 
 
+@register_dataset("mnist-eng", options={"flatten": FLATTEN, "scale": SCALE},
+                  summary="MNIST digit → its English word, a letter per step (select → seqselect)")
 class MnistEngDataset(_MnistPixels, EncoderDecoderDataset):
     """mnist-eng: a digit image → its English word, one letter per step (seqselect).
 
@@ -474,6 +487,24 @@ class MnistEngDataset(_MnistPixels, EncoderDecoderDataset):
             yield x[index], t[index], y[index]
 
 
+def _check_digits(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
+        return f"digits must be 1, 2, 3 or 4 (the book uses 2, 3 and 4), got {value!r}"
+    return None
+
+
+def _check_count(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 20:
+        return f"count must be an integer of at least 20, got {value!r}"
+    return None
+
+
+@register_dataset("mnist-kor", options={
+    "digits": Option(int, 3, doc="digit images per example: 1–4 (the book: 2, 3, 4)", check=_check_digits),
+    "flatten": FLATTEN, "scale": SCALE,
+    "count": Option(int, KOREAN_COUNT, doc="examples in all: 80% an epoch of fresh training examples, 5% validate, "
+                                           "the rest test", check=_check_count),
+}, summary="2–4 MNIST digit images → the Korean reading of the number (regression → seqselect)")
 class MnistKorDataset(_MnistPixels, EncoderDecoderDataset):
     """mnist-kor: ``digits`` digit images → the Korean reading of their number (seqselect).
 
@@ -596,19 +627,27 @@ class MnistKorDataset(_MnistPixels, EncoderDecoderDataset):
         return f"{self.digits} digit images {SIDE}×{SIDE}"
 
 
-def _check_digits(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
-        return f"digits must be 1, 2, 3 or 4 (the book uses 2, 3 and 4), got {value!r}"
-    return None
-
-
-def _check_count(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 20:
-        return f"count must be an integer of at least 20, got {value!r}"
-    return None
-
-
 # =========================================================================== gan-mnist
+def _check_nums(value) -> str | None:
+    if value is None:
+        return None
+    if (not isinstance(value, (list, tuple))
+            or any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 9 for v in value)):
+        return f"nums must be a list of digits 0–9 (e.g. [6, 8]), got {value!r}"
+    return None
+
+
+def _check_max_cnt(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return f"max_cnt must be a whole number ≥ 0 (0 = all), got {value!r}"
+    return None
+
+
+@register_dataset("gan-mnist", options={
+    "nums": Option((list, tuple), None, doc="only these digits, e.g. [6, 8] (default all)", check=_check_nums),
+    "max_cnt": Option(int, 0, doc="at most this many images, first in file order (0 = all)", check=_check_max_cnt),
+    "flatten": FLATTEN,
+}, summary="MNIST digits in [-1, 1] for a GAN, optionally some classes and a max count (gan)")
 class GanMnistDataset(_MnistPixels, Dataset):
     """gan-mnist: real digits in [−1, 1] for a GAN (mode ``gan``); ``y`` = 1 ("real")."""
 
@@ -638,54 +677,3 @@ class GanMnistDataset(_MnistPixels, Dataset):
 
     def describe_input(self, x_row) -> str:
         return f"image {SIDE}×{SIDE} in [-1, 1]"
-
-
-def _check_nums(value) -> str | None:
-    if value is None:
-        return None
-    if (not isinstance(value, (list, tuple))
-            or any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 9 for v in value)):
-        return f"nums must be a list of digits 0–9 (e.g. [6, 8]), got {value!r}"
-    return None
-
-
-def _check_max_cnt(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return f"max_cnt must be a whole number ≥ 0 (0 = all), got {value!r}"
-    return None
-
-
-# =========================================================================== registry
-def register() -> None:
-    """Register mnist, mnist-eng, mnist-kor and gan-mnist."""
-    from .registry import DatasetOption, register_dataset
-
-    flatten = DatasetOption(bool, True, "one row of 784 values (MLPs); false keeps (28, 28, 1) "
-                                        "for CNNs")
-    scale = DatasetOption(bool, False, "divide pixels by 255 into [0, 1] (alzza variant; the "
-                                       "book feeds raw 0–255 values)")
-    register_dataset("mnist", MnistDataset, {
-        "flatten": flatten, "scale": scale,
-        "train_ratio": DatasetOption(float, 1.0, "share of the training split that keeps its "
-                                     "labels (the autoencoder pre-trains on all inputs)",
-                                     _check_ratio),
-    }, "MNIST IDX files: 28×28 digit → class (select)")
-    register_dataset("mnist-eng", MnistEngDataset, {"flatten": flatten, "scale": scale},
-                     "MNIST digit → its English word, a letter per step (select → seqselect)")
-    register_dataset("mnist-kor", MnistKorDataset, {
-        "digits": DatasetOption(int, 3, "digit images per example: 1–4 (the book: 2, 3, 4)",
-                                _check_digits),
-        "flatten": flatten, "scale": scale,
-        "count": DatasetOption(int, KOREAN_COUNT, "examples in all: 80% an epoch of fresh "
-                               "training examples, 5% validate, the rest test", _check_count),
-    }, "2–4 MNIST digit images → the Korean reading of the number (regression → seqselect)")
-    register_dataset("gan-mnist", GanMnistDataset, {
-        "nums": DatasetOption((list, tuple), None, "only these digits, e.g. [6, 8] (default all)",
-                              _check_nums),
-        "max_cnt": DatasetOption(int, 0, "at most this many images, first in file order "
-                                 "(0 = all)", _check_max_cnt),
-        "flatten": flatten,
-    }, "MNIST digits in [-1, 1] for a GAN, optionally some classes and a max count (gan)")
-
-
-register()

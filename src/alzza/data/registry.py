@@ -1,9 +1,12 @@
 """The data-set registry: names → factories with their declared options, and :func:`make_dataset`.
 
-Each data-set module registers a factory with :func:`register_dataset` (importing only
-this module, never the package, so the package's imports never run in a circle); the
-factory is called as ``factory(data_dir=..., rng=..., **options)`` with every declared
-option filled in (defaults included) and returns a :class:`~alzza.data.dataset.Dataset`.
+A data-set class or factory function registers itself with the decorator
+:func:`register_dataset` — the same :class:`~alzza.registries.Registry` as layer types and
+output modes — declaring its options once (name → :class:`~alzza.options.Option`).
+Data-set modules import only this module, never the package, so the package's imports
+never run in a circle. The factory is called as ``factory(data_dir=..., rng=..., **options)``
+with every declared option filled in (defaults included) and returns a
+:class:`~alzza.data.dataset.Dataset`.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ from typing import Any
 from ..backend import make_rng
 from ..errors import SpecError
 from ..options import Option, option_problem
+from ..registries import Registry
 from .dataset import Dataset
+
+#: data-set name → factory (a Dataset class or a function), filled by ``@register_dataset``
+DATASETS = Registry("data set", "dataset_name")
 
 
 def DatasetOption(types, default=None, help: str = "", check: Callable[[Any], str | None] | None = None) -> Option:
-    """One option a data set accepts: its allowed types, default (None unless given), a
-    one-line help and a check returning a problem text or None. It is the layers'
-    :class:`~alzza.options.Option` (one class, one validator), in the argument order the
-    data-set modules write."""
+    """An :class:`~alzza.options.Option` written positionally, with None as its default:
+    ``DatasetOption(int, 40, "size", check)`` is ``Option(int, 40, doc="size", check=check)``."""
     return Option(types, default, doc=help, check=check)
 
 
@@ -38,37 +43,54 @@ class DatasetEntry:
     shapes: Callable[..., Dataset] | None = None
 
 
-_REGISTRY: dict[str, DatasetEntry] = {}
+def register_dataset(name: str, factory: Callable[..., Dataset] | None = None,
+                     options: Mapping[str, Option] | None = None, summary: str = "",
+                     shapes: Callable[..., Dataset] | None = None):
+    """Decorator: make the decorated data-set class or factory available as ``name``::
 
-
-def register_dataset(name: str, factory: Callable[..., Dataset],
-                     options: Mapping[str, Option] | None = None,
-                     summary: str = "", shapes: Callable[..., Dataset] | None = None) -> None:
-    """Make ``name`` available to :func:`make_dataset`.
+        @register_dataset("abalone", options={"standardize": STANDARDIZE}, summary="...")
+        class AbaloneDataset(TabularDataset): ...
 
     ``factory(data_dir=..., rng=..., **options)`` builds the data set; ``options`` maps
-    each option it accepts to an :class:`~alzza.options.Option` (see :func:`DatasetOption`).
-    ``shapes(data_dir=..., **options)``, if given, returns the data set's shapes and mode
-    without reading data (see :func:`describe_dataset`; the shipped data sets declare
-    theirs in :mod:`alzza.data.shapes`). Registering a name again replaces the earlier
-    entry (useful in tests and for user extensions).
+    each option it accepts to an :class:`~alzza.options.Option`. ``shapes(data_dir=...,
+    **options)``, if given, returns the data set's shapes and mode without reading data
+    (see :func:`alzza.data.describe_dataset`; the shipped data sets declare theirs in
+    :mod:`alzza.data.shapes`). A name already taken by another factory is a ValueError.
+
+    ``register_dataset(name, factory, options, ...)``, the factory given, registers it at once
+    (the form for a factory made at run time).
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"a data set name must be a non-empty string, got {name!r}")
-    _REGISTRY[name] = DatasetEntry(name, factory, dict(options or {}), summary, shapes)
+    declared = dict(options or {})
+
+    def decorate(made: Callable[..., Dataset]):
+        if not callable(made):
+            raise TypeError(f"data set {name!r}: register a Dataset class or a factory function, got {made!r}")
+        # the declaration travels with the factory: a class registered under two names
+        # would carry one of them (its own subclasses, unregistered, are not looked at)
+        taken = getattr(made, "dataset_name", None)
+        if taken not in (None, name) and DATASETS.get(taken) is made:
+            raise ValueError(f"data set {name!r}: {made.__qualname__} is already data set {taken!r}")
+        DATASETS.register(name)(made)
+        made.dataset_declaration = DatasetEntry(name, made, declared, summary, shapes)
+        return made
+
+    return decorate if factory is None else decorate(factory)
 
 
 def dataset_names() -> list[str]:
     """The registered data-set names, sorted."""
-    return sorted(_REGISTRY)
+    return sorted(DATASETS)
 
 
 def dataset_entry(name: str) -> DatasetEntry:
     """The registry entry of ``name`` (raises :class:`SpecError` if unknown)."""
-    if name not in _REGISTRY:
+    if name not in DATASETS:
         raise SpecError("dataset", f"unknown data set {name!r}; known data sets: "
-                                   f"{', '.join(dataset_names())}")
-    return _REGISTRY[name]
+                                   f"{', '.join(dataset_names())} (a data set of your own: @register_dataset "
+                                   "in a module given with --import MODULE_OR_PATH)")
+    return DATASETS[name].dataset_declaration
 
 
 def make_dataset(spec, data_dir=None, seed=None) -> Dataset:

@@ -29,9 +29,11 @@ import numpy as np
 
 from ..backend import make_rng
 from ..errors import DataError
+from ..options import Option
 from .csv_reader import CsvTable, read_csv
 from .dataset import Dataset, format_values
 from .locate import find_data_file
+from .registry import register_dataset
 
 ABALONE_SOURCE = ('UCI Machine Learning Repository "Abalone" (CC BY 4.0) — '
                   "https://archive.ics.uci.edu/dataset/1/abalone")
@@ -94,6 +96,10 @@ def _require_bool(value, name: str) -> bool:
     return bool(value)
 
 
+STANDARDIZE = Option(bool, False, doc="z-score inputs with training-split statistics")
+BALANCED = Option(bool, False, doc="oversample pulsars to match the stars (book ch. 2)")
+
+
 class TabularDataset(Dataset):
     """A data set read from one CSV; adds the shared ``standardize`` step."""
 
@@ -111,6 +117,8 @@ def _sex_code(text: str) -> float:
     return float(SEX_ORDER.index(letter))
 
 
+@register_dataset("abalone", options={"standardize": STANDARDIZE},
+                  summary="abalone.csv: sex + 7 measures → ring count (regression)")
 class AbaloneDataset(TabularDataset):
     """abalone.csv: Sex one-hot (I, M, F) + 7 measures (10 inputs) → Rings (regression)."""
 
@@ -157,6 +165,8 @@ def _load_pulsar(dataset: str, data_dir, balanced: bool) -> tuple[np.ndarray, np
     return xs, labels, table.header[:8]
 
 
+@register_dataset("pulsar", options={"balanced": BALANCED, "standardize": STANDARDIZE},
+                  summary="pulsar_stars.csv (HTRU2): 8 statistics → pulsar or not (binary)")
 class PulsarDataset(TabularDataset):
     """pulsar_stars.csv (HTRU2): 8 statistics → pulsar or not (binary, one logit)."""
 
@@ -171,6 +181,8 @@ class PulsarDataset(TabularDataset):
         self._finish(xs, labels[:, None], make_rng(rng), standardize)
 
 
+@register_dataset("pulsar-select", options={"balanced": BALANCED, "standardize": STANDARDIZE},
+                  summary="pulsar_stars.csv as two classes star / pulsar (select)")
 class PulsarSelectDataset(TabularDataset):
     """pulsar_stars.csv as two classes: targets one-hot [star, pulsar] (select)."""
 
@@ -187,6 +199,8 @@ class PulsarSelectDataset(TabularDataset):
 
 
 # --------------------------------------------------------------------------- steel
+@register_dataset("steel", options={"standardize": STANDARDIZE},
+                  summary="faults.csv: 27 measures → one of 7 fault types (select)")
 class SteelDataset(TabularDataset):
     """faults.csv: 27 measures → one of 7 fault types (select); names from the header."""
 

@@ -50,10 +50,12 @@ import numpy as np
 
 from ..errors import DataError, SpecError
 from ..limits import check_memory
+from ..options import Option
 from ..sequences import Sequences, SeqShape
 from .cache import DiskCache
 from .dataset import Dataset
 from .locate import find_data_file, missing_file_message, resolve_data_root
+from .registry import register_dataset
 from .standin_movie import shot_starts, standin_movie
 from .video import FRAMES_PER_POSITION, POSITIONS, THUMB_SIZE, ThumbnailSet, read_thumbnail_set
 
@@ -170,6 +172,43 @@ class VideoShotDataset(Dataset):
         return f"{self.timesteps} frames {height}×{width}"
 
 
+# --------------------------------------------------------------------------- options
+def _at_least(low: int, what: str):
+    return lambda v: None if v >= low else f"{what} must be at least {low}, got {v!r}"
+
+
+def _even_size(value) -> str | None:
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 8 and v % 2 == 0 for v in value)):
+        return f"movie_size must be [height, width], even numbers ≥ 8, got {value!r}"
+    return None
+
+
+#: the options of every videoshot data set
+COMMON = {
+    "timesteps": Option(int, 5, doc="frames per sequence (the book's set_timesteps)", check=_at_least(1, "timesteps")),
+    "train_count": Option(int, 2000, doc="training sequences per epoch (generated fresh)",
+                          check=_at_least(1, "train_count")),
+    "validate_count": Option(int, 64, doc="validation sequences (fixed seed)", check=_at_least(1, "validate_count")),
+    "test_count": Option(int, 128, doc="test sequences (fixed seed; the book's 128)",
+                         check=_at_least(1, "test_count")),
+}
+#: the options of the book's movie
+MOVIE = {
+    "file": Option(str, None, doc="the movie (.mp4), relative to the data folder or absolute"),
+    "positions": Option(int, POSITIONS, doc="random thumbnail positions in the movie (the book's 100)",
+                        check=_at_least(2, "positions")),
+}
+#: the options of the stand-in movie
+STANDIN = {
+    "shots": Option(int, 100, doc="stand-in: shots (one flower photo each)", check=_at_least(2, "shots")),
+    "shot_frames": Option(int, 48, doc="stand-in: frames per shot",
+                          check=_at_least(FRAMES_PER_POSITION, "shot_frames")),
+    "movie_size": Option((list, tuple), [120, 160], doc="stand-in: frame size [height, width]", check=_even_size),
+    "fps": Option(int, 24, doc="stand-in: frames per second", check=_at_least(1, "fps")),
+}
+
+
 # --------------------------------------------------------------------------- factories
 def _movie_path(file: str, data_dir) -> Path:
     path = Path(file).expanduser()
@@ -181,6 +220,8 @@ def _movie_path(file: str, data_dir) -> Path:
     return find_data_file(file, data_dir, dataset="videoshot", source=MOVIE_SOURCE)
 
 
+@register_dataset("videoshot", options={**COMMON, **MOVIE},
+                  summary="a movie's thumbnails → per step, does a new shot start (seqbinary)")
 def make_videoshot(data_dir=None, rng=None, *, file=None, timesteps=5, train_count=2000,
                    validate_count=64, test_count=128, positions=POSITIONS, **_ignored) -> VideoShotDataset:
     """``videoshot``: thumbnails of the movie ``file`` (relative to the data folder, or absolute)."""
@@ -202,6 +243,8 @@ def standin_positions(shots: int, shot_frames: int, per_position: int = FRAMES_P
     return shot_starts(shots, shot_frames) + offsets
 
 
+@register_dataset("videoshot-standin", options={**COMMON, **STANDIN},
+                  summary="videoshot on a stand-in movie rendered from the flower photos")
 def make_videoshot_standin(data_dir=None, rng=None, *, timesteps=5, train_count=2000, validate_count=64,
                            test_count=128, shots=100, shot_frames=48, movie_size=(120, 160), fps=24,
                            printer=print, **_ignored) -> VideoShotDataset:
@@ -218,6 +261,8 @@ def make_videoshot_standin(data_dir=None, rng=None, *, timesteps=5, train_count=
                             train_count=train_count, validate_count=validate_count, test_count=test_count)
 
 
+@register_dataset("videoshot-or-standin", options={**COMMON, **MOVIE, **STANDIN},
+                  summary="videoshot when 'file' exists, else videoshot-standin")
 def make_videoshot_or_standin(data_dir=None, rng=None, *, file=None, printer=print, **options) -> VideoShotDataset:
     """The book's movie when ``file`` names an existing file, else the stand-in (said so)."""
     if file:
@@ -232,53 +277,3 @@ def make_videoshot_or_standin(data_dir=None, rng=None, *, file=None, printer=pri
         printer("videoshot-or-standin: no movie file given; using the stand-in movie rendered from the "
                 "flower photos (videoshot-standin)")
     return make_videoshot_standin(data_dir, rng, printer=printer, **options)
-
-
-# --------------------------------------------------------------------------- registry
-def _at_least(low: int, what: str):
-    return lambda v: None if v >= low else f"{what} must be at least {low}, got {v!r}"
-
-
-def _even_size(value) -> str | None:
-    if (not isinstance(value, (list, tuple)) or len(value) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 8 and v % 2 == 0 for v in value)):
-        return f"movie_size must be [height, width], even numbers ≥ 8, got {value!r}"
-    return None
-
-
-def register() -> None:
-    """Register videoshot, videoshot-standin and videoshot-or-standin."""
-    from .registry import DatasetOption, register_dataset
-
-    common = {
-        "timesteps": DatasetOption(int, 5, "frames per sequence (the book's set_timesteps)",
-                                   _at_least(1, "timesteps")),
-        "train_count": DatasetOption(int, 2000, "training sequences per epoch (generated fresh)",
-                                     _at_least(1, "train_count")),
-        "validate_count": DatasetOption(int, 64, "validation sequences (fixed seed)",
-                                        _at_least(1, "validate_count")),
-        "test_count": DatasetOption(int, 128, "test sequences (fixed seed; the book's 128)",
-                                    _at_least(1, "test_count")),
-    }
-    movie = {
-        "file": DatasetOption(str, None, "the movie (.mp4), relative to the data folder or absolute"),
-        "positions": DatasetOption(int, POSITIONS, "random thumbnail positions in the movie (the book's 100)",
-                                   _at_least(2, "positions")),
-    }
-    standin = {
-        "shots": DatasetOption(int, 100, "stand-in: shots (one flower photo each)", _at_least(2, "shots")),
-        "shot_frames": DatasetOption(int, 48, "stand-in: frames per shot",
-                                     _at_least(FRAMES_PER_POSITION, "shot_frames")),
-        "movie_size": DatasetOption((list, tuple), [120, 160], "stand-in: frame size [height, width]",
-                                    _even_size),
-        "fps": DatasetOption(int, 24, "stand-in: frames per second", _at_least(1, "fps")),
-    }
-    register_dataset("videoshot", make_videoshot, {**common, **movie},
-                     "a movie's thumbnails → per step, does a new shot start (seqbinary)")
-    register_dataset("videoshot-standin", make_videoshot_standin, {**common, **standin},
-                     "videoshot on a stand-in movie rendered from the flower photos")
-    register_dataset("videoshot-or-standin", make_videoshot_or_standin, {**common, **movie, **standin},
-                     "videoshot when 'file' exists, else videoshot-standin")
-
-
-register()

@@ -76,15 +76,16 @@ def model_mapping(exp) -> dict:
     return spec
 
 
-def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = True):
-    """The family model of an experiment, built for ``dataset`` (``allocate=False``: no weights drawn)."""
+def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = True, dtype=None):
+    """The family model of an experiment, built for ``dataset`` (``allocate=False``: no weights drawn;
+    ``dtype``: another than the default float32)."""
     from ..init import ShapeOnly
 
     spec = model_mapping(exp)
     train = exp.train
     init = spec.get("init") if allocate else ShapeOnly(spec.get("init"))
     common = dict(name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
-                  l1_decay=train["l1_decay"], init=init, seed=seed, macros=exp.macros, printer=printer)
+                  l1_decay=train["l1_decay"], init=init, seed=seed, macros=exp.macros, printer=printer, dtype=dtype)
     kind = exp.kind
     if kind == "autoencoder":
         return model_class(kind)(dataset, spec.get("encoder", []), spec.get("decoder", []), spec.get("supervised", []),

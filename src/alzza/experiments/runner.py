@@ -59,16 +59,17 @@ DEFAULT_SEED = 1234
 MAP_EXAMPLES = 3
 
 
-def build_model(exp: Experiment, dataset, seed: int, printer=print, allocate: bool = True) -> Model:
-    """The experiment's model for ``dataset``; ``allocate=False``: shapes and counts only (no weights drawn)."""
+def build_model(exp: Experiment, dataset, seed: int, printer=print, allocate: bool = True, dtype=None) -> Model:
+    """The experiment's model for ``dataset``; ``allocate=False``: shapes and counts only (no weights drawn);
+    ``dtype``: another than the default float32 (gradcheck builds in float64)."""
     if exp.kind != "network":  # autoencoder, encoder_decoder, gan (chapters 13–15)
         from .families import build_family_model
 
-        return build_family_model(exp, dataset, seed, printer, allocate=allocate)
+        return build_family_model(exp, dataset, seed, printer, allocate=allocate, dtype=dtype)
     train = exp.train
     return Model(dataset, exp.layers, name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
                  l1_decay=train["l1_decay"], init=exp.init if allocate else ShapeOnly(exp.init), seed=seed,
-                 macros=exp.macros, head=exp.head, printer=printer)
+                 macros=exp.macros, head=exp.head, printer=printer, dtype=dtype)
 
 
 def check_spec(exp: Experiment, data_dir=None) -> None:

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SpecError
 from ..ops.windows import offset_slices, padded_input, real_cells, unpadded_grad
 from .base import BuildContext, Layer
-from .conv import STRIDE_RULE_OPTION, image_shape, is_pair, plain_pair, spatial_output, to_pair
+from .geometry import STRIDE_RULE_OPTION, image_shape, is_pair, plain_pair, spatial_output, to_pair
 from .registry import Option, register_layer
 
 

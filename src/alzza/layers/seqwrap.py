@@ -127,7 +127,7 @@ class WholeSequence(Layer):
     The wrapper is transparent: it carries ``inner``'s path, parameters, gradients and
     state (the same dicts), its options and children, so summaries, weight names and
     saved files are those of ``inner`` itself. It is inserted when a chain is built
-    (:func:`alzza.models.model.build_chain`), never written in a spec.
+    (:func:`alzza.models.parts.build_chain`), never written in a spec.
     """
 
     accepts_sequences = True

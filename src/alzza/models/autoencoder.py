@@ -26,8 +26,8 @@ from ..errors import AlzzaError, SpecError
 from ..heads import RegressionHead, make_head
 from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape
-from .family import Chain, FamilyModel, encode_in_chunks
-from .model import SEQUENCE_MODES
+from .family import FamilyModel, training_examples
+from .parts import SEQUENCE_MODES, Chain, encode_in_chunks
 
 __all__ = ["Autoencoder", "HashMatch", "SemanticHashIndex"]
 
@@ -190,6 +190,14 @@ class Autoencoder(FamilyModel):
 
     def evaluate(self, x, y) -> dict:
         return self.supervised_chain.evaluate(x, y)
+
+    def gradient_checks(self, count: int) -> list:
+        """The reconstruction chain on x → x (over all training inputs, labelled or not, as
+        :meth:`autoencode` trains), the supervised chain on labelled (x, y)."""
+        dataset = self._need_dataset("gradient_checks()")
+        x, y = training_examples(dataset, count)
+        inputs = dataset.unlabelled_train_inputs()[:count] if hasattr(dataset, "unlabelled_train_inputs") else x
+        return [(self.reconstruction, inputs, inputs), (self.supervised_chain, x, y)]
 
     # --- the book's workflow ----------------------------------------------------------
     def autoencode(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,

@@ -33,8 +33,8 @@ from ..heads import make_head
 from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape, shape_from_config, shape_to_config
 from ..training import format_accuracy
-from .family import Chain, FamilyModel, encode_in_chunks
-from .model import SEQUENCE_MODES
+from .family import FamilyModel, training_examples
+from .parts import SEQUENCE_MODES, Chain, encode_in_chunks
 
 __all__ = ["MODES", "EncoderDecoder"]
 
@@ -121,6 +121,10 @@ class EncoderDecoder(FamilyModel):
 
     def evaluate(self, x, y) -> dict:
         return self.chain().evaluate(x, y)
+
+    def gradient_checks(self, count: int) -> list:
+        """The chain of every training mode on that mode's pairs (x → y, x → t, t → y)."""
+        return [(self.chain(mode), *training_examples(self.stage_dataset(mode), count)) for mode in MODES]
 
     # --- the book's workflow ----------------------------------------------------------
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,

@@ -1,27 +1,21 @@
-"""What the model families of chapters 13–15 share: named sub-networks, paths through them.
+"""What every model shares: named parts, one optimiser, persistence, summaries.
 
-A family (:class:`~alzza.models.autoencoder.Autoencoder`,
-:class:`~alzza.models.encoder_decoder.EncoderDecoder`, :class:`~alzza.models.gan.Gan`)
-is a few :class:`Part` s — each a Serial layer tree built from a spec list by
-:func:`~alzza.spec.parse_layers`, exactly as a :class:`~alzza.models.Model`'s network
-is — plus heads and ONE optimiser. Training runs along a :class:`Chain`: a path through
-some parts, scored by one head, stepping only the slots of the parts it trains::
+A model is a few :class:`~alzza.models.parts.Part` s — each a Serial layer tree built
+from a spec list — plus heads and ONE optimiser; training runs along a
+:class:`~alzza.models.parts.Chain` (a path through some parts, scored by one head,
+stepping only the slots of the parts it trains). :class:`FamilyModel` is their common
+base: the plain :class:`~alzza.models.Model` is a family of one part (``network``) and
+one chain; the autoencoder, the encoder-decoder and the GAN of chapters 13–15 have
+several parts and a chain per training stage.
 
-    x → part₁.forward → part₂.forward → head.loss
-      ← part₁.backward ← part₂.backward ← head.backward     (gradients only)
-    optimiser.step(slots of the trained parts)              (the others stay frozen)
-
-Freezing a part therefore means not stepping its slots; when a frozen part lies
-*after* a trained one (the GAN's discriminator in the generator step) the gradient
-still flows through its backward, which fills its ``grads`` but never moves a weight.
-A chain has the interface the trainer (:func:`~alzza.training.fit`) and the gradient
-checker (:func:`~alzza.testing.check_model_gradients`) expect of a model —
-``name``, ``dtype``, ``optimizer``, ``slots``, ``loss_and_backward``, ``train_step``,
-``evaluate`` — so no second training loop or gradient code exists.
+Freezing a part means not stepping its slots; when a frozen part lies *after* a
+trained one (the GAN's discriminator in the generator step) the gradient still flows
+through its backward, which fills its ``grads`` but never moves a weight.
 
 Weights are named ``<part path>/<key>``: ``encoder[0]/w``, ``decoder.output/b``,
-``generator.output/w``; a family's ``network`` is a container Serial of its parts (for
-walking, summaries and saving — it is never run as a whole).
+``generator.output/w`` (the plain Model: ``layers[0]/w``, ``output/b``). A family's
+``network`` is a container Serial of its parts (for walking, summaries and saving — it
+is never run as a whole); a one-part model's ``network`` is its part's own Serial.
 """
 
 from __future__ import annotations
@@ -29,164 +23,33 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import make_rng, resolve_dtype
-from ..errors import AlzzaError, SpecError
+from ..errors import AlzzaError, DataError, SpecError
 from ..init import Initializer
-from ..layers import BuildContext, Dense, Layer, Serial
-from ..layers.base import check_built
-from ..layers.seqwrap import SeqWrap
+from ..layers import BuildContext, Serial
 from ..memory import check_activation_memory
-from ..optim import Slot, make_optimizer
-from ..sequences import Sequences, is_sequence_shape, shape_from_config, shape_to_config
-from .model import Model, build_chain, hidden_layers
-from .step import TrainingStep
+from ..optim import make_optimizer
+from ..sequences import Sequences, seq_data, shape_from_config, shape_to_config
+from .parts import Chain, Part, encode_in_chunks, output_layer
 
-__all__ = ["Chain", "FamilyModel", "Part", "output_layer"]
-
-
-def output_layer(hidden_shape, wanted, path: str, actfunc: str = "none"):
-    """A full layer sized to ``wanted`` (per step, in a seqwrap, when the input is a sequence)."""
-    if not is_sequence_shape(hidden_shape):
-        if is_sequence_shape(wanted):
-            raise SpecError(path, f"the target is a sequence {wanted!r}, but the layers before end in "
-                                  f"{tuple(hidden_shape)}; end them in a sequence (e.g. outseq: true)")
-        layer = Dense(int(np.prod(wanted)), actfunc=actfunc)
-        layer.path = path
-        return layer
-    if len(wanted) < 2 or wanted[0] != hidden_shape[0]:
-        raise SpecError(path, f"the layers before end in the sequence {hidden_shape!r}; the target must then "
-                              f"be (T, K) per step with the same T, got {tuple(wanted)}")
-    step = Dense(int(np.prod(wanted[1:])), actfunc=actfunc)
-    step.path = f"{path}.step"
-    layer = SeqWrap([step])
-    layer.path = path
-    return layer
-
-
-class Part:
-    """One named sub-network: a Serial built from ``spec`` for ``input_shape``.
-
-    With ``output_shape`` a full layer of that size (activation ``output_actfunc``) is
-    appended, as Model appends its output layer. ``input_grad`` False lets the first
-    layer skip dL/dx (its input is data); a part that may follow another needs True.
-    """
-
-    def __init__(self, name: str, spec, input_shape, ctx: BuildContext, macros=None, *, output_shape=None,
-                 output_actfunc: str = "none", input_grad: bool = False):
-        self.name = name
-        self.spec = list(spec) if isinstance(spec, (list, tuple)) else spec
-        layers = hidden_layers(self.spec, name, macros)
-        if self.spec and all(isinstance(item, Layer) for item in self.spec):
-            self.spec = [layer.to_spec() for layer in layers]  # Layer objects: saved as their specs
-        shape = input_shape
-        try:
-            shape = build_chain(layers, shape, ctx)
-            if output_shape is not None:
-                out = output_layer(shape, output_shape, f"{name}.output", output_actfunc)
-                shape = out.build(shape, ctx)
-                layers.append(out)
-        except SpecError:
-            raise
-        except (ValueError, TypeError) as exc:
-            raise SpecError(name, f"the {name} does not fit its input shape {input_shape}: {exc}") from None
-        check_built(layers, ctx.dtype)
-        network = Serial(layers)
-        network.path = name
-        network.input_shape, network.output_shape = input_shape, shape
-        if layers and not input_grad:
-            layers[0].needs_input_grad = False
-        self.network = network
-        self.input_shape, self.output_shape = input_shape, shape
-        self.slots = [Slot(f"{layer.path}/{key}", value, layer.grads, key, key in layer.decayed, layer)
-                      for layer in network.walk() for key, value in layer.params.items()]
-
-    @property
-    def last_layer(self):
-        """The last top-level layer (None for an empty part)."""
-        return self.network.layers[-1] if self.network.layers else None
-
-
-def _to_shape(a, shape):
-    """A plain batch reshaped to ``(N,) + shape`` when it differs (a flat generator output
-    fed to an image discriminator); sequences pass through."""
-    if isinstance(a, np.ndarray) and not is_sequence_shape(shape) and a.shape[1:] != tuple(shape):
-        return a.reshape((len(a),) + tuple(shape))
-    return a
-
-
-class Chain(TrainingStep):
-    """A path through ``parts`` scored by ``head``, training (stepping) only ``trained``.
-
-    Quacks like a Model for :func:`~alzza.training.fit` and
-    :func:`~alzza.testing.check_model_gradients`: its ``slots`` are those of the
-    trained parts, so the checker compares exactly the gradients this path applies.
-    Backward runs from the head down to the first trained part and stops there.
-    """
-
-    def __init__(self, owner: FamilyModel, name: str, parts, head, trained=None):
-        self.owner, self.name, self.parts, self.head = owner, name, list(parts), head
-        trained = self.parts if trained is None else list(trained)
-        for part in trained:
-            if part not in self.parts:
-                raise ValueError(f"{part.name} is trained but not on the path {name}")
-        self.trained = trained
-        self.slots = [slot for part in self.parts if part in trained for slot in part.slots]
-        self._first = min((self.parts.index(p) for p in trained), default=len(self.parts))
-
-    # what the trainer and the gradient checker read
-    @property
-    def dtype(self):
-        return self.owner.dtype
-
-    @property
-    def optimizer(self):
-        return self.owner.optimizer
-
-    def forward(self, x, training: bool = False):
-        x = self.owner._cast(x)
-        for part in self.parts:
-            x = part.network.forward(_to_shape(x, part.input_shape), training)
-        return x
-
-    output_in_chunks = Model.output_in_chunks
-
-    def backward(self, d):
-        """dL/d(output) → through the parts, down to the first trained one (grads only)."""
-        for i in range(len(self.parts) - 1, self._first - 1, -1):
-            d = self.parts[i].network.backward(d)
-            if i > self._first and d is not None:
-                d = _to_shape(d, self.parts[i - 1].output_shape)
-        return d
-
-    # the hooks of TrainingStep (loss_and_backward, train_step, evaluate, predict)
-    def _train_forward(self, x):
-        return self.forward(x, True)
-
-    def _train_backward(self, d):
-        self.backward(d)
-
-    def _target(self, y, output):
-        return self.owner._target(y, output)
+__all__ = ["Chain", "FamilyModel", "Part", "describe_model", "encode_in_chunks", "output_layer", "training_examples"]
 
 
 class FamilyModel:
-    """Base of the families: parts, one optimiser, persistence and summaries.
+    """Base of every model: parts, one optimiser, persistence and summaries.
 
-    Subclasses set ``kind`` and ``PARTS`` (the spec keys), build their parts in
-    ``_build_parts`` and add what they need to :meth:`config`.
+    Subclasses set ``kind`` (by registering, :func:`alzza.kinds.register_model_kind`) and
+    ``PARTS`` (the spec keys), build their parts in ``__init__`` after :meth:`_setup`,
+    hand them to :meth:`_finish`, and add what they need to :meth:`config`.
     """
 
     kind = ""
     PARTS: tuple[str, ...] = ()
 
-    # the dtype handling of Model, shared rather than copied
-    _cast = Model._cast
-    _target = Model._target
-    _need_dataset = Model._need_dataset
-    summary = Model.summary
-    save = Model.save
-    to_onnx = Model.to_onnx  # the default graph, or part='encoder', ... (alzza.export.plans)
-    __repr__ = Model.__repr__
-    report_printer = None  # as Model.report_printer
+    #: the class of the per-epoch report printer (a ReportPrinter; None: the default one).
+    #: A subclass sets it to change the report format of every run, e.g. the book's
+    report_printer = None
+
+    #: the picture grid of the last visualize() call (None for non-image data)
     last_figure = None
 
     def _setup(self, dataset, name, *, optimizer, l2_decay, l1_decay, init, seed, dtype, macros, printer,
@@ -208,12 +71,18 @@ class FamilyModel:
         self.history = None
         self.histories: list = []
 
-    def _finish(self, parts: dict):
-        """Keep the parts and a container network over them (walked, never run)."""
+    def _finish(self, parts: dict, where: str | None = None):
+        """Keep the parts and the network over them: a container Serial of several parts
+        (walked, never run), or a single part's own Serial. ``where`` labels the
+        activation-memory check (default: the kind)."""
         self.parts = parts
-        self.network = Serial([part.network for part in parts.values()])
-        self.network.path = ""
-        check_activation_memory(self.network, self.dtype, self.kind or "model")
+        if len(parts) == 1:
+            (part,) = parts.values()
+            self.network = part.network
+        else:
+            self.network = Serial([part.network for part in parts.values()])
+            self.network.path = ""
+        check_activation_memory(self.network, self.dtype, where or self.kind or "model")
         self.slots = [slot for part in parts.values() for slot in part.slots]
 
     def _part(self, key, spec, input_shape, **options) -> Part:
@@ -223,6 +92,61 @@ class FamilyModel:
 
     def parameter_count(self) -> int:
         return self.network.parameter_count()
+
+    # --- computing ------------------------------------------------------------------
+    def _cast(self, a):
+        """Inputs in the model's dtype; a Sequences keeps its lengths."""
+        if isinstance(a, Sequences):
+            return Sequences(np.ascontiguousarray(a.data, dtype=self.dtype), a.lengths)
+        return np.ascontiguousarray(a, dtype=self.dtype)
+
+    def _target(self, y, output):
+        """Targets cast and shaped like the output's data ((N, T, K) for a sequence output)."""
+        return self._cast(seq_data(y)).reshape(seq_data(output).shape)
+
+    def _need_dataset(self, what):
+        if self.dataset is None:
+            raise AlzzaError(f"{self.name}: {what} needs a data set; pass one to the Model (or model.dataset = ...)")
+        return self.dataset
+
+    def gradient_checks(self, count: int) -> list:
+        """(chain, x, y) for every training chain, each with (at most) ``count`` training
+        examples of the model's data set as that chain sees them in training — what
+        ``alzza gradcheck`` feeds :func:`~alzza.testing.check_model_gradients`."""
+        raise NotImplementedError
+
+    # --- structure and persistence ----------------------------------------------------
+    def summary(self, print_it: bool | None = None):
+        """The structure dump: nested layers, input → output shapes, parameters, total.
+
+        Returns a :class:`~alzza.viz.summary.Summary` (a str that displays itself). It is
+        printed (through the model's printer) in scripts; at an interactive prompt or in
+        Jupyter the returned value shows itself instead — once. ``print_it`` forces either.
+        """
+        from ..viz.summary import Summary, summary_text
+
+        text = Summary(summary_text(self))
+        if print_it is None:
+            print_it = not _interactive()
+        if print_it:
+            self.printer(text)
+        return text
+
+    def __repr__(self) -> str:
+        return describe_model(self)
+
+    def save(self, path) -> None:
+        """Write spec (JSON) + weights + optimiser state to one ``.npz``, atomically."""
+        from ..io import save_model
+
+        save_model(self, path)
+
+    def to_onnx(self, path=None, **options):
+        """This model as ONNX (equal to ``predict``; a family also exports its parts,
+        ``part='encoder'``, ...; see :func:`alzza.export.to_onnx`)."""
+        from ..export import to_onnx
+
+        return to_onnx(self, path, **options)
 
     def config(self) -> dict:
         """Everything but the arrays needed to rebuild this model (plain data)."""
@@ -297,19 +221,42 @@ class FamilyModel:
         return history
 
 
+
 def _need(dataset, attr):
     if dataset is None:
         raise SpecError("model", f"without a data set, give {attr} explicitly")
     return getattr(dataset, attr)
 
 
-def encode_in_chunks(chain: Chain, x):
-    """Inference output of a chain for any number of examples (a Sequences stays one)."""
-    out = chain.output_in_chunks(x)
-    return out.data if isinstance(out, Sequences) else out
+def training_examples(dataset, count: int, seed: int = 0):
+    """(x, y): the first ``count`` training examples of ``dataset`` — or, for a data set
+    that draws its training examples fresh for every batch (mnist-kor), one batch of
+    ``count`` drawn with a generator of its own, so no model's random stream moves."""
+    try:
+        x, y = dataset.train_data()
+    except DataError:
+        batch = next(iter(dataset.train_batches(count, np.random.default_rng(seed))), None)
+        if batch is None:
+            raise
+        return batch
+    return x[:count], y[:count]
 
 
-def need_layers(spec, key: str):
-    if spec is None:
-        raise AlzzaError(f"the model needs '{key}' (a list of layer specs)")
-    return spec
+def _interactive() -> bool:
+    """True at a Python or IPython prompt and in Jupyter, where a returned value is shown."""
+    import builtins
+    import sys
+
+    return hasattr(sys, "ps1") or hasattr(builtins, "__IPYTHON__")
+
+
+def describe_model(model) -> str:
+    """``<Model pulsar-std: network (8) → (1), binary, 45 parameters, adam, trained 10 epochs>``."""
+    from ..viz.summary import _shape, mode_text
+
+    kind = getattr(model, "kind", "") or "network"
+    history = getattr(model, "history", None)
+    trained = f", trained {len(history.epoch)} epochs" if history is not None and history.epoch else ", untrained"
+    return (f"<{type(model).__name__} {model.name}: {kind} {_shape(model.input_shape)} → "
+            f"{_shape(model.output_shape)}, {mode_text(model)}, {model.parameter_count():,} parameters, "
+            f"{model.optimizer.name}{trained}>")

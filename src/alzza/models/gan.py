@@ -27,7 +27,8 @@ from ..errors import AlzzaError, SpecError
 from ..heads import make_head
 from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape
-from .family import Chain, FamilyModel
+from .family import FamilyModel, training_examples
+from .parts import Chain
 from ..callbacks import ReportPrinter
 from .step import plain_metrics
 
@@ -123,6 +124,15 @@ class Gan(FamilyModel):
         return plain_metrics({"accuracy": (d["accuracy"], g["accuracy"]), "discriminator_accuracy": d["accuracy"],
                               "generator_accuracy": g["accuracy"], "discriminator_loss": d["loss"],
                               "generator_loss": g["loss"], "loss": d["loss"] + g["loss"]})
+
+    def gradient_checks(self, count: int) -> list:
+        """The discriminator chain on real examples (label 1) and as many generated ones
+        (label 0); the generator chain, through the frozen discriminator, on fresh seeds
+        scored against label 1."""
+        x, _ = training_examples(self._need_dataset("gradient_checks()"), count)
+        mixed, labels = self._mixed(x, self.generate(len(x)))
+        return [(self.discriminator_chain, mixed, labels),
+                (self.generator_chain, self.draw_seeds(len(x)), np.ones((len(x), 1), dtype=self.dtype))]
 
     # --- the book's workflow ----------------------------------------------------------
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,

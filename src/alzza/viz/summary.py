@@ -22,6 +22,15 @@ class Summary(str):
         return f"<pre>{html.escape(str(self))}</pre>"
 
 
+def mode_text(model) -> str:
+    """The model's output mode; ``head: {mode: ...}`` overrides the data set's, and says so."""
+    mode = model.mode
+    head_mode = getattr(getattr(model, "head", None), "mode", mode)
+    if (getattr(model, "head_options", None) or {}).get("mode") and head_mode != mode:
+        return f"{mode} (scored by head {head_mode!r})"
+    return mode
+
+
 def _shape(shape) -> str:
     if isinstance(shape, SeqShape):
         return repr(shape)  # seq(T, F): a sequence of T steps
@@ -49,7 +58,8 @@ def summary_text(model) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
     sep = "-" * len(line)
-    out = [f"Model {model.name}: input {_shape(model.input_shape)}, output {_shape(model.output_shape)}, mode {model.mode}",
+    mode = mode_text(model)
+    out = [f"Model {model.name}: input {_shape(model.input_shape)}, output {_shape(model.output_shape)}, mode {mode}",
            sep, line, sep]
     for r in rows:
         out.append("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]), r[3].rjust(widths[3])]))
