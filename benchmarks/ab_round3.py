@@ -229,6 +229,13 @@ def dropped():
         dzf = RNG.standard_normal((m, f), dtype=np.float32)
         print(f"  channels-first dK ({k}, {m}, {f})", ab({"cols @ dz": lambda: cf_cols @ dzf,
                                                           "(dzT @ colsT)T": lambda: (dzf.T @ cf_cols.T).T}, 15))
+    # the channels-last products with few output columns (forward z = cols·K, the stride-1
+    # dx = dcols·K_flipped) the other way round, (Kᵀ·colsᵀ)ᵀ made NHWC again
+    for m, k, f in [(16384, 144, 16), (4096, 288, 32), (65536, 147, 16)]:
+        a, b = RNG.standard_normal((m, k), dtype=np.float32), RNG.standard_normal((k, f), dtype=np.float32)
+        bt, out = np.ascontiguousarray(b.T), np.empty((m, f), np.float32)
+        print(f"  cols·K ({m}, {k}, {f})", ab({"cols @ K": lambda: np.matmul(a, b, out=out),
+                                               "(KT @ colsT)T": lambda: np.copyto(out, (bt @ a.T).T)}, 21))
     # the LSTM backward's per-step products: one broadcast or four
     gf = RNG.random((64, 4, 64), dtype=np.float32)
     dc, dh = RNG.random((64, 64), dtype=np.float32), RNG.random((64, 64), dtype=np.float32)
