@@ -64,7 +64,7 @@ def test_automaton_agrees_with_the_parser():
 
 def test_generated_sentences_are_valid_and_10_to_40_long():
     rng = np.random.default_rng(0)
-    codes, lengths = g.generate_valid(rng, 2000)
+    codes, lengths = g.generate_valid(rng, 2000, length_dist="uniform")
     assert lengths.min() >= 10 and lengths.max() <= 40
     assert set(np.unique(lengths)) == set(range(10, 41))
     texts = _texts(codes, lengths)
@@ -72,6 +72,70 @@ def test_generated_sentences_are_valid_and_10_to_40_long():
     assert all(len(t) == n for t, n in zip(texts, lengths))
     assert any("(" in t for t in texts) and any("." in t for t in texts)
     assert len(set(texts)) == len(texts)
+
+
+def _book_sentence_length(rng, longest=40, max_depth=30):
+    """One sentence length drawn the way the book's chapter-10 generator draws sentences
+    (every rule of a symbol equally likely, too deep → start again), written as a plain
+    recursion, independent of the convolution in expression_grammar. ``None``: drawn again
+    by the caller (too deep, or already ``longest`` symbols: such sentences are dropped)."""
+    rules = {"S": [["E"]], "E": [["T"], ["E", 1, "T"]], "T": [["F"], ["T", 1, "F"]],
+             "F": [["V"], ["N"], [1, "E", 1]], "V": [[1], [1, "W"]], "W": [[1], [1, "W"]],
+             "N": [[1], [1, "N"]]}
+
+    class Drop(Exception):
+        pass
+
+    def expand(symbol, depth, so_far):
+        if depth > max_depth:
+            raise Drop
+        rule = rules[symbol][rng.integers(len(rules[symbol]))]
+        for term in rule:
+            so_far = so_far + 1 if term == 1 else expand(term, depth + 1, so_far)
+            if so_far >= longest:
+                raise Drop
+        return so_far
+
+    try:
+        return expand("S", 0, 0)
+    except Drop:
+        return None
+
+
+def test_book_length_odds_are_those_of_the_books_generator():
+    odds = g.BOOK_LENGTH_ODDS
+    assert odds.shape == (41,) and abs(odds.sum() - 1) < 1e-9
+    assert (odds[:11] == 0).all() and (odds[40:] == 0).all() and (odds[11:40] > 0).all()
+    rng = np.random.default_rng(11)
+    drawn = []
+    while len(drawn) < 4000:
+        n = _book_sentence_length(rng)
+        if n is not None and n > 10:
+            drawn.append(n)
+    counts = np.bincount(drawn, minlength=41) / len(drawn)
+    assert 0.5 * np.abs(counts - odds).sum() < 0.05          # total variation distance
+    mean = (odds * np.arange(41)).sum()
+    assert abs(np.mean(drawn) - mean) < 0.4 and 20 < mean < 21.5
+
+
+def test_generated_lengths_follow_the_books():
+    """Short sentences are common, as in the book (uniform 10–40 would give a mean of 25)."""
+    rng = np.random.default_rng(7)
+    _, lengths = g.generate_valid(rng, 6000)
+    assert lengths.min() >= 11 and lengths.max() <= 39
+    counts = np.bincount(lengths, minlength=41) / len(lengths)
+    assert 0.5 * np.abs(counts - g.BOOK_LENGTH_ODDS).sum() < 0.04
+    assert abs(lengths.mean() - (g.BOOK_LENGTH_ODDS * np.arange(41)).sum()) < 0.3
+    _, invalid_lengths = g.generate_invalid(rng, 3000)
+    assert abs(invalid_lengths.mean() - lengths.mean()) < 0.6
+    # restricted to a range, the book's odds are kept in it; outside 11–39 there are none
+    _, short = g.generate_valid(rng, 500, 12, 14)
+    assert set(np.unique(short)) == {12, 13, 14}
+    assert (np.bincount(short)[12] > np.bincount(short)[14])  # shorter is likelier
+    with pytest.raises(ValueError, match="uniform"):
+        g.generate_valid(rng, 5, 2, 8)
+    with pytest.raises(ValueError, match="length_dist"):
+        g.generate_valid(rng, 5, length_dist="normal")
 
 
 def test_invalid_sentences_are_rejected_substitutions():
@@ -137,6 +201,24 @@ def test_dataset_options():
         make_dataset({"name": "automata", "train_count": 0})
     with pytest.raises(SpecError, match="test_cont"):
         make_dataset({"name": "automata", "test_cont": 10})
+    with pytest.raises(SpecError, match="lengths"):
+        make_dataset({"name": "automata", "lengths": "long"})
+
+
+def test_dataset_lengths_option():
+    """The fixed sets and the training batches follow the book's lengths unless lengths: uniform."""
+    book = make_dataset({"name": "automata", "train_count": 2000})
+    uniform = make_dataset({"name": "automata", "train_count": 2000, "lengths": "uniform"})
+    assert book.lengths == "book" and uniform.lengths == "uniform"
+    for split in ("test_data", "validate_data", "train_data"):
+        book_lengths = getattr(book, split)()[0].lengths
+        uniform_lengths = getattr(uniform, split)()[0].lengths
+        assert 11 <= book_lengths.min() and book_lengths.max() <= 39
+        assert book_lengths.mean() < 22.5 < 23.5 < uniform_lengths.mean()
+    batch_lengths = np.concatenate([x.lengths for x, _ in book.train_batches(10, np.random.default_rng(0))])
+    assert len(batch_lengths) == 2000 and batch_lengths.mean() < 22
+    uniform_batches = np.concatenate([x.lengths for x, _ in uniform.train_batches(10, np.random.default_rng(0))])
+    assert uniform_batches.mean() > 24 and uniform_batches.min() == 10 and uniform_batches.max() == 40
 
 
 @pytest.mark.parametrize("batch_size", [10, 7, 64])
