@@ -84,3 +84,72 @@ def test_load_warning_compares_the_load_with_the_cores():
     text = load_warning({"loadavg": [9.0, 0, 0], "cpus": 2}, 1)
     assert "9.0" in text and "2 cores" in text
     assert load_warning({"cpus": 2}, 1) is None  # no load average on this platform: nothing to say
+
+
+def test_op_split_accounts_for_the_step_and_leaves_the_model_alone():
+    import numpy as np
+
+    from alzza.bench.harness import LEARNING_RATE, Row, build_alzza, make_batch
+    from alzza.bench.opsplit import op_split, split_lines
+    from alzza.layers import conv as conv_module
+    from alzza.ops import windows
+    from alzza.ops.activations import ACTIVATIONS
+
+    row = Row("tiny-cnn", "cnn", (12, 12, 3), "select", 3,
+              [["conv", {"ksize": 3, "chn": 4, "actions": "LAB"}], ["max", {"stride": 2}],
+               ["conv", {"ksize": 3, "chn": 5, "actfunc": "tanh"}]])
+    model = build_alzza(row)
+    x, y, _ = make_batch(row, 4, np.random.default_rng(0))
+    before = {key: value.copy() for key, value in model.network.layers[0].params.items()}
+    result = op_split(model, x, y, LEARNING_RATE, steps=2)
+    shares = result["shares"]
+    # exclusive times: the labels add up to the step (less the loop around it)
+    assert 0.9 < sum(shares.values()) <= 1 + 1e-9, shares
+    assert list(shares.values()) == sorted(shares.values(), reverse=True)
+    for label in ("GEMM in Conv2D._linear_forward", "GEMM in Conv2D._linear_backward", "BatchNorm.normalize",
+                  "MaxPool.forward", "Tanh.backward", "other (loss, update, glue)"):
+        assert label in shares, sorted(shares)
+    assert any(label.startswith(("im2col", "pad_channels")) for label in shares)
+    assert 0 < result["gemm_share"] < 1 and result["step_cpu_seconds"] > 0
+    assert split_lines(result, top=3)[1].strip().startswith(next(iter(shares)))
+    # the split ran on a copy: weights, layer methods, conv's window ops and the shared
+    # activation objects are the originals again
+    for key, value in model.network.layers[0].params.items():
+        np.testing.assert_array_equal(value, before[key])
+        assert type(value) is np.ndarray
+    conv = model.network.layers[0]
+    assert "forward" not in vars(conv) and "_linear_backward" not in vars(conv)
+    assert conv_module.im2col is windows.im2col and conv_module.channel_sum is windows.channel_sum
+    assert "backward" not in vars(ACTIVATIONS["tanh"])
+
+
+def test_ops_flag_reaches_the_child_process():
+    from alzza.cli import _bench_argv, build_parser
+
+    args = build_parser().parse_args(["bench", "--ops", "--threads", "1"])
+    assert "--ops" in _bench_argv(args) and args.ops
+
+
+def test_gemm_timing_reaches_the_conv_behind_its_batch_norm():
+    # the conv's linear part gets its gradient from its own batch norm, not through a layer
+    # boundary: time_layer_inputs must still hand it a timed array, or its GEMMs go uncounted
+    import copy
+
+    import numpy as np
+
+    from alzza.bench.harness import LEARNING_RATE, Row, _GemmTimed, build_alzza, make_batch, time_layer_inputs
+
+    row = Row("tiny-lab", "cnn", (8, 8, 3), "select", 3, [["conv", {"ksize": 3, "chn": 4, "actions": "LAB"}]])
+    twin = copy.deepcopy(build_alzza(row))
+    x, y, _ = make_batch(row, 2, np.random.default_rng(0))
+    conv = twin.network.layers[0]
+    seen = []
+
+    def spy(dz, need_dx, _method=conv._linear_backward):
+        seen.append(type(dz))
+        return _method(dz, need_dx)
+
+    conv._linear_backward = spy
+    time_layer_inputs(twin)
+    twin.train_step(x.view(_GemmTimed), y, LEARNING_RATE)
+    assert seen == [_GemmTimed]

@@ -188,6 +188,89 @@ def test_conv_gradients_every_actions_order(actions):
     assert max(errors.values()) < TOL, errors
 
 
+@pytest.mark.parametrize("blocks", ["whole batch", "one image at a time"])
+def test_conv_bias_in_the_gemm_matches_the_separate_bias(monkeypatch, blocks):
+    # channels-first columns with a row of ones (the bias inside the GEMM, db from the dK
+    # GEMM) against the plain GEMM followed by z += b and db = Σ dz
+    from alzza.layers import conv as conv_module
+
+    monkeypatch.setattr(conv_module, "COLUMN_LAYOUT", "channels_first")
+    if blocks != "whole batch":
+        monkeypatch.setattr(conv_module, "INFERENCE_COLUMN_LIMIT", 1)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 7, 6, 2)).astype(np.float32)
+    dy = rng.standard_normal((3, 3, 3, 5)).astype(np.float32)
+    results = {}
+    for in_gemm in (True, False):
+        monkeypatch.setattr(conv_module, "BIAS_IN_GEMM", in_gemm)
+        layer = build(Conv2D(3, 5, stride=2, actfunc="tanh"), (7, 6, 2), np.float32)
+        layer.params["b"][:] = [0.5, -1.0, 0.25, 2.0, 0.0]
+        outputs = []
+        for n in (3, 2, 3):  # the batch size changes: buffers rebuilt, their row of ones with them
+            y = layer.forward(x[:n], training=True).copy()
+            dx = layer.backward(dy[:n])
+            outputs += [y, dx, layer.grads["k"].copy(), layer.grads["b"].copy(), layer.forward(x[:n], training=False)]
+        results[in_gemm] = outputs
+        assert (layer._cols.shape[0] == 3 * 3 * 2 + 1) == in_gemm
+    for got, expected in zip(results[True], results[False]):
+        np.testing.assert_allclose(got, expected, atol=2e-5, rtol=1e-5)
+
+
+def test_conv_channels_last_kernel_gradient_either_way_round(monkeypatch):
+    # dK = colsᵀ·dz (any F) and dK = (dzᵀ·cols)ᵀ (small F) are the same matrix
+    from alzza.layers import conv as conv_module
+
+    monkeypatch.setattr(conv_module, "COLUMN_LAYOUT", "channels_last")
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 5, 6, 3))
+    dy = rng.standard_normal((2, 5, 6, 4))
+    grads = []
+    for below in (64, 0):
+        monkeypatch.setattr(conv_module, "TRANSPOSED_DK_BELOW", below)
+        layer = build(Conv2D(3, 4, actions="L"), (5, 5 + 1, 3))
+        layer.forward(x, training=True)
+        layer.backward(dy)
+        grads.append(layer.grads["k"])
+    assert grads[0].flags.c_contiguous and grads[0].shape == (3, 3, 3, 4)
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_fused_relu_batchnorm_matches_the_separate_actions(monkeypatch, dtype):
+    # "LAB" with ReLU: the mask-keeping ReLU and the in-place batch norm against the
+    # actions run one by one (FUSE_RELU_BN off), forward, backward and running statistics
+    from alzza.layers import conv as conv_module
+
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((3, 6, 5, 2)) + 0.2).astype(dtype)
+    dy = rng.standard_normal((3, 6, 5, 4)).astype(dtype)
+    results = {}
+    for fused in (True, False):
+        monkeypatch.setattr(conv_module, "FUSE_RELU_BN", fused)
+        layer = build(Conv2D(3, 4, actions="LAB"), (6, 5, 2), dtype)
+        layer.params["b"][:] = [0.3, -0.2, 0.1, 0.0]
+        y = layer.forward(x, training=True).copy()
+        dx = layer.backward(dy)
+        infer = layer.forward(x, training=False)
+        results[fused] = (y, dx, layer.grads["k"], layer.grads["b"], layer.state["mean"].copy(),
+                          layer.state["var"].copy(), infer)
+        assert (layer._relu_mask is not None) == fused
+    atol = 1e-12 if dtype == np.float64 else 2e-5
+    for got, expected in zip(results[True], results[False]):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, expected, atol=atol, rtol=0)
+    assert (results[True][0] != results[True][0].reshape(-1, 4)[0]).any()  # not a constant output
+
+
+def test_conv_fused_relu_batchnorm_gradients():
+    # the fused path's gradient, numerically (inputs kept away from ReLU's kink)
+    x = distinct((2, 5, 4, 2), seed=1)
+    layer = Conv2D(3, 3, actions="LAB")
+    errors = check_layer_gradients(layer, (5, 4, 2), x=x, training=True)
+    assert layer._relu_mask is not None
+    assert max(errors.values()) < TOL, errors
+
+
 def test_conv_first_layer_skips_input_gradient():
     layer = build(Conv2D(3, 2, actions="BLA"), (5, 5, 2))
     layer.needs_input_grad = False

@@ -137,6 +137,42 @@ def test_each_example_is_computed_alone(name, make):
         np.testing.assert_allclose(yl[n], alone[-1], rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("name,make", CELLS, ids=[c[0] for c in CELLS])
+@pytest.mark.parametrize("outseq", [True, False])
+def test_reused_workspaces_carry_nothing_between_batches(name, make, outseq):
+    # the per-batch arrays are reused while the shapes stay: a batch after another with
+    # other lengths and values gives what a fresh layer gives, forward and backward
+    rng = np.random.default_rng(4)
+    first = Sequences(rng.standard_normal((4, T, F)) * 3, np.array([5, 5, 3, 1]))
+    second = Sequences(rng.standard_normal((4, T, F)), np.array([2, 5, 4, 1]))
+    used, fresh = build(make(outseq=outseq), (T, F)), build(make(outseq=outseq), (T, F))
+    dy = rng.standard_normal(_data(used.forward(first, True)).shape)
+    used.backward(dy * 5)
+    for _ in range(2):  # twice: the second time every buffer is a reused one
+        y, expected = used.forward(second, True), fresh.forward(second, True)
+        np.testing.assert_array_equal(_data(y), _data(expected))
+        np.testing.assert_array_equal(used.backward(dy), fresh.backward(dy))
+        for key in used.grads:
+            np.testing.assert_array_equal(used.grads[key], fresh.grads[key])
+
+
+@pytest.mark.parametrize("name,make", CELLS, ids=[c[0] for c in CELLS])
+def test_outputs_and_input_gradients_are_fresh_arrays(name, make):
+    # one example, all steps: the time-major transposes are contiguous already, and still
+    # the output and dx must not be views of the layer's reused buffers
+    rng = np.random.default_rng(6)
+    layer = build(make(outseq=True), (T, F))
+    x1, x2 = (Sequences(rng.standard_normal((1, T, F)), np.array([T])) for _ in range(2))
+    y1 = layer.forward(x1, True)
+    kept = _data(y1).copy()
+    dx1 = layer.backward(np.ones_like(_data(y1)))
+    kept_dx = dx1.copy()
+    layer.forward(x2, True)
+    layer.backward(2 * np.ones_like(kept))
+    np.testing.assert_array_equal(_data(y1), kept)
+    np.testing.assert_array_equal(dx1, kept_dx)
+
+
 def test_lstm_forget_bias_and_fused_shapes():
     layer = build(LSTM(H), SeqShape((T, F)))
     assert layer.params["w"].shape == (F + H, 4 * H)

@@ -98,7 +98,7 @@ def cmd_bench(args, out=print):
 def _bench_argv(args) -> list[str]:
     """The bench options of ``args`` as command-line words (for the child process that sets the BLAS env)."""
     words = []
-    for flag in ("quick", "no_torch", "no_profile", "unset_openblas_env"):
+    for flag in ("quick", "no_torch", "no_profile", "ops", "unset_openblas_env"):
         if getattr(args, flag):
             words.append("--" + flag.replace("_", "-"))
     for key in ("threads", "repeats", "target", "json", "torch_models", "out", "size", "steps"):

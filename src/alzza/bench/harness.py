@@ -32,9 +32,9 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
-from typing import ClassVar
-
 import numpy as np
+
+from .gemmtime import _GemmTimed, time_layer_inputs
 
 #: environment variables recorded with every result (the BLAS reads them at load time)
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
@@ -235,52 +235,6 @@ def _ratio(a, b):
 
 
 # ------------------------------------------------------------------ profile and memory
-class _GemmTimed(np.ndarray):
-    """An ndarray view that times every matrix product it takes part in.
-
-    ``a @ b`` and ``np.matmul`` are the ufunc ``matmul`` and reach ``__array_ufunc__``;
-    ``np.dot``/``vdot``/``tensordot``/``einsum`` reach ``__array_function__``. Results are
-    re-wrapped so that everything computed from a timed array is timed too.
-    """
-
-    seconds = 0.0
-    calls = 0
-    GEMM_FUNCTIONS: ClassVar[set] = {np.dot, np.vdot, np.inner, np.tensordot, np.einsum, np.matmul}
-
-    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
-        inputs = tuple(a.view(np.ndarray) if isinstance(a, _GemmTimed) else a for a in inputs)
-        if out is not None:
-            kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, _GemmTimed) else o for o in out)
-        if ufunc is np.matmul and method == "__call__":
-            start = time.perf_counter()
-            result = ufunc(*inputs, **kwargs)
-            _GemmTimed.seconds += time.perf_counter() - start
-            _GemmTimed.calls += 1
-        else:
-            result = getattr(ufunc, method)(*inputs, **kwargs)
-        if out is not None:
-            return out[0] if len(out) == 1 else out
-        return _timed(result)
-
-    def __array_function__(self, func, types, args, kwargs):
-        if func in self.GEMM_FUNCTIONS:
-            start = time.perf_counter()
-            result = super().__array_function__(func, types, args, kwargs)
-            _GemmTimed.seconds += time.perf_counter() - start
-            _GemmTimed.calls += 1
-        else:
-            result = super().__array_function__(func, types, args, kwargs)
-        return _timed(result)
-
-
-def _timed(result):
-    if type(result) is np.ndarray:
-        return result.view(_GemmTimed)
-    if isinstance(result, tuple):
-        return tuple(_timed(r) for r in result)
-    return result
-
-
 def gemm_profile(model, x, y, step_seconds, steps=3):
     """Seconds per training step spent in matrix products, and their share of ``step_seconds``.
 
@@ -292,6 +246,7 @@ def gemm_profile(model, x, y, step_seconds, steps=3):
     for layer in twin.network.walk():
         for key, value in list(layer.params.items()):
             layer.params[key] = value.view(_GemmTimed)
+    time_layer_inputs(twin)
     xt = x.view(_GemmTimed)
     twin.train_step(xt, y, LEARNING_RATE)  # warm-up
     _GemmTimed.seconds, _GemmTimed.calls = 0.0, 0
@@ -373,8 +328,9 @@ def load_torch_reference(path=None):
 
 
 # ----------------------------------------------------------------------------- the suite
-def run_row(row, batch, reference, *, repeats, target, profile=True, log=print):
-    """Time one row at one batch size; returns the result dict (training, inference, profile, memory)."""
+def run_row(row, batch, reference, *, repeats, target, profile=True, ops=False, log=print):
+    """Time one row at one batch size; returns the result dict (training, inference, profile, memory;
+    with ``ops`` the split of the step by layer method and window op, :func:`~alzza.bench.opsplit.op_split`)."""
     rng = np.random.default_rng(0)
     model = build_alzza(row)
     x, y, labels = make_batch(row, batch, rng)
@@ -414,6 +370,12 @@ def run_row(row, batch, reference, *, repeats, target, profile=True, log=print):
         except Exception as exc:  # noqa: BLE001 — a layer the wrapper can't follow: report, don't fail the suite
             result["gemm"] = {"error": f"{type(exc).__name__}: {exc}"}
         result["peak_bytes"] = peak_memory(alzza_step)
+    if ops:
+        from .opsplit import op_split, split_lines
+
+        result["ops"] = op_split(model, x, y, LEARNING_RATE)
+        for line in split_lines(result["ops"], name=f"{row.name} batch {batch} (CPU time of one thread)"):
+            log(line)
     return result
 
 
@@ -486,7 +448,8 @@ def run_suite(args, log=print):
             results.append({"row": row.name, "skipped": reason})
             continue
         for batch in batches:
-            res = run_row(row, batch, reference, repeats=repeats, target=target, profile=not args.no_profile)
+            res = run_row(row, batch, reference, repeats=repeats, target=target, profile=not args.no_profile,
+                          ops=getattr(args, "ops", False), log=log)
             results.append(res)
             log(table_lines([res])[1])  # the training line of this row, as soon as it is measured
     info["loadavg_after"] = _loadavg()
@@ -557,6 +520,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=_at_least_one(int), help="sequence length for the rnn rows (e.g. 80)")
     parser.add_argument("--no-torch", action="store_true", help="alzza's times only")
     parser.add_argument("--no-profile", action="store_true", help="skip the GEMM profile and peak memory")
+    parser.add_argument("--ops", action="store_true",
+                        help="also print where alzza's step goes: CPU share per layer method, window op and GEMM "
+                             "(read it at --threads 1)")
     parser.add_argument("--torch-models", help="path of the torch reference file (default benchmarks/torch_models.py)")
     parser.add_argument("--unset-openblas-env", action="store_true",
                         help="run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed (in a child process)")

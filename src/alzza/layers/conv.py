@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
 from ..ops.activations import ACTIVATIONS, get_activation
+from ..ops.channelwise import per_channel
 from ..ops.windows import (
     channel_sum,
     col2im,
@@ -29,6 +32,20 @@ INFERENCE_COLUMN_LIMIT = 1 << 18
 #: column layout: None picks per layer (:func:`~alzza.ops.windows.prefer_channels_last`);
 #: "channels_first" or "channels_last" forces one (the tests hold both to a reference)
 COLUMN_LAYOUT = None
+#: actions "LAB" with ReLU: the ReLU and batch norm fused (see ``Conv2D._fuses_relu_into_bn``);
+#: False runs them as separate actions (the reference the tests compare with)
+FUSE_RELU_BN = True
+#: channels-first columns carry a last row of ones and the kernel matrix the bias as its last
+#: row, so the GEMM adds b and the dK GEMM yields db (no pass over z, no separate sum).
+#: Chapter 7 CNN, batch 64, 1 thread, CPU-time medians (``python benchmarks/ab_round3.py bias``):
+#: first layer forward GEMM + bias 15.9 → 12.5 ms, dK + db 14.3 → 11.8 ms; second layer 0.88,
+#: 1.01. False: the plain GEMM, then z += b (the reference)
+BIAS_IN_GEMM = True
+#: channels-last dK with fewer output channels than this is taken as (dzᵀ·cols)ᵀ: 1 thread,
+#: CPU-time medians (``python benchmarks/ab_round3.py dk``), (M, K, F) = (65536, 147, 16)
+#: 10.5 → 8.3 ms, (16384, 144, 16) 2.18 → 1.76, (36864, 108, 24) 6.0 → 4.6; at F = 32 and 64
+#: the two ways were not clearly apart (medians and minima disagree from run to run)
+TRANSPOSED_DK_BELOW = 32
 
 
 def actions_error(actions) -> str | None:
@@ -107,6 +124,8 @@ class Conv2D(Layer):
         self.actions = actions
         self.bn: BatchNorm | None = None
         self._buffers: dict = {}
+        #: the fused ReLU's mask of the last training forward (None: not fused)
+        self._relu_mask = None
 
     def build(self, input_shape, ctx: BuildContext):
         self.input_shape = tuple(input_shape)
@@ -131,10 +150,12 @@ class Conv2D(Layer):
         return self.output_shape
 
     # --- the linear part ----------------------------------------------------------
-    def _buffer(self, name, shape, dtype, zero=False):
+    def _buffer(self, name, shape, dtype, zero=False, ones_row=False):
         buf = self._buffers.get(name)
         if buf is None or buf.shape != shape or buf.dtype != dtype:
             buf = self._buffers[name] = (np.zeros if zero else np.empty)(shape, dtype=dtype)
+            if ones_row:  # the columns' row of ones (BIAS_IN_GEMM): the rows above are rewritten every call
+                buf[-1] = 1
         return buf
 
     def _channels_last(self):
@@ -162,14 +183,27 @@ class Conv2D(Layer):
         pshape = (c, n, hp, wp)
         xp = self._buffer(prefix + "xp", pshape, x.dtype, zero=True) if reuse else None
         xp = pad_channels_first(x, pads, out=xp)
-        cbuf = self._buffer(prefix + "cols", (kh * kw * c, n * oh * ow), x.dtype) if reuse else None
+        rows, m = kh * kw * c, n * oh * ow
+        if BIAS_IN_GEMM:  # (kh·kw·C + 1, N·H'·W'): the last row is ones, written once per buffer
+            cbuf = self._buffer(prefix + "cols1", (rows + 1, m), x.dtype, ones_row=True) if reuse else \
+                np.ones((rows + 1, m), x.dtype)
+            im2col(xp, kh, kw, *self.stride, oh, ow, out=cbuf[:rows])
+            return cbuf, pshape
+        cbuf = self._buffer(prefix + "cols", (rows, m), x.dtype) if reuse else None
         return im2col(xp, kh, kw, *self.stride, oh, ow, out=cbuf), pshape
+
+    def _kernel_matrix(self, last):
+        """K as (kh·kw·C, F), with b appended as a last row where the columns carry ones."""
+        k2 = self.params["k"].reshape(-1, self.chn)
+        if last or not BIAS_IN_GEMM:
+            return k2, True
+        return np.concatenate([k2, self.params["b"][None]]), False
 
     def _linear_forward(self, x, training):
         n = len(x)
         oh, ow, _ = self._geometry
-        k2 = self.params["k"].reshape(-1, self.chn)
         last = self._channels_last()
+        k2, add_bias = self._kernel_matrix(last)
         if training and last and n > 1:
             # the whole column matrix is kept for dK, but it is filled and multiplied a
             # cache-sized block of images at a time (the rows of one image are contiguous)
@@ -185,7 +219,7 @@ class Conv2D(Layer):
                                                 out=block)
                 part = z[start:stop].reshape(-1, self.chn)
                 np.matmul(block, k2, out=part)
-                part += self.params["b"]
+                per_channel(np.add, part, self.params["b"], out=part)
             self._pshape = (n,) + self._pshape[1:]
             self._cols, self._cols_last = cols, last
             return z
@@ -193,7 +227,8 @@ class Conv2D(Layer):
             cols, self._pshape = self._columns(x, reuse=True, channels_last=last)
             self._cols, self._cols_last = cols, last
             z = (cols if last else cols.T) @ k2
-            z += self.params["b"]
+            if add_bias:
+                per_channel(np.add, z, self.params["b"], out=z)
             return z.reshape(n, oh, ow, self.chn)
         z = np.empty((n, oh, ow, self.chn), dtype=x.dtype)
         step = max(1, INFERENCE_COLUMN_LIMIT // max(1, oh * ow * k2.shape[0]))
@@ -203,15 +238,25 @@ class Conv2D(Layer):
             cols, _ = self._columns(x[start:start + step], reuse=True, channels_last=last, prefix="infer-")
             part = z[start:start + step].reshape(-1, self.chn)
             np.matmul(cols if last else cols.T, k2, out=part)
-            part += self.params["b"]
+            if add_bias:
+                per_channel(np.add, part, self.params["b"], out=part)
         return z
 
     def _linear_backward(self, dz, need_dx):
         dz2 = dz.reshape(-1, self.chn)
         cols, last = self._cols, self._cols_last
         kshape = self.params["k"].shape
-        self.grads["k"] = ((cols.T if last else cols) @ dz2).reshape(kshape)
-        self.grads["b"] = channel_sum(dz2)
+        if last and self.chn < TRANSPOSED_DK_BELOW:
+            # dKᵀ = dzᵀ·cols: OpenBLAS is faster this way round when F is small (see the constant)
+            self.grads["k"] = np.ascontiguousarray((dz2.T @ cols).T).reshape(kshape)
+            self.grads["b"] = channel_sum(dz2)
+        elif last or cols.shape[0] == prod(kshape[:3]):
+            self.grads["k"] = ((cols.T if last else cols) @ dz2).reshape(kshape)
+            self.grads["b"] = channel_sum(dz2)
+        else:  # the row of ones gives db = Σ_rows dz in the same GEMM
+            gkb = cols @ dz2
+            self.grads["k"] = gkb[:-1].reshape(kshape)
+            self.grads["b"] = gkb[-1].copy()
         if not need_dx:
             return None
         oh, ow, (pt, pb, pl, pr) = self._geometry
@@ -237,7 +282,10 @@ class Conv2D(Layer):
                 return unpadded_grad(dxp, (1, 2), (pt, pb, pl, pr), (h, w))
             # a fresh array the caller owns: dxp is reused by the next backward
             return np.array(dxp[:, pt:pt + h, pl:pl + w], order="C")
-        dcols = k2 @ dz2.T
+        # into a reused buffer: the (kh·kw·C, N·H'·W') matrix is tens of MB, which the
+        # allocator maps afresh (page faults) on every call (ab_round3.py dcols: 61 MB
+        # 24.8 → 15.3 ms, the 96 px CNN's 30 MB 9.5 → 8.7)
+        dcols = np.matmul(k2, dz2.T, out=self._buffer("dcols", (k2.shape[0], dz2.shape[0]), dz.dtype))
         dxp = col2im(dcols, self._pshape, kh, kw, *self.stride, oh, ow,
                      out=self._buffer("dxp", self._pshape, dz.dtype))
         if min(pt, pb, pl, pr) < 0:  # cells the book's rule drops get no gradient
@@ -249,12 +297,29 @@ class Conv2D(Layer):
         return np.array(dxp[:, :, pt:pt + h, pl:pl + w].transpose(1, 2, 3, 0), order="C")
 
     # --- the actions --------------------------------------------------------------
+    def _fuses_relu_into_bn(self, index):
+        """True when action ``index`` is an A (ReLU) on L's output, right before B: then the
+        ReLU keeps a boolean mask instead of its output, B normalises in place and its
+        backward applies the mask (one buffer and two passes fewer; tested against the
+        separate actions)."""
+        return (FUSE_RELU_BN and self.actions[index:index + 2] == "AB" and index > 0
+                and self.actions[index - 1] == "L" and self.activation.name == "relu")
+
     def forward(self, x, training=False):
         previous = None
-        for action in self.actions:
+        if training:
+            self._relu_mask = None
+        for index, action in enumerate(self.actions):
             if action == "L":
                 x = self._linear_forward(x, training)
             elif action == "A":
+                if self._fuses_relu_into_bn(index):
+                    x2 = x.reshape(-1, x.shape[-1])
+                    if training:
+                        self._relu_mask = np.greater(x2, 0, out=self._buffer("relu-mask", x2.shape, bool))
+                    np.maximum(x2, 0, out=x2)
+                    x2 = self.bn.normalize(x2, out=x2) if training else self.bn.infer(x2, out=x2)
+                    return x2.reshape(x.shape)  # "LAB" is the only order with L, A, B in a row: B was last
                 # the activation works in place: only on the conv's own output
                 x = self.activation.forward(x if previous == "L" else x.copy())
                 self._act_y = x
@@ -270,7 +335,10 @@ class Conv2D(Layer):
                 if dy is None:
                     return None  # the data's gradient; what runs before L has no parameters
             elif action == "A":
-                dy = self.activation.backward(dy, self._act_y)
+                if self._relu_mask is None:
+                    dy = self.activation.backward(dy, self._act_y)
+            elif self._relu_mask is not None:
+                dy = self.bn.backward(dy, mask=self._relu_mask)
             else:
                 dy = self.bn.backward(dy)
         return dy
