@@ -8,6 +8,9 @@ set before and after training, then the test metrics.
     raw     the book's input: 0–255 pixels
     scaled  pixels / 255
     diff    step 0 the frame / 255, later steps the difference to the previous frame / 255
+    pooled  no training: the stand-in's labels against its frame indices, and how far apart
+            frames are after avg pooling stride 30 (the first layer), inside a position
+            and across positions (EPOCHS is ignored)
 
     PYTHONPATH=src ALZZA_DATA=<data> python tools/videoshot_plateau.py VARIANT EPOCHS [SEED]
 """
@@ -22,6 +25,21 @@ from alzza.sequences import Sequences
 variant = sys.argv[1]; epochs = int(sys.argv[2]); seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1234
 ds = make_videoshot_standin(None, None, printer=lambda *a: None)
 raw = ds.frames
+if variant == "pooled":
+    index, target = ds.generate_indices(2000, np.random.default_rng(seed))
+    per = ds.per_position
+    continued = (index[:, 1:] == index[:, :-1] + 1) & (index[:, 1:] // per == index[:, :-1] // per)
+    print("steps 1+: target disagrees with the frame indices at", int(np.sum((target[:, 1:] == 0) != continued)),
+          "of", continued.size, "steps; P(new shot) %.3f" % target[:, 1:].mean())
+    f = raw.astype(np.float32)
+    h, w = f.shape[1] // 30, f.shape[2] // 30
+    pooled = f[:, :h * 30, :w * 30].reshape(len(f), h, 30, w, 30, 3).mean(axis=(2, 4)).reshape(ds.position_count, per, -1)
+    inside = np.abs(np.diff(pooled, axis=1)).mean(axis=-1).ravel()
+    a, b = np.triu_indices(ds.position_count, 1)
+    across = np.abs(pooled[a][:, :, None] - pooled[b][:, None]).mean(axis=-1).ravel()
+    print("pooled mean |difference| (0-255): inside a position mean %.2f max %.2f; across positions mean %.2f min %.2f"
+          % (inside.mean(), inside.max(), across.mean(), across.min()))
+    sys.exit(0)
 if variant.startswith("scaled"):
     ds.frames = raw.astype(np.float32) / 255.0
     ds.set_timesteps(5)
