@@ -27,13 +27,13 @@ def test_epoch_test_and_ended_lines_take_the_books_shape():
     printer("Model m train ended in 5 secs:")
     printer("something else")
     assert lines == ["    Epoch 2: cost=8.191, accuracy=0.733/0.711 (0/3 secs)",
-                     "Model m test report: accuracy = 0.961, (1 secs)",
+                     "Model m test report: accuracy = 0.961, (1 secs)", "",
                      "Model m train ended in 4 secs:", "Model m autoencode ended in 5 secs:", "something else"]
     lines, printer = _printed()
     printer("Epoch 20: discriminator loss=0.509, generator loss=0.994, accuracy=0.500/0.389, validation "
             "0.479/0.042 (discriminator/generator) (9/9 secs)")
     printer("Model g test report: accuracy = 0.917/0.000 (discriminator/generator), loss = 0.697/0.729")
-    assert lines == ["    Epoch 20: cost=0.509/0.994 acc=0.500/0.389 (9/9 secs)", "Model g test report: accuracy = 0.917/0.000"]
+    assert lines == ["    Epoch 20: cost=0.509/0.994 acc=0.500/0.389 (9/9 secs)", "Model g test report: accuracy = 0.917/0.000", ""]
     lines, printer = _printed("chapter")
     printer("Epoch 10: loss=7.135, accuracy=0.809/0.810 (0/0 secs)")
     printer("Model abalone train ended in 0 secs:")
@@ -94,6 +94,10 @@ def test_alzza_run_lang_ko_prints_the_books_forms(tabular_data_dir, tmp_path, ca
     assert any(re.fullmatch(r"추정확률분포 \[( ?\d{1,3},){6} ?\d{1,3}\] => 추정 \S+ : 정답 \S+ => [OX]", line)
                for line in korean)
     assert (tmp_path / "ko" / "result.json").is_file()
+    # the book's test line, then a blank line (its print ends in "\n")
+    test = next(i for i, line in enumerate(korean) if line.startswith("Model steel-ch5 test report: "))
+    assert re.fullmatch(r"Model steel-ch5 test report: accuracy = \d\.\d{3}, \(\d+ secs\)", korean[test])
+    assert korean[test + 1] == "" and "Model steel-ch5 Visualization" in korean[test + 2:]
 
 
 def test_automata_lines_say_valid_or_not_in_the_books_words():

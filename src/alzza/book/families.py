@@ -15,13 +15,12 @@ keeps its activation. Any other last layer stays, and alzza's output layer follo
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from ..models import Autoencoder as _Autoencoder
 from ..models import EncoderDecoder as _EncoderDecoder
 from ..models import Gan as _Gan
+from .family_forms import AutoencoderForms, EncoderDecoderForms, GanForms
 from .models import BookMethods, CnnExtModel, figure_path
 from .report import BookPrinter
 from .session import next_seed
@@ -64,7 +63,7 @@ def _done(model, dump_structure):
         dump(model, model.printer)
 
 
-class Autoencoder(BookMethods, _Autoencoder):
+class Autoencoder(BookMethods, AutoencoderForms, _Autoencoder):
     """Chapter 13: ``Autoencoder(name, dataset, {'encoder': ..., 'decoder': ..., 'supervised': ...}, fix_encoder=False)``."""
 
     def __init__(self, name, dataset, hconfigs, show_maps=False, l2_decay=0, l1_decay=0, dump_structure=False,
@@ -78,19 +77,6 @@ class Autoencoder(BookMethods, _Autoencoder):
                          **_options(options))
         _done(self, dump_structure)
 
-    def autoencode(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, **options):
-        """The book's ``autoencode``: its report says ``autoencode started`` / ``ended``."""
-        if report:
-            self.printer(f"Model {self.name} autoencode started:")
-        phase = getattr(self.printer, "phase", None)
-        if phase is not None:
-            self.printer.phase = "autoencode"
-        try:
-            return super().autoencode(epoch_count, batch_size, learning_rate, report, **options)
-        finally:
-            if phase is not None:
-                self.printer.phase = phase
-
     def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3):
         """The book's exec_all: train, test, visualize (call ``autoencode`` first, as the book does)."""
         self.train(epoch_count, batch_size, learning_rate, report)
@@ -98,24 +84,6 @@ class Autoencoder(BookMethods, _Autoencoder):
         if show_cnt:
             self.visualize(show_cnt)
         return metrics
-
-    def visualize(self, num=3, path=None, **options):
-        """alzza's pictures (originals, reconstructions), and chapter 13's one line
-        ``정답 [6 9 9]  vs.  추정 [6 9 9]`` in place of alzza's per-example lines."""
-        printer, shown = self.printer, []
-        self.printer = shown.append
-        try:
-            lines = super().visualize(num, path=path, **options)
-        finally:
-            self.printer = printer
-        pairs = [re.search(r"estimate (\S+?)\([^)]*\) : answer (\S+) =>", line) for line in lines or []]
-        if not pairs or not all(pairs):
-            for line in shown:
-                printer(line)
-            return lines
-        printer(f"Model {self.name} Visualization")
-        printer(f"정답 [{' '.join(p.group(2) for p in pairs)}]  vs.  추정 [{' '.join(p.group(1) for p in pairs)}]")
-        return lines
 
     def semantic_hasing_index(self):
         return self.semantic_hashing_index()
@@ -128,7 +96,7 @@ class Autoencoder(BookMethods, _Autoencoder):
         return super().semantic_hashing_search(query_x, show_cnt, max_rank, path or figure_path(self, "hashing"))
 
 
-class EncoderDecoder(BookMethods, _EncoderDecoder):
+class EncoderDecoder(BookMethods, EncoderDecoderForms, _EncoderDecoder):
     """Chapter 14: ``EncoderDecoder(name, dataset, {'encoder': ..., 'decoder': ...})`` with ``exec_1_step`` … ``exec_3_steps``."""
 
     def __init__(self, name, dataset, hconfigs, show_maps=False, l2_decay=0, l1_decay=0, dump_structure=False,
@@ -140,36 +108,7 @@ class EncoderDecoder(BookMethods, _EncoderDecoder):
         _done(self, dump_structure)
 
 
-    def visualize(self, num=3, path=None, mode=None):
-        """The book's lines (``answer : estimate``, mnist-eng also ``(code: n)``) in 'both' mode."""
-        from .report import sequence_lines
-
-        path = path or figure_path(self, "visualize")
-        mode = self._check_mode(mode)
-        dataset = self.stage_dataset(mode)
-        if mode != "both":
-            return super().visualize(num, path, mode)
-        x, y = dataset.show_sample(num, self.rng)
-        chain = self.chain(mode)
-        estimate = chain.predict(x)
-        lines = sequence_lines(dataset, chain.head, x, estimate, y, codes=self.encode(x))
-        if lines is None:
-            return super().visualize(num, path, mode)
-        self.printer(f"Model {self.name} Visualization")
-        self.last_figure = None
-        to_images = getattr(dataset, "input_images", None)
-        if to_images is not None and len(y):
-            from ..viz.images import estimate_captions, image_grid
-
-            captions, colors = estimate_captions(dataset, chain.head, estimate, y)
-            self.last_figure = image_grid(to_images(x), captions, colors=colors,
-                                          title=f"{self.name}: {len(y)} validation examples", path=path, show=True)
-        for line in lines:
-            self.printer(line)
-        return lines
-
-
-class Gan(BookMethods, _Gan):
+class Gan(BookMethods, GanForms, _Gan):
     """Chapter 15: ``Gan(name, dataset, {'seed_shape': [16], 'generator': ..., 'discriminor': ...})``."""
 
     def __init__(self, name, dataset, hconfigs, show_maps=False, l2_decay=0, l1_decay=0, dump_structure=False,

@@ -15,7 +15,8 @@ print. The numbers are alzza's, the shapes of the lines are the book's:
     [ 도메인 추정결과 ] / [ 상품 추정결과 ] sections                        (office31)
 
 :class:`BookPrinter` turns the lines alzza's loop and ``test`` print into those forms
-(``Epoch ...`` indented with ``cost=``; the test line keeps the accuracy only);
+(``Epoch ...`` indented with ``cost=``; the test line keeps the accuracy only, and a blank
+line follows it as in the book);
 :func:`estimate_lines` writes the visualisation lines from the estimates themselves.
 """
 
@@ -25,16 +26,20 @@ import re
 
 import numpy as np
 
+from ..models.autoencoder import RECONSTRUCTION_LABEL
 from ..sequences import Sequences
 
 #: alzza's epoch line (training.fit) and test line (Model.test)
-EPOCH = re.compile(r"^Epoch (\d+): loss=(\S+), accuracy=(\S+) \((\d+)/(\d+) secs\)$")
+#: (the autoencode stage of chapter 13 says "reconstruction score (1-RMSE/mean)" where the book says accuracy)
+EPOCH = re.compile(r"^Epoch (\d+): loss=(\S+), (?:accuracy|" + re.escape(RECONSTRUCTION_LABEL)
+                   + r")=(\S+) \((\d+)/(\d+) secs\)$")
 TEST = re.compile(r"^Model (.+?) test report: accuracy = ([^ ,]+)(.*)$")
 SECS = re.compile(r"\((\d+) secs\)$")
 #: the GAN's epoch line (models/gan.py), chapter 15's "cost=d/g acc=d/g" in the book
 GAN = re.compile(r"^Epoch (\d+): discriminator loss=(\S+), generator loss=(\S+), accuracy=(\S+)/(\S+),"
                  r"(?: validation \S+)? \(discriminator/generator\) \((\d+)/(\d+) secs\)(.*)$")
-ENDED = re.compile(r"^Model (.+?)(?: \(autoencode\))? train ended in (\d+) secs:$")
+#: a stage's chain is named "NAME (encoder)" (chapter 14's stages) or "NAME (autoencode)"; the book says NAME
+ENDED = re.compile(r"^Model (.+?)(?: \((?:autoencode|encoder|decoder|both)\))? train ended in (\d+) secs:$")
 
 #: the book's Korean class names where its data sets print Korean
 KOREAN_NAMES = {"pulsar": ["별", "펄서"], "pulsar-select": ["별", "펄서"]}
@@ -49,7 +54,7 @@ class BookPrinter:
 
     ``style`` "model" (chapters 5–15): ``    Epoch N: cost=…, accuracy=…/… (s/t secs)``.
     ``style`` "chapter" (chapters 1–4's functions): ``Epoch N: loss=…, accuracy=…/…``
-    and no train-ended line. A GAN's epoch line (chapter 15) becomes
+    and no train-ended line. In "model" style a blank line follows the test line. A GAN's epoch line (chapter 15) becomes
     ``    Epoch N: cost=d/g acc=d/g (s/t secs)`` in any style. Other lines pass through
     unchanged.
     """
@@ -85,6 +90,9 @@ class BookPrinter:
                 name, acc, rest = test.groups()
                 secs = SECS.search(rest)
                 text = f"Model {name} test report: accuracy = {acc}" + (f", ({secs.group(1)} secs)" if secs else "")
+                if self.style == "model":  # the book's test line ends in "\n" inside its print: a blank line
+                    self.out(text, *more, **options)
+                    text = ""
         self.out(text, *more, **options)
 
 

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from ..errors import ExperimentError
-from ..kinds import model_class
+from ..kinds import model_class as registered_class
 from ..training import format_accuracy
 from ..viz.plots import training_curves
 
@@ -76,10 +76,19 @@ def model_mapping(exp) -> dict:
     return spec
 
 
-def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = True, dtype=None):
+def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = True, dtype=None, lang="en"):
     """The family model of an experiment, built for ``dataset`` (``allocate=False``: no weights drawn;
-    ``dtype``: another than the default float32)."""
+    ``dtype``: another than the default float32; ``lang="ko"``: reporting in the book's printed
+    forms, :mod:`alzza.book.family_forms`)."""
     from ..init import ShapeOnly
+
+    def model_class(kind):
+        cls = registered_class(kind)
+        if lang == "ko":
+            from ..book.family_forms import book_family_class
+
+            return book_family_class(cls)
+        return cls
 
     spec = model_mapping(exp)
     train = exp.train
@@ -114,18 +123,19 @@ def _stage_settings(given, settings, exp, key):
 
 
 def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_batches=None, progress=None,
-               printer=print, overridden=(), resume=None, resume_dir=None) -> dict:
+               printer=print, overridden=(), resume=None, resume_dir=None, lang="en") -> dict:
     """Train, test and draw a family experiment; write result.json; return the result.
 
     The ``train:`` options (validate, lr_schedule, early_stopping, checkpoint_every)
     apply to every stage. ``resume`` (a checkpoint record, its weights in ``resume_dir``)
     skips the stages finished before the checkpoint and continues the one it was in
-    (:meth:`~alzza.models.family.FamilyModel.resume_from`)."""
+    (:meth:`~alzza.models.family.FamilyModel.resume_from`). ``lang="ko"``: the model reports in the
+    book's forms (``printer`` is then a :class:`~alzza.book.report.BookPrinter`)."""
     from .records import (_plain, comparison_lines, fit_options, keep_model_safe, result_record, resume_hint,
                           seconds_text, train_options, warn_if_diverged, write_history, write_json_atomic)
 
     spec = model_mapping(exp)
-    model = build_family_model(exp, dataset, seed, printer)
+    model = build_family_model(exp, dataset, seed, printer, lang=lang)
     if resume is not None:
         from ..io import load_weights
 

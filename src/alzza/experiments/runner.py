@@ -210,12 +210,12 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
 
         overridden = [k for k, v in (("epochs", epochs), ("batch_size", batch_size),
                                      ("learning_rate", learning_rate), ("report", report)) if v is not None]
-        if lang == "ko":  # the families' own lines in the book's forms (epoch, test, ended)
+        if lang == "ko":  # the families' lines in the book's forms (book/family_forms.py)
             from ..book.report import BookPrinter
 
             printer = BookPrinter(out=printer)
         return run_family(exp, dataset, settings, seed, out_dir, max_batches=max_batches, progress=progress,
-                          printer=printer, overridden=overridden, resume=resume_record, resume_dir=resume)
+                          printer=printer, overridden=overridden, resume=resume_record, resume_dir=resume, lang=lang)
     model = build_model(exp, dataset, seed, printer)
     if lang == "ko":
         from ..book.report import korean_model
