@@ -20,7 +20,7 @@ from PIL import Image
 
 import alzza.book as book
 from alzza.data.idx import write_idx
-from alzza.errors import DataError
+from alzza.errors import AlzzaError, DataError
 
 
 
@@ -348,7 +348,30 @@ def test_chapter_14_encoder_decoder_steps(tmp_path, capsys):
     # chapter 14's conf_kor: batch norm and full after the seqwrap act on the whole (N, 2, 32) tensor
     kor = ns["encdec_kor2"].parts["encoder"].network
     assert kor.layers[2].params["w"].shape == (2 * 32, 10)
+    # its full 10 is not t's width (the 1-wide number): it is the code, as the book's decoder reads it
+    assert ns["encdec_kor2"].encoder_output is False and len(kor.layers) == 3
+    assert ns["encdec_kor2"].parts["decoder"].input_shape == (10,) and kor.layers[2].inner.actfunc == "relu"
+    # conf_eng2's full 10 is t's width: alzza's appended output layer takes its place, as before
+    assert model.encoder_output is True and model.parts["encoder"].network.layers[-1].path == "encoder.output"
     assert "Model encdec_kor2 test report: accuracy = " in out
+
+
+def test_chapter_14_kor_conf_in_two_steps_is_refused_clearly(tmp_path, capsys):
+    """The book never trains conf_kor's encoder alone: its 10-wide code cannot be fitted to the number t."""
+    write_mnist(tmp_path / "data")
+    _, ns = run("mnist_kor2 = MnistKorDataset(2, count=200)\n"
+                "conf_kor2 = {'encoder': [['seqwrap', ['full', {'width':32}]], ['batch_normal'],\n"
+                "                         ['full', {'width':10}]],\n"
+                "             'decoder': [['lstm', {'recur_size':32, 'inseq':False, 'outseq':True, 'timesteps':4}],\n"
+                "                         ['seqwrap', ['full', {'width':14, 'actfunc':'none'}]]]}\n"
+                "encdec_kor2 = EncoderDecoder('encdec_kor2', mnist_kor2, conf_kor2)\n"
+                "appended = EncoderDecoder('appended', mnist_kor2, conf_kor2, encoder_output=True)\n", capsys)
+    with pytest.raises(AlzzaError, match=r"encdec_kor2: training mode 'encoder' .*ends in \(10,\) and t is \(1,\)"):
+        ns["encdec_kor2"].exec_2_steps(epoch_count=1, report=1)
+    # alzza's own form on request: the full 10 stays a hidden layer and the 1-wide output follows it
+    appended = ns["appended"]
+    assert appended.encoder_output is True and appended.code_shape == (1,)
+    assert [layer.path for layer in appended.parts["encoder"].network.layers][-2:] == ["encoder[2]", "encoder.output"]
 
 
 def test_chapter_15_gan_accepts_discriminor(tmp_path, capsys):

@@ -116,3 +116,92 @@ def test_save_load_predict_identical(kor, tmp_path):
     x, _ = kor.test_data()
     np.testing.assert_array_equal(model.predict(x).data, again.predict(x).data)
     np.testing.assert_array_equal(model.encode(x), again.encode(x))
+
+
+# --- encoder_output: false (the book's form: the decoder reads the encoder's last layer) -------
+KOR_ENC = [["seqwrap", {}, 8], ["batch_normal"], ["full", {"width": 5}]]
+KOR_DEC = [["lstm", {"recur_size": 6, "inseq": False, "outseq": True, "timesteps": 4}]]
+
+
+def test_no_encoder_output_decoder_reads_the_last_encoder_layer(kor):
+    model = EncoderDecoder(kor, KOR_ENC, KOR_DEC, seed=1, encoder_output=False, **QUIET)
+    enc = model.parts["encoder"]
+    assert len(enc.network.layers) == 3 and enc.network.layers[-1].path == "encoder[2]"  # nothing appended
+    assert model.code_shape == (5,) and model.encoder_shape == (1,)
+    assert model.parts["decoder"].input_shape == (5,)
+    assert model.parts["decoder"].network.layers[0].params["w"].shape[0] == 5 + 6  # the LSTM reads the 5 units
+    assert model.modes == ("both",) and not model.code_is_target
+    x, _ = kor.test_data()
+    assert model.encode(x[:4]).shape == (4, 5)
+    assert model.predict(x[:4]).data.shape == (4, 4, 14)
+    default = EncoderDecoder(kor, KOR_ENC, KOR_DEC, seed=1, **QUIET)
+    assert default.parts["encoder"].network.layers[-1].path == "encoder.output" and default.code_shape == (1,)
+    assert default.modes == ("both", "encoder", "decoder")
+
+
+@pytest.mark.parametrize("call", ["set_train_mode", "train", "test", "exec_2_steps", "exec_3_steps"])
+def test_no_encoder_output_refuses_the_one_part_modes_when_the_code_is_not_t(kor, call):
+    model = EncoderDecoder(kor, KOR_ENC, KOR_DEC, seed=1, encoder_output=False, **QUIET)
+    before = {s.name: s.value.copy() for s in model.slots}
+    run = {"set_train_mode": lambda: model.set_train_mode("encoder"),
+           "train": lambda: model.train(1, 10, 0.01, 0, progress=False, max_batches=1, mode="decoder"),
+           "test": lambda: model.test("encoder"),
+           "exec_2_steps": lambda: model.exec_2_steps(1, 10, 0.01, 0, 0, progress=False, max_batches=1),
+           "exec_3_steps": lambda: model.exec_3_steps(1, 10, 0.01, 0, 0, progress=False, max_batches=1)}[call]
+    with pytest.raises(alzza.AlzzaError, match=r"ends in \(5,\) and t is \(1,\).*'both' only.*encoder_output true"):
+        run()
+    assert model.train_mode == "both" and model.histories == []
+    assert all(np.array_equal(s.value, before[s.name]) for s in model.slots)  # refused before any step
+
+
+def test_no_encoder_output_with_a_t_shaped_code_trains_every_mode(eng):
+    model = EncoderDecoder(eng, [8, ["full", {"width": 10}]], DEC_ENG, seed=1, encoder_output=False, **QUIET)
+    assert model.code_is_target and model.modes == ("both", "encoder", "decoder")
+    assert model.parts["encoder"].network.layers[-1].path == "encoder[1]"
+    model.exec_3_steps(1, 10, 0.01, 0, 0, progress=False, max_batches=2)
+    assert set(model.stage_metrics) == {"encoder", "decoder"}
+
+
+def test_no_encoder_output_checks_its_value_and_needs_encoder_layers(kor):
+    with pytest.raises(alzza.SpecError, match="encoder_output: .*true .* or false .*got 'no'"):
+        EncoderDecoder(kor, KOR_ENC, KOR_DEC, encoder_output="no", **QUIET)
+    with pytest.raises(alzza.SpecError, match="encoder: .*needs at least one layer"):
+        EncoderDecoder(kor, [], KOR_DEC, encoder_output=False, **QUIET)
+
+
+def test_no_encoder_output_gradients():
+    from alzza.sequences import Sequences
+
+    model = EncoderDecoder(None, KOR_ENC, [["rnn", {"recur_size": 3, "inseq": False, "outseq": True,
+                                                     "timesteps": 4, "actfunc": "tanh"}]],
+                           input_shape=SeqShape((2, 6)), output_shape=SeqShape((4, 5)), mode="seqselect",
+                           encoder_shape=(1,), encoder_mode="regression", encoder_output=False, dtype="float64",
+                           seed=0, init={"scheme": "glorot"}, **QUIET)
+    rng = np.random.default_rng(2)
+    x = Sequences(rng.standard_normal((3, 2, 6)))
+    y = np.eye(5)[rng.integers(0, 5, size=(3, 4))]
+    errors = check_model_gradients(model.chain("both"), x, y, tol=TOL)
+    assert set(errors) == {s.name for s in model.slots}
+    assert not any(name.startswith("encoder.output") for name in errors)
+
+
+def test_no_encoder_output_gradcheck_command_checks_both_only(kor):
+    model = EncoderDecoder(kor, KOR_ENC, KOR_DEC, seed=1, encoder_output=False, dtype="float64", **QUIET)
+    checks = model.gradient_checks(3)
+    assert [chain.name for chain, _, _ in checks] == [model.name]
+    chain, x, y = checks[0]
+    check_model_gradients(chain, x, y, tol=1e-5)
+
+
+def test_no_encoder_output_save_load(kor, tmp_path):
+    model = EncoderDecoder(kor, KOR_ENC, KOR_DEC, seed=1, optimizer="adam", encoder_output=False, **QUIET)
+    model.exec_1_step(1, 10, 0.001, 0, 0, progress=False, max_batches=2)
+    assert model.config()["encoder_output"] is False
+    assert "encoder_output" not in EncoderDecoder(kor, KOR_ENC, KOR_DEC, seed=1, **QUIET).config()
+    model.save(tmp_path / "ed.npz")
+    again = alzza.load(tmp_path / "ed.npz", **QUIET)
+    assert again.encoder_output is False and again.code_shape == (5,)
+    assert [s.name for s in again.slots] == [s.name for s in model.slots]
+    x, _ = kor.test_data()
+    np.testing.assert_array_equal(model.predict(x).data, again.predict(x).data)
+    np.testing.assert_array_equal(model.encode(x), again.encode(x))

@@ -8,6 +8,8 @@ import json
 import pytest
 from _family_data import tiny_data_dir
 
+import alzza
+from alzza.data import make_dataset
 from alzza.experiments import run_experiment
 from alzza.experiments.catalogue import list_experiments
 
@@ -42,3 +44,31 @@ def test_smoke(name, data_dir, tmp_path):
         assert len(result["metrics"]["accuracy"]) == 2
     if name == "mnist-semantic-hash":
         assert "hashing" in stored["pictures"] and stored["hashing"]["queries"]
+
+
+@pytest.mark.parametrize("name", ["mnist-kor-2", "mnist-kor-3", "mnist-kor-4"])
+def test_mnist_kor_decoder_reads_the_books_code(name, data_dir):
+    """As the book's cells: no layer appended to the encoder; the LSTM reads its full 10 (relu)."""
+    from alzza.experiments import find_experiment
+    from alzza.experiments.families import build_family_model
+
+    exp = find_experiment(name)
+    assert exp.model["encoder_output"] is False
+    model = build_family_model(exp, make_dataset(exp.dataset, data_dir=data_dir, seed=1), 1,
+                               printer=lambda *a: None)
+    last = model.parts["encoder"].network.layers[-1]
+    assert last.path == "encoder[2]" and last.inner.actfunc == "relu"
+    assert model.code_shape == (10,) and model.parts["decoder"].input_shape == (10,)
+
+
+def test_mnist_kor_2_smoke_run_from_the_command_line(data_dir, tmp_path, capsys):
+    from alzza.cli import main
+
+    out = tmp_path / "kor2"
+    assert main(["run", "mnist-kor-2", "--data-dir", str(data_dir), "--out", str(out), "--epochs", "1",
+                 "--max-batches", "3", "--no-progress"]) == 0
+    stored = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert len(stored["metrics"]["accuracy"]) == 2
+    model = alzza.load(out / "model.npz", printer=lambda *a: None)
+    assert model.encoder_output is False and model.code_shape == (10,)
+    assert "Model mnist-kor-2: training mode 'both'" in capsys.readouterr().out

@@ -304,6 +304,20 @@ def test_encoder_decoder_parts():
         assert_matches(ed, part=part)
 
 
+def test_encoder_decoder_without_encoder_output_parts():
+    """encoder_output false (the book's mnist-kor form): the decoder reads the encoder's 5 units, t is 1 wide."""
+    ed = alzza.EncoderDecoder(None, [["seqwrap", {}, 8], ["batch_normal"], ["full", {"width": 5}]],
+                              [["lstm", {"recur_size": 6, "inseq": False, "outseq": True, "timesteps": 4}]],
+                              input_shape={"seq": [2, 6]}, output_shape={"seq": [4, 5]}, mode="seqselect",
+                              encoder_shape=[1], encoder_mode="regression", encoder_output=False, seed=4)
+    randomise(ed)
+    assert graph_names(ed) == ["predict", "encoder", "decoder"]
+    code = assert_matches(ed, part="encoder")
+    assert [d.dim_value for d in code.graph.output[0].type.tensor_type.shape.dim][1:] == [5]
+    for part in ("predict", "decoder"):
+        assert_matches(ed, part=part)
+
+
 def test_gan_generator_and_discriminator():
     gan = alzza.Gan(None, [6], [16], [["conv", {"ksize": 3, "chn": 2}], 8], input_shape=[4, 4, 1],
                     value_range=(-1, 1), seed=5)

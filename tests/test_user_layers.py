@@ -215,6 +215,7 @@ def family_data_dir(tmp_path_factory):
     ("mnist-autoencoder", ["mnist-autoencoder (autoencode)", "mnist-autoencoder"]),
     ("mnist-eng-1step", ["mnist-eng-1step", "mnist-eng-1step (encoder)", "mnist-eng-1step (decoder)"]),
     ("gan-mnist-8", ["gan-mnist-8 (discriminator)", "gan-mnist-8 (generator)"]),
+    ("mnist-kor-2", ["mnist-kor-2"]),  # encoder_output false: its code is not t, so 'both' is its one chain
 ])
 def test_gradcheck_checks_every_chain_of_a_family(name, chains, family_data_dir, capsys):
     code = main(["gradcheck", name, "--data-dir", str(family_data_dir)])
@@ -229,6 +230,9 @@ def test_gradcheck_checks_every_chain_of_a_family(name, chains, family_data_dir,
         generator = tables["chain gan-mnist-8 (generator)"]
         assert {row[0] for row in generator} >= {"generator.output", "discriminator.output", "chain"}
         assert all(row[1].startswith("generator") for row in generator if row[0] == "chain")
+    if name == "mnist-kor-2":  # the decoder reads the encoder's last layer: no encoder.output is checked
+        layers = {row[0] for row in tables["chain mnist-kor-2"]}
+        assert "encoder[2]" in layers and not any(layer.startswith("encoder.output") for layer in layers)
     assert out.splitlines()[-1].startswith(f"all {sum(map(len, tables.values()))} gradients agree")
 
 

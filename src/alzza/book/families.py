@@ -10,7 +10,11 @@ generator and the discriminator itself (e.g. ``['full', {'width': 784}]``,
 ``['seqwrap', ['full', {'width': 27, 'actfunc': 'none'}]]``), while alzza appends that
 output layer to every part. So a book spec's last layer is left to alzza when it is a
 full layer (bare or in a seqwrap) of exactly the width alzza appends; the generator's
-keeps its activation. Any other last layer stays, and alzza's output layer follows it.
+keeps its activation. Any other last layer stays, and alzza's output layer follows it —
+except in the encoder-decoder's encoder: there a last layer that is not t's width (the
+mnist-kor confs end in ``full 10`` for a 1-wide number) is the code itself, as the book's
+decoder reads it, so nothing is appended (``encoder_output=False``; pass
+``encoder_output=True`` for alzza's appended layer).
 """
 
 from __future__ import annotations
@@ -100,11 +104,17 @@ class EncoderDecoder(BookMethods, EncoderDecoderForms, _EncoderDecoder):
     """Chapter 14: ``EncoderDecoder(name, dataset, {'encoder': ..., 'decoder': ...})`` with ``exec_1_step`` … ``exec_3_steps``."""
 
     def __init__(self, name, dataset, hconfigs, show_maps=False, l2_decay=0, l1_decay=0, dump_structure=False,
-                 **options):
-        encoder, _ = book_part(hconfigs.get("encoder"), dataset.encoder_shape)
+                 encoder_output=None, **options):
+        given = list(hconfigs.get("encoder") or [])
+        encoder, _ = book_part(given, dataset.encoder_shape)
+        if encoder_output is None:
+            # the conf's last layer is alzza's appended one (t's width), or else the book's code itself
+            encoder_output = len(encoder) < len(given) or not given
+        if not encoder_output:
+            encoder = given
         decoder, _ = book_part(hconfigs.get("decoder"), dataset.output_shape[1:])
         super().__init__(dataset, encoder, decoder, name=name, l2_decay=l2_decay, l1_decay=l1_decay,
-                         **_options(options))
+                         encoder_output=encoder_output, **_options(options))
         _done(self, dump_structure)
 
 

@@ -50,7 +50,7 @@ BOOK_CELL = re.compile(r"chap(0[1-9]|1[0-5])/[a-z0-9_]+_test#\d+")
 MODEL_KEYS = {"kind", "layers", "init", "head"}
 #: the keys of the model families (chapters 13–15), checked per kind by experiments/families.py
 FAMILY_MODEL_KEYS = {"encoder", "decoder", "supervised", "fix_encoder", "autoencode", "hashing", "schedule",
-                     "decoder_actfunc",
+                     "decoder_actfunc", "encoder_output",
                      "seed_shape", "generator", "discriminator", "discriminor"}
 TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay",
               "validate", "early_stopping", "lr_schedule", "checkpoint_every"}

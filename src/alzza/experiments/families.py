@@ -16,6 +16,8 @@ The ``model`` mapping of such an experiment::
     encoder: [...]                   # + a full layer sized to the intermediate target
     decoder: [...]                   # + the output layer (per step)
     schedule: 1                      # 1: both; 2: encoder, decoder; 3: encoder, decoder, both
+    encoder_output: true             # false: append nothing, the decoder reads the encoder's
+                                     # last layer (the book's form; schedules 2, 3 then need it t-shaped)
 
     kind: gan
     seed_shape: [16]
@@ -40,7 +42,7 @@ from ..viz.plots import training_curves
 
 FAMILY_KEYS = {
     "autoencoder": {"encoder", "decoder", "supervised", "fix_encoder", "autoencode", "hashing", "decoder_actfunc"},
-    "encoder_decoder": {"encoder", "decoder", "schedule"},
+    "encoder_decoder": {"encoder", "decoder", "schedule", "encoder_output"},
     "gan": {"seed_shape", "generator", "discriminator", "discriminor"},
 }
 #: the parts a family can't do without ("a|b": either spelling)
@@ -101,8 +103,13 @@ def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = 
                                fix_encoder=bool(spec.get("fix_encoder", False)), head=spec.get("head"),
                                decoder_actfunc=spec.get("decoder_actfunc", "none"), **common)
     if kind == "encoder_decoder":
+        encoder_output = spec.get("encoder_output", True)
+        if not isinstance(encoder_output, bool):
+            raise ExperimentError(f"{exp.source or exp.name}: model.encoder_output is true (alzza appends the "
+                                  f"encoder's output layer, sized by the intermediate target) or false (the "
+                                  f"decoder reads the encoder's last layer), got {encoder_output!r}")
         return model_class(kind)(dataset, spec.get("encoder", []), spec.get("decoder", []), head=spec.get("head"),
-                              **common)
+                                 encoder_output=encoder_output, **common)
     if kind == "gan":
         if getattr(dataset, "mode", None) != "gan":
             raise ExperimentError(f"{exp.source or exp.name}: a gan needs a data set of mode 'gan' "

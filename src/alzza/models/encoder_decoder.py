@@ -1,10 +1,17 @@
 """The encoder-decoder of chapter 14: read a digit image as a word, step by step.
 
-Two parts (spec keys ``encoder``, ``decoder``). As in the book, the encoder ends in an
-output layer sized by the *intermediate* target ``t`` (a digit's 10 logits for
+Two parts (spec keys ``encoder``, ``decoder``). By default alzza appends to the encoder
+an output layer sized by the *intermediate* target ``t`` (a digit's 10 logits for
 mnist-eng, the number for mnist-kor) and the decoder reads that vector::
 
     x ─ encoder (+ full, size of t) ─ e ─ decoder (+ output layer, per step) ─ o
+
+With ``encoder_output=False`` (spec key ``encoder_output: false``) nothing is appended:
+the encoder's own last layer is the code e the decoder reads, as in the book (whose
+decoder is built for the shape its encoder ends in — for mnist-kor the 10 relu units of
+its last full layer, not the 1-wide number). The modes ``encoder`` and ``decoder`` pair
+e with t, so they need the code's shape (:attr:`EncoderDecoder.code_shape`) to be t's;
+otherwise only ``both`` trains and tests, and the other two are refused.
 
 Training modes (the data set's :meth:`~alzza.data.encoder_decoder.EncoderDecoderDataset.stage`
 serves each pair):
@@ -28,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import AlzzaError
+from ..errors import AlzzaError, SpecError
 from ..heads import make_head
 from ..kinds import register_model_kind
 from ..sequences import is_sequence_shape, shape_from_config, shape_to_config
@@ -49,7 +56,8 @@ class EncoderDecoder(FamilyModel):
 
     def __init__(self, dataset=None, encoder=(), decoder=(), *, name=None, optimizer="sgd", l2_decay=0.0,
                  l1_decay=0.0, init=None, seed=None, dtype=None, macros=None, head=None, input_shape=None,
-                 output_shape=None, mode=None, encoder_shape=None, encoder_mode=None, printer=print):
+                 output_shape=None, mode=None, encoder_shape=None, encoder_mode=None, encoder_output=True,
+                 printer=print):
         self._setup(dataset, name, optimizer=optimizer, l2_decay=l2_decay, l1_decay=l1_decay, init=init,
                     seed=seed, dtype=dtype, macros=macros, printer=printer, input_shape=input_shape,
                     output_shape=output_shape, mode=mode)
@@ -60,8 +68,20 @@ class EncoderDecoder(FamilyModel):
                                                      else dataset.encoder_shape))
         self.encoder_mode = encoder_mode or dataset.encoder_mode
         self.head_options = dict(head or {})
-        enc = self._part("encoder", encoder, self.input_shape, output_shape=self.encoder_shape)
-        dec = self._part("decoder", decoder, self.encoder_shape, output_shape=self.output_shape, input_grad=True)
+        if not isinstance(encoder_output, bool):
+            raise SpecError("encoder_output", f"{self.name}: encoder_output is true (alzza appends the encoder's "
+                                              f"output layer, sized by t) or false (the encoder's last layer is "
+                                              f"the code), got {encoder_output!r}")
+        #: False: no output layer appended, the encoder's last layer is the code
+        self.encoder_output = encoder_output
+        if not encoder_output and not encoder:
+            raise SpecError("encoder", f"{self.name}: with encoder_output false the encoder's last layer is the "
+                                       f"code the decoder reads, so the encoder needs at least one layer")
+        enc = self._part("encoder", encoder, self.input_shape,
+                         output_shape=self.encoder_shape if encoder_output else None)
+        #: the shape of the code e the encoder hands the decoder (t's shape unless encoder_output is False)
+        self.code_shape = enc.output_shape
+        dec = self._part("decoder", decoder, self.code_shape, output_shape=self.output_shape, input_grad=True)
         if is_sequence_shape(dec.output_shape):
             self.output_shape = dec.output_shape
             self.mode = SEQUENCE_MODES.get(self.mode, self.mode)
@@ -90,13 +110,37 @@ class EncoderDecoder(FamilyModel):
             raise AlzzaError(f"an encoder-decoder training mode is one of {', '.join(MODES)}, got {mode!r}")
         return mode
 
+    @property
+    def code_is_target(self) -> bool:
+        """Whether the code e has t's shape, so the modes 'encoder' and 'decoder' can pair them."""
+        if self.encoder_output:  # alzza's appended layer is sized by t
+            return True
+        code, target = self.code_shape, self.encoder_shape
+        return tuple(code) == tuple(target) and is_sequence_shape(code) == is_sequence_shape(target)
+
+    @property
+    def modes(self) -> tuple:
+        """The training modes this model can train and test in."""
+        return MODES if self.code_is_target else ("both",)
+
+    def _check_stage(self, mode):
+        """``mode`` checked, and refused when it pairs the code with t of another shape."""
+        mode = self._check_mode(mode)
+        if mode not in self.modes:
+            raise AlzzaError(
+                f"{self.name}: training mode {mode!r} pairs the encoder's code with the intermediate target t, but "
+                f"the encoder (encoder_output false) ends in {_shape_text(self.code_shape)} and t is "
+                f"{_shape_text(self.encoder_shape)}; train this model in 'both' only (exec_1_step, schedule 1), "
+                f"end the encoder in a layer of t's shape, or keep encoder_output true so alzza appends one")
+        return mode
+
     def set_train_mode(self, mode: str) -> None:
         """The book's switch: 'both', 'encoder' or 'decoder' for train / test / visualize."""
-        self.train_mode = self._check_mode(mode)
+        self.train_mode = self._check_stage(mode)
 
     def stage_dataset(self, mode=None):
         dataset = self._need_dataset("training")
-        mode = self._check_mode(mode)
+        mode = self._check_stage(mode)
         if mode == "both":
             return dataset
         if not hasattr(dataset, "stage"):
@@ -123,15 +167,16 @@ class EncoderDecoder(FamilyModel):
         return self.chain().evaluate(x, y)
 
     def gradient_checks(self, count: int) -> list:
-        """The chain of every training mode on that mode's pairs (x → y, x → t, t → y)."""
-        return [(self.chain(mode), *training_examples(self.stage_dataset(mode), count)) for mode in MODES]
+        """The chain of every training mode on that mode's pairs (x → y, x → t, t → y); only
+        'both' when the code is not t's shape (encoder_output false)."""
+        return [(self.chain(mode), *training_examples(self.stage_dataset(mode), count)) for mode in self.modes]
 
     # --- the book's workflow ----------------------------------------------------------
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
               progress=None, max_batches=None, mode: str | None = None, **options):
         """Train in ``mode`` (default: the current train_mode) on that mode's pairs;
         ``options`` as :func:`alzza.training.fit`."""
-        mode = self._check_mode(mode)
+        mode = self._check_stage(mode)
         self.printer(f"Model {self.name}: training mode '{mode}'")
         return self._train_chain(self.chain(mode), self.stage_dataset(mode), epochs, batch_size, learning_rate,
                                  report, progress, max_batches, stage=mode, **options)
@@ -164,7 +209,7 @@ class EncoderDecoder(FamilyModel):
             from ..viz.images import estimate_captions, image_grid
 
             captions, colors = estimate_captions(dataset, chain.head, estimate, y)
-            if mode == "both" and hasattr(dataset, "describe_encoder_output"):
+            if mode == "both" and self.code_is_target and hasattr(dataset, "describe_encoder_output"):
                 middle = self.encode(x)
                 captions = [f"{c}\nencoder: {dataset.describe_encoder_output(m)}" for c, m in zip(captions, middle)]
             fig = image_grid(to_images(x), captions, colors=colors,
@@ -213,11 +258,17 @@ class EncoderDecoder(FamilyModel):
         config = super().config()
         config.update(head=self.head_options, encoder_shape=shape_to_config(self.encoder_shape),
                       encoder_mode=self.encoder_mode)
+        if not self.encoder_output:  # written only when set: files of the default form stay as they were
+            config["encoder_output"] = False
         return config
 
     @classmethod
     def from_config(cls, config, dataset=None, printer=print):
         parts = config["parts"]
         return cls(dataset, parts["encoder"], parts["decoder"], head=config.get("head"),
-                   encoder_shape=config["encoder_shape"], encoder_mode=config["encoder_mode"], printer=printer,
-                   **cls._common(config))
+                   encoder_shape=config["encoder_shape"], encoder_mode=config["encoder_mode"],
+                   encoder_output=config.get("encoder_output", True), printer=printer, **cls._common(config))
+
+
+def _shape_text(shape) -> str:
+    return repr(shape) if is_sequence_shape(shape) else str(tuple(shape))
