@@ -143,7 +143,7 @@ class EncoderDecoderForms(FamilyForms):
 
     def visualize(self, num=3, path=None, mode=None):
         """The book's lines (``answer : estimate``, mnist-eng also ``(code: n)``) in 'both' mode."""
-        from .report import sequence_lines
+        from .report import print_visualization, sequence_lines
 
         mode = self._check_mode(mode)
         if mode != "both":
@@ -155,18 +155,7 @@ class EncoderDecoderForms(FamilyForms):
         lines = sequence_lines(dataset, chain.head, x, estimate, y, codes=self.encode(x))
         if lines is None:
             return super().visualize(num, path, mode)
-        self.printer(f"Model {self.name} Visualization")
-        self.last_figure = None
-        to_images = getattr(dataset, "input_images", None)
-        if to_images is not None and len(y):
-            from ..viz.images import estimate_captions, image_grid
-
-            captions, colors = estimate_captions(dataset, chain.head, estimate, y)
-            self.last_figure = image_grid(to_images(x), captions, colors=colors,
-                                          title=f"{self.name}: {len(y)} validation examples", path=path, show=True)
-        for line in lines:
-            self.printer(line)
-        return lines
+        return print_visualization(self, dataset, chain.head, x, estimate, y, lines, path)
 
 
 class GanForms(FamilyForms):

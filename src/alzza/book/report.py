@@ -221,15 +221,21 @@ def book_visualize(model, num: int = 3, path=None) -> list[str] | None:
     lines = estimate_lines(dataset, model.head, x, estimate, y)
     if lines is None:
         return None
+    return print_visualization(model, dataset, model.head, x, estimate, y, lines, path)
+
+
+def print_visualization(model, dataset, head, x, estimate, y, lines: list[str], path=None) -> list[str]:
+    """The book's visualisation block: the heading, the picture grid for image data (as
+    alzza's, kept in ``model.last_figure``), then ``lines``; returns ``lines``."""
     model.printer(f"Model {model.name} Visualization")
     to_images = getattr(dataset, "input_images", None)
     model.last_figure = None
-    if to_images is not None and len(x):
+    if to_images is not None and len(y):  # len(y): x may be a Sequences batch
         from ..viz.images import estimate_captions, image_grid
 
-        captions, colors = estimate_captions(dataset, model.head, estimate, y)
+        captions, colors = estimate_captions(dataset, head, estimate, y)
         model.last_figure = image_grid(to_images(x), captions, colors=colors,
-                                       title=f"{model.name}: {len(x)} validation examples", path=path, show=True)
+                                       title=f"{model.name}: {len(y)} validation examples", path=path, show=True)
     for line in lines:
         model.printer(line)
     return lines
