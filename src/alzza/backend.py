@@ -38,3 +38,19 @@ def make_rng(seed=None) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)
+
+
+def array_module(*arrays):
+    """The array module that computes on ``arrays``: NumPy for host arrays.
+
+    Layer math asks this of its input (``xp = array_module(x)``) instead of naming NumPy,
+    so the same forward and backward run on whatever device the model's arrays live on
+    (DeZero's ``get_array_module``). Host bookkeeping (lengths, counts, indices) stays NumPy.
+    """
+    for a in arrays:
+        module = type(a).__module__.split(".")[0]
+        if module == "cupy":
+            import cupy
+
+            return cupy
+    return np
