@@ -14,7 +14,7 @@ def _slots(rng, sizes, dtype):
     for i, size in enumerate(sizes):
         value = rng.standard_normal(size).astype(dtype)
         grads = {"w": rng.standard_normal(size).astype(dtype)}
-        slots.append(Slot(f"layer{i}/w", value, grads, "w", decayed=True))
+        slots.append(Slot(f"layer{i}/w", {"w": value}, grads, "w", decayed=True))
     return slots
 
 

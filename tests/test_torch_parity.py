@@ -110,7 +110,7 @@ def test_binary_and_select_losses_stay_finite_on_huge_logits():
 def _run_ours(opt, p0, grads, lr):
     w = p0.copy()
     holder = {}
-    slot = Slot("layers[0]/w", w, holder, "w", True)
+    slot = Slot("layers[0]/w", {"w": w}, holder, "w", True)
     for g in grads:
         holder["w"] = g.copy()
         opt.step([slot], lr)

@@ -2,9 +2,9 @@
 
 alzza computes in float32 unless float64 is asked for (gradient checks do). All
 randomness flows from one ``numpy.random.Generator`` created by :func:`make_rng` and
-passed down; nothing touches NumPy's global random state. The array module is NumPy,
-imported as ``np`` wherever it is used (there is no switchable array-module alias: an
-alias nothing used could not be trusted to work).
+passed down; nothing touches NumPy's global random state. Layer math takes its array
+module from its input (:func:`array_module`), so it runs on whichever device the model's
+arrays live on (:mod:`alzza.device`).
 """
 
 from __future__ import annotations
@@ -41,16 +41,28 @@ def make_rng(seed=None) -> np.random.Generator:
 
 
 def array_module(*arrays):
-    """The array module that computes on ``arrays``: NumPy for host arrays.
+    """The array module that computes on ``arrays``: NumPy for host arrays, CuPy for CuPy
+    arrays, the stand-in device's namespace (:mod:`alzza.standin`) for its arrays.
 
     Layer math asks this of its input (``xp = array_module(x)``) instead of naming NumPy,
     so the same forward and backward run on whatever device the model's arrays live on
-    (DeZero's ``get_array_module``). Host bookkeeping (lengths, counts, indices) stays NumPy.
+    (DeZero's ``get_array_module``). A :class:`~alzza.sequences.Sequences` answers for its
+    data. Host bookkeeping (lengths, counts, indices) stays NumPy.
     """
     for a in arrays:
-        module = type(a).__module__.split(".")[0]
-        if module == "cupy":
+        kind = type(a)
+        if kind is np.ndarray:
+            continue
+        module = kind.__module__
+        if module == "alzza.sequences":
+            a = a.data
+            module = type(a).__module__
+        if module.startswith("cupy"):
             import cupy
 
             return cupy
+        if module == "alzza.standin":
+            from .standin import xp
+
+            return xp
     return np

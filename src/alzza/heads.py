@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend import array_module
+
 from .errors import SpecError
 from .ops.losses import sigmoid, sigmoid_cross_entropy, softmax, softmax_cross_entropy
 from .options import Option, option_problem
@@ -42,10 +44,16 @@ from .sequences import Sequences, length_mask
 HEADS = Registry("output mode", "mode")
 
 
+def _host(value):
+    """A device or NumPy scalar as a Python number (the explicit sync point of a metric)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def _mean(a: np.ndarray) -> float:
     """The mean of all elements as a Python float: one reduction, without np.mean's
     Python-level wrapper (≈3 µs, twice per step — a real share of a tiny MLP's step)."""
-    return float(np.add.reduce(a, axis=None)) / a.size
+    xp = array_module(a)
+    return float(xp.add.reduce(a, axis=None)) / a.size
 
 
 class Head:
@@ -120,10 +128,11 @@ class RegressionHead(Head):
         return diff * (2.0 / diff.size)
 
     def accuracy(self, output, y):
+        xp = array_module(output)
         if self.metric == "relative":
-            return float(1.0 - np.mean(np.abs((output - y) / y)))
-        mse = np.mean(np.square(output - y))
-        return float(1.0 - np.sqrt(mse) / np.mean(y))
+            return float(1.0 - xp.mean(xp.abs((output - y) / y)))
+        mse = xp.mean(xp.square(output - y))
+        return float(1.0 - xp.sqrt(mse) / xp.mean(y))
 
     def to_spec(self):
         return {"mode": self.mode, "metric": self.metric}
@@ -147,13 +156,15 @@ class BinaryHead(Head):
         return (sigmoid(self._output) - self._y) * (1.0 / self._output.size)
 
     def accuracy(self, output, y):
-        return np.count_nonzero((output > 0) == (y > 0.5)) / output.size
+        xp = array_module(output)
+        return _host(xp.count_nonzero((output > 0) == (y > 0.5))) / output.size
 
     def metrics(self, output, y):
+        xp = array_module(output)
         est, ans = output > 0, y > 0.5
-        tp = int(np.sum(est & ans))
-        fp = int(np.sum(est & ~ans))
-        fn = int(np.sum(~est & ans))
+        tp = int(_host(xp.sum(est & ans)))
+        fp = int(_host(xp.sum(est & ~ans)))
+        fn = int(_host(xp.sum(~est & ans)))
         tn = int(est.size - tp - fp - fn)
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
@@ -183,7 +194,8 @@ class SelectHead(Head):
         return (self._probs - self._y) * (1.0 / len(self._y))
 
     def accuracy(self, output, y):
-        return np.count_nonzero(output.argmax(axis=1) == y.argmax(axis=1)) / len(output)
+        xp = array_module(output)
+        return _host(xp.count_nonzero(output.argmax(axis=1) == y.argmax(axis=1))) / len(output)
 
     def estimate(self, output):
         return softmax(output)
@@ -215,7 +227,8 @@ class MultiSelectHead(Head):
         return tuple(g.accuracy(o, t) for g, o, t in zip(self.groups, self._cut(output), self._cut(y)))
 
     def estimate(self, output):
-        return np.concatenate([softmax(o) for o in self._cut(output)], axis=1)
+        xp = array_module(output)
+        return xp.concatenate([softmax(o) for o in self._cut(output)], axis=1)
 
     def to_spec(self):
         return {"mode": self.mode, "sizes": list(self.sizes)}
@@ -231,17 +244,20 @@ class MultiSelectHead(Head):
 
 def _steps(output, y, lengths=None):
     """(o (N, T, K), y shaped like o, mask (N, T) of o's dtype, lengths) for a per-step head."""
+    xp = array_module(output)
     if isinstance(output, Sequences):
         o, lengths = output.data, output.lengths
     else:
-        o = np.asarray(output)
+        o = xp.asarray(output)
         if o.ndim == 2:
             o = o[:, :, None]
         if lengths is None:
             lengths = np.full(len(o), o.shape[1], dtype=np.int64)
     if y is not None:
-        y = np.asarray(y.data if isinstance(y, Sequences) else y).reshape(o.shape)
-    return o, y, length_mask(lengths, o.shape[1], o.dtype), np.asarray(lengths)
+        y = xp.asarray(y.data if isinstance(y, Sequences) else y).reshape(o.shape)
+    # the mask is built from the host lengths, then copied to the output's device once
+    lengths = np.asarray(lengths)
+    return o, y, xp.asarray(length_mask(lengths, o.shape[1], o.dtype)), lengths
 
 
 @register_head("seqselect")
@@ -258,21 +274,23 @@ class SeqSelectHead(Head):
     metric_names = ("accuracy", "step_accuracy", "sequence_accuracy")
 
     def loss(self, output, y, lengths=None):
+        xp = array_module(output)
         o, y, mask, _ = _steps(output, y, lengths)
         losses, probs = softmax_cross_entropy(o, y)
         count = float(mask.sum())
         self._probs, self._y, self._weight = probs, y, mask[..., None] * (1.0 / count)
-        return float(np.sum(losses * mask) / count)
+        return float(xp.sum(losses * mask) / count)
 
     def backward(self):
         return (self._probs - self._y) * self._weight
 
     def accuracy(self, output, y, lengths=None):
+        xp = array_module(output)
         o, y, mask, _ = _steps(output, y, lengths)
         real = mask > 0
         right = o.argmax(axis=-1) == y.argmax(axis=-1)
-        step = float(np.sum(right & real) / max(1, real.sum()))
-        sequence = float(np.mean(np.all(right | ~real, axis=1))) if len(o) else 0.0
+        step = float(xp.sum(right & real)) / max(1, int(_host(real.sum())))
+        sequence = float(xp.mean(xp.all(right | ~real, axis=1))) if len(o) else 0.0
         return (step, sequence)
 
     def metrics(self, output, y, lengths=None):
@@ -316,22 +334,24 @@ class SeqBinaryHead(Head):
         return {"mode": self.mode, "skip_steps": self.skip_steps}
 
     def loss(self, output, y, lengths=None):
+        xp = array_module(output)
         o, y, mask, _ = self._steps(output, y, lengths)
         count = float(mask.sum()) * o.shape[-1]
         self._o, self._y, self._weight = o, y, mask[..., None] * (1.0 / count)
-        self._shape = np.shape(output.data if isinstance(output, Sequences) else output)
-        return float(np.sum(sigmoid_cross_entropy(o, y) * mask[..., None]) / count)
+        self._shape = (output.data if isinstance(output, Sequences) else output).shape
+        return float(xp.sum(sigmoid_cross_entropy(o, y) * mask[..., None]) / count)
 
     def backward(self):
         return ((sigmoid(self._o) - self._y) * self._weight).reshape(self._shape)
 
     def _counts(self, output, y, lengths):
+        xp = array_module(output)
         o, y, mask, _ = self._steps(output, y, lengths)
-        real = np.broadcast_to(mask[..., None] > 0, o.shape)
+        real = xp.broadcast_to(mask[..., None] > 0, o.shape)
         est, ans = (o > 0)[real], (y > 0.5)[real]
-        tp = int(np.sum(est & ans))
-        fp = int(np.sum(est & ~ans))
-        fn = int(np.sum(~est & ans))
+        tp = int(_host(xp.sum(est & ans)))
+        fp = int(_host(xp.sum(est & ~ans)))
+        fn = int(_host(xp.sum(~est & ans)))
         return tp, fp, fn, int(est.size - tp - fp - fn)
 
     def accuracy(self, output, y, lengths=None):

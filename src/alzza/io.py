@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
+from .device import CPU, get_device, to_host
 from .errors import AlzzaError, ModelFileError, UnknownLayerTypeError
 from .kinds import model_class
 from .limits import check_tree, max_spec_bytes
@@ -64,9 +65,10 @@ def save_model(model, path) -> Path:
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
-    arrays = {f"param:{slot.name}": slot.value for slot in model.slots}
-    arrays.update({f"state:{name}": value for name, _, _, value in _state_entries(model)})
-    arrays.update({f"optim:{name}": value for name, value in model.optimizer.state_arrays().items()})
+    # host copies: a model file is device-free (a GPU-trained model loads on a CPU-only machine)
+    arrays = {f"param:{slot.name}": to_host(slot.value) for slot in model.slots}
+    arrays.update({f"state:{name}": to_host(value) for name, _, _, value in _state_entries(model)})
+    arrays.update({f"optim:{name}": to_host(value) for name, value in model.optimizer.state_arrays().items()})
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -127,8 +129,11 @@ def _check_finite(value: np.ndarray, name: str, path: Path) -> None:
                              "was saved")
 
 
-def load_model(path, dataset=None, printer=print):
+def load_model(path, dataset=None, printer=print, device=None):
     """Rebuild a model saved by :func:`save_model`; ``dataset`` may be attached for training.
+
+    The file is device-free: the arrays are copied in on the host, then the model goes
+    to ``device`` (default: the default device, :mod:`alzza.device`).
 
     The config's ``kind`` (default ``network``; autoencoder, encoder_decoder, gan) names
     the class that rebuilds it (:mod:`alzza.kinds`); weights are matched by their flat
@@ -174,6 +179,8 @@ def load_model(path, dataset=None, printer=print):
         _check_finite(value, name, path)
         return value.astype(dtype, copy=False)
 
+    target = model.device if device is None else get_device(device)
+    model.to(CPU)  # the file's arrays are host arrays: copied in there
     for slot in model.slots:
         slot.value[...] = take(f"param:{slot.name}", slot.value.shape, slot.value.dtype)
     for name, layer, key, value in _state_entries(model):
@@ -186,6 +193,7 @@ def load_model(path, dataset=None, printer=print):
         model.optimizer.load_state_arrays(optim, model.slots)
     except ValueError as exc:
         raise ModelFileError(f"{path}: optimiser state does not match the model: {exc}") from None
+    model.to(target)
     if arrays:
         raise ModelFileError(f"{path}: unexpected arrays {sorted(arrays)[:5]} (file does not match its description)")
     labels = meta.get("labels")
@@ -204,6 +212,11 @@ def load_weights(model, path) -> None:
     """
     path = Path(path)
     saved = load_model(path, printer=lambda *_: None)
+    with model.on_host():  # copied in on the host; a device model takes the arrays back with it
+        _copy_weights(model, saved, path)
+
+
+def _copy_weights(model, saved, path) -> None:
     by_name = {slot.name: slot for slot in saved.slots}
     mine = {slot.name for slot in model.slots}
     if set(by_name) != mine:

@@ -21,16 +21,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .backend import array_module
+from .device import to_host
 from .errors import SpecError
 from .registries import Registry
 
 
 @dataclass
 class Slot:
-    """One trainable array: its flat name, the array, where its gradient lives, decay flag."""
+    """One trainable array, reached through its owner: the flat name, the owner's ``params``
+    dict and ``grads`` dict, the key in both, and the decay flag.
+
+    The slot never holds the array itself: a parameter has one owner (its layer's
+    ``params``), so when the model moves its parameters (to a GPU and back, or loads
+    weights by replacing arrays) the optimiser steps the arrays the layers compute with,
+    never stale copies. Optimiser state (Adam's m, v) is kept by slot name and moved with
+    the parameters (:meth:`Optimizer.to_device`).
+    """
 
     name: str
-    value: np.ndarray
+    params: dict
     grads: dict
     key: str
     decayed: bool
@@ -38,7 +48,15 @@ class Slot:
     layer: object = None
 
     @property
-    def grad(self) -> np.ndarray:
+    def value(self):
+        return self.params[self.key]
+
+    @value.setter
+    def value(self, array):  # ``slot.value -= step`` updates in place, then stores the same array back
+        self.params[self.key] = array
+
+    @property
+    def grad(self):
         return self.grads[self.key]
 
 
@@ -64,23 +82,25 @@ class Optimizer:
         g = slot.grads[slot.key]
         if not (slot.decayed and (self.l2_decay or self.l1_decay)):
             return g
+        xp = array_module(g)
         if out is None:
-            out = np.empty_like(slot.value)
+            out = xp.empty_like(slot.value)
         if self.l2_decay:
-            np.multiply(slot.value, self.l2_decay, out=out)
+            xp.multiply(slot.value, self.l2_decay, out=out)
             out += g
         else:
-            np.copyto(out, g, casting="same_kind")
+            xp.copyto(out, g, casting="same_kind")
         if self.l1_decay:
-            out += self.l1_decay * np.sign(slot.value)
+            out += self.l1_decay * xp.sign(slot.value)
         return out
 
     def _scratch(self, slot: Slot, index: int = 0) -> np.ndarray:
         """A reusable buffer of the slot's shape and dtype (optimisers update without allocating)."""
         key = (slot.name, index)
         buf = self._buffers.get(key)
-        if buf is None or buf.shape != slot.value.shape or buf.dtype != slot.value.dtype:
-            buf = self._buffers[key] = np.empty_like(slot.value)
+        value = slot.value
+        if buf is None or buf.shape != value.shape or buf.dtype != value.dtype or type(buf) is not type(value):
+            buf = self._buffers[key] = array_module(value).empty_like(value)
         return buf
 
     def decay_loss(self, slots) -> float:
@@ -91,10 +111,11 @@ class Optimizer:
         for slot in slots:
             if slot.decayed:
                 w = slot.value
+                xp = array_module(w)
                 if self.l2_decay:
-                    total += 0.5 * self.l2_decay * float(np.vdot(w, w))
+                    total += 0.5 * self.l2_decay * float(xp.vdot(w, w))
                 if self.l1_decay:
-                    total += self.l1_decay * float(np.abs(w).sum())
+                    total += self.l1_decay * float(xp.abs(w).sum())
         return total
 
     def step(self, slots, learning_rate: float):
@@ -106,7 +127,13 @@ class Optimizer:
 
     # persistence of the optimiser's own state (Adam's moments)
     def state_arrays(self) -> dict[str, np.ndarray]:
+        """The state by name, where it lives (the model file brings it to the host)."""
         return {}
+
+    def to_device(self, device) -> None:
+        """Move the optimiser's state arrays to ``device`` (with the model's parameters);
+        scratch buffers are dropped and remade there on the next step."""
+        self._buffers.clear()
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray], slots):
         pass
@@ -155,7 +182,7 @@ class SGD(Optimizer):
         # the same rule in two passes through one reused buffer: no allocation per step
         # (``grad`` may be that buffer already, holding g' with decay)
         step = self._scratch(slot)
-        np.multiply(grad, learning_rate, out=step)
+        array_module(grad).multiply(grad, learning_rate, out=step)
         w -= step
 
 
@@ -185,9 +212,10 @@ class Adam(Optimizer):
 
     def update(self, slot, grad, learning_rate):
         name = slot.name
+        xp = array_module(grad)
         if name not in self.m:
-            self.m[name] = np.zeros_like(slot.value)
-            self.v[name] = np.zeros_like(slot.value)
+            self.m[name] = xp.zeros_like(slot.value)
+            self.v[name] = xp.zeros_like(slot.value)
             self.t[name] = 0
         m, v = self.m[name], self.v[name]
         t = self.t[name] = self.t[name] + 1
@@ -198,18 +226,24 @@ class Adam(Optimizer):
         step = learning_rate * c2 / (1 - b1**t)
         # every pass below is in place or into the one scratch buffer s (no temporaries)
         s = self._scratch(slot)
-        np.subtract(grad, m, out=s)              # m ← β₁m + (1−β₁)g  ==  m + (1−β₁)(g − m)
+        xp.subtract(grad, m, out=s)              # m ← β₁m + (1−β₁)g  ==  m + (1−β₁)(g − m)
         s *= 1 - b1
         m += s
-        np.multiply(grad, grad, out=s)           # v ← β₂v + (1−β₂)g²  ==  v + (1−β₂)(g² − v)
+        xp.multiply(grad, grad, out=s)           # v ← β₂v + (1−β₂)g²  ==  v + (1−β₂)(g² − v)
         s -= v
         s *= 1 - b2
         v += s
-        np.sqrt(v, out=s)                        # w ← w − step · m / (√v + ε·c₂)
+        xp.sqrt(v, out=s)                        # w ← w − step · m / (√v + ε·c₂)
         s += self.epsilon * c2
-        np.divide(m, s, out=s)
+        xp.divide(m, s, out=s)
         s *= step
         slot.value -= s
+
+    def to_device(self, device):
+        super().to_device(device)
+        for moments in (self.m, self.v):
+            for name, value in moments.items():
+                moments[name] = device.asarray(to_host(value))
 
     def state_arrays(self):
         arrays = {}
@@ -239,8 +273,9 @@ class Adam(Optimizer):
                                  f"the parameter is {slot.value.shape}")
             if m.dtype.kind != "f" or v.dtype.kind != "f" or t.shape != () or t.dtype.kind not in "iu" or t < 0:
                 raise ValueError(f"Adam state of {slot.name!r} has the wrong kind of values")
-            self.m[slot.name] = m.astype(slot.value.dtype)
-            self.v[slot.name] = v.astype(slot.value.dtype)
+            xp = array_module(slot.value)  # the moments live where the parameter does
+            self.m[slot.name] = xp.array(m, dtype=slot.value.dtype)
+            self.v[slot.name] = xp.array(v, dtype=slot.value.dtype)
             self.t[slot.name] = int(t)
 
     def to_spec(self):

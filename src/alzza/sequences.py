@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend import array_module
+
 
 class SeqShape(tuple):
     """The shape of one example that is a sequence: (T, *features), T the maximum length."""
@@ -78,7 +80,7 @@ def split_sequences(x):
     """``(data, lengths)`` of a :class:`Sequences`, or of a plain (N, T, ...) array (all lengths T)."""
     if isinstance(x, Sequences):
         return x.data, x.lengths
-    data = np.asarray(x)
+    data = np.asarray(x) if array_module(x) is np else x
     if data.ndim < 2:
         raise ValueError(f"sequence data needs (N, T, ...) axes, got shape {data.shape}")
     return data, np.full(len(data), data.shape[1], dtype=np.int64)
@@ -90,12 +92,17 @@ def seq_data(x):
 
 
 class Sequences:
-    """Padded sequence data (N, T, ...) and the length of each example (N,)."""
+    """Padded sequence data (N, T, ...) and the length of each example (N,).
+
+    The data may live on a device (a model's batch); the lengths are bookkeeping and
+    always a host NumPy array.
+    """
 
     __slots__ = ("data", "lengths")
 
     def __init__(self, data: np.ndarray, lengths=None):
-        data = np.asarray(data)
+        if array_module(data) is np:  # a device array stays where it is
+            data = np.asarray(data)
         if data.ndim < 2:
             raise ValueError(f"sequence data needs (N, T, ...) axes, got shape {data.shape}")
         if lengths is None:
@@ -135,7 +142,8 @@ class Sequences:
         return Sequences(self.data[index], self.lengths[index])
 
     def astype(self, dtype, copy: bool = False) -> Sequences:
-        return Sequences(np.ascontiguousarray(self.data, dtype=dtype) if not copy else self.data.astype(dtype),
+        xp = array_module(self.data)
+        return Sequences(xp.ascontiguousarray(self.data, dtype=dtype) if not copy else self.data.astype(dtype),
                          self.lengths)
 
     def mask(self, dtype=np.float32) -> np.ndarray:
@@ -157,7 +165,8 @@ class Sequences:
 
     @staticmethod
     def concatenate(parts) -> Sequences:
-        return Sequences(np.concatenate([p.data for p in parts]), np.concatenate([p.lengths for p in parts]))
+        xp = array_module(parts[0].data)
+        return Sequences(xp.concatenate([p.data for p in parts]), np.concatenate([p.lengths for p in parts]))
 
     def __repr__(self):
         return f"Sequences(data={self.data.shape} {self.data.dtype}, lengths {self.lengths.min() if len(self) else '-'}..{self.lengths.max() if len(self) else '-'})"

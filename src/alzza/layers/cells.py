@@ -31,6 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..backend import array_module
+
 from ..ops.activations import get_activation
 
 __all__ = ["sigmoid", "rnn_step", "rnn_step_backward", "lstm_step", "lstm_step_backward",
@@ -40,7 +42,8 @@ __all__ = ["sigmoid", "rnn_step", "rnn_step_backward", "lstm_step", "lstm_step_b
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
     """σ(a) = 1 / (1 + e^(−a)), computed as ½ + ½·tanh(a/2), which never overflows."""
-    return 0.5 + 0.5 * np.tanh(0.5 * a)
+    xp = array_module(a)
+    return 0.5 + 0.5 * xp.tanh(0.5 * a)
 
 
 # --- the plain recurrent cell ---------------------------------------------------------
@@ -115,14 +118,15 @@ def lstm_step(x, h_prev, c_prev, w_x, w_h, b):
 
     Returns ``(h, c, cache)``.
     """
+    xp = array_module(x)
     a = x @ w_x + h_prev @ w_h + b
-    a_f, a_i, a_o, a_g = np.split(a, 4, axis=1)
+    a_f, a_i, a_o, a_g = xp.split(a, 4, axis=1)
     f = sigmoid(a_f)
     i = sigmoid(a_i)
     o = sigmoid(a_o)
-    g = np.tanh(a_g)
+    g = xp.tanh(a_g)
     c = f * c_prev + i * g
-    h = o * np.tanh(c)
+    h = o * xp.tanh(c)
     return h, c, LSTMCache(x, h_prev, c_prev, w_x, w_h, f, i, o, g, c)
 
 
@@ -143,14 +147,15 @@ def lstm_step_backward(dh, dc, cache: LSTMCache):
 
     Returns ``(dx, dh_prev, dc_prev, dw_x, dw_h, db)``.
     """
+    xp = array_module(dh)
     x, h_prev, c_prev, w_x, w_h, f, i, o, g, c = cache
-    tanh_c = np.tanh(c)
+    tanh_c = xp.tanh(c)
     dc = dc + dh * o * (1 - tanh_c ** 2)
     da_f = dc * c_prev * f * (1 - f)
     da_i = dc * g * i * (1 - i)
     da_o = dh * tanh_c * o * (1 - o)
     da_g = dc * i * (1 - g ** 2)
-    da = np.concatenate([da_f, da_i, da_o, da_g], axis=1)
+    da = xp.concatenate([da_f, da_i, da_o, da_g], axis=1)
     dx = da @ w_x.T
     dh_prev = da @ w_h.T
     dc_prev = dc * f
@@ -189,12 +194,13 @@ def gru_step(x, h_prev, w_x, w_h, b, b_hn):
     *before* it — :func:`gru_reset_before_step`; the two are different functions.
     Returns ``(h, cache)``.
     """
-    x_r, x_z, x_n = np.split(x @ w_x + b, 3, axis=1)
-    h_r, h_z, h_n = np.split(h_prev @ w_h, 3, axis=1)
+    xp = array_module(x)
+    x_r, x_z, x_n = xp.split(x @ w_x + b, 3, axis=1)
+    h_r, h_z, h_n = xp.split(h_prev @ w_h, 3, axis=1)
     hn = h_n + b_hn
     r = sigmoid(x_r + h_r)
     z = sigmoid(x_z + h_z)
-    n = np.tanh(x_n + r * hn)
+    n = xp.tanh(x_n + r * hn)
     h = (1 - z) * n + z * h_prev
     return h, GRUCache(x, h_prev, w_x, w_h, r, z, n, hn)
 
@@ -215,6 +221,7 @@ def gru_step_backward(dh, cache: GRUCache):
 
     Returns ``(dx, dh_prev, dw_x, dw_h, db, db_hn)``.
     """
+    xp = array_module(dh)
     x, h_prev, w_x, w_h, r, z, n, hn = cache
     dn = dh * (1 - z)
     dz = dh * (h_prev - n)
@@ -222,8 +229,8 @@ def gru_step_backward(dh, cache: GRUCache):
     dr = da_n * hn
     da_r = dr * r * (1 - r)
     da_z = dz * z * (1 - z)
-    da_x = np.concatenate([da_r, da_z, da_n], axis=1)
-    da_h = np.concatenate([da_r, da_z, da_n * r], axis=1)
+    da_x = xp.concatenate([da_r, da_z, da_n], axis=1)
+    da_h = xp.concatenate([da_r, da_z, da_n * r], axis=1)
     dx = da_x @ w_x.T
     dh_prev = dh * z + da_h @ w_h.T
     dw_x = x.T @ da_x
@@ -246,11 +253,12 @@ def gru_reset_before_step(x, h_prev, w_x, w_h, b):
     (The paper writes no biases and uses h̃ for n; b here is the usual input bias.)
     Returns ``(h, cache)``.
     """
-    x_r, x_z, x_n = np.split(x @ w_x + b, 3, axis=1)
-    u_r, u_z, u_n = np.split(w_h, 3, axis=1)
+    xp = array_module(x)
+    x_r, x_z, x_n = xp.split(x @ w_x + b, 3, axis=1)
+    u_r, u_z, u_n = xp.split(w_h, 3, axis=1)
     r = sigmoid(x_r + h_prev @ u_r)
     z = sigmoid(x_z + h_prev @ u_z)
-    n = np.tanh(x_n + (r * h_prev) @ u_n)
+    n = xp.tanh(x_n + (r * h_prev) @ u_n)
     h = (1 - z) * n + z * h_prev
     return h, GRUCache(x, h_prev, w_x, w_h, r, z, n)
 
@@ -270,16 +278,17 @@ def gru_reset_before_step_backward(dh, cache: GRUCache):
 
     Returns ``(dx, dh_prev, dw_x, dw_h, db)``.
     """
+    xp = array_module(dh)
     x, h_prev, w_x, w_h, r, z, n, _ = cache
-    u_r, u_z, u_n = np.split(w_h, 3, axis=1)
+    u_r, u_z, u_n = xp.split(w_h, 3, axis=1)
     da_n = dh * (1 - z) * (1 - n ** 2)
     d_rh = da_n @ u_n.T
     da_r = d_rh * h_prev * r * (1 - r)
     da_z = dh * (h_prev - n) * z * (1 - z)
-    da = np.concatenate([da_r, da_z, da_n], axis=1)
+    da = xp.concatenate([da_r, da_z, da_n], axis=1)
     dx = da @ w_x.T
     dh_prev = dh * z + d_rh * r + da_r @ u_r.T + da_z @ u_z.T
     dw_x = x.T @ da
-    dw_h = np.concatenate([h_prev.T @ da_r, h_prev.T @ da_z, (r * h_prev).T @ da_n], axis=1)
+    dw_h = xp.concatenate([h_prev.T @ da_r, h_prev.T @ da_z, (r * h_prev).T @ da_n], axis=1)
     db = da.sum(axis=0)
     return dx, dh_prev, dw_x, dw_h, db

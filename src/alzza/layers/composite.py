@@ -12,6 +12,8 @@ import copy
 
 import numpy as np
 
+from ..backend import array_module
+
 from ..errors import SpecError
 from ..ops.activations import ACTIVATIONS, get_activation
 from .base import BuildContext, Layer
@@ -131,8 +133,9 @@ class Parallel(_Branching):
         return self.output_shape
 
     def forward(self, x, training=False):
+        xp = array_module(x)
         outputs = [branch.forward(x, training) for branch in self.branches]
-        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=-1)
+        return outputs[0] if len(outputs) == 1 else xp.concatenate(outputs, axis=-1)
 
     def backward(self, dy):
         parts = []
@@ -263,8 +266,9 @@ class Add(_Branching):
         return self.output_shape
 
     def forward(self, x, training=False):
+        xp = array_module(x)
         outputs = [branch.forward(x, training) for branch in self.branches]
-        total = np.empty((len(x),) + self.output_shape, dtype=outputs[0].dtype)
+        total = xp.empty((len(x),) + self.output_shape, dtype=outputs[0].dtype)
         for i, out in enumerate(outputs):
             _accumulate(total, out, i == 0)
         if self.use_x:

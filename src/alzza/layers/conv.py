@@ -6,6 +6,8 @@ from math import prod
 
 import numpy as np
 
+from ..backend import array_module
+
 from ..ops.activations import ACTIVATIONS, get_activation
 from ..ops.channelwise import per_channel
 from ..ops.windows import (
@@ -149,11 +151,18 @@ class Conv2D(Layer):
         self._buffers = {}
         return self.output_shape
 
+    def to_device(self, device):
+        """Reused buffers belong to the old device: remade on the next call."""
+        self._buffers = {}
+        if self.bn is not None:
+            self.bn.to_device(device)
+
     # --- the linear part ----------------------------------------------------------
     def _buffer(self, name, shape, dtype, zero=False, ones_row=False):
         buf = self._buffers.get(name)
         if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._buffers[name] = (np.zeros if zero else np.empty)(shape, dtype=dtype)
+            xp = array_module(self.params["k"])  # buffers live where the kernel does
+            buf = self._buffers[name] = (xp.zeros if zero else xp.empty)(shape, dtype=dtype)
             if ones_row:  # the columns' row of ones (BIAS_IN_GEMM): the rows above are rewritten every call
                 buf[-1] = 1
         return buf
@@ -169,37 +178,39 @@ class Conv2D(Layer):
 
         cols is (kh·kw·C, N·H'·W') channels-first, or its transpose built from NHWC.
         """
+        xp = array_module(x)
         n, h, w, c = x.shape
         oh, ow, pads = self._geometry
         kh, kw = self.ksize
         hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]  # pads may skip leading cells
         if channels_last:
             pshape = (n, hp, wp, c)
-            xp = self._buffer(prefix + "xpl", pshape, x.dtype, zero=True) if reuse and any(pads) else None
-            xp = pad_channels_last(x, pads, out=xp)
+            xpad = self._buffer(prefix + "xpl", pshape, x.dtype, zero=True) if reuse and any(pads) else None
+            xpad = pad_channels_last(x, pads, out=xpad)
             cbuf = out if out is not None else \
                 self._buffer(prefix + "colsl", (n * oh * ow, kh * kw * c), x.dtype) if reuse else None
-            return im2col_channels_last(xp, kh, kw, *self.stride, oh, ow, out=cbuf), pshape
+            return im2col_channels_last(xpad, kh, kw, *self.stride, oh, ow, out=cbuf), pshape
         pshape = (c, n, hp, wp)
-        xp = self._buffer(prefix + "xp", pshape, x.dtype, zero=True) if reuse else None
-        xp = pad_channels_first(x, pads, out=xp)
+        xpad = self._buffer(prefix + "xp", pshape, x.dtype, zero=True) if reuse else None
+        xpad = pad_channels_first(x, pads, out=xpad)
         rows, m = kh * kw * c, n * oh * ow
         if BIAS_IN_GEMM:  # (kh·kw·C + 1, N·H'·W'): the last row is ones, written once per buffer
             cbuf = self._buffer(prefix + "cols1", (rows + 1, m), x.dtype, ones_row=True) if reuse else \
-                np.ones((rows + 1, m), x.dtype)
-            im2col(xp, kh, kw, *self.stride, oh, ow, out=cbuf[:rows])
+                xp.ones((rows + 1, m), x.dtype)
+            im2col(xpad, kh, kw, *self.stride, oh, ow, out=cbuf[:rows])
             return cbuf, pshape
         cbuf = self._buffer(prefix + "cols", (rows, m), x.dtype) if reuse else None
-        return im2col(xp, kh, kw, *self.stride, oh, ow, out=cbuf), pshape
+        return im2col(xpad, kh, kw, *self.stride, oh, ow, out=cbuf), pshape
 
     def _kernel_matrix(self, last):
         """K as (kh·kw·C, F), with b appended as a last row where the columns carry ones."""
         k2 = self.params["k"].reshape(-1, self.chn)
         if last or not BIAS_IN_GEMM:
             return k2, True
-        return np.concatenate([k2, self.params["b"][None]]), False
+        return array_module(k2).concatenate([k2, self.params["b"][None]]), False
 
     def _linear_forward(self, x, training):
+        xp = array_module(x)
         n = len(x)
         oh, ow, _ = self._geometry
         last = self._channels_last()
@@ -210,7 +221,7 @@ class Conv2D(Layer):
             kh, kw = self.ksize
             c = x.shape[3]
             cols = self._buffer("colsl", (n * oh * ow, kh * kw * c), x.dtype)
-            z = np.empty((n, oh, ow, self.chn), dtype=x.dtype)
+            z = xp.empty((n, oh, ow, self.chn), dtype=x.dtype)
             step = max(1, INFERENCE_COLUMN_LIMIT // max(1, oh * ow * k2.shape[0]))
             for start in range(0, n, step):
                 stop = min(n, start + step)
@@ -218,8 +229,8 @@ class Conv2D(Layer):
                 _, self._pshape = self._columns(x[start:stop], reuse=True, channels_last=True, prefix="block-",
                                                 out=block)
                 part = z[start:stop].reshape(-1, self.chn)
-                np.matmul(block, k2, out=part)
-                per_channel(np.add, part, self.params["b"], out=part)
+                xp.matmul(block, k2, out=part)
+                per_channel(xp.add, part, self.params["b"], out=part)
             self._pshape = (n,) + self._pshape[1:]
             self._cols, self._cols_last = cols, last
             return z
@@ -228,27 +239,28 @@ class Conv2D(Layer):
             self._cols, self._cols_last = cols, last
             z = (cols if last else cols.T) @ k2
             if add_bias:
-                per_channel(np.add, z, self.params["b"], out=z)
+                per_channel(xp.add, z, self.params["b"], out=z)
             return z.reshape(n, oh, ow, self.chn)
-        z = np.empty((n, oh, ow, self.chn), dtype=x.dtype)
+        z = xp.empty((n, oh, ow, self.chn), dtype=x.dtype)
         step = max(1, INFERENCE_COLUMN_LIMIT // max(1, oh * ow * k2.shape[0]))
         for start in range(0, n, step):
             # reused buffers: a fresh 10–40 MB column matrix per call costs its page faults
             # (measured 20 ms a call on the residual network's first layer, against 2 ms)
             cols, _ = self._columns(x[start:start + step], reuse=True, channels_last=last, prefix="infer-")
             part = z[start:start + step].reshape(-1, self.chn)
-            np.matmul(cols if last else cols.T, k2, out=part)
+            xp.matmul(cols if last else cols.T, k2, out=part)
             if add_bias:
-                per_channel(np.add, part, self.params["b"], out=part)
+                per_channel(xp.add, part, self.params["b"], out=part)
         return z
 
     def _linear_backward(self, dz, need_dx):
+        xp = array_module(dz)
         dz2 = dz.reshape(-1, self.chn)
         cols, last = self._cols, self._cols_last
         kshape = self.params["k"].shape
         if last and self.chn < TRANSPOSED_DK_BELOW:
             # dKᵀ = dzᵀ·cols: OpenBLAS is faster this way round when F is small (see the constant)
-            self.grads["k"] = np.ascontiguousarray((dz2.T @ cols).T).reshape(kshape)
+            self.grads["k"] = xp.ascontiguousarray((dz2.T @ cols).T).reshape(kshape)
             self.grads["b"] = channel_sum(dz2)
         elif last or cols.shape[0] == prod(kshape[:3]):
             self.grads["k"] = ((cols.T if last else cols) @ dz2).reshape(kshape)
@@ -281,11 +293,11 @@ class Conv2D(Layer):
             if min(pt, pb, pl, pr) < 0:  # cells the book's rule drops get no gradient (a fresh array)
                 return unpadded_grad(dxp, (1, 2), (pt, pb, pl, pr), (h, w))
             # a fresh array the caller owns: dxp is reused by the next backward
-            return np.array(dxp[:, pt:pt + h, pl:pl + w], order="C")
+            return xp.array(dxp[:, pt:pt + h, pl:pl + w], order="C")
         # into a reused buffer: the (kh·kw·C, N·H'·W') matrix is tens of MB, which the
         # allocator maps afresh (page faults) on every call (ab_round3.py dcols: 61 MB
         # 24.8 → 15.3 ms, the 96 px CNN's 30 MB 9.5 → 8.7)
-        dcols = np.matmul(k2, dz2.T, out=self._buffer("dcols", (k2.shape[0], dz2.shape[0]), dz.dtype))
+        dcols = xp.matmul(k2, dz2.T, out=self._buffer("dcols", (k2.shape[0], dz2.shape[0]), dz.dtype))
         dxp = col2im(dcols, self._pshape, kh, kw, *self.stride, oh, ow,
                      out=self._buffer("dxp", self._pshape, dz.dtype))
         if min(pt, pb, pl, pr) < 0:  # cells the book's rule drops get no gradient
@@ -294,7 +306,7 @@ class Conv2D(Layer):
         # a fresh array the caller owns: dxp is reused by the next backward (with one channel
         # and no padding the transposed slice is already contiguous, so ascontiguousarray
         # would hand back a view of it)
-        return np.array(dxp[:, :, pt:pt + h, pl:pl + w].transpose(1, 2, 3, 0), order="C")
+        return xp.array(dxp[:, :, pt:pt + h, pl:pl + w].transpose(1, 2, 3, 0), order="C")
 
     # --- the actions --------------------------------------------------------------
     def _fuses_relu_into_bn(self, index):
@@ -306,6 +318,7 @@ class Conv2D(Layer):
                 and self.actions[index - 1] == "L" and self.activation.name == "relu")
 
     def forward(self, x, training=False):
+        xp = array_module(x)
         previous = None
         if training:
             self._relu_mask = None
@@ -316,8 +329,8 @@ class Conv2D(Layer):
                 if self._fuses_relu_into_bn(index):
                     x2 = x.reshape(-1, x.shape[-1])
                     if training:
-                        self._relu_mask = np.greater(x2, 0, out=self._buffer("relu-mask", x2.shape, bool))
-                    np.maximum(x2, 0, out=x2)
+                        self._relu_mask = xp.greater(x2, 0, out=self._buffer("relu-mask", x2.shape, bool))
+                    xp.maximum(x2, 0, out=x2)
                     x2 = self.bn.normalize(x2, out=x2) if training else self.bn.infer(x2, out=x2)
                     return x2.reshape(x.shape)  # "LAB" is the only order with L, A, B in a row: B was last
                 # the activation works in place: only on the conv's own output

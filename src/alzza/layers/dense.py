@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module
+
 from ..ops.activations import ACTIVATIONS, get_activation
 from .base import BuildContext, Layer, flat_size
 from .registry import Option, register_layer
@@ -50,9 +52,10 @@ class Dense(Layer):
         return y
 
     def backward(self, dy):
+        xp = array_module(dy)
         dz = self.activation.backward(dy, self._y)
         self.grads["w"] = self._x.T @ dz
-        self.grads["b"] = np.add.reduce(dz, axis=0)  # Σ_n dz, without ndarray.sum's Python wrapper
+        self.grads["b"] = xp.add.reduce(dz, axis=0)  # Σ_n dz, without ndarray.sum's Python wrapper
         if not self.needs_input_grad:
             return None
         dx = dz @ self.params["w"].T

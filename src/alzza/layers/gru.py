@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module
+
 from ..sequences import seq_data
 from .base import BuildContext
 from .recurrent import RecurrentBase
@@ -83,12 +85,13 @@ class GRU(RecurrentBase):
 
     # --- forward ----------------------------------------------------------------
     def forward(self, x, training=False):
+        xp = array_module(x)
         if len(seq_data(x)) == 0:
             return self._empty_forward(x)
         w, b = self.params["w"], self.params["b"]
         # (T, N, 3H): the input side x·W_x + b; becomes [r, z, n] in place
         gates = self._project(x, w[:self.features], b)
-        states = np.zeros((self._t_max + 1, self._n, self.recur_size), dtype=gates.dtype)   # row 0: h_0 = 0
+        states = xp.zeros((self._t_max + 1, self._n, self.recur_size), dtype=gates.dtype)   # row 0: h_0 = 0
         if self.reset_after:
             self._forward_reset_after(gates, states)
         else:
@@ -97,9 +100,10 @@ class GRU(RecurrentBase):
         return self._emit(states)
 
     def _forward_reset_after(self, gates, states):
+        xp = array_module(gates)
         hidden, counts = self.recur_size, self._counts
         wh, b_hn = self.params["w"][self.features:], self.params["b_hn"]
-        reset_products = np.zeros(states[1:].shape, dtype=gates.dtype)   # h_n + b_hn of every step
+        reset_products = xp.zeros(states[1:].shape, dtype=gates.dtype)   # h_n + b_hn of every step
         for t in range(self._t_max):
             alive = counts[t]
             step = gates[t, :alive]
@@ -109,20 +113,21 @@ class GRU(RecurrentBase):
             if t:
                 recurrent = h_prev @ wh                        # [h_r, h_z, h_n]
                 rz += recurrent[:, :2 * hidden]
-                np.add(recurrent[:, 2 * hidden:], b_hn, out=hn)
+                xp.add(recurrent[:, 2 * hidden:], b_hn, out=hn)
             else:                                              # h_0 = 0: no recurrent product
                 hn[...] = b_hn
             _sigmoid_in_place(rz)                              # r, z
             candidate = step[:, 2 * hidden:]
             candidate += step[:, :hidden] * hn                 # x_n + r ⊙ (h_n + b_hn)
-            np.tanh(candidate, out=candidate)                  # n
+            xp.tanh(candidate, out=candidate)                  # n
             _blend(h_prev, candidate, step[:, hidden:2 * hidden], out=states[t + 1, :alive])
         self._reset_products = reset_products
 
     def _forward_reset_before(self, gates, states):
+        xp = array_module(gates)
         hidden, counts = self.recur_size, self._counts
         wh = self.params["w"][self.features:]
-        u_rz, u_n = np.ascontiguousarray(wh[:, :2 * hidden]), np.ascontiguousarray(wh[:, 2 * hidden:])
+        u_rz, u_n = xp.ascontiguousarray(wh[:, :2 * hidden]), xp.ascontiguousarray(wh[:, 2 * hidden:])
         for t in range(self._t_max):
             alive = counts[t]
             step = gates[t, :alive]
@@ -134,7 +139,7 @@ class GRU(RecurrentBase):
             candidate = step[:, 2 * hidden:]
             if t:
                 candidate += (step[:, :hidden] * h_prev) @ u_n   # x_n + (r ⊙ h_{t−1})·U_n
-            np.tanh(candidate, out=candidate)                  # n
+            xp.tanh(candidate, out=candidate)                  # n
             _blend(h_prev, candidate, step[:, hidden:2 * hidden], out=states[t + 1, :alive])
 
     # --- backward ---------------------------------------------------------------
@@ -150,6 +155,7 @@ class GRU(RecurrentBase):
         return gate_values, gate_values[:, :, 0], gate_values[:, :, 1], gate_values[:, :, 2]
 
     def _backward_reset_after(self, dy):
+        xp = array_module(dy)
         hidden, counts = self.recur_size, self._counts
         wh_t = self.params["w"][self.features:].T
         gate_values, reset, update, candidate = self._gate_blocks()
@@ -157,22 +163,22 @@ class GRU(RecurrentBase):
         # Step-independent factors for all steps at once:
         # da_h = dh ⊙ recurrent_factor (blocks r, z, n); da_x's n block = dh ⊙ candidate_factor.
         candidate_factor = (1 - update) * (1 - candidate * candidate)                 # (1 − z)(1 − n²)
-        recurrent_factor = np.empty_like(gate_values)
-        np.multiply(candidate_factor * self._reset_products, reset * (1 - reset),
+        recurrent_factor = xp.empty_like(gate_values)
+        xp.multiply(candidate_factor * self._reset_products, reset * (1 - reset),
                     out=recurrent_factor[:, :, 0])                                     # … (h_n + b_hn) r(1 − r)
-        np.multiply(h_prev - candidate, update * (1 - update), out=recurrent_factor[:, :, 1])  # (h_{t−1} − n) z(1 − z)
-        np.multiply(candidate_factor, reset, out=recurrent_factor[:, :, 2])              # (1 − z)(1 − n²) r
+        xp.multiply(h_prev - candidate, update * (1 - update), out=recurrent_factor[:, :, 1])  # (h_{t−1} − n) z(1 − z)
+        xp.multiply(candidate_factor, reset, out=recurrent_factor[:, :, 2])              # (1 − z)(1 − n²) r
         dh_all = self._time_major_grad(dy)
-        da_x = np.zeros((self._t_max, self._n, 3 * hidden), dtype=dh_all.dtype)   # at x·W_x + b; padded rows 0
-        da_h = np.zeros_like(da_x)                                                # at h_{t−1}·W_h
+        da_x = xp.zeros((self._t_max, self._n, 3 * hidden), dtype=dh_all.dtype)   # at x·W_x + b; padded rows 0
+        da_h = xp.zeros_like(da_x)                                                # at h_{t−1}·W_h
         carry = None
         for t in range(self._t_max - 1, -1, -1):
             alive = counts[t]
             dh = _with_carry(dh_all[t, :alive], carry)
             da_h_t = da_h[t, :alive]
-            np.multiply(dh[:, None, :], recurrent_factor[t, :alive], out=da_h_t.reshape(alive, 3, hidden))
+            xp.multiply(dh[:, None, :], recurrent_factor[t, :alive], out=da_h_t.reshape(alive, 3, hidden))
             da_x[t, :alive, :2 * hidden] = da_h_t[:, :2 * hidden]
-            np.multiply(dh, candidate_factor[t, :alive], out=da_x[t, :alive, 2 * hidden:])
+            xp.multiply(dh, candidate_factor[t, :alive], out=da_x[t, :alive, 2 * hidden:])
             if t:
                 carry = dh * update[t, :alive]
                 carry += da_h_t @ wh_t
@@ -181,9 +187,10 @@ class GRU(RecurrentBase):
         return dx
 
     def _backward_reset_before(self, dy):
+        xp = array_module(dy)
         hidden, counts = self.recur_size, self._counts
         wh = self.params["w"][self.features:]
-        u_rz_t, u_n_t = np.ascontiguousarray(wh[:, :2 * hidden].T), np.ascontiguousarray(wh[:, 2 * hidden:].T)
+        u_rz_t, u_n_t = xp.ascontiguousarray(wh[:, :2 * hidden].T), xp.ascontiguousarray(wh[:, 2 * hidden:].T)
         gate_values, reset, update, candidate = self._gate_blocks()
         h_prev = self._states[:-1]
         # step-independent factors: da_n = dh ⊙ candidate_factor, da_z = dh ⊙ update_factor,
@@ -192,23 +199,23 @@ class GRU(RecurrentBase):
         update_factor = (h_prev - candidate) * update * (1 - update)                  # (h_{t−1} − n) z(1 − z)
         reset_factor = h_prev * reset * (1 - reset)                                   # h_{t−1} r(1 − r)
         dh_all = self._time_major_grad(dy)
-        da = np.zeros((self._t_max, self._n, 3 * hidden), dtype=dh_all.dtype)   # padded rows 0
+        da = xp.zeros((self._t_max, self._n, 3 * hidden), dtype=dh_all.dtype)   # padded rows 0
         carry = None
         for t in range(self._t_max - 1, -1, -1):
             alive = counts[t]
             dh = _with_carry(dh_all[t, :alive], carry)
             da_t = da[t, :alive]
-            da_n = np.multiply(dh, candidate_factor[t, :alive], out=da_t[:, 2 * hidden:])
+            da_n = xp.multiply(dh, candidate_factor[t, :alive], out=da_t[:, 2 * hidden:])
             d_rh = da_n @ u_n_t                                                   # at r ⊙ h_{t−1}
-            np.multiply(d_rh, reset_factor[t, :alive], out=da_t[:, :hidden])
-            np.multiply(dh, update_factor[t, :alive], out=da_t[:, hidden:2 * hidden])
+            xp.multiply(d_rh, reset_factor[t, :alive], out=da_t[:, :hidden])
+            xp.multiply(dh, update_factor[t, :alive], out=da_t[:, hidden:2 * hidden])
             if t:
                 carry = dh * update[t, :alive]
                 carry += d_rh * reset[t, :alive]
                 carry += da_t[:, :2 * hidden] @ u_rz_t
         dx = self._finish_backward(da, h_prev)
         # _finish_backward took h_{t−1} as the input of every recurrent block; U_n's is r ⊙ h_{t−1}
-        np.matmul((reset * h_prev).reshape(-1, hidden).T, da[:, :, 2 * hidden:].reshape(-1, hidden),
+        xp.matmul((reset * h_prev).reshape(-1, hidden).T, da[:, :, 2 * hidden:].reshape(-1, hidden),
                   out=self.grads["w"][self.features:, 2 * hidden:])
         return dx
 
@@ -223,14 +230,16 @@ def _with_carry(dh, carry):
 
 def _sigmoid_in_place(a):
     """a ← σ(a) = ½ + ½·tanh(a/2), in four in-place operations."""
-    np.multiply(a, 0.5, out=a)
-    np.tanh(a, out=a)
+    xp = array_module(a)
+    xp.multiply(a, 0.5, out=a)
+    xp.tanh(a, out=a)
     a *= 0.5
     a += 0.5
 
 
 def _blend(h_prev, candidate, update, out):
     """out ← (1 − z) ⊙ n + z ⊙ h_{t−1}, written n + z ⊙ (h_{t−1} − n)."""
-    np.subtract(h_prev, candidate, out=out)
+    xp = array_module(h_prev)
+    xp.subtract(h_prev, candidate, out=out)
     out *= update
     out += candidate

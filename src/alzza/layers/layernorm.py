@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module
+
 from ..errors import SpecError
 from ..ops.windows import channel_sum
 from ..sequences import SeqShape, Sequences, is_sequence_shape, length_mask
@@ -63,19 +65,22 @@ class LayerNorm(Layer):
         return self.output_shape
 
     def forward(self, x, training=False):
+        xp = array_module(x)
         lengths = x.lengths if isinstance(x, Sequences) else None
         data = x.data if isinstance(x, Sequences) else x
         shape = data.shape
         rows = data.reshape(-1, shape[-1])
         real = None   # the rows of real steps, when some steps are padding
         if lengths is not None and len(lengths) and int(lengths.min()) < shape[1]:
-            real = np.flatnonzero(np.repeat(length_mask(lengths, shape[1]).ravel(), rows.shape[0] // (shape[0] * shape[1])))
+            # which rows are real: host bookkeeping from the lengths, moved to the device once for the gather
+            real = xp.asarray(np.flatnonzero(np.repeat(length_mask(lengths, shape[1]).ravel(),
+                                                       rows.shape[0] // (shape[0] * shape[1]))))
             rows = rows[real]
         mean = rows.mean(axis=1, keepdims=True)
         centred = rows - mean
-        variance = np.mean(centred * centred, axis=1, keepdims=True)
-        inv_std = 1.0 / np.sqrt(variance + data.dtype.type(self.epsilon))
-        xhat = np.multiply(centred, inv_std, out=centred)
+        variance = xp.mean(centred * centred, axis=1, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(variance + data.dtype.type(self.epsilon))
+        xhat = xp.multiply(centred, inv_std, out=centred)
         self._xhat, self._inv_std, self._real, self._shape = xhat, inv_std, real, shape
         if self.rescale:
             y = xhat * self.params["gamma"]
@@ -86,6 +91,7 @@ class LayerNorm(Layer):
         return Sequences(out, lengths) if lengths is not None else out
 
     def backward(self, dy):
+        xp = array_module(dy)
         dy = dy.data if isinstance(dy, Sequences) else dy
         shape, real, xhat = self._shape, self._real, self._xhat
         rows = dy.reshape(-1, shape[-1])
@@ -100,16 +106,17 @@ class LayerNorm(Layer):
         if not self.needs_input_grad:
             return None
         # dx = (dx̂ − mean(dx̂) − x̂ ⊙ mean(dx̂ ⊙ x̂)) / s, means over each row
-        dx = xhat * np.mean(dxhat * xhat, axis=1, keepdims=True)
-        np.subtract(dxhat, dx, out=dx)
-        dx -= np.mean(dxhat, axis=1, keepdims=True)
+        dx = xhat * xp.mean(dxhat * xhat, axis=1, keepdims=True)
+        xp.subtract(dxhat, dx, out=dx)
+        dx -= xp.mean(dxhat, axis=1, keepdims=True)
         dx *= self._inv_std
         return self._scatter(dx, shape)
 
     def _scatter(self, rows, shape):
         """(M, D) rows back into ``shape``, zeros at the padded steps."""
+        xp = array_module(rows)
         if self._real is None:
             return rows.reshape(shape)
-        out = np.zeros((int(np.prod(shape[:-1])), shape[-1]), dtype=rows.dtype)
+        out = xp.zeros((int(np.prod(shape[:-1])), shape[-1]), dtype=rows.dtype)
         out[self._real] = rows
         return out.reshape(shape)

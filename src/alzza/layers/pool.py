@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module
+from ..device import to_host
 from ..ops.windows import offset_slices, padded_input, real_cells, unpadded_grad
 from .base import BuildContext, Layer
 from .geometry import STRIDE_RULE_OPTION, image_shape, is_pair, plain_pair, spatial_output, to_pair
@@ -79,9 +81,10 @@ class _Pool2D(Layer):
             return dxp
         return unpadded_grad(dxp, (1, 2), self.pads, self.input_shape[:2])
 
-    def _grad_buffer(self, shape, dtype):
+    def _grad_buffer(self, shape, like):
         # tiled windows write every cell exactly once; others accumulate into zeros
-        return np.empty(shape, dtype=dtype) if self.tiled else np.zeros(shape, dtype=dtype)
+        xp = array_module(like)
+        return xp.empty(shape, dtype=like.dtype) if self.tiled else xp.zeros(shape, dtype=like.dtype)
 
 
 @register_layer("max")
@@ -112,38 +115,41 @@ class MaxPool(_Pool2D):
     pad_value = -np.inf
 
     def forward(self, x, training=False):
+        xp = array_module(x)
         if self.tiled:
             return self._tiled_forward(x)
-        xp = self._padded(x)
-        views = [xp[:, rows, cols] for _, _, rows, cols in self._offsets()]
+        xpad = self._padded(x)
+        views = [xpad[:, rows, cols] for _, _, rows, cols in self._offsets()]
         if len(views) == 1:
             y = views[0].copy()
         else:
-            y = np.maximum(views[0], views[1])
+            y = xp.maximum(views[0], views[1])
             for view in views[2:]:
-                np.maximum(y, view, out=y)
-        self._xp, self._y = xp, y
+                xp.maximum(y, view, out=y)
+        self._xp, self._y = xpad, y
         return y
 
     def backward(self, dy):
+        xp = array_module(dy)
         if not self.needs_input_grad:
             return None
         if self.tiled:
             return self._tiled_backward(dy)
-        xp, y = self._xp, self._y
-        dxp = self._grad_buffer(xp.shape, dy.dtype)
+        xpad, y = self._xp, self._y
+        dxp = self._grad_buffer(xpad.shape, dy)
         left = dy.copy()
         offsets = list(self._offsets())
-        taken = np.empty_like(left)
+        taken = xp.empty_like(left)
         for _, _, rows, cols in offsets:
-            hit = xp[:, rows, cols] == y
-            np.multiply(left, hit, out=taken)
+            hit = xpad[:, rows, cols] == y
+            xp.multiply(left, hit, out=taken)
             dxp[:, rows, cols] += taken
             left -= taken
         return self._unpad(dxp)
 
     # --- tiled windows: two argmax stages -----------------------------------------
     def _tiled_forward(self, x):
+        xp = array_module(x)
         n, h, w, c = x.shape
         kh, kw = self.ksize
         oh, ow = h // kh, w // kw
@@ -156,28 +162,31 @@ class MaxPool(_Pool2D):
         parts = [m.reshape(n, oh, ow, kw * c)[..., j * c:(j + 1) * c] for j in range(kw)]
         down = [self._down.reshape(n, oh, ow, kw * c)[..., j * c:(j + 1) * c] for j in range(kw)]
         y, best_row = parts[0].copy(), down[0].copy()
-        across = np.zeros(y.shape, dtype=np.uint8)
+        across = xp.zeros(y.shape, dtype=np.uint8)
         for j in range(1, kw):
-            take = np.greater(parts[j], y)
-            tied = np.equal(parts[j], y)
-            if tied.any():  # rare on real data: the tie rule only where it applies
+            take = xp.greater(parts[j], y)
+            tied = xp.equal(parts[j], y)
+            # rare on real data: on the host the tie rule runs only where it applies; a device
+            # applies it always (asking would sync the device every window column)
+            if xp is not np or tied.any():
                 tied &= down[j] < best_row
                 take |= tied
             if kw == 2:
                 across = take.view(np.uint8)
             else:
-                np.copyto(across, j, where=take)
-                np.copyto(best_row, down[j], where=take)
-            np.maximum(y, parts[j], out=y)
+                xp.copyto(across, j, where=take)
+                xp.copyto(best_row, down[j], where=take)
+            xp.maximum(y, parts[j], out=y)
         self._across = across
         return y
 
     def _tiled_backward(self, dy):
+        xp = array_module(dy)
         n, oh, ow, c = dy.shape
         kh, kw = self.ksize
-        dm = np.empty((n, oh, ow, kw * c), dtype=dy.dtype)  # dL/dm, m = the down stage's output
+        dm = xp.empty((n, oh, ow, kw * c), dtype=dy.dtype)  # dL/dm, m = the down stage's output
         _route(dy, self._across, [dm[..., j * c:(j + 1) * c] for j in range(kw)])
-        dx = np.empty((n, oh, kh, ow * kw * c), dtype=dy.dtype)
+        dx = xp.empty((n, oh, kh, ow * kw * c), dtype=dy.dtype)
         _route(dm.reshape(n, oh, -1), self._down, [dx[:, :, i] for i in range(kh)])
         return dx.reshape((n,) + self.input_shape)
 
@@ -185,25 +194,27 @@ class MaxPool(_Pool2D):
 def _first_max(parts):
     """(m, idx): m = max over ``parts`` (equal-shaped arrays), idx = the index of the FIRST
     part holding it (uint8), ties going to the earlier part."""
+    xp = array_module(*parts)
     if len(parts) == 1:
-        return parts[0].copy(), np.zeros(parts[0].shape, dtype=np.uint8)
-    m = np.maximum(parts[0], parts[1])
+        return parts[0].copy(), xp.zeros(parts[0].shape, dtype=np.uint8)
+    m = xp.maximum(parts[0], parts[1])
     # strictly greater: an equal later part never takes over; bool → 0/1 uint8 without a copy
-    idx = np.greater(parts[1], parts[0]).view(np.uint8)
+    idx = xp.greater(parts[1], parts[0]).view(np.uint8)
     for k, part in enumerate(parts[2:], 2):
-        np.copyto(idx, k, where=part > m)
-        np.maximum(m, part, out=m)
+        xp.copyto(idx, k, where=part > m)
+        xp.maximum(m, part, out=m)
     return m, idx
 
 
 def _route(g, idx, outs):
     """outs[k] = g·[idx = k]: the adjoint of :func:`_first_max` (each g goes to its winner)."""
+    xp = array_module(g)
     if len(outs) == 2:
-        np.multiply(g, idx, out=outs[1])  # idx ∈ {0, 1}: uint8 × float keeps the float dtype
-        np.subtract(g, outs[1], out=outs[0])
+        xp.multiply(g, idx, out=outs[1])  # idx ∈ {0, 1}: uint8 × float keeps the float dtype
+        xp.subtract(g, outs[1], out=outs[0])
         return
     for k, out in enumerate(outs):
-        np.multiply(g, idx == k, out=out)
+        xp.multiply(g, idx == k, out=out)
 
 
 @register_layer("avg")
@@ -223,6 +234,10 @@ class AvgPool(_Pool2D):
         #: 1/m per output position, (H', W', 1), broadcast over batch and channels
         self._inv_count = (1.0 / (rows[:, None] * cols[None, :]))[:, :, None].astype(ctx.dtype)
 
+    def to_device(self, device):
+        """The 1/m table moves with the model (a constant the forward multiplies by)."""
+        self._inv_count = device.asarray(to_host(self._inv_count))
+
     #: tiled windows of at least this many cells are summed in two reductions, down the
     #: kh rows (contiguous runs of W·C floats) then across the kw cells of the (kh times
     #: smaller) result: the chapter 12 30×30 pool of 90×120×3 frames takes 0.5 ms for 50
@@ -234,34 +249,36 @@ class AvgPool(_Pool2D):
         return self.tiled and self.ksize[0] * self.ksize[1] >= self.REDUCE_CELLS
 
     def forward(self, x, training=False):
+        xp = array_module(x)
         if self._reduces():
             n, (kh, kw), c = len(x), self.ksize, x.shape[-1]
-            rows = np.add.reduce(x.reshape(n * self.oh, kh, -1), axis=1)         # (N·H', W·C)
-            y = np.add.reduce(rows.reshape(-1, kw, c), axis=1).reshape(n, self.oh, self.ow, c)
+            rows = xp.add.reduce(x.reshape(n * self.oh, kh, -1), axis=1)         # (N·H', W·C)
+            y = xp.add.reduce(rows.reshape(-1, kw, c), axis=1).reshape(n, self.oh, self.ow, c)
             y *= self._inv_count.astype(x.dtype, copy=False)
             self._padded_shape = x.shape
             return y
-        xp = self._padded(x)
-        views = [xp[:, rows, cols] for _, _, rows, cols in self._offsets()]
+        xpad = self._padded(x)
+        views = [xpad[:, rows, cols] for _, _, rows, cols in self._offsets()]
         y = views[0] + views[1] if len(views) > 1 else views[0].copy()
         for view in views[2:]:
             y += view
         y *= self._inv_count.astype(x.dtype, copy=False)
-        self._padded_shape = xp.shape
+        self._padded_shape = xpad.shape
         return y
 
     def backward(self, dy):
+        xp = array_module(dy)
         if not self.needs_input_grad:
             return None
         g = dy * self._inv_count.astype(dy.dtype, copy=False)
         if self._reduces():  # every cell of a window gets the window's g: one broadcast copy
             n, (kh, kw), c = len(dy), self.ksize, dy.shape[-1]
-            across = np.empty((n, self.oh, self.ow, kw, c), dtype=dy.dtype)
+            across = xp.empty((n, self.oh, self.ow, kw, c), dtype=dy.dtype)
             across[...] = g[:, :, :, None, :]                                    # one window row
-            dx = np.empty((n, self.oh, kh, self.ow * kw * c), dtype=dy.dtype)
+            dx = xp.empty((n, self.oh, kh, self.ow * kw * c), dtype=dy.dtype)
             dx[...] = across.reshape(n, self.oh, 1, -1)                          # copied down kh rows
             return dx.reshape(self._padded_shape)
-        dxp = self._grad_buffer(self._padded_shape, dy.dtype)
+        dxp = self._grad_buffer(self._padded_shape, dy)
         for _, _, rows, cols in self._offsets():
             if self.tiled:
                 dxp[:, rows, cols] = g

@@ -35,6 +35,8 @@ from math import prod
 
 import numpy as np
 
+from ..backend import array_module
+
 from ..errors import SpecError
 from ..ops.activations import ACTIVATIONS, get_activation
 from ..sequences import (
@@ -109,6 +111,10 @@ class RecurrentBase(Layer):
     def _initial_bias(self, b):
         return b
 
+    def to_device(self, device):
+        """Workspaces belong to the old device: remade on the next batch."""
+        self._workspaces = {}
+
     # --- batching ---------------------------------------------------------------
     def _workspace(self, name, shape, dtype, zero=False):
         """A layer-owned array of ``shape``, reused while the shape stays (zero-filled when ``zero``).
@@ -122,7 +128,8 @@ class RecurrentBase(Layer):
         key = (name, np.dtype(dtype))
         buf = self._workspaces.get(key)
         if buf is None or buf.shape != tuple(shape):
-            buf = self._workspaces[key] = np.empty(shape, dtype=dtype)
+            xp = array_module(self.params["w"])  # workspaces live where the weights do
+            buf = self._workspaces[key] = xp.empty(shape, dtype=dtype)
         if zero:
             buf.fill(0)
         return buf
@@ -133,6 +140,7 @@ class RecurrentBase(Layer):
         Returns Z (T_max, N, G·H) = X·wx + b (a fresh buffer the loop may overwrite) and
         caches the batch layout on self.
         """
+        xp = array_module(x)
         if self.inseq:
             data, lengths = split_sequences(x)
             n, t_all = data.shape[:2]
@@ -141,10 +149,13 @@ class RecurrentBase(Layer):
                 raise ValueError(f"{self.path or self.type_name}: expected {self.features} features per step, "
                                  f"got {data.shape[2]}")
         else:
-            data = np.asarray(seq_data(x))
+            data = xp.asarray(seq_data(x))
             n, t_all = len(data), self.steps
             data = data.reshape(n, -1)
             lengths = np.full(n, t_all, dtype=np.int64)
+        # Bookkeeping stays on the host whatever the device: the lengths, the sort order,
+        # counts[t] (a Python-usable int per step, the slice bound of the step loop).
+        # Only the index arrays that gather device rows are copied to the device, once.
         t_max = int(lengths.max()) if n else 0
         mixed = bool(n) and int(lengths.min()) != t_max
         perm = np.argsort(-lengths, kind="stable") if mixed else None
@@ -152,43 +163,47 @@ class RecurrentBase(Layer):
         # counts[t] = examples still running at step t (a prefix of the sorted batch)
         counts = (sorted_lengths[None, :] > np.arange(t_max)[:, None]).sum(axis=1) if mixed \
             else np.full(t_max, n, dtype=np.int64)
+        perm = xp.asarray(perm) if mixed else None                     # gathers rows: on the device
         width = wx.shape[1]
         if self.inseq:
             xs = data[perm, :t_max] if mixed else data[:, :t_max]
-            xtm = self._workspace("x", (t_max, n, self.features), np.result_type(xs, wx))
-            np.copyto(xtm, xs.transpose(1, 0, 2))                       # (T_max, N, F)
+            xtm = self._workspace("x", (t_max, n, self.features), np.result_type(xs.dtype, wx.dtype))
+            xp.copyto(xtm, xs.transpose(1, 0, 2))                       # (T_max, N, F)
             if mixed:  # padded inputs are never read: zero them so not even a NaN leaks in
-                xtm[~(np.arange(n)[None, :] < counts[:, None])] = 0
+                xtm[xp.asarray(~(np.arange(n)[None, :] < counts[:, None]))] = 0
             z = self._workspace("z", (t_max, n, width), xtm.dtype)
-            np.matmul(xtm.reshape(-1, self.features), wx, out=z.reshape(-1, width))
+            xp.matmul(xtm.reshape(-1, self.features), wx, out=z.reshape(-1, width))
             z += b
         else:
-            xtm = np.ascontiguousarray(data)
+            xtm = xp.ascontiguousarray(data)
             xw = xtm @ wx
             xw += b
             z = self._workspace("z", (t_max, n, width), xw.dtype)
             z[...] = xw
-        self._x, self._xshape, self._lengths = xtm, np.shape(seq_data(x)), lengths
-        self._perm, self._sorted_lengths, self._counts = perm, sorted_lengths, counts
+        self._x, self._xshape, self._lengths = xtm, seq_data(x).shape, lengths
+        self._perm, self._counts = perm, counts
+        #: (row, example) of each example's last real state in (T_max + 1, N, H): a device index
+        self._last = (xp.asarray(sorted_lengths), xp.arange(n))
         self._n, self._t_all, self._t_max = n, t_all, t_max
         return z
 
     def _emit(self, states):
         """The layer's output from per-step states (T_max + 1, N, H) (row 0 is the zero initial state)."""
+        xp = array_module(states)
         n, t_all, t_max, perm = self._n, self._t_all, self._t_max, self._perm
         hidden = self.recur_size
         if not self.outseq:
-            last = states[self._sorted_lengths, np.arange(n)]           # step length−1 is row length
+            last = states[self._last]                                  # step length−1 is row length
             if perm is None:
                 return last
-            out = np.empty_like(last)
+            out = xp.empty_like(last)
             out[perm] = last
             return out
         if perm is None and t_max == t_all:
             # a copy even where the transpose is contiguous already (N = 1): states is reused
-            out = np.array(states[1:].transpose(1, 0, 2), order="C")
+            out = xp.array(states[1:].transpose(1, 0, 2), order="C")
         else:
-            out = np.zeros((n, t_all, hidden), dtype=states.dtype)
+            out = xp.zeros((n, t_all, hidden), dtype=states.dtype)
             if perm is None:
                 out[:, :t_max] = states[1:].transpose(1, 0, 2)
             else:
@@ -197,15 +212,17 @@ class RecurrentBase(Layer):
 
     def _time_major_grad(self, dy):
         """dL/d(output) as a writable (T_max, N, H) buffer in sorted order."""
+        xp = array_module(dy)
         dy = seq_data(dy)
         n, t_max, perm = self._n, self._t_max, self._perm
         if self.outseq:
             ds = dy[perm, :t_max] if perm is not None else dy[:, :t_max]
             grad = self._workspace("grad", (t_max, n, self.recur_size), self.params["w"].dtype)
-            np.copyto(grad, ds.transpose(1, 0, 2))
+            xp.copyto(grad, ds.transpose(1, 0, 2))
             return grad
         grad = self._workspace("grad", (t_max, n, self.recur_size), self.params["w"].dtype, zero=True)
-        grad[self._sorted_lengths - 1, np.arange(n)] = dy[perm] if perm is not None else dy
+        rows, examples = self._last
+        grad[rows - 1, examples] = dy[perm] if perm is not None else dy
         return grad
 
     def _finish_backward(self, dz, prev_states, dz_recurrent=None):
@@ -216,17 +233,18 @@ class RecurrentBase(Layer):
         recurrent product h_{t−1}·W_h where it differs from dz (the GRU's reset gate sits
         between them); by default the two are the same.
         """
+        xp = array_module(dz)
         w = self.params["w"]
         f, width = self.features, w.shape[1]
         dzf = dz.reshape(-1, width)
-        gw = np.empty_like(w)
+        gw = xp.empty_like(w)
         if self.inseq:
-            np.matmul(self._x.reshape(-1, f).T, dzf, out=gw[:f])
+            xp.matmul(self._x.reshape(-1, f).T, dzf, out=gw[:f])
         else:
             dz_sum = dz.sum(axis=0)                                    # the same x fed at every step
-            np.matmul(self._x.T, dz_sum, out=gw[:f])
+            xp.matmul(self._x.T, dz_sum, out=gw[:f])
         dzf_recurrent = dzf if dz_recurrent is None else dz_recurrent.reshape(-1, width)
-        np.matmul(prev_states.reshape(-1, self.recur_size).T, dzf_recurrent, out=gw[f:])
+        xp.matmul(prev_states.reshape(-1, self.recur_size).T, dzf_recurrent, out=gw[f:])
         self.grads["w"] = gw
         self.grads["b"] = dzf.sum(axis=0)
         if not self.needs_input_grad:
@@ -234,12 +252,12 @@ class RecurrentBase(Layer):
         if not self.inseq:
             return (dz_sum @ w[:f].T).reshape(self._xshape)
         dxtm = self._workspace("dx", (self._t_max, self._n, f), dzf.dtype)
-        np.matmul(dzf, w[:f].T, out=dxtm.reshape(-1, f))
+        xp.matmul(dzf, w[:f].T, out=dxtm.reshape(-1, f))
         n, t_all, t_max, perm = self._n, self._t_all, self._t_max, self._perm
         if perm is None and t_max == t_all:
-            dx = np.array(dxtm.transpose(1, 0, 2), order="C")  # a fresh array: dxtm is reused
+            dx = xp.array(dxtm.transpose(1, 0, 2), order="C")  # a fresh array: dxtm is reused
         else:
-            dx = np.zeros((n, t_all, f), dtype=dxtm.dtype)
+            dx = xp.zeros((n, t_all, f), dtype=dxtm.dtype)
             if perm is None:
                 dx[:, :t_max] = dxtm.transpose(1, 0, 2)
             else:
@@ -247,18 +265,20 @@ class RecurrentBase(Layer):
         return dx.reshape(self._xshape)
 
     def _empty_backward(self):
-        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
-        return np.zeros(self._xshape, self.params["w"].dtype) if self.needs_input_grad else None
+        xp = array_module(self.params["w"])
+        self.grads.update({key: xp.zeros_like(value) for key, value in self.params.items()})  # the slots' dict
+        return xp.zeros(self._xshape, self.params["w"].dtype) if self.needs_input_grad else None
 
     def _empty_forward(self, x):
         data = seq_data(x)
         n = len(data)
         dtype = self.params["w"].dtype
-        self._n, self._xshape = 0, np.shape(data)
+        xp = array_module(self.params["w"])
+        self._n, self._xshape = 0, data.shape
         if self.outseq:
             t_all = data.shape[1] if self.inseq else self.steps
-            return Sequences(np.zeros((0, t_all, self.recur_size), dtype), np.zeros(0, np.int64))
-        return np.zeros((n, self.recur_size), dtype)
+            return Sequences(xp.zeros((0, t_all, self.recur_size), dtype), np.zeros(0, np.int64))
+        return xp.zeros((n, self.recur_size), dtype)
 
 
 @register_layer("rnn")
@@ -283,6 +303,7 @@ class RNN(RecurrentBase):
         self.activation = get_activation(actfunc)
 
     def forward(self, x, training=False):
+        xp = array_module(x)
         if len(seq_data(x)) == 0:
             return self._empty_forward(x)
         w, b = self.params["w"], self.params["b"]
@@ -299,22 +320,23 @@ class RNN(RecurrentBase):
                 zt += states[t, :k] @ wh
             out = states[t + 1, :k]
             if name == "relu":
-                np.maximum(zt, 0, out=out)
+                xp.maximum(zt, 0, out=out)
             elif name == "tanh":
-                np.tanh(zt, out=out)
+                xp.tanh(zt, out=out)
             else:
                 out[...] = self.activation.forward(zt)
         self._states = states
         return self._emit(states)
 
     def backward(self, dy):
+        xp = array_module(dy)
         if self._n == 0:
             return self._empty_backward()
         wh_t = self.params["w"][self.features:].T
         states, counts = self._states, self._counts
         dh_all = self._time_major_grad(dy)
         # f'(z) for all steps at once, written with the outputs h
-        deriv = self.activation.backward(np.ones_like(states[1:]), states[1:])
+        deriv = self.activation.backward(xp.ones_like(states[1:]), states[1:])
         dz = self._workspace("da", dh_all.shape, dh_all.dtype, zero=True)
         carry = None
         for t in range(self._t_max - 1, -1, -1):
@@ -322,7 +344,7 @@ class RNN(RecurrentBase):
             dh = dh_all[t, :k]
             if carry is not None:
                 dh[:len(carry)] += carry
-            dzt = np.multiply(dh, deriv[t, :k], out=dz[t, :k])
+            dzt = xp.multiply(dh, deriv[t, :k], out=dz[t, :k])
             carry = dzt @ wh_t if t else None
         return self._finish_backward(dz, states[:-1])
 
@@ -364,12 +386,13 @@ class LSTM(RecurrentBase):
         return b
 
     def forward(self, x, training=False):
+        xp = array_module(x)
         if len(seq_data(x)) == 0:
             return self._empty_forward(x)
         w, b = self.params["w"], self.params["b"]
         f, hidden = self.features, self.recur_size
         # σ(a) = ½ + ½·tanh(a/2): halve the three sigmoid blocks once, then one tanh serves all four
-        scale = np.ones(4 * hidden, dtype=w.dtype)
+        scale = xp.ones(4 * hidden, dtype=w.dtype)
         scale[:3 * hidden] = 0.5
         w_scaled = w * scale
         # (T, N, 4H): the pre-activations a = x·W_x + b, turned into [f, i, o, g] in place below
@@ -385,21 +408,22 @@ class LSTM(RecurrentBase):
             step_gates = gates[t, :alive]
             if t:
                 step_gates += hidden_states[t, :alive] @ wh
-            np.tanh(step_gates, out=step_gates)
+            xp.tanh(step_gates, out=step_gates)
             sigmoids = step_gates[:, :sigmoid_end]
             sigmoids *= 0.5
             sigmoids += 0.5                              # step_gates now holds [f, i, o, g]
             c = cell_states[t + 1, :alive]
-            np.multiply(step_gates[:, hidden:2 * hidden], step_gates[:, sigmoid_end:], out=c)   # i ⊙ g
+            xp.multiply(step_gates[:, hidden:2 * hidden], step_gates[:, sigmoid_end:], out=c)   # i ⊙ g
             if t:
                 c += step_gates[:, :hidden] * cell_states[t, :alive]                         # + f ⊙ c_{t−1}
-            tanh_c = np.tanh(c, out=tanh_cells[t, :alive])
-            np.multiply(step_gates[:, 2 * hidden:sigmoid_end], tanh_c, out=hidden_states[t + 1, :alive])
+            tanh_c = xp.tanh(c, out=tanh_cells[t, :alive])
+            xp.multiply(step_gates[:, 2 * hidden:sigmoid_end], tanh_c, out=hidden_states[t + 1, :alive])
         self._gate_values, self._tanh_cells = gates, tanh_cells
         self._hidden_states, self._cell_states = hidden_states, cell_states
         return self._emit(cell_states if self.use_state else hidden_states)
 
     def backward(self, dy):
+        xp = array_module(dy)
         if self._n == 0:
             return self._empty_backward()
         hidden = self.recur_size
@@ -415,17 +439,17 @@ class LSTM(RecurrentBase):
         gate_factor = self._workspace("gate factor", gate_values.shape, dtype)
         # σ' = s(1 − s) of the three sigmoid gates, in the buffer dL/da uses later
         sigmoid_slope = self._workspace("da", (t_max, n, 4 * hidden), dtype).reshape(gate_values.shape)[:, :, :3]
-        np.subtract(1, gate_values[:, :, :3], out=sigmoid_slope)
+        xp.subtract(1, gate_values[:, :, :3], out=sigmoid_slope)
         sigmoid_slope *= gate_values[:, :, :3]
-        np.multiply(self._cell_states[:-1], sigmoid_slope[:, :, 0], out=gate_factor[:, :, 0])  # c_{t−1} f(1−f)
-        np.multiply(block_input, sigmoid_slope[:, :, 1], out=gate_factor[:, :, 1])             # g i(1−i)
-        np.multiply(tanh_cells, sigmoid_slope[:, :, 2], out=gate_factor[:, :, 2])              # tanh c o(1−o)
+        xp.multiply(self._cell_states[:-1], sigmoid_slope[:, :, 0], out=gate_factor[:, :, 0])  # c_{t−1} f(1−f)
+        xp.multiply(block_input, sigmoid_slope[:, :, 1], out=gate_factor[:, :, 1])             # g i(1−i)
+        xp.multiply(tanh_cells, sigmoid_slope[:, :, 2], out=gate_factor[:, :, 2])              # tanh c o(1−o)
         one_minus_square = self._workspace("1 - y²", tanh_cells.shape, dtype)
-        np.multiply(block_input, block_input, out=one_minus_square)
-        np.subtract(1, one_minus_square, out=one_minus_square)
-        np.multiply(input_gate, one_minus_square, out=gate_factor[:, :, 3])                  # i (1−g²)
-        dc_per_dh = np.multiply(tanh_cells, tanh_cells, out=one_minus_square)
-        np.subtract(1, dc_per_dh, out=dc_per_dh)
+        xp.multiply(block_input, block_input, out=one_minus_square)
+        xp.subtract(1, one_minus_square, out=one_minus_square)
+        xp.multiply(input_gate, one_minus_square, out=gate_factor[:, :, 3])                  # i (1−g²)
+        dc_per_dh = xp.multiply(tanh_cells, tanh_cells, out=one_minus_square)
+        xp.subtract(1, dc_per_dh, out=dc_per_dh)
         dc_per_dh *= output_gate                                                             # o (1 − tanh² c)
         grad = self._time_major_grad(dy)
         other = self._workspace("other grad", grad.shape, grad.dtype, zero=True)   # no output: zero
@@ -446,8 +470,8 @@ class LSTM(RecurrentBase):
             dc += dh * dc_per_dh[t, :alive]
             da_t = da[t, :alive]
             da_gates = da_t.reshape(alive, 4, hidden)
-            np.multiply(dc[:, None, :], gate_factor[t, :alive], out=da_gates)
-            np.multiply(dh, gate_factor[t, :alive, 2], out=da_gates[:, 2])
+            xp.multiply(dc[:, None, :], gate_factor[t, :alive], out=da_gates)
+            xp.multiply(dh, gate_factor[t, :alive, 2], out=da_gates[:, 2])
             if t:
                 carry_c = dc * forget_gate[t, :alive]
                 carry_h = da_t @ wh_t

@@ -3,12 +3,16 @@
 Both are the identity at inference (``training=False``). Their randomness comes from
 the generator of the :class:`~alzza.layers.base.BuildContext` they were built with
 (kept on the layer as ``rng``), never from NumPy's global state, so a seeded model
-reproduces its training run exactly.
+reproduces its training run exactly. On a device the random arrays come from the
+device's generator (``array_rng``, set by ``Model.to``; seeded from the model's seed),
+while yes/no decisions (does this step add noise?) stay with the host ``rng``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ..backend import array_module
 
 from .base import BuildContext, Layer
 from .registry import Option, register_layer
@@ -38,6 +42,8 @@ class Dropout(Layer):
         self.check_options(keep_prob=keep_prob)
         self.keep_prob = float(keep_prob)
         self.rng: np.random.Generator | None = None
+        #: the device's generator for the mask (None: draw it from ``rng``, on the host)
+        self.array_rng = None
         #: a fixed keep pattern (bool array, True = keep) used instead of random draws
         self.fixed_keep: np.ndarray | None = None
         self._mask = None
@@ -47,13 +53,14 @@ class Dropout(Layer):
         return super().build(input_shape, ctx)
 
     def forward(self, x, training=False):
+        xp = array_module(x)
         if not training or (self.keep_prob >= 1.0 and self.fixed_keep is None):
             self._mask = None
             return x
         if self.fixed_keep is not None:
-            keep = np.broadcast_to(np.asarray(self.fixed_keep, dtype=bool), x.shape)
+            keep = xp.broadcast_to(xp.asarray(self.fixed_keep, dtype=bool), x.shape)
         else:
-            rng = self.rng if self.rng is not None else np.random.default_rng()
+            rng = self.array_rng or self.rng or np.random.default_rng()
             keep = rng.random(x.shape, dtype=x.dtype) < self.keep_prob
         mask = keep.astype(x.dtype)
         mask *= x.dtype.type(1.0 / self.keep_prob)
@@ -93,6 +100,8 @@ class Noise(Layer):
         self.std = float(std)
         self.ratio = float(ratio)
         self.rng: np.random.Generator | None = None
+        #: the device's generator for the noise array (None: ``rng``, on the host)
+        self.array_rng = None
         #: whether the last forward added noise (for reports and tests)
         self.applied = False
 
@@ -108,7 +117,7 @@ class Noise(Layer):
         if self.ratio < 1.0 and rng.random() >= self.ratio:
             return x
         self.applied = True
-        noise = rng.standard_normal(x.shape, dtype=x.dtype)
+        noise = (self.array_rng or rng).standard_normal(x.shape, dtype=x.dtype)
         if self.std != 1.0:
             noise *= x.dtype.type(self.std)
         if self.mean != 0.0:

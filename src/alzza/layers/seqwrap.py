@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module
+
 from ..errors import SpecError
 from ..sequences import SeqShape, Sequences, length_mask, seq_data, split_sequences
 from .base import BuildContext, Layer
@@ -84,24 +86,26 @@ class SeqWrap(Layer):
         return self.output_shape
 
     def forward(self, x, training=False):
+        xp = array_module(x)
         data, lengths = split_sequences(x)
         n, t = data.shape[:2]
         rows = data.reshape((n * t,) + data.shape[2:])
         index = None
         if n and int(lengths.min()) < t:
-            index = np.flatnonzero(length_mask(lengths, t).ravel())
+            index = xp.asarray(np.flatnonzero(length_mask(lengths, t).ravel()))  # host bookkeeping, one copy in
             rows = rows[index]
         rows = seq_data(self.body.forward(rows, training))
         if index is None:
             out = rows.reshape((n, t) + rows.shape[1:])
         else:
-            out = np.zeros((n * t,) + rows.shape[1:], dtype=rows.dtype)
+            out = xp.zeros((n * t,) + rows.shape[1:], dtype=rows.dtype)
             out[index] = rows
             out = out.reshape((n, t) + rows.shape[1:])
         self._layout = (n, t, data.shape[2:], index)
         return Sequences(out, lengths)
 
     def backward(self, dy):
+        xp = array_module(dy)
         n, t, in_step, index = self._layout
         dy = seq_data(dy)
         rows = dy.reshape((n * t,) + dy.shape[2:])
@@ -111,7 +115,7 @@ class SeqWrap(Layer):
             return None
         if index is None:
             return rows.reshape((n, t) + in_step)
-        dx = np.zeros((n * t,) + in_step, dtype=rows.dtype)
+        dx = xp.zeros((n * t,) + in_step, dtype=rows.dtype)
         dx[index] = rows.reshape((len(index),) + in_step)
         return dx.reshape((n, t) + in_step)
 

@@ -122,11 +122,11 @@ class Autoencoder(FamilyModel):
 
     def __init__(self, dataset=None, encoder=(), decoder=(), supervised=(), *, name=None, fix_encoder=False,
                  optimizer="sgd", l2_decay=0.0, l1_decay=0.0, init=None, seed=None, dtype=None, macros=None,
-                 head=None, input_shape=None, output_shape=None, mode=None, head_sizes=None, printer=print,
+                 head=None, input_shape=None, output_shape=None, mode=None, head_sizes=None, printer=print, device=None,
                  decoder_actfunc: str = "none"):
         self._setup(dataset, name, optimizer=optimizer, l2_decay=l2_decay, l1_decay=l1_decay, init=init,
                     seed=seed, dtype=dtype, macros=macros, printer=printer, input_shape=input_shape,
-                    output_shape=output_shape, mode=mode)
+                    output_shape=output_shape, mode=mode, device=device)
         if is_sequence_shape(self.input_shape):
             raise SpecError("model", "the autoencoder reconstructs single examples, not sequences")
         self.fix_encoder = bool(fix_encoder)

@@ -57,10 +57,10 @@ class EncoderDecoder(FamilyModel):
     def __init__(self, dataset=None, encoder=(), decoder=(), *, name=None, optimizer="sgd", l2_decay=0.0,
                  l1_decay=0.0, init=None, seed=None, dtype=None, macros=None, head=None, input_shape=None,
                  output_shape=None, mode=None, encoder_shape=None, encoder_mode=None, encoder_output=True,
-                 printer=print):
+                 printer=print, device=None):
         self._setup(dataset, name, optimizer=optimizer, l2_decay=l2_decay, l1_decay=l1_decay, init=init,
                     seed=seed, dtype=dtype, macros=macros, printer=printer, input_shape=input_shape,
-                    output_shape=output_shape, mode=mode)
+                    output_shape=output_shape, mode=mode, device=device)
         if encoder_shape is None and dataset is not None and not hasattr(dataset, "encoder_shape"):
             raise AlzzaError(f"{self.name}: the encoder-decoder needs a data set with intermediate targets "
                              f"(mnist-eng, mnist-kor); {dataset.name} has none")

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from contextlib import contextmanager
+
 from ..backend import make_rng, resolve_dtype
+from ..device import CPU, get_device, to_host
 from ..errors import AlzzaError, DataError, SpecError
 from ..init import Initializer
 from ..layers import BuildContext, Serial
@@ -53,7 +56,9 @@ class FamilyModel:
     last_figure = None
 
     def _setup(self, dataset, name, *, optimizer, l2_decay, l1_decay, init, seed, dtype, macros, printer,
-               input_shape, output_shape, mode):
+               input_shape, output_shape, mode, device=None):
+        #: where the arrays live (:mod:`alzza.device`); checked first: no CuPy → one clear error
+        self.device = get_device(device)
         self.dataset = dataset
         self.name = name or (f"{dataset.name}-{self.kind}" if dataset is not None else self.kind)
         self.printer = printer
@@ -84,6 +89,49 @@ class FamilyModel:
             self.network.path = ""
         check_activation_memory(self.network, self.dtype, where or self.kind or "model")
         self.slots = [slot for part in parts.values() for slot in part.slots]
+        # built on the host (so the initial weights are the seed's on every device), then moved
+        device, self.device = self.device, CPU
+        self.to(device)
+
+    # --- the device -------------------------------------------------------------------
+    def to(self, device):
+        """Move every parameter, layer state and optimiser state to ``device`` ('cpu',
+        'cuda', 'standin' or a Device); returns the model.
+
+        Parameters are replaced in their owners' ``params`` (the optimiser reaches them
+        through their slots, so it steps the moved arrays); gradients and cached
+        activations are remade on the next batch; layers that draw random arrays get the
+        device's generator, seeded from the model's seed (see :mod:`alzza.device`).
+        """
+        device = get_device(device)
+        for layer in self.network.walk():
+            for store in (layer.params, layer.state):
+                for key, value in store.items():
+                    store[key] = device.asarray(to_host(value))
+            layer.grads.clear()
+            if hasattr(layer, "to_device"):  # layers with device-bound workspaces or generators
+                layer.to_device(device)
+        self.optimizer.to_device(device)
+        generator = device.generator(self.seed)
+        for layer in self.network.walk():
+            if hasattr(layer, "array_rng"):
+                layer.array_rng = generator
+        self.device = device
+        return self
+
+    @contextmanager
+    def on_host(self):
+        """``with model.on_host():`` the model on the CPU inside (for exporting, plotting
+        weights, loading files), back on its device after."""
+        device = self.device
+        if device.is_host:
+            yield self
+            return
+        self.to(CPU)
+        try:
+            yield self
+        finally:
+            self.to(device)
 
     def _part(self, key, spec, input_shape, **options) -> Part:
         if not isinstance(spec, (list, tuple)):
@@ -95,10 +143,11 @@ class FamilyModel:
 
     # --- computing ------------------------------------------------------------------
     def _cast(self, a):
-        """Inputs in the model's dtype; a Sequences keeps its lengths."""
+        """Inputs on the model's device in its dtype (one copy per batch); a Sequences keeps
+        its lengths on the host."""
         if isinstance(a, Sequences):
-            return Sequences(np.ascontiguousarray(a.data, dtype=self.dtype), a.lengths)
-        return np.ascontiguousarray(a, dtype=self.dtype)
+            return Sequences(self.device.asarray(a.data, dtype=self.dtype), a.lengths)
+        return self.device.asarray(a, dtype=self.dtype)
 
     def _target(self, y, output):
         """Targets cast and shaped like the output's data ((N, T, K) for a sequence output)."""
@@ -146,7 +195,8 @@ class FamilyModel:
         ``part='encoder'``, ...; see :func:`alzza.export.to_onnx`)."""
         from ..export import to_onnx
 
-        return to_onnx(self, path, **options)
+        with self.on_host():  # exported from host copies; the model returns to its device after
+            return to_onnx(self, path, **options)
 
     def config(self) -> dict:
         """Everything but the arrays needed to rebuild this model (plain data)."""

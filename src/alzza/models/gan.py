@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module
+from ..device import to_host
+
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
 from ..kinds import register_model_kind
@@ -48,7 +51,7 @@ class Gan(FamilyModel):
 
     def __init__(self, dataset=None, seed_shape=(16,), generator=(), discriminator=None, *, discriminor=None,
                  name=None, optimizer="sgd", l2_decay=0.0, l1_decay=0.0, init=None, seed=None, dtype=None,
-                 macros=None, input_shape=None, value_range=None, output_actfunc=None, printer=print,
+                 macros=None, input_shape=None, value_range=None, output_actfunc=None, printer=print, device=None,
                  output_shape=(1,), mode="binary"):
         if discriminator is None:
             discriminator = discriminor if discriminor is not None else []
@@ -56,7 +59,7 @@ class Gan(FamilyModel):
             raise SpecError("model", "give 'discriminator' or the book's 'discriminor', not both")
         self._setup(dataset, name, optimizer=optimizer, l2_decay=l2_decay, l1_decay=l1_decay, init=init,
                     seed=seed, dtype=dtype, macros=macros, printer=printer, input_shape=input_shape,
-                    output_shape=output_shape, mode=mode)
+                    output_shape=output_shape, mode=mode, device=device)
         if is_sequence_shape(self.input_shape):
             raise SpecError("model", "the GAN generates single examples, not sequences")
         if isinstance(seed_shape, int):
@@ -90,7 +93,12 @@ class Gan(FamilyModel):
         return self.rng.uniform(-1.0, 1.0, size=(count,) + self.seed_shape).astype(self.dtype)
 
     def generate(self, count: int, training: bool = False, seeds=None) -> np.ndarray:
-        """``count`` generated examples in the data's input shape."""
+        """``count`` generated examples in the data's input shape (host arrays)."""
+        return to_host(self._generate(count, training, seeds))
+
+    def _generate(self, count, training=False, seeds=None):
+        """As :meth:`generate`, left on the model's device (the seeds are drawn on the host
+        by the model's generator: the same seeds whatever the device)."""
         seeds = self.draw_seeds(count) if seeds is None else seeds
         out = self.parts["generator"].network.forward(self._cast(seeds), training)
         return out.reshape((len(out),) + tuple(self.input_shape))
@@ -101,14 +109,14 @@ class Gan(FamilyModel):
 
     def _mixed(self, x, fake):
         x = self._cast(x).reshape(fake.shape)
-        labels = np.zeros((2 * len(x), 1), dtype=self.dtype)
+        labels = np.zeros((2 * len(x), 1), dtype=self.dtype)  # targets: host, cast with the batch
         labels[:len(x)] = 1
-        return np.concatenate([x, fake]), labels
+        return array_module(fake).concatenate([x, fake]), labels
 
     def train_step(self, x, y=None, learning_rate: float = 0.001):
         """One discriminator step then one generator step; returns (sum of losses, (D acc, G acc))."""
         n = len(x)
-        mixed, labels = self._mixed(x, self.generate(n, training=True))
+        mixed, labels = self._mixed(x, self._generate(n, training=True))
         d_loss, d_acc = self.discriminator_chain.train_step(mixed, labels, learning_rate)
         ones = np.ones((n, 1), dtype=self.dtype)
         g_loss, g_acc = self.generator_chain.train_step(self.draw_seeds(n), ones, learning_rate)
@@ -117,7 +125,7 @@ class Gan(FamilyModel):
 
     def evaluate(self, x, y=None) -> dict:
         """D on real ``x`` + as many fakes, and G's share of those fakes D takes for real."""
-        fake = self.generate(len(x))
+        fake = self._generate(len(x))
         mixed, labels = self._mixed(x, fake)
         d = self.discriminator_chain.evaluate(mixed, labels)
         g = self.discriminator_chain.evaluate(fake, np.ones((len(x), 1), dtype=self.dtype))
@@ -130,7 +138,7 @@ class Gan(FamilyModel):
         (label 0); the generator chain, through the frozen discriminator, on fresh seeds
         scored against label 1."""
         x, _ = training_examples(self._need_dataset("gradient_checks()"), count)
-        mixed, labels = self._mixed(x, self.generate(len(x)))
+        mixed, labels = self._mixed(x, self._generate(len(x)))
         return [(self.discriminator_chain, mixed, labels),
                 (self.generator_chain, self.draw_seeds(len(x)), np.ones((len(x), 1), dtype=self.dtype))]
 

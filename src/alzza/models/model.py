@@ -55,11 +55,11 @@ class Model(FamilyModel):
     def __init__(self, dataset=None, layers=(), *, name: str | None = None, optimizer="sgd",
                  l2_decay: float = 0.0, l1_decay: float = 0.0, init=None, seed=None, dtype=None,
                  macros: dict | None = None, head: dict | None = None, input_shape=None,
-                 output_shape=None, mode: str | None = None, head_sizes=None, printer=print):
+                 output_shape=None, mode: str | None = None, head_sizes=None, printer=print, device=None):
         name = name or (f"{dataset.name}-model" if dataset is not None else "model")
         self._setup(dataset, name, optimizer=optimizer, l2_decay=l2_decay, l1_decay=l1_decay, init=init,
                     seed=seed, dtype=dtype, macros=macros, printer=printer, input_shape=input_shape,
-                    output_shape=output_shape, mode=mode)
+                    output_shape=output_shape, mode=mode, device=device)
         head_sizes = head_sizes if head_sizes is not None else getattr(dataset, "head_sizes", None)
         self.head_options = dict(head or {})
         spec = list(layers) if not isinstance(layers, (str, bytes)) else layers

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module
+from ..device import to_host
 from ..errors import SpecError
 from ..layers import BuildContext, Dense, Layer, Serial
 from ..layers.base import check_built
@@ -170,8 +172,8 @@ class Part:
             layers[0].needs_input_grad = False
         self.network = network
         self.input_shape, self.output_shape = input_shape, shape
-        self.slots = [Slot(f"{layer.path}/{key}", value, layer.grads, key, key in layer.decayed, layer)
-                      for layer in network.walk() for key, value in layer.params.items()]
+        self.slots = [Slot(f"{layer.path}/{key}", layer.params, layer.grads, key, key in layer.decayed, layer)
+                      for layer in network.walk() for key in layer.params]
 
     @property
     def last_layer(self):
@@ -226,7 +228,7 @@ class Chain(TrainingStep):
         """x through every part (training mode by default: this is also the training forward)."""
         x = self._cast(x)
         for network, shape in self._links:
-            if shape is not None and isinstance(x, np.ndarray) and x.shape[1:] != shape:
+            if shape is not None and not isinstance(x, Sequences) and x.shape[1:] != shape:
                 x = x.reshape((len(x),) + shape)
             x = network.forward(x, training)
         return x
@@ -246,7 +248,7 @@ class Chain(TrainingStep):
         outputs = [self.forward(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
         if isinstance(outputs[0], Sequences):
             return Sequences.concatenate(outputs)
-        return np.concatenate(outputs)
+        return array_module(outputs[0]).concatenate(outputs)
 
     def backward(self, d):
         """dL/d(output) → through the parts, down to the first trained one (grads only)."""
@@ -265,13 +267,14 @@ class Chain(TrainingStep):
 
 def _to_shape(a, shape):
     """A plain batch reshaped to ``(N,) + shape`` when it differs; sequences pass through."""
-    if isinstance(a, np.ndarray) and not is_sequence_shape(shape) and a.shape[1:] != tuple(shape):
+    if not isinstance(a, Sequences) and not is_sequence_shape(shape) and a.shape[1:] != tuple(shape):
         return a.reshape((len(a),) + tuple(shape))
     return a
 
 
 def encode_in_chunks(chain: Chain, x):
-    """Inference output of a chain for any number of examples (a Sequences stays one)."""
+    """Inference output of a chain for any number of examples, on the host (a Sequences
+    gives its data)."""
     out = chain.output_in_chunks(x)
-    return out.data if isinstance(out, Sequences) else out
+    return to_host(out.data if isinstance(out, Sequences) else out)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from ..device import to_host
 from ..layers.base import check_gradients
 
 
@@ -60,8 +61,9 @@ class TrainingStep:
         return plain_metrics(self.head.metrics(output, self._target(y, output)))
 
     def predict(self, x):
-        """The head's estimate: a value, a probability, or class probabilities."""
-        return self.head.estimate(self.output_in_chunks(x))
+        """The head's estimate: a value, a probability, or class probabilities (host arrays,
+        whatever the model's device)."""
+        return to_host(self.head.estimate(self.output_in_chunks(x)))
 
 
 def plain_metrics(metrics: dict) -> dict:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module
+
 
 class Activation:
     """An elementwise function with its derivative expressed through the output."""
@@ -48,7 +50,8 @@ class ReLU(Activation):
     name = "relu"
 
     def forward(self, z):
-        return np.maximum(z, 0, out=z)
+        xp = array_module(z)
+        return xp.maximum(z, 0, out=z)
 
     def backward(self, dy, y):
         return dy * (y > 0)  # bool × float32 stays float32
@@ -64,10 +67,11 @@ class Sigmoid(Activation):
     name = "sigmoid"
 
     def forward(self, z):
-        np.multiply(z, 0.5, out=z)
-        np.tanh(z, out=z)
-        np.multiply(z, 0.5, out=z)
-        return np.add(z, 0.5, out=z)
+        xp = array_module(z)
+        xp.multiply(z, 0.5, out=z)
+        xp.tanh(z, out=z)
+        xp.multiply(z, 0.5, out=z)
+        return xp.add(z, 0.5, out=z)
 
     def backward(self, dy, y):
         return dy * y * (1 - y)
@@ -79,7 +83,8 @@ class Tanh(Activation):
     name = "tanh"
 
     def forward(self, z):
-        return np.tanh(z, out=z)
+        xp = array_module(z)
+        return xp.tanh(z, out=z)
 
     def backward(self, dy, y):
         return dy * (1 - y * y)

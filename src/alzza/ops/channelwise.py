@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module
+
 #: rows are widened to at most this many floats (not tuned: 2 KB rows already leave little loop overhead)
 WIDE_ROW = 512
 
@@ -25,6 +27,7 @@ SMALL = 1 << 16
 #: rows of this many channels or more are left as they are (no gain at 32, a loss at 64)
 WIDE_FROM = 32
 
+#: (M, C) → fold r: host integers only (the CPU path's; device arrays never reach it)
 _FOLDS: dict = {}
 
 
@@ -45,6 +48,9 @@ def row_fold(m: int, c: int) -> int:
 def per_channel(ufunc, a2: np.ndarray, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``ufunc(a2, v)`` for a2 (M, C) and v (C,), into ``out`` (M, C) when given (may be a2).
 
+    ``ufunc`` is the array module's (``xp.add``, ``xp.multiply``): on a device the plain
+    broadcast is used (the widening is a CPU cure).
+
     Same values as the broadcast ``ufunc(a2, v, out=out)``; computed on the widened view
     when a2 and out are C-contiguous, C < WIDE_FROM and a2 has at least SMALL elements,
     else by plain broadcasting.
@@ -52,8 +58,10 @@ def per_channel(ufunc, a2: np.ndarray, v: np.ndarray, out: np.ndarray | None = N
     m, c = a2.shape
     if a2.size < SMALL or c >= WIDE_FROM:  # first, cheaply: most small arrays stop here
         return ufunc(a2, v, out=out)
+    if array_module(a2) is not np:  # the widening cures NumPy's per-row loop overhead: a CPU matter
+        return ufunc(a2, v, out=out)
     if out is None:
-        out = np.empty_like(a2, dtype=np.result_type(a2, v))  # (keeps an ndarray subclass, as a ufunc does)
+        out = np.empty_like(a2, dtype=np.result_type(a2.dtype, v.dtype))  # (keeps an ndarray subclass, as a ufunc does)
     r = row_fold(m, c)
     if r == 1 or not (a2.flags.c_contiguous and out.flags.c_contiguous):
         return ufunc(a2, v, out=out)

@@ -50,6 +50,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import array_module
+
 
 STRIDE_RULES = ("book", "ceil")
 
@@ -90,12 +92,13 @@ def _axis_copy(size: int, before: int, after: int) -> tuple[int, slice, slice]:
 def padded_input(x: np.ndarray, axes, pads, fill=0.0) -> np.ndarray:
     """``x`` with ``pads[2i], pads[2i+1]`` cells of ``fill`` added before/after axis
     ``axes[i]`` (a negative count drops cells). Returns ``x`` itself when nothing changes."""
+    xp = array_module(x)
     if not any(pads):
         return x
     shape, src, dst = list(x.shape), [slice(None)] * x.ndim, [slice(None)] * x.ndim
     for i, axis in enumerate(axes):
         shape[axis], src[axis], dst[axis] = _axis_copy(x.shape[axis], pads[2 * i], pads[2 * i + 1])
-    out = np.full(shape, fill, dtype=x.dtype)
+    out = xp.full(shape, fill, dtype=x.dtype)
     out[tuple(dst)] = x[tuple(src)]
     return out
 
@@ -103,6 +106,7 @@ def padded_input(x: np.ndarray, axes, pads, fill=0.0) -> np.ndarray:
 def unpadded_grad(dxp: np.ndarray, axes, pads, sizes) -> np.ndarray:
     """Adjoint of :func:`padded_input`: the gradient of the original cells, a fresh
     array (dropped cells get 0)."""
+    xp = array_module(dxp)
     shape, src, dst = list(dxp.shape), [slice(None)] * dxp.ndim, [slice(None)] * dxp.ndim
     dropped = False
     for i, axis in enumerate(axes):
@@ -111,8 +115,8 @@ def unpadded_grad(dxp: np.ndarray, axes, pads, sizes) -> np.ndarray:
         shape[axis] = sizes[i]
         dropped = dropped or before < 0 or after < 0
     if not dropped:
-        return np.ascontiguousarray(dxp[tuple(src)])
-    out = np.zeros(shape, dtype=dxp.dtype)
+        return xp.ascontiguousarray(dxp[tuple(src)])
+    out = xp.zeros(shape, dtype=dxp.dtype)
     out[tuple(dst)] = dxp[tuple(src)]
     return out
 
@@ -146,34 +150,37 @@ def pad_channels_first(x: np.ndarray, pads, out: np.ndarray | None = None) -> np
     book's rule). ``out`` (a buffer of that shape whose border is zero, e.g. one
     returned by an earlier call) is reused: only its interior is written.
     """
+    xp = array_module(x)
     n, h, w, c = x.shape
     hp, rows_in, rows_out = _axis_copy(h, pads[0], pads[1])
     wp, cols_in, cols_out = _axis_copy(w, pads[2], pads[3])
     if out is None:
-        out = np.zeros((c, n, hp, wp), dtype=x.dtype)
+        out = xp.zeros((c, n, hp, wp), dtype=x.dtype)
     out[:, :, rows_out, cols_out] = x[:, rows_in, cols_in].transpose(3, 0, 1, 2)
     return out
 
 
-def im2col(xp: np.ndarray, kh, kw, sh, sw, oh, ow, out: np.ndarray | None = None) -> np.ndarray:
-    """Column matrix ``(kh·kw·C, N·oh·ow)`` of padded channels-first ``xp`` (C, N, Hp, Wp).
+def im2col(xpad: np.ndarray, kh, kw, sh, sw, oh, ow, out: np.ndarray | None = None) -> np.ndarray:
+    """Column matrix ``(kh·kw·C, N·oh·ow)`` of padded channels-first ``xpad`` (C, N, Hp, Wp).
 
-    cols[(i, j, c), (n, y, x)] = xp[c, n, y·sh + i, x·sw + j]: kh·kw strided-slice copies
+    cols[(i, j, c), (n, y, x)] = xpad[c, n, y·sh + i, x·sw + j]: kh·kw strided-slice copies
     into one buffer (``out``, reused when given).
     """
-    c, n = xp.shape[:2]
+    xp = array_module(xpad)
+    c, n = xpad.shape[:2]
     if out is None:
-        out = np.empty((kh, kw, c, n, oh, ow), dtype=xp.dtype)
+        out = xp.empty((kh, kw, c, n, oh, ow), dtype=xpad.dtype)
     cols = out.reshape(kh, kw, c, n, oh, ow)
     for i, j, rows, colsl in offset_slices(kh, kw, sh, sw, oh, ow):
-        cols[i, j] = xp[:, :, rows, colsl]
+        cols[i, j] = xpad[:, :, rows, colsl]
     return out.reshape(kh * kw * c, n * oh * ow)
 
 
 def zeroed(out: np.ndarray | None, shape, dtype) -> np.ndarray:
     """``out`` filled with zeros, or a new zero array of ``shape`` when there is none (reused buffers)."""
+    xp = array_module(out)
     if out is None:
-        return np.zeros(shape, dtype=dtype)
+        return xp.zeros(shape, dtype=dtype)
     out.fill(0)
     return out
 
@@ -193,6 +200,7 @@ def col2im(dcols: np.ndarray, padded_shape, kh, kw, sh, sw, oh, ow,
     return out
 
 
+#: (array module, M, dtype) → ones(M) on that module's device
 _ONES: dict = {}
 
 
@@ -202,13 +210,14 @@ def channel_sum(a2: np.ndarray) -> np.ndarray:
     For the few channels of image layers this is ~10× faster than ``a2.sum(axis=0)``
     (which adds rows of C floats one by one) and no less accurate (BLAS blocks the sum).
     """
+    xp = array_module(a2)
     m = a2.shape[0]
-    key = (m, a2.dtype)
+    key = (xp.__name__, m, a2.dtype)  # per array module: a host vector never meets a device matrix
     ones = _ONES.get(key)
     if ones is None:
         if len(_ONES) > 32:
             _ONES.clear()
-        ones = _ONES[key] = np.ones(m, dtype=a2.dtype)
+        ones = _ONES[key] = xp.ones(m, dtype=a2.dtype)
     return ones @ a2
 
 
@@ -241,6 +250,7 @@ def pad_channels_last(x: np.ndarray, pads, out: np.ndarray | None = None) -> np.
 
     As in :func:`pad_channels_first`, a negative count drops rows / columns instead.
     """
+    xp = array_module(x)
     n, h, w, c = x.shape
     pt, pb, pl, pr = pads
     if not (pt or pb or pl or pr) and out is None:
@@ -248,25 +258,34 @@ def pad_channels_last(x: np.ndarray, pads, out: np.ndarray | None = None) -> np.
     hp, rows_in, rows_out = _axis_copy(h, pt, pb)
     wp, cols_in, cols_out = _axis_copy(w, pl, pr)
     if out is None:
-        out = np.zeros((n, hp, wp, c), dtype=x.dtype)
+        out = xp.zeros((n, hp, wp, c), dtype=x.dtype)
     out[:, rows_out, cols_out] = x[:, rows_in, cols_in]
     return out
 
 
-def window_view(xp: np.ndarray, kh, kw, sh, sw, oh, ow) -> np.ndarray:
-    """Read-only view (N, oh, ow, kh, kw, C) of padded NHWC ``xp``: every window, no copy."""
-    sn, sy, sx, sc = xp.strides
-    n, c = xp.shape[0], xp.shape[3]
-    return np.lib.stride_tricks.as_strided(xp, (n, oh, ow, kh, kw, c), (sn, sy * sh, sx * sw, sy, sx, sc),
-                                           writeable=False)
+def window_view(xpad: np.ndarray, kh, kw, sh, sw, oh, ow) -> np.ndarray:
+    """View (N, oh, ow, kh, kw, C) of padded NHWC ``xpad``: every window, no copy.
+
+    Overlapping windows share memory, so the view is only ever read (copied into the
+    column matrix). NumPy is told so (``writeable=False``); CuPy's ``as_strided`` has no
+    such flag, so on a device the read-only promise is this function's alone.
+    """
+    xp = array_module(xpad)
+    sn, sy, sx, sc = xpad.strides
+    n, c = xpad.shape[0], xpad.shape[3]
+    shape, strides = (n, oh, ow, kh, kw, c), (sn, sy * sh, sx * sw, sy, sx, sc)
+    if xp is np:
+        return np.lib.stride_tricks.as_strided(xpad, shape, strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(xpad, shape, strides)
 
 
-def im2col_channels_last(xp: np.ndarray, kh, kw, sh, sw, oh, ow, out: np.ndarray | None = None) -> np.ndarray:
-    """Column matrix ``(N·oh·ow, kh·kw·C)`` of padded NHWC ``xp``: one strided-view copy."""
-    n, c = xp.shape[0], xp.shape[3]
+def im2col_channels_last(xpad: np.ndarray, kh, kw, sh, sw, oh, ow, out: np.ndarray | None = None) -> np.ndarray:
+    """Column matrix ``(N·oh·ow, kh·kw·C)`` of padded NHWC ``xpad``: one strided-view copy."""
+    xp = array_module(xpad)
+    n, c = xpad.shape[0], xpad.shape[3]
     if out is None:
-        out = np.empty((n * oh * ow, kh * kw * c), dtype=xp.dtype)
-    np.copyto(out.reshape(n, oh, ow, kh, kw, c), window_view(xp, kh, kw, sh, sw, oh, ow))
+        out = xp.empty((n * oh * ow, kh * kw * c), dtype=xpad.dtype)
+    xp.copyto(out.reshape(n, oh, ow, kh, kw, c), window_view(xpad, kh, kw, sh, sw, oh, ow))
     return out
 
 
