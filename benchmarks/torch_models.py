@@ -185,20 +185,27 @@ def translate(layer) -> nn.Module:
     raise NotImplementedError(f"no torch translation for alzza layer type {kind!r}")
 
 
+def twin_device(model) -> str:
+    """The twin runs where the alzza model does: 'cuda' for a CuPy model (PyTorch CUDA), else 'cpu'."""
+    device = getattr(model, "device", None)
+    return "cuda" if getattr(device, "name", "cpu") == "cuda" else "cpu"
+
+
 class TorchTwin:
     """The torch model of an alzza Model, its data (torch layout) and its SGD step."""
 
     def __init__(self, model, mode, learning_rate, x, y, labels):
-        self.net = translate(model.network).float()
+        device = twin_device(model)
+        self.net = translate(model.network).float().to(device)
         self.mode = mode
         x_t = torch.from_numpy(x.copy())
         if x.ndim == 4:  # NHWC → NCHW, once, outside the timed step
             x_t = x_t.permute(0, 3, 1, 2).contiguous()
         elif x.ndim == 5:  # a sequence of NHWC frames → (N, T, C, H, W)
             x_t = x_t.permute(0, 1, 4, 2, 3).contiguous()
-        self.x = x_t
-        self.y = torch.from_numpy(y.copy())
-        self.labels = torch.from_numpy(labels.astype("int64"))
+        self.x = x_t.to(device)
+        self.y = torch.from_numpy(y.copy()).to(device)
+        self.labels = torch.from_numpy(labels.astype("int64")).to(device)
         self.opt = torch.optim.SGD(self.net.parameters(), lr=learning_rate)
 
     def parameter_count(self) -> int:
@@ -229,13 +236,14 @@ class GanTwin:
     then one generator step through the discriminator (whose weights that step leaves alone)."""
 
     def __init__(self, model, mode, learning_rate, x, y, labels):
-        self.gen = translate(model.parts["generator"].network).float()
-        self.dis = translate(model.parts["discriminator"].network).float()
+        self.device = device = twin_device(model)
+        self.gen = translate(model.parts["generator"].network).float().to(device)
+        self.dis = translate(model.parts["discriminator"].network).float().to(device)
         self.seed_shape = tuple(model.seed_shape)
-        self.x = torch.from_numpy(x.copy())
+        self.x = torch.from_numpy(x.copy()).to(device)
         n = len(x)
-        self.mixed_labels = torch.cat([torch.ones(n, 1), torch.zeros(n, 1)])
-        self.ones = torch.ones(n, 1)
+        self.mixed_labels = torch.cat([torch.ones(n, 1), torch.zeros(n, 1)]).to(device)
+        self.ones = torch.ones(n, 1, device=device)
         self.opt_d = torch.optim.SGD(self.dis.parameters(), lr=learning_rate)
         self.opt_g = torch.optim.SGD(self.gen.parameters(), lr=learning_rate)
 
@@ -243,7 +251,7 @@ class GanTwin:
         return sum(p.numel() for p in [*self.gen.parameters(), *self.dis.parameters()])
 
     def _seeds(self):
-        return torch.rand((len(self.x),) + self.seed_shape) * 2 - 1
+        return torch.rand((len(self.x),) + self.seed_shape, device=self.device) * 2 - 1
 
     def train_step(self):
         self.opt_d.zero_grad(set_to_none=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .device import add_device_option, use_command_line_device
 from . import __version__
 from .errors import AlzzaError
 from .user_code import add_import_option, import_all
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--lang", choices=("en", "ko"), default="en",
                        help="report language: en (alzza's) or ko (the book's printed forms, in Korean)")
     add_import_option(p_run)
+    add_device_option(p_run)
 
     p_sum = commands.add_parser(
         "summary", help="print a model's structure",
@@ -101,7 +103,7 @@ def _bench_argv(args) -> list[str]:
     for flag in ("quick", "no_torch", "no_profile", "ops", "unset_openblas_env"):
         if getattr(args, flag):
             words.append("--" + flag.replace("_", "-"))
-    for key in ("threads", "repeats", "target", "json", "torch_models", "out", "size", "steps"):
+    for key in ("threads", "repeats", "target", "json", "torch_models", "out", "size", "steps", "device"):
         value = getattr(args, key)
         if value is not None:
             words += ["--" + key.replace("_", "-"), str(value)]
@@ -183,6 +185,7 @@ def main(argv=None) -> int:
         return 0
     try:
         import_all(getattr(args, "imports", None))  # before any spec is read: user layer types register
+        use_command_line_device(getattr(args, "device", None))  # --device cuda without CuPy: one clear error
         return _command(args.command)(args)
     except AlzzaError as exc:
         print(f"alzza: error: {exc}", file=sys.stderr)

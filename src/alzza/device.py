@@ -24,13 +24,17 @@ book's notebooks); ``"standin"`` is the strict stand-in device of :mod:`alzza.st
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .errors import AlzzaError
 
 DEVICES = ("cpu", "cuda", "standin")
-#: what ``device=None`` means (set by ``alzza.book.use_device`` or ``set_default_device``)
-DEFAULT_DEVICE = "cpu"
+#: the environment variable --device sets, so the child processes of ``alzza reproduce`` build there too
+DEVICE_ENV = "ALZZA_DEVICE"
+#: what ``device=None`` means (set by ``alzza.book.use_device``, ``set_default_device`` or $ALZZA_DEVICE)
+DEFAULT_DEVICE = os.environ.get(DEVICE_ENV) or "cpu"
 
 #: the pip extra that brings CuPy, and the wheel it pins (CUDA 12.x drivers)
 GPU_EXTRA = "pip install 'alzza[gpu]'  (CuPy for CUDA 12: cupy-cuda12x)"
@@ -114,6 +118,30 @@ def set_default_device(name: str) -> Device:
     device = get_device(name)
     DEFAULT_DEVICE = device.name
     return device
+
+
+#: the device the command line asked for (--device, or $ALZZA_DEVICE): it overrides an
+#: experiment's ``train: device:``
+COMMAND_LINE_DEVICE = os.environ.get(DEVICE_ENV) or None
+
+
+def experiment_device(train: dict):
+    """The device an experiment's model is built on: --device, else its ``train: device:``, else the default."""
+    return COMMAND_LINE_DEVICE or train.get("device")
+
+
+def add_device_option(parser) -> None:
+    """``--device cpu|cuda|standin`` on a command (run, reproduce, bench, gradcheck)."""
+    parser.add_argument("--device", choices=DEVICES, help="where the model's arrays live: cpu (the default), cuda "
+                        "(a GPU through CuPy: pip install 'alzza[gpu]'), standin (the strict stand-in GPU of the tests)")
+
+
+def use_command_line_device(name) -> None:
+    """What ``--device NAME`` does: checked at once (no CuPy → one clear DeviceError), then the
+    default device of this process and the one experiments are built on."""
+    global COMMAND_LINE_DEVICE
+    if name:
+        COMMAND_LINE_DEVICE = os.environ[DEVICE_ENV] = set_default_device(name).name
 
 
 def to_host(a):

@@ -507,6 +507,9 @@ def _at_least_one(kind):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..device import add_device_option
+
+    add_device_option(parser)  # --device cuda: alzza on CuPy against the PyTorch CUDA twins
     parser.add_argument("--quick", action="store_true", help="short form (CI): batch 10 only, few repeats")
     parser.add_argument("--threads", type=_at_least_one(int), default=2,
                         help="threads for both NumPy's BLAS and torch (default 2)")
@@ -560,6 +563,9 @@ def run(args, argv, log=print) -> int:
         unset = ", OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset" if args.unset_openblas_env else ""
         log(f"(re-running in a child process with OPENBLAS_NUM_THREADS={args.threads}{unset})")
         return subprocess.call([sys.executable, "-m", "alzza.bench.harness", *argv], env=env)
+    from ..device import use_command_line_device
+
+    use_command_line_device(getattr(args, "device", None))  # the models of the suite are built there
     run_suite(args, log)
     return 0
 

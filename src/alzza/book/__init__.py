@@ -30,6 +30,11 @@ Module settings (the book's module-level globals), read when a call runs:
 ``FIGURES`` (None)
     a folder: pictures (visualize, feature maps, weight histograms) are also written
     there as PNG files. In Jupyter they are shown inline either way.
+``use_device("cuda")``
+    every model made afterwards (here or with ``alzza.Model``) lives on that device:
+    ``"cpu"`` (the default) or ``"cuda"`` (a GPU through CuPy, ``pip install 'alzza[gpu]'``;
+    on Colab: Runtime → change runtime type → GPU). Checked at once: without CuPy or a
+    GPU it raises one DeviceError saying so. One model elsewhere: ``model.to("cpu")``.
 
 Data files come from alzza's data folder rule (``--data-dir``, else ``ALZZA_DATA``,
 else the per-user cache), not from the book's relative paths.
@@ -42,6 +47,7 @@ USE_STANDINS = True
 FIGURES = None
 
 
+from ..device import set_default_device as use_device  # noqa: E402
 from .session import randomize, reseed  # noqa: E402
 from .chapters import abalone_exec, pulsar_exec, set_hidden, steel_exec  # noqa: E402
 from .datasets import (  # noqa: E402
@@ -74,7 +80,7 @@ from .models import (  # noqa: E402
 )
 
 __all__ = [
-    "LEARNING_RATE", "RND_STD", "randomize", "reseed", "set_hidden", "abalone_exec", "pulsar_exec", "steel_exec",
+    "LEARNING_RATE", "RND_STD", "randomize", "reseed", "use_device", "set_hidden", "abalone_exec", "pulsar_exec", "steel_exec",
     "AbaloneDataset", "PulsarDataset", "SteelDataset", "PulsarSelectDataset", "FlowersDataset",
     "Office31Dataset", "DummyDataset", "AutomataDataset", "UrbanSoundDataset", "VideoShotDataset",
     "MnistAutoDataset", "MnistEngDataset", "MnistKorDataset", "GanDatasetPicture", "GanDatasetMnist",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from ..device import add_device_option
 from .argtypes import positive_float as _positive_float, positive_int as _positive_int
 
 EPILOG = """\
@@ -57,6 +58,7 @@ def add_parser(subparsers):
     parser.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
     parser.add_argument("--resume", action="store_true",
                         help="skip experiments whose result.json was made by the same code, settings and seed")
+    add_device_option(parser)
     parser.add_argument("--report-only", action="store_true", help="run nothing; rebuild the report from --out")
     parser.add_argument("--markdown-doc", metavar="PATH",
                         help="run nothing; write the reproduction document (every shipped experiment, "

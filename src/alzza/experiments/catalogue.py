@@ -38,6 +38,7 @@ from pathlib import Path
 
 import yaml
 
+from ..device import DEVICES
 from ..errors import ExperimentError, SpecError
 from ..optim import make_optimizer
 from ..limits import check_tree, max_spec_bytes, max_spec_depth, read_bounded_text
@@ -53,10 +54,10 @@ FAMILY_MODEL_KEYS = {"encoder", "decoder", "supervised", "fix_encoder", "autoenc
                      "decoder_actfunc", "encoder_output",
                      "seed_shape", "generator", "discriminator", "discriminor"}
 TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay",
-              "validate", "early_stopping", "lr_schedule", "checkpoint_every"}
+              "validate", "early_stopping", "lr_schedule", "checkpoint_every", "device"}
 TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 10, "learning_rate": 0.001, "report": 0, "optimizer": "sgd",
                   "l2_decay": 0.0, "l1_decay": 0.0, "validate": "auto", "early_stopping": None,
-                  "lr_schedule": None, "checkpoint_every": 0}
+                  "lr_schedule": None, "checkpoint_every": 0, "device": None}
 #: extra pictures an experiment may ask for (drawn after training, see the runner)
 PICTURES = {
     "maps": "conv kernels and feature maps of a few examples (maps.png)",
@@ -150,6 +151,9 @@ def parse_experiment(data, source: str) -> Experiment:
             raise ExperimentError(f"{source}: train.{key}: must be {what}, got {value!r}")
     _expect(train["checkpoint_every"], int, "train.checkpoint_every", source, "an integer (0: no checkpoints)")
     _at_least(train["checkpoint_every"], 0, "train.checkpoint_every", source, " (0: no checkpoints)")
+    if train["device"] is not None and train["device"] not in DEVICES:
+        raise ExperimentError(f"{source}: train.device: must be one of {', '.join(DEVICES)} (cuda needs "
+                              f"alzza[gpu]), got {train['device']!r}")
     _check_training_options(train, source)
     try:
         make_optimizer(train["optimizer"], train["l2_decay"], train["l1_decay"])

@@ -35,6 +35,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..device import experiment_device
 from ..errors import ExperimentError
 from ..kinds import model_class as registered_class
 from ..training import format_accuracy
@@ -96,7 +97,8 @@ def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = 
     train = exp.train
     init = spec.get("init") if allocate else ShapeOnly(spec.get("init"))
     common = dict(name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
-                  l1_decay=train["l1_decay"], init=init, seed=seed, macros=exp.macros, printer=printer, dtype=dtype)
+                  l1_decay=train["l1_decay"], init=init, seed=seed, macros=exp.macros, printer=printer, dtype=dtype,
+                  device=experiment_device(train) if allocate else "cpu")
     kind = exp.kind
     if kind == "autoencoder":
         return model_class(kind)(dataset, spec.get("encoder", []), spec.get("decoder", []), spec.get("supervised", []),

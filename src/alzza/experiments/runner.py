@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..device import experiment_device
 from ..atomic import write_text_atomic
 from ..data import describe_dataset, make_dataset
 from ..errors import ExperimentError
@@ -69,7 +70,8 @@ def build_model(exp: Experiment, dataset, seed: int, printer=print, allocate: bo
     train = exp.train
     return Model(dataset, exp.layers, name=exp.name, optimizer=train["optimizer"], l2_decay=train["l2_decay"],
                  l1_decay=train["l1_decay"], init=exp.init if allocate else ShapeOnly(exp.init), seed=seed,
-                 macros=exp.macros, head=exp.head, printer=printer, dtype=dtype)
+                 macros=exp.macros, head=exp.head, printer=printer, dtype=dtype,
+                 device=experiment_device(train) if allocate else "cpu")
 
 
 def check_spec(exp: Experiment, data_dir=None) -> None:
