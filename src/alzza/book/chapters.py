@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sys
 
+from ..device import to_host
 from ..data import make_dataset
 from ..models import Model
 from .datasets import settings
@@ -66,7 +67,7 @@ def _hidden_sentence(hidden: list) -> str | None:
 def _publish(model: Model, caller: dict) -> None:
     """The trained parameters as the book's global names, in the caller's namespace."""
     denses = [layer for layer in model.network.walk() if "w" in layer.params]
-    pairs = [{"w": layer.params["w"], "b": layer.params["b"]} for layer in denses]
+    pairs = [{"w": to_host(layer.params["w"]), "b": to_host(layer.params["b"])} for layer in denses]
     caller["weight"], caller["bias"] = pairs[-1]["w"], pairs[-1]["b"]
     caller["pm_output"], caller["pm_hiddens"] = pairs[-1], pairs[:-1]
 

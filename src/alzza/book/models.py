@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..device import to_host
 from ..models import Model
 from ..optim import make_optimizer
 from .datasets import settings
@@ -123,7 +124,7 @@ class CnnRegModel(CnnBasicModel):
 
         self.params_figure, stats = weight_histograms(self, figure_path(self, "weights"))
         # the book's one line over every weight and kernel: |w| ≤ 1e-5 counts as near 0
-        weights = [slot.value.ravel() for slot in self.slots if slot.decayed]
+        weights = [to_host(slot.value).ravel() for slot in self.slots if slot.decayed]
         values = np.concatenate(weights) if weights else np.zeros(0)
         near = int(np.count_nonzero(np.abs(values) <= 1e-5))
         share = 100.0 * near / max(1, len(values))

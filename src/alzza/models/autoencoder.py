@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..device import to_host
+
 from ..errors import AlzzaError, SpecError
 from ..heads import RegressionHead, make_head
 from ..kinds import register_model_kind
@@ -172,8 +174,8 @@ class Autoencoder(FamilyModel):
         return encode_in_chunks(Chain(self, "encode", [self.parts["encoder"]], None, []), x)
 
     def reconstruct(self, x) -> np.ndarray:
-        """x̂ in the input's shape (inference mode)."""
-        out = self.reconstruction.output_in_chunks(x)
+        """x̂ in the input's shape (inference mode; host arrays, whatever the device)."""
+        out = to_host(self.reconstruction.output_in_chunks(x))
         return out.reshape((len(out),) + tuple(self.input_shape))
 
     def forward(self, x, training: bool = False):

@@ -25,6 +25,8 @@ it is also shown inline.
 from __future__ import annotations
 
 import numpy as np
+
+from ..device import CPU, to_host
 from matplotlib.figure import Figure
 
 from .images import finish_figure
@@ -48,11 +50,12 @@ def layer_outputs(model, x, upto: int | None = None) -> list[np.ndarray]:
     """
     layers = model.network.layers
     last = len(layers) - 1 if upto is None else int(upto)
-    h = np.ascontiguousarray(x, dtype=model.dtype)
+    device = getattr(model, "device", CPU)
+    h = device.asarray(x, dtype=model.dtype)  # the model's device; the pictures get host copies
     outputs = []
     for layer in layers[:last + 1]:
         h = layer.forward(h, False)
-        outputs.append(h)
+        outputs.append(to_host(h))
     return outputs
 
 
@@ -121,7 +124,7 @@ def show_maps(model, x, path=None, *, examples: int = 3, max_channels: int = MAX
     for block, ((index, layer), channels) in enumerate(zip(convs, shown)):
         top = block * (1 + count)
         kh, kw = layer.ksize
-        kernels = kernel_pictures(layer.params["k"])[:channels]
+        kernels = kernel_pictures(to_host(layer.params["k"]))[:channels]
         for f, picture in enumerate(kernels):
             ax = fig.add_subplot(grid[top, offset + f])
             ax.imshow(picture, cmap=None if picture.ndim == 3 else "gray", vmin=0.0, vmax=1.0,

@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..device import to_host
 from .images import finish_figure
 
 __all__ = ["NEAR_ZERO", "weight_histograms", "weight_stats"]
@@ -57,7 +58,7 @@ def weight_histograms(model, path=None, *, bins: int = 60, threshold: float = NE
     slots = [s for s in model.slots if s.decayed]
     if not slots:
         raise ValueError(f"{model.name}: no weight matrices or kernels to draw")
-    stats = {slot.name: weight_stats(slot.value, threshold) for slot in slots}
+    stats = {slot.name: weight_stats(to_host(slot.value), threshold) for slot in slots}
     columns = max(1, min(int(columns or 4), len(slots)))
     rows = math.ceil(len(slots) / columns)
     fig = Figure(figsize=(3.4 * columns, 2.6 * rows + 0.5), dpi=100)
@@ -68,7 +69,7 @@ def weight_histograms(model, path=None, *, bins: int = 60, threshold: float = NE
             continue
         slot = slots[index]
         s = stats[slot.name]
-        ax.hist(np.asarray(slot.value, dtype=np.float64).ravel(), bins=bins, color="tab:blue", alpha=0.85)
+        ax.hist(np.asarray(to_host(slot.value), dtype=np.float64).ravel(), bins=bins, color="tab:blue", alpha=0.85)
         ax.set_title(f"{slot.name} {'×'.join(map(str, s['shape']))}\n"
                      f"mean {s['mean']:.2g}  σ {s['std']:.2g}  |w|<{threshold:g}: {100 * s['near_zero']:.1f}%",
                      fontsize=8)
