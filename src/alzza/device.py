@@ -76,6 +76,12 @@ class Device:
     def __hash__(self):
         return hash(self.name)
 
+    def __deepcopy__(self, memo):  # a place, not data: copies of a model share it
+        return self
+
+    def __reduce__(self):  # pickled by name (its array module is not picklable)
+        return get_device, (self.name,)
+
 
 CPU = Device("cpu", np)
 
