@@ -87,11 +87,11 @@ def test_every_layer_and_head_steps_on_the_standin_as_on_the_cpu(name, layers, i
     assert isinstance(out.data if isinstance(out, Sequences) else out, np.ndarray)  # predictions come home
 
 
-def _families():
-    ae = dict(input_shape=(6,), output_shape=(3,), mode="select", seed=0, **QUIET)
+def _families(dtype=None):
+    ae = dict(input_shape=(6,), output_shape=(3,), mode="select", seed=0, dtype=dtype, **QUIET)
     ed = dict(input_shape=(8,), output_shape=SeqShape((6, 5)), mode="seqselect", encoder_shape=(3,),
-              encoder_mode="select", seed=0, **QUIET)
-    gan = dict(input_shape=(2, 2, 3), value_range=(-1, 1), seed=0, **QUIET)
+              encoder_mode="select", seed=0, dtype=dtype, **QUIET)
+    gan = dict(input_shape=(2, 2, 3), value_range=(-1, 1), seed=0, dtype=dtype, **QUIET)
     rng = np.random.default_rng(5)
     return [
         ("autoencoder", lambda d: Autoencoder(None, [5, 3], [4], [4], device=d, **ae),
@@ -125,10 +125,10 @@ def test_a_device_model_file_loads_on_the_cpu_and_resumes_either_way(tmp_path):
     dev.save(tmp_path / "dev.npz")
     loaded = alzza.load(tmp_path / "dev.npz", **QUIET)
     assert loaded.device.name == "cpu" and isinstance(loaded.slots[0].value, np.ndarray)
-    assert all(np.array_equal(a, b) for a, b in zip(_weights(loaded).values(), _weights(cpu).values()))
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(loaded).values(), _weights(cpu).values(), strict=True))
     again = loaded.to("standin")  # resume on the device from the CPU file: Adam's moments move along
     assert cpu.train_step(x, y, 0.01) == again.train_step(x, y, 0.01)
-    assert all(np.array_equal(a, b) for a, b in zip(_weights(again).values(), _weights(cpu).values()))
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(again).values(), _weights(cpu).values(), strict=True))
 
 
 def test_onnx_export_of_a_device_model(tmp_path):
@@ -218,3 +218,18 @@ def test_leak_5_batch_norm_state_and_gan_seeds_stay_where_they_belong():
     with pytest.raises(StandinLeak):  # fed to the device network without the one copy in
         gan.parts["generator"].network.forward(seeds, False)
     assert isinstance(gan.generate(3, seeds=seeds), np.ndarray)
+
+
+@pytest.mark.parametrize("command", [["run", "abalone-slp"], ["bench", "--quick"], ["reproduce", "abalone-slp"]])
+def test_device_cuda_on_the_command_line_without_cupy_is_one_line(command, monkeypatch, capsys):
+    import sys
+
+    from alzza import device
+    from alzza.cli import main
+
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    monkeypatch.setattr(device, "DEFAULT_DEVICE", "cpu")
+    monkeypatch.setattr(device, "COMMAND_LINE_DEVICE", None)
+    assert main([*command, "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "alzza[gpu]" in err and "Traceback" not in err

@@ -137,9 +137,10 @@ def experiment_device(train: dict):
 
 
 def add_device_option(parser) -> None:
-    """``--device cpu|cuda|standin`` on a command (run, reproduce, bench, gradcheck)."""
-    parser.add_argument("--device", choices=DEVICES, help="where the model's arrays live: cpu (the default), cuda "
-                        "(a GPU through CuPy: pip install 'alzza[gpu]'), standin (the strict stand-in GPU of the tests)")
+    """``--device cpu|cuda|standin`` on a command (run, reproduce, bench)."""
+    parser.add_argument("--device", choices=DEVICES,
+                        help="where the model's arrays live: cpu (the default), cuda (a GPU through CuPy: "
+                             "pip install 'alzza[gpu]'), standin (the strict stand-in GPU of the tests)")
 
 
 def use_command_line_device(name) -> None:

@@ -107,7 +107,8 @@ class FamilyModel:
         for layer in self.network.walk():
             for store in (layer.params, layer.state):
                 for key, value in store.items():
-                    store[key] = device.asarray(to_host(value))
+                    if not (device.is_host and isinstance(value, np.ndarray)):  # host stays as it is (no copy)
+                        store[key] = device.asarray(to_host(value))
             layer.grads.clear()
             if hasattr(layer, "to_device"):  # layers with device-bound workspaces or generators
                 layer.to_device(device)
