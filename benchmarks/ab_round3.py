@@ -97,7 +97,7 @@ class _PreviousBatchNorm:
 
 def bn():
     """Batch norm forward + backward (training) on the residual network's shapes, batch 64."""
-    from alzza.init import Initializer
+    from alzza.layers.initializers import Initializer
     from alzza.layers import BuildContext
     from alzza.layers.norm import BatchNorm
 

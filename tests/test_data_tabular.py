@@ -21,9 +21,9 @@ from alzza.data import (
     make_dataset,
     register_dataset,
 )
-from alzza.data.csv_reader import read_csv
-from alzza.data.locate import data_root, find_data_file, resolve_data_root
-from alzza.data.tabular import (
+from alzza.data.readers.csv_reader import read_csv
+from alzza.data.store.locate import data_root, find_data_file, resolve_data_root
+from alzza.data.sets.tabular import (
     AbaloneDataset,
     PulsarDataset,
     PulsarSelectDataset,

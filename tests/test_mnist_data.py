@@ -18,15 +18,15 @@ import pytest
 from PIL import Image
 
 from alzza.data import make_dataset
-from alzza.data.gan_picture import GanPictureDataset, cut_tiles
-from alzza.data.idx import read_idx, write_idx
-from alzza.data.korean_numerals import (
+from alzza.data.sets.gan_picture import GanPictureDataset, cut_tiles
+from alzza.data.readers.idx import read_idx, write_idx
+from alzza.data.generators.korean_numerals import (
     SYMBOLS,
     longest_reading,
     read_korean,
     read_korean_text,
 )
-from alzza.data.mnist import (
+from alzza.data.sets.mnist import (
     ENGLISH_WORDS,
     GanMnistDataset,
     MnistDataset,
@@ -542,7 +542,7 @@ def test_real_t10k_files():
 
 def test_gan_picture_overlapping_tiles():
     """stride < 32 cuts overlapping tiles: tile k+1 is tile k shifted by the stride."""
-    from alzza.data.gan_picture import cut_tiles
+    from alzza.data.sets.gan_picture import cut_tiles
 
     pixels = np.arange(64 * 80 * 3, dtype=np.uint32).reshape(64, 80, 3).astype(np.uint8)
     side = cut_tiles(pixels)

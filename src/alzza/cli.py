@@ -114,7 +114,7 @@ def _bench_argv(args) -> list[str]:
 
 def cmd_list(args, out=print):
     from .experiments import list_experiments
-    from .training import format_accuracy
+    from .training.loop import format_accuracy
 
     rows = []
     for exp in list_experiments():
