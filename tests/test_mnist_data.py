@@ -26,15 +26,11 @@ from alzza.data.generators.korean_numerals import (
     read_korean,
     read_korean_text,
 )
-from alzza.data.sets.mnist import (
-    ENGLISH_WORDS,
-    GanMnistDataset,
-    MnistDataset,
-    MnistKorDataset,
-    english_targets,
-    load_mnist,
-    read_mnist_set,
-)
+from alzza.data.sets.gan_mnist import GanMnistDataset
+from alzza.data.sets.mnist import MnistDataset
+from alzza.data.sets.mnist_eng import english_targets
+from alzza.data.sets.mnist_files import ENGLISH_WORDS, load_mnist, read_mnist_set
+from alzza.data.sets.mnist_kor import MnistKorDataset
 from alzza.errors import DataError, SpecError
 from alzza.sequences import SeqShape, Sequences
 

@@ -78,8 +78,8 @@ from .sets import dummy as _dummy  # noqa: E402,F401  (registers dummy: shapes o
 from .sets import automata as _automata  # noqa: E402,F401  (registers automata: generated expression strings)
 from .sets import audio as _audio  # noqa: E402,F401  (registers urban-sound, fsdd and urban-sound-or-fsdd)
 from .sets import videoshot as _videoshot  # noqa: E402,F401  (registers videoshot, videoshot-standin, videoshot-or-standin)
-from .sets import mnist as _mnist  # noqa: E402,F401
-from .sets import gan_picture as _gan_picture  # noqa: E402,F401  (registers mnist, mnist-eng, mnist-kor, gan-mnist, gan-picture)
+from .sets import mnist as _mnist, mnist_eng as _mnist_eng, mnist_kor as _mnist_kor  # noqa: E402,F401  (chapters 13-14)
+from .sets import gan_mnist as _gan_mnist, gan_picture as _gan_picture  # noqa: E402,F401  (chapter 15's real examples)
 
 #: the factories registered above, so a data set re-registered by a user is built from its data
 _BUILTIN_FACTORIES = {name: dataset_entry(name).factory for name in dataset_names()}

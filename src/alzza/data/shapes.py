@@ -162,13 +162,13 @@ def _dummy(data_dir, **options):
 
 # --------------------------------------------------------------------------- MNIST
 def _mnist_image(flatten) -> tuple:
-    from .sets.mnist import PIXELS, SIDE
+    from .sets.mnist_files import PIXELS, SIDE
 
     return (PIXELS,) if flatten else (SIDE, SIDE, 1)
 
 
 def _mnist(data_dir, flatten, scale, train_ratio):
-    from .sets.mnist import DIGIT_NAMES
+    from .sets.mnist_files import DIGIT_NAMES
 
     return DeclaredDataset("mnist" + _suffix(scale=scale), "select", input_shape=_mnist_image(flatten),
                            output_shape=(10,), target_names=list(DIGIT_NAMES),
@@ -176,7 +176,7 @@ def _mnist(data_dir, flatten, scale, train_ratio):
 
 
 def _mnist_eng(data_dir, flatten, scale):
-    from .sets.mnist import ENGLISH_STEPS, ENGLISH_SYMBOLS
+    from .sets.mnist_files import ENGLISH_STEPS, ENGLISH_SYMBOLS
 
     return DeclaredDataset("mnist-eng" + _suffix(scale=scale), "seqselect", input_shape=_mnist_image(flatten),
                            output_shape=SeqShape((ENGLISH_STEPS, len(ENGLISH_SYMBOLS))),
@@ -185,7 +185,7 @@ def _mnist_eng(data_dir, flatten, scale):
 
 
 def _mnist_kor(data_dir, digits, flatten, scale, count):
-    from .sets.mnist import KOREAN_SYMBOLS
+    from .generators.korean_numerals import SYMBOLS as KOREAN_SYMBOLS
 
     return DeclaredDataset(f"mnist-kor{int(digits)}" + _suffix(scale=scale), "seqselect",
                            input_shape=SeqShape((int(digits), *_mnist_image(flatten))),
