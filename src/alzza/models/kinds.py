@@ -2,7 +2,7 @@
 
 Every model class registers itself with ``@register_model_kind(name)``, so
 :func:`alzza.load` finds ``Model``, ``Autoencoder``, ``EncoderDecoder`` and ``Gan`` here
-without importing them: saving and loading (io.py) and the models never import each other
+without importing them: saving and loading (saving/model_files.py) and the models never import each other
 in a circle. A class registered here has ``from_config(config, dataset, printer)``.
 """
 
