@@ -54,7 +54,7 @@ def test_plain_pulsar_prints_the_accuracy_form(tabular_files, tmp_path, capsys):
 
 def test_chapter_1_to_4_split_is_80_20():
     """The split of chap01/abalone.ipynb's arrange_data, on data of the book's sizes."""
-    from alzza.data.tabular import TabularDataset
+    from alzza.data.sets.tabular import TabularDataset
 
     class Sized(TabularDataset):
         def __init__(self, count, multiple):

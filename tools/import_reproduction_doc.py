@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from alzza.experiments import list_experiments
-from alzza.reproduce.fingerprint import settings_fingerprint
+from alzza.experiments.fingerprint import settings_fingerprint
 from alzza.reproduce.ledger import FORMAT, UNKNOWN, write_ledger
 from alzza.reproduce.rows import COMPARED
 

@@ -33,9 +33,9 @@ import math
 import re
 from pathlib import Path
 
-from ..atomic import write_text_atomic
+from ..saving.atomic import write_text_atomic
 from ..errors import AlzzaError
-from .fingerprint import code_hash, settings_fingerprint_of
+from ..experiments.fingerprint import code_hash, settings_fingerprint_of
 from .rows import Row, compare, data_kind, settings_label
 
 FORMAT = "alzza-reproduction/1"
