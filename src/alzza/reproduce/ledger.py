@@ -229,7 +229,7 @@ def _run_record(exp, folder: Path, commit: str) -> dict | None:
     metrics = dict(result.get("metrics") or {})
     if result.get("parameters") is not None:
         metrics.setdefault("parameters", result["parameters"])
-    metrics = {k: v for k, v in metrics.items() if v is not None and not isinstance(v, (str, bool, dict))}
+    metrics = {k: _rounded(v) for k, v in metrics.items() if v is not None and not isinstance(v, (str, bool, dict))}
     code = (result.get("fingerprint") or {}).get("code") or UNKNOWN
     spread = validation_spread(result)
     tail = None
@@ -269,3 +269,12 @@ def record_runs(ledger: dict, out_dir, commit: str, names=None, session_line: st
     if session_line and recorded:
         ledger.setdefault("sessions", []).append(session_line)
     return recorded
+
+
+def _rounded(value):
+    """Figures kept to 4 decimals (the document shows 3): a compact file."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
