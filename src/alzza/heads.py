@@ -172,12 +172,21 @@ class BinaryHead(Head):
 
 @register_head("select")
 class SelectHead(Head):
-    """Softmax cross-entropy over K logits; the answer is the argmax."""
+    """Softmax cross-entropy over K logits; the answer is the argmax.
+
+    The loss is the book's (chap03 steel.ipynb, reused by every later chapter):
+    H = −Σ_i y_i · log(p_i + 1e-10) with p = softmax(x), so one example costs at most
+    −log 1e-10 ≈ 23.03 however large its logits grow (exact log-softmax would report
+    2.3e9 for the book's raw steel inputs). Its gradient is taken as the book's,
+    dH/dx = p − y (the 1e-10 only bounds the reported figure)."""
+
+    #: the book's guard inside the log
+    EPSILON = 1e-10
 
     def loss(self, output, y):
-        losses, probs = softmax_cross_entropy(output, y)
+        _, probs = softmax_cross_entropy(output, y)
         self._probs, self._y = probs, y
-        return _mean(losses)
+        return _mean(-(y * np.log(probs + self.EPSILON)).sum(axis=-1))
 
     def backward(self):
         return (self._probs - self._y) * (1.0 / len(self._y))
