@@ -76,7 +76,7 @@ def table_rows(text: str) -> dict:
             continue
         cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
         rows[cells[0]] = dict(zip(("name", "data", "settings", "ours", "book", "difference", "band", "seeds",
-                                   "seconds", "book_seconds", "explanation"), cells))
+                                   "seconds", "book_seconds", "explanation"), cells, strict=False))
     return rows
 
 
