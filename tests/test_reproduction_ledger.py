@@ -18,8 +18,8 @@ from alzza.cli import main
 from alzza.errors import AlzzaError
 from alzza.experiments import find_experiment, list_experiments
 from alzza.experiments.fingerprint import settings_fingerprint, settings_fingerprint_of
-from alzza.reproduce.document import write_document_from_ledger
-from alzza.reproduce.ledger import check_ledger, check_lines, ledger_rows, read_ledger, staleness, write_ledger
+from alzza.reproduce.ledger import (check_ledger, check_lines, ledger_rows, read_ledger, staleness,
+                                    write_document_from_ledger, write_ledger)
 from alzza.reproduce.rows import VARIANT
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -89,9 +89,7 @@ def test_head_loss_and_output_gradient(mode):
     to = t64(out, grad=True)
     tl = torch_loss(to)
     tl.backward()
-    # select heads report the book's −Σ y·log(p + 1e-10): torch's exact figure to the guard's size
-    rel = 1e-7 if mode in ("select", "multi-select") else 1e-12
-    assert loss == pytest.approx(tl.item(), rel=rel, abs=1e-14)
+    assert loss == pytest.approx(tl.item(), rel=1e-12, abs=1e-14)
     close(dout, to.grad)
 
 
@@ -105,9 +103,7 @@ def test_binary_and_select_losses_stay_finite_on_huge_logits():
     head = make_head("select")
     out = np.array([[1000.0, -1000.0, 0.0]])
     loss = head.loss(out, np.array([[0.0, 1.0, 0.0]]))
-    # torch's exact figure is 2000; the book's guard caps one example at −log 1e-10 ≈ 23.03
-    assert F.cross_entropy(t64(out), torch.tensor([1])).item() == pytest.approx(2000.0)
-    assert loss == pytest.approx(-np.log(1e-10))
+    assert loss == pytest.approx(F.cross_entropy(t64(out), torch.tensor([1])).item())
 
 
 # --- optimisers on one parameter with given gradients ----------------------------------------
@@ -194,7 +190,7 @@ def _linears(net):
 
 
 def _compare_params(model, net, rtol=1e-10, atol=1e-12):
-    for layer, lin in zip(model.layers, _linears(net), strict=True):
+    for layer, lin in zip(model.layers, _linears(net)):
         close(layer.params["w"], lin.weight.T, rtol=rtol, atol=atol)
         close(layer.params["b"], lin.bias, rtol=rtol, atol=atol)
 
@@ -225,8 +221,8 @@ def test_sgd_l2_decay_matches_torch_weight_decay_on_weights_only():
         decay_before = lam / 2 * sum(float((m.weight.detach() ** 2).sum()) for m in lins)
         tl = F.cross_entropy(net(t64(x)), torch.tensor(idx))
         tl.backward()
-        # our loss is taken before the step: torch's loss + λ/2·Σw² before its step (to the book's 1e-10 guard)
-        assert loss == pytest.approx(tl.item() + decay_before, rel=1e-7)
+        # our loss is taken before the step: torch's loss + λ/2·Σw² before its step
+        assert loss == pytest.approx(tl.item() + decay_before, rel=1e-12)
         opt.step()
         _compare_params(model, net)
     # the loss includes λ/2·Σw² (on the stepped weights, now identical in both)
@@ -234,7 +230,7 @@ def test_sgd_l2_decay_matches_torch_weight_decay_on_weights_only():
     loss, _, _ = model.loss_and_backward(x, y)
     tl = F.cross_entropy(net(t64(x)), torch.tensor(idx)).item()
     decay = lam / 2 * sum(float((m.weight.detach() ** 2).sum()) for m in lins)
-    assert loss == pytest.approx(tl + decay, rel=1e-7)  # the book's 1e-10 guard in the select loss
+    assert loss == pytest.approx(tl + decay, rel=1e-12)
 
 
 def test_adam_l2_decay_matches_torch_adam_weight_decay():

@@ -86,7 +86,7 @@ class Head:
         return {"mode": self.mode}
 
     @classmethod
-    def make(cls, options: dict, head_sizes=None, output_width: int | None = None) -> Head:
+    def make(cls, options: dict, head_sizes=None, output_width: int | None = None) -> "Head":
         """The head for checked spec ``options``; ``head_sizes`` (the data set's groups) and
         ``output_width`` (values per example) are there for heads that need them."""
         return cls(**options)
@@ -172,21 +172,12 @@ class BinaryHead(Head):
 
 @register_head("select")
 class SelectHead(Head):
-    """Softmax cross-entropy over K logits; the answer is the argmax.
-
-    The loss is the book's (chap03 steel.ipynb, reused by every later chapter):
-    H = −Σ_i y_i · log(p_i + 1e-10) with p = softmax(x), so one example costs at most
-    −log 1e-10 ≈ 23.03 however large its logits grow (exact log-softmax would report
-    2.3e9 for the book's raw steel inputs). Its gradient is taken as the book's,
-    dH/dx = p − y (the 1e-10 only bounds the reported figure)."""
-
-    #: the book's guard inside the log
-    EPSILON = 1e-10
+    """Softmax cross-entropy over K logits; the answer is the argmax."""
 
     def loss(self, output, y):
-        _, probs = softmax_cross_entropy(output, y)
+        losses, probs = softmax_cross_entropy(output, y)
         self._probs, self._y = probs, y
-        return _mean(-(y * np.log(probs + self.EPSILON)).sum(axis=-1))
+        return _mean(losses)
 
     def backward(self):
         return (self._probs - self._y) * (1.0 / len(self._y))
@@ -212,16 +203,16 @@ class MultiSelectHead(Head):
         self.groups = [SelectHead() for _ in self.sizes]
 
     def _cut(self, a):
-        return [a[:, lo:hi] for lo, hi in zip(self.bounds[:-1], self.bounds[1:], strict=False)]
+        return [a[:, lo:hi] for lo, hi in zip(self.bounds[:-1], self.bounds[1:])]
 
     def loss(self, output, y):
-        return float(sum(g.loss(o, t) for g, o, t in zip(self.groups, self._cut(output), self._cut(y), strict=False)))
+        return float(sum(g.loss(o, t) for g, o, t in zip(self.groups, self._cut(output), self._cut(y))))
 
     def backward(self):
         return np.concatenate([g.backward() for g in self.groups], axis=1)
 
     def accuracy(self, output, y):
-        return tuple(g.accuracy(o, t) for g, o, t in zip(self.groups, self._cut(output), self._cut(y), strict=False))
+        return tuple(g.accuracy(o, t) for g, o, t in zip(self.groups, self._cut(output), self._cut(y)))
 
     def estimate(self, output):
         return np.concatenate([softmax(o) for o in self._cut(output)], axis=1)

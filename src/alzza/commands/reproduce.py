@@ -122,7 +122,7 @@ def run(args, out=print) -> int:
     if args.check:
         return _check(args, out)
     if args.markdown_doc and args.ledger:
-        from ..reproduce.document import write_document_from_ledger
+        from ..reproduce.ledger import write_document_from_ledger
 
         path, missing = write_document_from_ledger(args.ledger, args.markdown_doc, printer=out)
         out(f"Wrote {path}" + (f" ({missing} rows never run)" if missing else ""))

@@ -219,21 +219,3 @@ def write_document(out_dir, doc_path, printer=print) -> tuple[Path, int]:
                 f"{doc.with_name(doc.stem + NOTES_SUFFIX)}): {', '.join(unexplained)}")
     return doc, sum(r.status in (NOT_RUN, NOT_STARTED) for r in rows)
 
-
-def write_document_from_ledger(ledger_path, doc_path, printer=print) -> tuple[Path, int]:
-    """Write the document from the committed ledger (docs/reproduction.json); returns (path, rows not run)."""
-    from .ledger import ledger_rows, read_ledger
-
-    ledger, doc = read_ledger(ledger_path), Path(doc_path)
-    rows = ledger_rows(ledger)
-    notes = read_notes(doc)
-    command = f"alzza reproduce --markdown-doc {doc.as_posix()} --ledger {Path(ledger_path).as_posix()}"
-    intro = INTRO.format(command=command, source=Path(ledger_path).name, band=BAND)
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(doc, render_document(rows, [], notes, "", intro=intro, session_text=list(ledger["sessions"])))
-    unexplained = [r.name for r in rows if r.status == "done" and r.within is False and not r.in_seed_range
-                   and explanation(r, notes) == "*unexplained*"]
-    if unexplained:
-        printer(f"rows outside ±{BAND:g} with no explanation (add them to "
-                f"{doc.with_name(doc.stem + NOTES_SUFFIX)}): {', '.join(unexplained)}")
-    return doc, sum(r.status in (NOT_RUN, NOT_STARTED) for r in rows)

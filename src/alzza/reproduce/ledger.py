@@ -36,7 +36,9 @@ from pathlib import Path
 from ..saving.atomic import write_text_atomic
 from ..errors import AlzzaError
 from ..experiments.fingerprint import code_hash, settings_fingerprint_of
-from .rows import Row, compare, data_kind, settings_label
+from .document import (INTRO, NOTES_SUFFIX, explanation, read_notes, render_document, validation_spread,
+                       write_text_atomic as _write_doc)
+from .rows import BAND, NOT_RUN, NOT_STARTED, Row, compare, data_kind, settings_label
 
 FORMAT = "alzza-reproduction/1"
 MAX_BYTES = 4_000_000
@@ -219,7 +221,6 @@ def check_lines(found: dict) -> tuple[list[str], int]:
 # ---- recording new runs ----------------------------------------------------------------------------
 
 def _run_record(exp, folder: Path, commit: str) -> dict | None:
-    from .document import validation_spread
     from .rows import _read_json
 
     task = _read_json(folder / "task.json") or {}
@@ -278,3 +279,20 @@ def _rounded(value):
     if isinstance(value, list):
         return [_rounded(v) for v in value]
     return value
+
+
+def write_document_from_ledger(ledger_path, doc_path, printer=print) -> tuple[Path, int]:
+    """Write the document from the committed ledger (docs/reproduction.json); returns (path, rows not run)."""
+    ledger, doc = read_ledger(ledger_path), Path(doc_path)
+    rows = ledger_rows(ledger)
+    notes = read_notes(doc)
+    command = f"alzza reproduce --markdown-doc {doc.as_posix()} --ledger {Path(ledger_path).as_posix()}"
+    intro = INTRO.format(command=command, source=Path(ledger_path).name, band=BAND)
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    _write_doc(doc, render_document(rows, [], notes, "", intro=intro, session_text=list(ledger["sessions"])))
+    unexplained = [r.name for r in rows if r.status == "done" and r.within is False and not r.in_seed_range
+                   and explanation(r, notes) == "*unexplained*"]
+    if unexplained:
+        printer(f"rows outside ±{BAND:g} with no explanation (add them to "
+                f"{doc.with_name(doc.stem + NOTES_SUFFIX)}): {', '.join(unexplained)}")
+    return doc, sum(r.status in (NOT_RUN, NOT_STARTED) for r in rows)
