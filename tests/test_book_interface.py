@@ -342,7 +342,9 @@ def test_chapter_14_encoder_decoder_steps(tmp_path, capsys):
     assert [h.stage for _, h in model.histories] == ["encoder", "decoder"]
     assert out.count("Model encdec_eng2_2 train started:") == 2 and out.count("Model encdec_eng2_2 train ended in ") == 2
     assert "training mode" not in out and "(encoder) test report" not in out
-    assert "Model encdec_eng2_2 test report" in out and "Visualization" in out
+    # chap14/encoder_decoder_test#4's test line names the data set: "Model mnist_eng test report: ..."
+    assert "Model mnist_eng test report" in out and "Visualization" in out
+    assert "Model encdec_eng2_2 test report" not in out
     assert "(regression, " in out or "(seqselect, " in out
     # chapter 14's conf_kor: batch norm and full after the seqwrap act on the whole (N, 2, 32) tensor
     kor = ns["encdec_kor2"].parts["encoder"].network
@@ -352,7 +354,7 @@ def test_chapter_14_encoder_decoder_steps(tmp_path, capsys):
     assert ns["encdec_kor2"].parts["decoder"].input_shape == (10,) and kor.layers[2].inner.actfunc == "relu"
     # conf_eng2's full 10 is t's width: alzza's appended output layer takes its place, as before
     assert model.encoder_output is True and model.parts["encoder"].network.layers[-1].path == "encoder.output"
-    assert "Model encdec_kor2 test report: accuracy = " in out
+    assert "Model mnist_kor test report: accuracy = " in out  # encoder_decoder_test#6
 
 
 def test_chapter_14_kor_conf_in_two_steps_is_refused_clearly(tmp_path, capsys):
