@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from alzza.data import make_dataset
-from alzza.data.audio import (STANDIN_NAME, FsddDataset, band_of_frequency, fft_features,
+from alzza.data.sets.audio import (STANDIN_NAME, FsddDataset, band_of_frequency, fft_features,
                               read_audio_features)
-from alzza.data.cache import DiskCache
-from alzza.data.wav import (cut_windows, ms_to_samples, read_wav, read_wav_info, to_mono,
+from alzza.data.store.cache import DiskCache
+from alzza.data.readers.wav import (cut_windows, ms_to_samples, read_wav, read_wav_info, to_mono,
                             window_count, write_wav)
 from alzza.errors import DataError, SpecError
 from alzza.sequences import Sequences, SeqShape
@@ -399,7 +399,7 @@ def shipped(name: str):
 
 def test_urban_experiments_are_shipped_with_the_book_figures():
     book = [0.374, 0.486, 0.577, 0.590, 0.722, 0.758]
-    for name, accuracy in zip(URBAN_EXPERIMENTS, book):
+    for name, accuracy in zip(URBAN_EXPERIMENTS, book, strict=False):
         exp = shipped(name)
         # the book's 10 ms models train 10 epochs (cells 4–6), then 100 more (cell 7); the 100 ms ones 100
         epochs = 110 if name.endswith("-10ms") else 100

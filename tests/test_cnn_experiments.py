@@ -24,7 +24,7 @@ from alzza.experiments.catalogue import (
     list_experiments,
     parse_experiment,
 )
-from alzza.io import load_model
+from alzza.saving.model_files import load_model
 from alzza.models import Model
 from alzza.viz.maps import kernel_pictures, panel_counts, show_maps
 from alzza.viz.weights import weight_histograms, weight_stats
@@ -95,14 +95,18 @@ def test_chapter_7_and_8_experiments_are_shipped_with_book_figures(shipped):
     assert shipped["office31-cnn-relu"].book == {"accuracy": [0.896, 0.541], "train_seconds": 465}
     sigmoid = shipped["office31-cnn-sigmoid"].layers
     assert [spec[1].get("actfunc") for spec in sigmoid if spec[0] == "conv"] == ["sigmoid"] * 3
-    # the chapter 8 CNNs are the chapter 7 CNN with a regulariser after each pooling
+    # the chapter 8 CNNs are the chapter 7 CNN with a regulariser: dropout after each pooling
+    # (cnn_reg_test#6), noise and batch_normal before each conv, the first on the raw input (#7, #8)
     base = shipped["flowers-cnn-plain"].layers
     assert base == shipped["flowers-cnn-3-6-12-24"].layers
     for reg, kind in (("dropout", "dropout"), ("noise", "noise"), ("batchnorm", "batch_normal")):
         layers = shipped[f"flowers-cnn-{reg}"].layers
         assert [s for s in layers if s[0] != kind] == base
-        after = [layers[i - 1][0] for i, s in enumerate(layers) if s[0] == kind]
-        assert after == ["max", "max", "avg"]
+        if kind == "dropout":
+            assert [layers[i - 1][0] for i, s in enumerate(layers) if s[0] == kind] == ["max", "max", "avg"]
+        else:
+            assert [layers[i + 1][0] for i, s in enumerate(layers) if s[0] == kind] == ["conv"] * 3
+            assert layers[0][0] == kind
         assert shipped[f"office31-cnn-{reg}"].layers == layers
 
 
@@ -202,7 +206,7 @@ def test_weight_histograms_one_titled_panel_per_decayed_slot(tmp_path):
     fig, stats = weight_histograms(model, tmp_path / "w.png", show=False)
     assert list(stats) == ["layers[0]/k", "layers[1]/w", "output/w"]  # no biases
     assert len(fig.axes) == 3
-    for ax, name in zip(fig.axes, stats):
+    for ax, name in zip(fig.axes, stats, strict=False):
         assert ax.get_title().startswith(name) and "σ" in ax.get_title() and "|w|<0.001" in ax.get_title()
     assert_png(tmp_path / "w.png")
     s = weight_stats(np.array([0.0, 0.0005, -0.5, 0.5]))
@@ -219,7 +223,7 @@ def _decay_run(l1_decay: float) -> dict:
     y = np.eye(3, dtype=np.float32)[labels]
     model = Model(None, [8], input_shape=(40,), output_shape=(3,), mode="select", optimizer="sgd",
                   l1_decay=l1_decay, seed=0, printer=lambda *_: None)
-    for epoch in range(30):
+    for _epoch in range(30):
         for i in range(0, 200, 10):
             model.train_step(x[i:i + 10], y[i:i + 10], 0.05)
     _, stats = weight_histograms(model, show=False)

@@ -17,13 +17,13 @@ from alzza.data import (
     Dataset,
     DatasetOption,
     dataset_names,
-    locate,
     make_dataset,
     register_dataset,
 )
-from alzza.data.csv_reader import read_csv
-from alzza.data.locate import data_root, find_data_file, resolve_data_root
-from alzza.data.tabular import (
+from alzza.data.readers.csv_reader import read_csv
+from alzza.data.store import locate
+from alzza.data.store.locate import data_root, find_data_file, resolve_data_root
+from alzza.data.sets.tabular import (
     AbaloneDataset,
     PulsarDataset,
     PulsarSelectDataset,
@@ -415,8 +415,8 @@ def test_unknown_dataset_name_lists_known_names():
 
 
 @pytest.mark.parametrize("spec, path, words", [
-    ({"name": "pulsar", "balance": True}, "dataset.balance", ["balanced, standardize"]),
-    ({"name": "steel", "balanced": True}, "dataset.balanced", ["known options: standardize"]),
+    ({"name": "pulsar", "balance": True}, "dataset.balance", ["balanced, split, split_multiple, standardize"]),
+    ({"name": "steel", "balanced": True}, "dataset.balanced", ["known options: split, split_multiple, standardize"]),
     ({"name": "pulsar", "balanced": "yes"}, "dataset.balanced", ["true or false", "'yes'"]),
     ({"name": "pulsar", "balanced": 1}, "dataset.balanced", ["true or false"]),
     ({"name": "abalone", "standardize": None}, "dataset.standardize", ["true or false"]),

@@ -18,7 +18,7 @@ import pytest
 
 from alzza import Model, load
 from alzza.data import make_dataset
-from alzza.data.cache import DiskCache, cache_key
+from alzza.data.store.cache import DiskCache, cache_key
 from alzza.errors import ModelFileError
 
 
@@ -73,7 +73,8 @@ def test_C_model_description_of_a_million_layers(model_file):
 
 
 def test_C_model_description_with_a_loop_of_a_million(model_file):
-    _with_description(model_file, lambda text: text.replace('"layers": [4', '"layers": [["loop", {"repeat": 1000000}, 4]', 1))
+    _with_description(model_file,
+                      lambda text: text.replace('"layers": [4', '"layers": [["loop", {"repeat": 1000000}, 4]', 1))
     with pytest.raises(ModelFileError, match="ALZZA_MAX_LAYERS"):
         load(model_file)
 
@@ -212,7 +213,7 @@ def test_I_files_swapped_between_class_folders_is_a_new_key(tmp_path):
 def test_I_image_folder_rebuilds_after_an_in_place_change(tmp_path, monkeypatch):
     from PIL import Image
 
-    from alzza.data.image_folder import read_image_folder
+    from alzza.data.readers.image_folder import read_image_folder
 
     monkeypatch.setenv("ALZZA_CACHE", str(tmp_path / "env-cache"))
     folder = tmp_path / "flowers"
@@ -268,7 +269,7 @@ def test_J_outputs_are_mode_0644(model_file, tmp_path, tabular_data_dir):
 
 
 def test_J_umask_is_respected(tmp_path):
-    from alzza.atomic import write_text_atomic
+    from alzza.saving.atomic import write_text_atomic
 
     old = os.umask(0o077)
     try:
@@ -282,7 +283,7 @@ KILLED_SAVE = """
 import os, signal, sys
 import numpy as np
 sys.path.insert(0, {src!r})
-import alzza.atomic as atomic
+import alzza.saving.atomic as atomic
 from matplotlib.figure import Figure
 from alzza.viz.plots import save_figure
 target = {target!r}
@@ -336,7 +337,8 @@ def test_J_visualize_txt_is_written_atomically(tmp_path, tabular_data_dir, monke
 
     written = []
     real = runner.write_text_atomic
-    monkeypatch.setattr(runner, "write_text_atomic", lambda path, text: written.append(Path(path).name) or real(path, text))
+    monkeypatch.setattr(runner, "write_text_atomic",
+                        lambda path, text: written.append(Path(path).name) or real(path, text))
     spec = tmp_path / "e.yaml"
     spec.write_text("name: j\ndataset: steel\ntrain: {epochs: 1, batch_size: 5}\nmodel: {layers: [4]}\n")
     runner.run_experiment(str(spec), data_dir=tabular_data_dir, out=tmp_path / "out", max_batches=1,
@@ -349,8 +351,8 @@ CONCURRENT_READ = """
 import sys
 sys.path.insert(0, {src!r})
 import numpy as np
-from alzza.data.cache import DiskCache
-from alzza.data.image_folder import read_image_folder
+from alzza.data.store.cache import DiskCache
+from alzza.data.readers.image_folder import read_image_folder
 result = read_image_folder({folder!r}, (8, 8), cache=DiskCache({cache!r}), progress=False)
 np.save({out!r}, result.images)
 """
@@ -359,7 +361,7 @@ np.save({out!r}, result.images)
 def test_kept_concurrent_cold_cache_runs_stay_correct(tmp_path):
     from PIL import Image
 
-    from alzza.data.image_folder import read_image_folder
+    from alzza.data.readers.image_folder import read_image_folder
 
     folder = tmp_path / "flowers"
     rng = np.random.default_rng(3)

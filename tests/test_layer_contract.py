@@ -40,7 +40,7 @@ def test_object_built_model_names_summarises_saves_and_trains_like_its_spec(tmp_
 
     objects.train(epochs=2, batch_size=10, learning_rate=0.01)
     spec.train(epochs=2, batch_size=10, learning_rate=0.01)
-    for a, b in zip(objects.slots, spec.slots):
+    for a, b in zip(objects.slots, spec.slots, strict=False):
         np.testing.assert_array_equal(a.value, b.value)  # bit-identical, Adam moments unshared
 
     path = tmp_path / "objects.npz"
@@ -55,7 +55,7 @@ def test_object_built_model_names_summarises_saves_and_trains_like_its_spec(tmp_
     objects.rng = np.random.default_rng(5)
     loaded.train(epochs=1, batch_size=10, learning_rate=0.01)
     objects.train(epochs=1, batch_size=10, learning_rate=0.01)
-    for a, b in zip(objects.slots, loaded.slots):
+    for a, b in zip(objects.slots, loaded.slots, strict=False):
         np.testing.assert_array_equal(a.value, b.value)
 
 
@@ -73,7 +73,7 @@ def test_object_composites_are_named_like_their_spec():
     assert [s.name for s in objects.slots] == [s.name for s in spec.slots]
     assert "layers[1].children[0].children[0]#1/w" in [s.name for s in objects.slots]
     assert "layers[1].bn/gamma" in [s.name for s in objects.slots]
-    for a, b in zip(objects.slots, spec.slots):
+    for a, b in zip(objects.slots, spec.slots, strict=False):
         np.testing.assert_array_equal(a.value, b.value)
 
 
@@ -188,8 +188,8 @@ def test_missing_gradients_are_one_error_after_the_first_backward():
 
 
 def test_layer_types_model_kinds_and_optimisers_register_one_way():
-    from alzza.kinds import MODEL_KINDS
-    from alzza.optim import OPTIMIZERS
+    from alzza.models.kinds import MODEL_KINDS
+    from alzza.training.optimizers import OPTIMIZERS
     from alzza.registries import Registry
 
     for registry, attr in ((LAYER_TYPES, "type_name"), (MODEL_KINDS, "kind"), (OPTIMIZERS, "name")):

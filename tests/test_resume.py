@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from _family_data import tiny_data_dir
 
-import alzza.callbacks
+import alzza.training.callbacks
 from alzza.experiments import run_experiment
-from alzza.io import load_model
+from alzza.saving.model_files import load_model
 
 QUIET = dict(printer=lambda *a: None, progress=False)
 
@@ -24,7 +24,7 @@ def data_dir(tmp_path_factory):
 
 def cut_after(monkeypatch, writes: int):
     """Interrupt the run (as Ctrl-C would) right after its ``writes``-th checkpoint."""
-    real = alzza.callbacks.Checkpoint.write
+    real = alzza.training.callbacks.Checkpoint.write
     count = {"n": 0}
 
     def write(self, run, epoch):
@@ -33,8 +33,8 @@ def cut_after(monkeypatch, writes: int):
         if count["n"] == writes:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(alzza.callbacks.Checkpoint, "write", write)
-    return lambda: monkeypatch.setattr(alzza.callbacks.Checkpoint, "write", real)
+    monkeypatch.setattr(alzza.training.callbacks.Checkpoint, "write", write)
+    return lambda: monkeypatch.setattr(alzza.training.callbacks.Checkpoint, "write", real)
 
 
 def losses(folder):
@@ -59,7 +59,7 @@ def test_a_family_resumes_to_the_uninterrupted_result(name, cut, data_dir, tmp_p
     result = run_experiment(name, resume=part, **{k: v for k, v in settings.items() if k != "checkpoint_every"},
                             checkpoint_every=1)
     a, b = load_model(whole / "model.npz"), load_model(part / "model.npz")
-    for x, y in zip(a.slots, b.slots):
+    for x, y in zip(a.slots, b.slots, strict=False):
         assert np.array_equal(x.value, y.value), x.name
     assert losses(whole) == losses(part)
     assert result["metrics"] == expected["metrics"]
@@ -74,4 +74,5 @@ def test_an_interrupted_run_says_how_to_continue(data_dir, tmp_path, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         run_experiment("mnist-mlp-10", epochs=3, max_batches=2, checkpoint_every=1, data_dir=data_dir,
                        out=tmp_path / "run", printer=lines.append, progress=False)
-    assert lines[-1] == f"Interrupted. Continue from the last checkpoint with: alzza run mnist-mlp-10 --resume {tmp_path / 'run'}"
+    assert lines[-1] == ("Interrupted. Continue from the last checkpoint with: "
+                         f"alzza run mnist-mlp-10 --resume {tmp_path / 'run'}")

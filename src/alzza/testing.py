@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .init import Initializer
+from .layers.initializers import Initializer
 from .errors import LayerContractError
 from .layers.base import BuildContext, check_gradients
 from .sequences import Sequences
@@ -171,7 +171,7 @@ class _FixedRandomness:
             layer.rng = np.random.default_rng(self.seed + i)
 
     def restore(self):
-        for layer, rng in zip(self.owners, self.original):
+        for layer, rng in zip(self.owners, self.original, strict=False):
             layer.rng = rng
 
 
@@ -390,13 +390,14 @@ def check_layer(layer_class, options: dict | None = None, input_shape=(4,), *, b
 
     spec = make().to_spec()
     if LAYER_TYPES.get(layer_class.type_name) is not layer_class:
-        fail("the class is registered", f"decorate it with @register_layer('name') (type_name is {layer_class.type_name!r})")
+        fail("the class is registered",
+             f"decorate it with @register_layer('name') (type_name is {layer_class.type_name!r})")
     again = parse_layer(spec, "layers[0]")
     if type(again) is not layer_class or again.to_spec() != spec:
         fail("the spec reads back to the same layer", f"{spec} became {again.to_spec()}")
 
     # 7. save / load inside a model
-    from .io import load_model
+    from .saving.model_files import load_model
     from .models import Model
 
     sequence_out = is_sequence_shape(out_shape)

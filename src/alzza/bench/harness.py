@@ -21,284 +21,24 @@ in a child process with them set. ``--unset-openblas-env`` does the same with
 from __future__ import annotations
 
 import argparse
-import copy
 import importlib.util
-import itertools
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 import numpy as np
 
-from .gemmtime import _GemmTimed, time_layer_inputs
+from .measure import _ratio, compare, gemm_profile, machine_info, peak_memory
+from .rows import LEARNING_RATE, ROWS, BareMLP, build_alzza, make_batch, row_available
 
-#: environment variables recorded with every result (the BLAS reads them at load time)
-BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS")
 #: the variables ``--unset-openblas-env`` removes
 UNSET_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-LEARNING_RATE = 0.001
 #: set in the child process so it does not re-run itself again
 CHILD_FLAG = "ALZZA_BENCH_CHILD"
 
 
-# ------------------------------------------------------------------------------ the rows
-class Row:
-    """One model of the table: how to build it on the alzza side, its data shapes."""
-
-    def __init__(self, name, kind, input_shape, mode, classes, layers, *, infer=False, experiment=None,
-                 needs=None, steps=None):
-        self.name, self.kind = name, kind
-        self.input_shape, self.mode, self.classes = tuple(input_shape), mode, classes
-        self.layers, self.infer, self.experiment, self.needs = layers, infer, experiment, needs
-        #: per-step targets: T steps (seqselect / seqbinary rows)
-        self.steps = steps
-        #: the row's own input shape when --size / --steps changed it
-        self.resized_from = None
-
-    def resized(self, size=None, steps=None):
-        """This row with ``size``×``size`` images (cnn rows) or ``steps`` time steps (rnn rows)."""
-        row = copy.copy(self)
-        row.resized_from = None
-        if (size is not None and self.kind == "cnn") or (steps is not None and self.kind == "rnn"):
-            row.resized_from = list(self.input_shape)
-        if size is not None and self.kind == "cnn":
-            row.input_shape = (size, size) + self.input_shape[2:]
-        if steps is not None and self.kind == "rnn":
-            row.input_shape = (steps,) + self.input_shape[1:]
-        return row
-
-    @property
-    def outputs(self):
-        return 1 if self.mode == "binary" else self.classes
-
-
-FLOWERS_CNN = [["conv", {"ksize": 3, "chn": 6}], ["max", {"stride": 2}],
-               ["conv", {"ksize": 3, "chn": 12}], ["max", {"stride": 2}],
-               ["conv", {"ksize": 3, "chn": 24}], ["avg", {"stride": 3}]]
-
-ROWS = [
-    Row("mlp-pulsar", "mlp", (8,), "binary", 2, [4]),
-    Row("mlp-mnist", "mlp", (784,), "select", 10, [256, 128]),
-    Row("cnn-flowers96", "cnn", (96, 96, 3), "select", 5, FLOWERS_CNN, infer=True),
-    Row("residual-flower64", "cnn", (64, 64, 3), "select", 5, None, infer=True, experiment="residual-flower"),
-    Row("lstm-automata", "rnn", (40, 45), "binary", 2,
-        [["lstm", {"recur_size": 64, "outseq": False}]], needs="lstm"),
-    # chapter 12: seqwrap(avg, conv, full) + lstm on 5 video frames, a target per step
-    Row("seqwrap-videoshot", "family", (5, 90, 120, 3), "seqbinary", 2, None, experiment="videoshot-lstm-5",
-        steps=5),
-    # chapter 14: the mnist-eng encoder (batch norm, dense) and LSTM decoder, trained end to end
-    Row("encdec-mnist-eng", "family", (784,), "seqselect", 27, None, experiment="mnist-eng-2steps", steps=6),
-    # chapter 15: one discriminator step and one generator step
-    Row("gan-mnist", "family", (784,), "gan", 1, None, experiment="gan-mnist-8"),
-]
-
-
-def row_available(row) -> str | None:
-    """None when the row can run, else the reason it can't (a layer type not written yet)."""
-    if row.needs is None:
-        return None
-    from ..layers.registry import LAYER_TYPES
-
-    if row.needs not in LAYER_TYPES:
-        return f"layer type {row.needs!r} is not in alzza yet (src/alzza/layers/recurrent.py)"
-    return None
-
-
-def build_alzza(row, seed=0):
-    """The alzza Model of ``row`` (float32, plain SGD)."""
-    from ..models import Model
-
-    if row.kind == "family":  # the book experiment's own model, on its data set's declared shapes
-        from ..data import describe_dataset
-        from ..experiments import find_experiment
-        from ..experiments.runner import build_model
-
-        exp = find_experiment(row.experiment)
-        dataset = describe_dataset(exp.dataset, declared_only=True)
-        return build_model(exp, dataset, seed, printer=lambda *a: None)
-    if row.experiment is not None:
-        from ..data import make_dataset
-        from ..experiments import find_experiment
-
-        exp = find_experiment(row.experiment)
-        dataset = make_dataset({"name": "dummy", "input_shape": list(row.input_shape), "classes": row.classes})
-        return Model(dataset, exp.layers, name=row.name, optimizer="sgd", init=exp.init, seed=seed,
-                     macros=exp.macros, head=exp.head, printer=lambda *a: None)
-    return Model(None, row.layers, name=row.name, optimizer="sgd", seed=seed, input_shape=row.input_shape,
-                 output_shape=(row.outputs,), mode=row.mode, printer=lambda *a: None)
-
-
-def make_batch(row, batch, rng):
-    """Random float32 inputs and targets (one-hot for select, 0/1 for binary, per step for seq*)."""
-    if row.mode == "gan":  # real examples in the generator's range (−1, 1); no targets
-        return rng.uniform(-1, 1, (batch,) + row.input_shape).astype(np.float32), None, None
-    x = rng.standard_normal((batch,) + row.input_shape, dtype=np.float32)
-    if row.mode == "seqbinary":
-        labels = rng.integers(0, 2, (batch, row.steps))
-        y = labels.astype(np.float32)[..., None]
-    elif row.mode == "seqselect":
-        labels = rng.integers(0, row.classes, (batch, row.steps))
-        y = np.eye(row.classes, dtype=np.float32)[labels]
-    elif row.mode == "binary":
-        labels = rng.integers(0, 2, batch)
-        y = labels.astype(np.float32).reshape(batch, 1)
-    else:
-        labels = rng.integers(0, row.classes, batch)
-        y = np.eye(row.classes, dtype=np.float32)[labels]
-    return x, y, labels
-
-
-# --------------------------------------------------------------------- bare NumPy MLP
-class BareMLP:
-    """The same MLP's training step in a dozen lines of NumPy (relu hidden layers, SGD).
-
-    The floor the framework is measured against on small networks: forward, the loss,
-    backward and w ← w − η·g with nothing around them.
-    """
-
-    def __init__(self, sizes, mode, rng):
-        self.mode = mode
-        self.ws = [(rng.standard_normal((a, b)) * np.sqrt(2 / (a + b))).astype(np.float32)
-                   for a, b in itertools.pairwise(sizes)]
-        self.bs = [np.zeros(b, np.float32) for b in sizes[1:]]
-
-    def step(self, x, y, lr):
-        acts = [x]
-        for w, b in zip(self.ws[:-1], self.bs[:-1]):            # h = relu(h·W + b)
-            z = acts[-1] @ w
-            z += b
-            acts.append(np.maximum(z, 0, out=z))
-        o = acts[-1] @ self.ws[-1]
-        o += self.bs[-1]
-        if self.mode == "binary":                                # sigmoid cross-entropy, dL/do = σ(o) − y
-            loss = np.mean(np.maximum(o, 0) - o * y + np.log1p(np.exp(-np.abs(o))))
-            g = (0.5 + 0.5 * np.tanh(0.5 * o) - y) / len(o)
-        else:                                                    # softmax cross-entropy, dL/do = p − y
-            e = np.exp(o - o.max(axis=1, keepdims=True))
-            e /= e.sum(axis=1, keepdims=True)
-            loss = -np.mean(np.log(e[y.astype(bool)]))
-            g = (e - y) / len(o)
-        for i in reversed(range(len(self.ws))):                  # backward and SGD, last layer first
-            gw, gb = acts[i].T @ g, g.sum(axis=0)
-            if i:
-                g = (g @ self.ws[i].T) * (acts[i] > 0)
-            self.ws[i] -= lr * gw
-            self.bs[i] -= lr * gb
-        return float(loss)
-
-
-# ------------------------------------------------------------------------------ timing
-def _calibrate(fn, target):
-    """Calls per timing block so that a block lasts about ``target`` seconds."""
-    start = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - start, 1e-7)
-    return max(1, int(target / once))
-
-
-def compare(sides: dict, batch, repeats, target, warmup=2):
-    """Per-example seconds of each side: median, min, max over ``repeats`` blocks.
-
-    Blocks alternate between the sides (and the order rotates every repeat), so the
-    load of a shared machine falls on all of them alike.
-    """
-    names = list(sides)
-    for name in names:
-        for _ in range(warmup):
-            sides[name]()
-    calls = {name: _calibrate(sides[name], target) for name in names}
-    samples = {name: [] for name in names}
-    for r in range(repeats):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for name in order:
-            fn, k = sides[name], calls[name]
-            start = time.perf_counter()
-            for _ in range(k):
-                fn()
-            samples[name].append((time.perf_counter() - start) / (k * batch))
-    return {name: _stats(values) for name, values in samples.items()}
-
-
-def _stats(values):
-    values = sorted(values)
-    return {"median": float(np.median(values)), "min": values[0], "max": values[-1], "n": len(values)}
-
-
-def _ratio(a, b):
-    """alzza/torch: median over median, and the range from the blocks' extremes."""
-    return {"median": a["median"] / b["median"], "min": a["min"] / b["max"], "max": a["max"] / b["min"]}
-
-
-# ------------------------------------------------------------------ profile and memory
-def gemm_profile(model, x, y, step_seconds, steps=3):
-    """Seconds per training step spent in matrix products, and their share of ``step_seconds``.
-
-    Runs on a deep copy whose parameters are :class:`_GemmTimed` views (the wrapper's own
-    overhead is outside the timed calls, so the GEMM seconds are real; the share divides
-    them by the untraced step time measured in the table).
-    """
-    twin = copy.deepcopy(model)
-    for layer in twin.network.walk():
-        for key, value in list(layer.params.items()):
-            layer.params[key] = value.view(_GemmTimed)
-    time_layer_inputs(twin)
-    xt = x.view(_GemmTimed)
-    twin.train_step(xt, y, LEARNING_RATE)  # warm-up
-    _GemmTimed.seconds, _GemmTimed.calls = 0.0, 0
-    for _ in range(steps):
-        twin.train_step(xt, y, LEARNING_RATE)
-    gemm = _GemmTimed.seconds / steps
-    return {"gemm_seconds_per_step": gemm, "gemm_calls_per_step": _GemmTimed.calls // steps,
-            "share": min(1.0, gemm / step_seconds) if step_seconds > 0 else None}
-
-
-def peak_memory(step):
-    """Peak bytes newly allocated (tracemalloc: NumPy reports its buffers) during one step."""
-    step()  # warm-up: buffers a layer keeps from step to step are not counted
-    tracemalloc.start()
-    try:
-        step()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-# ---------------------------------------------------------------- environment records
-def blas_info():
-    """NumPy's build configuration (BLAS name and version) as a dict."""
-    try:
-        config = np.show_config(mode="dicts")
-        deps = config.get("Build Dependencies", {})
-        return {"blas": deps.get("blas"), "lapack": deps.get("lapack"),
-                "simd": config.get("SIMD Extensions")}
-    except Exception as exc:  # noqa: BLE001 — older NumPy: no mode="dicts"
-        return {"error": f"np.show_config(mode='dicts') failed: {exc}"}
-
-
-def machine_info():
-    info = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-            "numpy": np.__version__, "blas": blas_info(),
-            "env": {name: os.environ.get(name) for name in BLAS_ENV}}
-    try:
-        info["loadavg"] = os.getloadavg()
-    except OSError:
-        pass
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return info
-
-
-# ---------------------------------------------------------------------- torch reference
 def find_torch_reference(path=None):
     """The file of PyTorch reference models: ``path``, $ALZZA_BENCH_TORCH, or benchmarks/ of the source tree."""
     candidates = [path, os.environ.get("ALZZA_BENCH_TORCH"),
@@ -463,7 +203,8 @@ def run_suite(args, log=print):
     log("")
     for line in table_lines(results):
         log(line)
-    path = Path(args.json) if args.json else Path(args.out or "runs/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    stamp = time.strftime('%Y%m%d-%H%M%S')
+    path = Path(args.json) if args.json else Path(args.out or "runs/bench") / f"bench-{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2, default=_jsonable), encoding="utf-8")
     log(f"results written to {path}")
@@ -516,7 +257,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", nargs="+", metavar="ROW", help=f"only these rows ({', '.join(r.name for r in ROWS)})")
     parser.add_argument("--batch", type=_at_least_one(int), nargs="+", help="batch sizes (default 10 64; --quick: 10)")
     parser.add_argument("--repeats", type=_at_least_one(int), help="timing blocks per side (default 9; --quick: 3)")
-    parser.add_argument("--target", type=_at_least_one(float), help="seconds per timing block (default 0.15; --quick: 0.02)")
+    parser.add_argument("--target", type=_at_least_one(float),
+                        help="seconds per timing block (default 0.15; --quick: 0.02)")
     parser.add_argument("--json", help="where to write the results JSON (default: --out/bench-<time>.json)")
     parser.add_argument("--out", help="run folder for the JSON when --json is not given (default runs/bench)")
     parser.add_argument("--size", type=_at_least_one(int), help="image side in pixels for the cnn rows (e.g. 192)")

@@ -18,14 +18,15 @@ import numpy as np
 
 from ..device import to_host
 from ..models import Model
-from ..optim import make_optimizer
+from ..training.optimizers import make_optimizer
 from .datasets import settings
-from .report import BookPrinter, book_visualize
+from .printed_forms import BookPrinter, book_visualize
 from .session import next_seed
 
 
 def book_layers(hconfigs):
-    """The book's hconfigs as a layer list: a single bare spec (``['custom', {...}]``) is wrapped, as its CnnBasicModel does."""
+    """The book's hconfigs as a layer list: a single bare spec (``['custom', {...}]``) is wrapped,
+    as its CnnBasicModel does."""
     if isinstance(hconfigs, (list, tuple)) and hconfigs and not isinstance(hconfigs[0], (list, tuple, int)):
         return [list(hconfigs)]
     return list(hconfigs)
@@ -42,7 +43,7 @@ def figure_path(model, kind: str):
 
 class BookMethods:
     """What every book class adds to an alzza model: the book's keyword names, its
-    printed forms (:mod:`alzza.book.report`) and ``use_adam``."""
+    printed forms (:mod:`alzza.book.printed_forms`) and ``use_adam``."""
 
     def train(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, *more, **options):
         if report:
@@ -120,7 +121,7 @@ class CnnRegModel(CnnBasicModel):
 
     def show_param_dist(self):
         """The weight histograms (:func:`alzza.viz.weights.weight_histograms`) and their numbers."""
-        from ..viz.weights import NEAR_ZERO, weight_histograms
+        from ..viz.weights import weight_histograms
 
         self.params_figure, stats = weight_histograms(self, figure_path(self, "weights"))
         # the book's one line over every weight and kernel: |w| ≤ 1e-5 counts as near 0

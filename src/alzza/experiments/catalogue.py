@@ -40,7 +40,7 @@ import yaml
 
 from ..device import DEVICES
 from ..errors import ExperimentError, SpecError
-from ..optim import make_optimizer
+from ..training.optimizers import make_optimizer
 from ..limits import check_tree, max_spec_bytes, max_spec_depth, read_bounded_text
 
 TOP_KEYS = {"name", "chapter", "title", "notes", "dataset", "model", "macros", "macro_files", "train", "book", "seed",
@@ -110,7 +110,8 @@ def _unknown(keys, known, where, source):
 
 
 def _expect(value, types, path, source, what):
-    if not isinstance(value, types) or isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+    type_tuple = types if isinstance(types, tuple) else (types,)
+    if not isinstance(value, types) or isinstance(value, bool) and bool not in type_tuple:
         raise ExperimentError(f"{source}: {path}: must be {what}, got {value!r}")
     return value
 
@@ -260,7 +261,7 @@ def check_run_name(name: str, source: str) -> str:
 def _check_training_options(train: dict, source: str) -> None:
     """validate / early_stopping / lr_schedule checked now, so a typo fails before any training."""
     from ..errors import TrainingError
-    from ..training import default_callbacks
+    from ..training.loop import default_callbacks
 
     validate = train["validate"]
     if validate not in ("auto", "full") and (isinstance(validate, bool) or not isinstance(validate, int)
@@ -442,4 +443,5 @@ def find_experiment(name_or_path) -> Experiment:
         return experiments[text]
     close = difflib.get_close_matches(text, list(experiments), n=3)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    raise ExperimentError(f"no experiment named {text!r}.{hint} 'alzza list' shows them all; a path to a .yaml file runs your own.")
+    raise ExperimentError(f"no experiment named {text!r}.{hint} 'alzza list' shows them all; "
+                          "a path to a .yaml file runs your own.")

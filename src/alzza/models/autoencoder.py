@@ -26,7 +26,7 @@ from ..device import to_host
 
 from ..errors import AlzzaError, SpecError
 from ..heads import RegressionHead, make_head
-from ..kinds import register_model_kind
+from .kinds import register_model_kind
 from ..sequences import is_sequence_shape
 from .family import FamilyModel, training_examples
 from .parts import SEQUENCE_MODES, Chain, encode_in_chunks
@@ -206,7 +206,7 @@ class Autoencoder(FamilyModel):
                    progress=None, max_batches=None, **options):
         """Train encoder + decoder to reproduce ALL training inputs (labels unused).
 
-        ``options`` as :func:`alzza.training.fit` (validate, lr_schedule, early_stopping, ...)."""
+        ``options`` as :func:`alzza.training.loop.fit` (validate, lr_schedule, early_stopping, ...)."""
         dataset = self._need_dataset("autoencode()")
         return self._train_chain(self.reconstruction, _Reconstruction(dataset), epochs, batch_size,
                                  learning_rate, report, progress, max_batches, stage="autoencode", **options)
@@ -219,7 +219,7 @@ class Autoencoder(FamilyModel):
                                  progress, max_batches, stage="supervised", **options)
 
     def test(self) -> dict:
-        from ..training import format_accuracy
+        from ..training.loop import format_accuracy
 
         dataset = self._need_dataset("test()")
         x, y = dataset.test_data()
@@ -260,7 +260,7 @@ class Autoencoder(FamilyModel):
             captions, colors = estimate_captions(dataset, self.head, estimate, y)
             recon = self.reconstruct(x)
             originals, copies = to_images(x), to_images(recon)
-            images = np.stack([img for pair in zip(originals, copies) for img in pair])
+            images = np.stack([img for pair in zip(originals, copies, strict=False) for img in pair])
             all_captions = [c for cap in captions for c in (f"original\n{cap}", "reconstruction")]
             all_colors = [c for col in colors for c in (col, "black")]
             fig = image_grid(images, all_captions, columns=2, colors=all_colors,
@@ -309,7 +309,7 @@ class Autoencoder(FamilyModel):
             query_x, labels = x[pick], y[pick]
         matches = self.hash_index.search(self.encode(query_x), max_rank)
         for i, m in enumerate(matches[:show_cnt]):
-            ranked = ", ".join(f"#{k} ({d:.3f})" for k, d in zip(m.indices, m.distances))
+            ranked = ", ".join(f"#{k} ({d:.3f})" for k, d in zip(m.indices, m.distances, strict=False))
             self.printer(f"query {i}: bucket {m.bits} holds {m.bucket_size}; nearest: {ranked or 'none'}")
         if path is not None or show_cnt:
             from ..viz.hashing import hash_search_figure

@@ -28,11 +28,11 @@ from ..device import to_host
 
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
-from ..kinds import register_model_kind
+from .kinds import register_model_kind
 from ..sequences import is_sequence_shape
 from .family import FamilyModel, training_examples
 from .parts import Chain
-from ..callbacks import ReportPrinter
+from ..training.callbacks import ReportPrinter
 from .step import plain_metrics
 
 __all__ = ["Gan"]
@@ -234,7 +234,7 @@ class GanReport(ReportPrinter):
     def epoch_line(self, run, logs, since_last):
         gan = run.model
         if gan._running:
-            d_loss, g_loss, d_acc, g_acc = (float(np.mean(col)) for col in zip(*gan._running))
+            d_loss, g_loss, d_acc, g_acc = (float(np.mean(col)) for col in zip(*gan._running, strict=False))
             gan._running = []
         else:
             (d_acc, g_acc), d_loss, g_loss = logs["accuracy"], float("nan"), float("nan")

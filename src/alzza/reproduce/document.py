@@ -28,9 +28,9 @@ from pathlib import Path
 import yaml
 
 from ..errors import AlzzaError
-from .report import chapter_title, write_text_atomic
-from .rows import (BAND, NOT_RUN, NOT_STARTED, Row, Summary, band_text, book_text, diff_text, ours_text,
-                   range_text, read_row, seconds_text, seeds_text)
+from .table_report import chapter_title, write_text_atomic
+from .rows import (BAND, NOT_RUN, NOT_STARTED, VARIANT, Row, Summary, band_text, book_text, diff_text, ours_text,
+                   range_text, read_row, seconds_text, seed_verdict_text, seeds_text)
 from .session import RUNS, read_sessions, session_lines
 
 NOTES_SUFFIX = "-notes.yaml"
@@ -55,6 +55,9 @@ def read_notes(doc_path: Path) -> dict:
 def validation_spread(result: dict | None):
     """(lowest, highest, epochs) of the validation accuracy over the run's last epochs; per
     head (lists) for a two-head model or a GAN's discriminator / generator pair."""
+    if (result or {}).get("validate_tail"):  # recorded as (lowest, highest, epochs)
+        low, high, epochs = result["validate_tail"]
+        return low, high, int(epochs)
     history = (result or {}).get("history") or {}
     values = [v for v in history.get("validate_accuracy") or [] if v is not None]
     tail = values[-TAIL_EPOCHS:]
@@ -63,7 +66,7 @@ def validation_spread(result: dict | None):
     if all(isinstance(v, (int, float)) for v in tail):
         return min(tail), max(tail), len(tail)
     if all(isinstance(v, (list, tuple)) for v in tail) and len({len(v) for v in tail}) == 1:
-        columns = [[c for c in col if isinstance(c, (int, float))] for col in zip(*tail)]
+        columns = [[c for c in col if isinstance(c, (int, float))] for col in zip(*tail, strict=False)]
         if all(columns):
             return [min(c) for c in columns], [max(c) for c in columns], len(tail)
     return None
@@ -76,7 +79,7 @@ def evidence(row: Row) -> list[str]:
     source = str(result.get("data_source") or "")
     if row.data in ("stand-in", "subset"):
         found.append(f"data differs ({row.data}): {source.split('; ')[0]}")
-    if row.settings not in ("book's", "build only"):
+    if row.settings not in ("book's", "build only", VARIANT):
         found.append(f"settings differ: {row.settings}")
     for comparison in row.comparisons:
         spread = row.seed_range(comparison.key)
@@ -85,9 +88,9 @@ def evidence(row: Row) -> list[str]:
         low, high = spread
         lows, highs, books = ((low, high, comparison.book) if isinstance(low, list)
                               else ([low], [high], [comparison.book]))
-        inside = all(a - 1e-9 <= b <= c + 1e-9 for a, b, c in zip(lows, books, highs))
-        wide = any(c - a > 2 * BAND for a, c in zip(lows, highs))
-        count = sum(m.get(comparison.key) is not None for _, m in row.seed_metrics)
+        inside = all(a - 1e-9 <= b <= c + 1e-9 for a, b, c in zip(lows, books, highs, strict=False))
+        wide = any(c - a > 2 * BAND for a, c in zip(lows, highs, strict=False))
+        count = row.seed_count(comparison.key)
         found.append(f"seed spread of {comparison.key}: ours over {count} seeds is {range_text(spread)}, the book's "
                      f"{_figure(comparison.book)} lies {'inside' if inside else 'outside'} it"
                      + ("; one run moves more than the whole band" if wide else ""))
@@ -95,7 +98,7 @@ def evidence(row: Row) -> list[str]:
     if spread:
         low, high, epochs = spread
         lows, highs = (low, high) if isinstance(low, list) else ([low], [high])
-        if any(b - a > BAND for a, b in zip(lows, highs)):
+        if any(b - a > BAND for a, b in zip(lows, highs, strict=False)):
             found.append(f"one run is noisy: our accuracy on the validation sample moved over "
                          f"{range_text((low, high))} in the last {epochs} epochs")
     return found
@@ -118,6 +121,8 @@ def explanation(row: Row, notes: dict) -> str:
     if row.within is not False:
         return str(written or "")
     found = evidence(row) + ([str(written)] if written else [])
+    if row.variant and not written:
+        found.append(f"alzza's variant, not the book's setting: {row.variant}")
     return "; ".join(found) if found else "*unexplained*"
 
 
@@ -126,20 +131,55 @@ def _md(text) -> str:
 
 
 HEADERS = ("experiment", "data", "settings", "ours", "book", "difference", f"±{BAND:g}", "over seeds",
-           "train s (ours)", "train s (book)", "explanation")
+           f"book in seeds ±{BAND:g}", "train s (ours)", "train s (book)", "explanation")
+#: the rows run on the book's own data (the real files, or the book's generator for the automata)
+SAME_DATA = ("real", "generated")
 
 
-def render_document(rows: list[Row], sessions: list[dict], notes: dict, out_dir: str) -> str:
+def same_data_lines(rows: list[Row]) -> list[str]:
+    """The band counts over all rows and over the rows on the book's own data."""
+    lines = []
+    for label, chosen in (("all rows", rows), ("rows on the book's own data (real files or its generator)",
+                                               [r for r in rows if r.data in SAME_DATA])):
+        compared = [r for r in chosen if r.within is not None]
+        within = [r for r in compared if r.within]
+        either = [r for r in compared if r.within or r.in_seed_range]
+        seeded = [r for r in compared if r.in_seed_range is not None]
+        lines.append(f"{label}: within ±{BAND:g} {len(within)} / {len(compared)}; the book's figure inside our "
+                     f"seed range ±{BAND:g} {sum(bool(r.in_seed_range) for r in seeded)} / {len(seeded)} (rows with "
+                     f"two or more seeds); either {len(either)} / {len(compared)}")
+    return lines
+
+
+INTRO = ("Generated by `{command}` from `{source}`, the committed record of every row's runs "
+         "(per seed: metrics, settings fingerprint, code fingerprint, commit, seconds); every figure here comes "
+         "from it, and `alzza reproduce --check` lists the rows whose settings or code changed since their run. "
+         "Ours is the run at the experiment's own seed; *over seeds* is the range over all seeds run; the book's "
+         "figure is one run on the author's machine. Two verdicts: *±{band:g}* when every figure the book gives "
+         "is within ±{band:g} of ours (a parameter count must match exactly), and *book in seeds ±{band:g}* "
+         "when every figure the book gives lies inside our range over seeds widened by {band:g} (— with one "
+         "seed). *book's* settings: the row is the book's cell (no alzza variant) run for its epochs; a row "
+         "whose settings changed after its run is marked *stale* until it is rerun.")
+
+
+def render_document(rows: list[Row], sessions: list[dict], notes: dict, out_dir: str, *,
+                    intro: str | None = None, session_text: list[str] | None = None) -> str:
     summary = Summary.of(rows)
     lines = ["# Reproduction of the book's results", "",
-             "Generated by `alzza reproduce --all --markdown-doc docs/reproduction.md "
-             f"--out {out_dir}` from the run folders of the reproduction sessions below; every figure here "
-             "comes from those runs (their `result.json`). Regenerate it whenever an experiment's settings "
-             "change. Ours is one run with the experiment's own seed; the book's is one run on the author's "
-             f"machine. A row is within the band when every figure the book gives is within ±{BAND:g} of ours "
-             "(a parameter count must match exactly).", "", "## Sessions", ""]
-    lines += [f"- {line}" for line in session_lines(sessions)] or ["- none recorded"]
-    lines += ["", "## Summary", ""] + [f"- {line}" for line in summary.lines()] + [""]
+             intro or ("Generated by `alzza reproduce --all --markdown-doc docs/reproduction.md "
+                       f"--out {out_dir}` from the run folders of the reproduction sessions below; every figure "
+                       "here comes from those runs (their `result.json`). Ours is one run with the experiment's "
+                       "own seed; the book's is one run on the author's machine. A row is within the band when "
+                       f"every figure the book gives is within ±{BAND:g} of ours (a parameter count must match "
+                       "exactly)."), "", "## Sessions", ""]
+    shown = session_text if session_text is not None else session_lines(sessions)
+    lines += [f"- {line}" for line in shown] or ["- none recorded"]
+    stale = [r.name for r in rows if r.message and r.status == "done"]
+    lines += ["", "## Summary", ""] + [f"- {line}" for line in summary.lines() + same_data_lines(rows)]
+    if stale:
+        lines.append(f"- stale rows (settings changed since their run, rerun pending; their figures are the old "
+                     f"settings'): {len(stale)}: {', '.join(stale)}")
+    lines.append("")
     not_run = [r for r in rows if r.status == NOT_RUN]
     if not_run:
         reason = str(notes.get("not_run") or DEFAULT_NOT_RUN)
@@ -147,9 +187,12 @@ def render_document(rows: list[Row], sessions: list[dict], notes: dict, out_dir:
     for chapter, group in groupby(rows, key=lambda r: r.chapter):
         lines += [f"## {chapter_title(chapter)}", "", "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
         for row in group:
-            cells = [row.name, row.data, row.settings, ours_text(row), book_text(row), diff_text(row), band_text(row),
-                     seeds_text(row), seconds_text(row.ours_seconds), seconds_text(row.book_seconds),
+            cells = [row.name, row.data, row.settings + (" (stale)" if row.message and row.status == "done" else ""),
+                     ours_text(row), book_text(row), diff_text(row), band_text(row), seeds_text(row),
+                     seed_verdict_text(row), seconds_text(row.ours_seconds), seconds_text(row.book_seconds),
                      explanation(row, notes)]
+            if row.message and row.status == "done":
+                cells[-1] = "; ".join(filter(None, [f"stale: {row.message}", cells[-1]]))
             if row.status == NOT_RUN:
                 cells[-1] = str((notes.get("rows") or {}).get(row.name) or "not run in this session")
             lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
@@ -175,3 +218,4 @@ def write_document(out_dir, doc_path, printer=print) -> tuple[Path, int]:
         printer(f"rows outside ±{BAND:g} with no explanation (add them to "
                 f"{doc.with_name(doc.stem + NOTES_SUFFIX)}): {', '.join(unexplained)}")
     return doc, sum(r.status in (NOT_RUN, NOT_STARTED) for r in rows)
+
