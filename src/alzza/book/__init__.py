@@ -80,7 +80,8 @@ from .models import (  # noqa: E402
 )
 
 __all__ = [
-    "LEARNING_RATE", "RND_STD", "randomize", "reseed", "use_device", "set_hidden", "abalone_exec", "pulsar_exec", "steel_exec",
+    "LEARNING_RATE", "RND_STD", "randomize", "reseed", "use_device", "set_hidden", "abalone_exec", "pulsar_exec",
+    "steel_exec",
     "AbaloneDataset", "PulsarDataset", "SteelDataset", "PulsarSelectDataset", "FlowersDataset",
     "Office31Dataset", "DummyDataset", "AutomataDataset", "UrbanSoundDataset", "VideoShotDataset",
     "MnistAutoDataset", "MnistEngDataset", "MnistKorDataset", "GanDatasetPicture", "GanDatasetMnist",
