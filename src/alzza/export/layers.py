@@ -24,6 +24,23 @@ rnn, lstm, gru     see :mod:`alzza.export.recurrent` (also seqwrap)
 Activations: relu → Relu, sigmoid → Sigmoid, tanh → Tanh, none → nothing.
 A layer type without an emitter — or an option without an ONNX form — raises one
 :class:`~alzza.export.errors.ExportError` naming the layer's path and why.
+
+Your own layer's ONNX form
+--------------------------
+A layer class of your own (``@register_layer``) declares how it is exported with a
+method ``onnx_form(self, builder, value) -> Value``: ``builder`` is the
+:class:`~alzza.export.graph.GraphBuilder` (``builder.op(op_type, inputs, hint, **attrs)``
+adds a node and returns its output name, ``builder.const(array, hint)`` a weight,
+``builder.scalar(x)`` a constant), ``value`` the :class:`~alzza.export.graph.Value` coming
+in (its ``name`` in the graph and alzza's per-example ``shape``); return
+``value.like(output_name, new_shape)``. For y = 2x::
+
+    def onnx_form(self, builder, value):
+        return value.like(builder.op("Mul", [value.name, builder.scalar(2.0)], self.path))
+
+(``@alzza.export.emitter(MyLayer)`` on a function ``emit(builder, layer, value)`` does the
+same from outside the class.) A layer with neither is one clear error: "layer type X has
+no ONNX form". Export the model with ``alzza export MODEL OUT --import mylayer.py``.
 """
 
 from __future__ import annotations
@@ -62,13 +79,32 @@ def where(layer) -> str:
 
 def emit(b: GraphBuilder, layer, value: Value) -> Value:
     """The ONNX nodes of ``layer`` applied to ``value`` (ExportError if it has no ONNX form)."""
+    own = getattr(type(layer), "onnx_form", None)
+    if own is not None:
+        return _own_form(b, layer, value)
     for cls in type(layer).__mro__:
         fn = EMITTERS.get(cls)
         if fn is not None:
             return fn(b, layer, value)
     known = ", ".join(sorted({c.type_name for c in EMITTERS}))
-    raise ExportError(f"{where(layer)}: layer type {layer.type_name!r} cannot be exported to ONNX: the exporter "
-                      f"has no ONNX form for it (exportable types: {known})")
+    raise ExportError(f"{where(layer)}: layer type {layer.type_name!r} has no ONNX form, so it cannot be exported "
+                      f"(exportable types: {known}); a layer class of your own declares one with a method "
+                      f"onnx_form(self, builder, value) (see alzza.export.layers)")
+
+
+def _own_form(b: GraphBuilder, layer, value: Value) -> Value:
+    """A user layer's ``onnx_form``: its failures and a result that is not a Value are ExportErrors."""
+    try:
+        result = layer.onnx_form(b, value)
+    except ExportError:
+        raise
+    except Exception as exc:  # the user's code: say whose it is
+        raise ExportError(f"{where(layer)}: the onnx_form of layer type {layer.type_name!r} failed: "
+                          f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(result, Value):
+        raise ExportError(f"{where(layer)}: the onnx_form of layer type {layer.type_name!r} returned "
+                          f"{type(result).__name__}, not the output Value (value.like(name, shape))")
+    return result
 
 
 def activation(b: GraphBuilder, layer, name: str, value: Value) -> Value:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SpecError
+from ..errors import DataError, SpecError
 from ..layers import BuildContext, Dense, Layer, Serial
 from ..layers.base import check_built
 from ..layers.seqwrap import SeqWrap, WholeSequence
@@ -227,6 +227,10 @@ class Chain(TrainingStep):
         x = self._cast(x)
         for network, shape in self._links:
             if shape is not None and isinstance(x, np.ndarray) and x.shape[1:] != shape:
+                if x.ndim < 1 or int(np.prod(x.shape[1:])) != int(np.prod(shape)):
+                    raise DataError(f"{network.path or self.name}: the input has shape {x.shape} ({x.shape[1:]} per "
+                                    f"example), but this takes {shape} per example (an array of shape "
+                                    f"(N,) + {shape}, or N rows of {int(np.prod(shape))} values)")
                 x = x.reshape((len(x),) + shape)
             x = network.forward(x, training)
         return x
