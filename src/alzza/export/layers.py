@@ -87,8 +87,8 @@ def emit(b: GraphBuilder, layer, value: Value) -> Value:
         if fn is not None:
             return fn(b, layer, value)
     known = ", ".join(sorted({c.type_name for c in EMITTERS}))
-    raise ExportError(f"{where(layer)}: layer type {layer.type_name!r} has no ONNX form, so it cannot be exported "
-                      f"(exportable types: {known}); a layer class of your own declares one with a method "
+    raise ExportError(f"{where(layer)}: layer type {layer.type_name!r} cannot be exported to ONNX: it has no ONNX "
+                      f"form (exportable types: {known}); a layer class of your own declares one with a method "
                       f"onnx_form(self, builder, value) (see alzza.export.layers)")
 
 
