@@ -65,7 +65,7 @@ def export_all(model, path, *, class_names=None, opset: int = OPSET) -> dict[str
 def check_output(path: Path, source=None) -> None:
     """Refuse an output that is not a new file nor a regular one (a folder, a FIFO, a device
     such as /dev/null), one under a file, and ``source`` itself (the model file read)."""
-    from ..atomic import target_problem
+    from ..saving.atomic import target_problem
 
     problem = target_problem(path)
     if problem:
@@ -77,9 +77,9 @@ def check_output(path: Path, source=None) -> None:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, then rename it into place
-    (:mod:`alzza.atomic`: mode 0644 under the usual umask, killed saves' temp files cleaned).
+    (:mod:`alzza.saving.atomic`: mode 0644 under the usual umask, killed saves' temp files cleaned).
     Only a regular file is written: see :func:`check_output`."""
-    from ..atomic import write_bytes_atomic
+    from ..saving.atomic import write_bytes_atomic
 
     check_output(path)
     try:
