@@ -28,8 +28,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
 import numpy as np
 
+from ..saving.atomic import write_text_atomic
 from .measure import _ratio, compare, gemm_profile, machine_info, peak_memory
 from .rows import LEARNING_RATE, ROWS, BareMLP, build_alzza, make_batch, row_available
 
@@ -166,10 +168,7 @@ def run_suite(args, log=print):
     target = args.target or (0.02 if quick else 0.15)
     batches = args.batch or ([10] if quick else [10, 64])
     selected = [r for r in ROWS if not args.rows or r.name in args.rows]
-    if args.rows:
-        unknown = set(args.rows) - {r.name for r in ROWS}
-        if unknown:
-            raise SystemExit(f"unknown rows {sorted(unknown)}; known: {', '.join(r.name for r in ROWS)}")
+    check_options(args)
     selected = [row.resized(args.size, args.steps) for row in selected]
     info = machine_info()
     info["threads"] = threads
@@ -203,11 +202,37 @@ def run_suite(args, log=print):
     log("")
     for line in table_lines(results):
         log(line)
-    path = Path(args.json) if args.json else Path(args.out or "runs/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path = _json_path(args)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2, default=_jsonable), encoding="utf-8")
+    write_text_atomic(path, json.dumps(out, indent=2, default=_jsonable))
     log(f"results written to {path}")
     return out
+
+
+def _json_path(args) -> Path:
+    return Path(args.json) if args.json else \
+        Path(args.out or "runs/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+
+
+def check_options(args) -> None:
+    """Refuse unknown rows and a results file that can't be written, before anything is measured."""
+    from ..errors import AlzzaError
+    from ..saving.atomic import target_problem
+
+    unknown = sorted(set(args.rows or ()) - {r.name for r in ROWS})
+    if unknown:
+        raise AlzzaError(f"--rows: unknown rows {unknown}; known: {', '.join(r.name for r in ROWS)}")
+    path = _json_path(args)
+    flag = "--json" if args.json else "--out"
+    problem = target_problem(path)
+    if problem:
+        raise AlzzaError(f"{flag} {path}: {problem}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise AlzzaError(f"{flag} {path}: a part of this path is a file, not a folder") from None
+    except OSError as exc:
+        raise AlzzaError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
 
 
 def _loadavg():
@@ -253,7 +278,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", nargs="+", metavar="ROW", help=f"only these rows ({', '.join(r.name for r in ROWS)})")
     parser.add_argument("--batch", type=_at_least_one(int), nargs="+", help="batch sizes (default 10 64; --quick: 10)")
     parser.add_argument("--repeats", type=_at_least_one(int), help="timing blocks per side (default 9; --quick: 3)")
-    parser.add_argument("--target", type=_at_least_one(float), help="seconds per timing block (default 0.15; --quick: 0.02)")
+    parser.add_argument("--target", type=_at_least_one(float),
+                        help="seconds per timing block (default 0.15; --quick: 0.02)")
     parser.add_argument("--json", help="where to write the results JSON (default: --out/bench-<time>.json)")
     parser.add_argument("--out", help="run folder for the JSON when --json is not given (default runs/bench)")
     parser.add_argument("--size", type=_at_least_one(int), help="image side in pixels for the cnn rows (e.g. 192)")
@@ -294,6 +320,7 @@ def main(argv=None, log=print) -> int:
 
 def run(args, argv, log=print) -> int:
     """Run the suite here, or in a child process when the BLAS environment must change first."""
+    check_options(args)  # here too: a child process would only print a traceback
     env = _child_env(args)
     if env is not None:
         argv = list(sys.argv[1:] if argv is None else argv)

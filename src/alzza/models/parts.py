@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import DataError, SpecError
 from ..layers import BuildContext, Dense, Layer, Serial
 from ..layers.base import check_built
+from ..layers.recurrent import RecurrentBase
 from ..layers.seqwrap import SeqWrap, WholeSequence
 from ..limits import LimitError
 from ..training.optimizers import Slot
@@ -90,8 +91,9 @@ def _chain(layers, shape, ctx, after_seqwrap):
             raise SpecError(layer.path or layer.type_name, str(exc)) from None
         if isinstance(layer, SeqWrap):
             after_seqwrap = True
-        elif layer.accepts_sequences and not isinstance(layer, WholeSequence):
+        elif isinstance(layer, RecurrentBase):
             after_seqwrap = False  # a recurrent layer: what follows it is its own sequence
+        # (a layer that only passes a sequence through, such as layer_normal, keeps the rule)
     return shape, after_seqwrap
 
 
