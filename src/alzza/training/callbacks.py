@@ -229,7 +229,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, run, logs):
         if self.restore_best and self._best_weights is not None and self.best_epoch != run.epoch:
-            for target, saved in zip(weight_arrays(run.model), self._best_weights):
+            for target, saved in zip(weight_arrays(run.model), self._best_weights, strict=True):
                 target[...] = saved
             run.restored_epoch = self.best_epoch
             run.printer(f"Model {run.model.name}: weights restored from epoch {self.best_epoch} "
@@ -312,11 +312,14 @@ def read_checkpoint(folder) -> dict:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except RecursionError:
-        raise TrainingError(f"{path} is not a readable checkpoint (it nests too deeply); start the run afresh") from None
+        raise TrainingError(f"{path} is not a readable checkpoint (it nests too deeply); "
+                            "start the run afresh") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, or too many digits
         raise TrainingError(f"{path} is not a readable checkpoint ({exc}); start the run afresh") from None
     if not isinstance(record, dict) or record.get("format") != "alzza-checkpoint" or "epoch" not in record:
         raise TrainingError(f"{path} is not an alzza checkpoint; start the run afresh")
     if not (Path(folder) / "model.npz").is_file():
         raise TrainingError(f"{folder}: {CHECKPOINT_FILE} is there but model.npz is missing; start afresh")
-    return record
+    from .checkpoint_check import check_checkpoint
+
+    return check_checkpoint(record, path)
