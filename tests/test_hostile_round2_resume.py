@@ -136,3 +136,32 @@ def test_a_resumed_run_keeps_the_rate_the_plateau_schedule_lowered(tmp_path, tab
     expected = json.loads((whole / "result.json").read_text())["history"]["learning_rate"]
     assert rates == expected
     assert rates[3] < 0.1 and rates[3] <= saved["history"]["learning_rate"][-1]
+
+
+# ------------------------------------------------------------------ reproduce --resume sees a new rate
+@pytest.mark.parametrize("key, other", [("learning_rate", 0.5), ("batch_size", 7), ("epochs", 99),
+                                        ("optimizer", "adam"), ("l2_decay", 0.01)])
+def test_the_fingerprint_changes_with_every_outcome_setting(key, other):
+    """The planted bug: a fingerprint blind to the learning rate makes ``reproduce --resume``
+    skip a run with a new rate. Same experiment object, only the setting differs."""
+    from alzza.experiments import find_experiment
+    from alzza.experiments.fingerprint import fingerprint
+
+    exp = find_experiment("abalone-slp")
+    settings = dict(exp.train)
+    assert settings.get(key) != other
+    changed = {**settings, key: other}
+    assert fingerprint(exp, settings, 1)["digest"] != fingerprint(exp, changed, 1)["digest"]
+    assert fingerprint(exp, settings, 1)["digest"] == fingerprint(exp, dict(settings), 1)["digest"]
+
+
+def test_reproduce_resume_reruns_an_experiment_whose_rate_changed(tmp_path):
+    import dataclasses
+
+    from alzza.experiments import find_experiment
+    from alzza.reproduce.session import expected_fingerprint
+
+    exp = find_experiment("abalone-slp")
+    faster = dataclasses.replace(exp, train={**exp.train, "learning_rate": exp.train["learning_rate"] * 4})
+    assert expected_fingerprint(exp)["digest"] != expected_fingerprint(faster)["digest"]
+    assert expected_fingerprint(exp)["settings"]["learning_rate"] == exp.train["learning_rate"]
