@@ -171,6 +171,34 @@ def read_resume(folder, exp, seed):
     return record
 
 
+#: the settings a checkpoint records and a resume takes over (with the flags' names)
+RESUMED = (("epochs", "--epochs"), ("batch_size", "--batch-size"), ("learning_rate", "--lr"),
+           ("max_batches", "--max-batches"))
+
+
+def resumed_settings(record: dict, settings: dict, folder, **given):
+    """Take the interrupted run's settings from its checkpoint into ``settings``; returns
+    its ``max_batches``. A flag given again must agree — except ``--epochs``, which may be
+    raised to train on past the run's end."""
+    saved = record.get("settings")
+    if saved is None:  # a checkpoint of an older alzza: the flags as given
+        return given["max_batches"]
+    for key, flag in RESUMED:
+        value, was = given[key], saved[key]
+        if value is None or value == was:
+            if key != "max_batches":
+                settings[key] = was
+            continue
+        if key == "epochs" and value > was:
+            settings[key] = value
+            continue
+        shown = "not given" if was is None else was
+        raise ExperimentError(f"{folder}: the run being resumed was started with {flag} {shown}, not {value}; "
+                              f"resume without {flag} (the checkpoint's settings are used)"
+                              + (" or with a larger --epochs to train further" if key == "epochs" else ""))
+    return saved["max_batches"]
+
+
 def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=None, seed=None, report=None,
                    data_dir=None, out=None, max_batches=None, progress=None, printer=print, resume=None,
                    checkpoint_every=None, lang="en") -> dict:
@@ -195,6 +223,9 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         seed = seed if seed is not None else resume_record.get("seed")
         if out is None:
             out = resume
+        max_batches = resumed_settings(resume_record, settings, resume, epochs=epochs, batch_size=batch_size,
+                                       learning_rate=learning_rate, max_batches=max_batches)
+    settings["max_batches"] = max_batches  # recorded in the checkpoints (a resume uses it)
     seed = seed if seed is not None else (exp.seed if exp.seed is not None else DEFAULT_SEED)
     check_settings(settings, seed, exp)
     out_dir = prepare_out_dir(out, exp)

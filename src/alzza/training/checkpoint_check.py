@@ -86,6 +86,21 @@ def check_history(history, field: str, epoch: int, bad) -> None:
         bad(f"{field}.validate_count", "must be an integer")
 
 
+def check_settings(settings, bad) -> None:
+    """The run's settings a resume takes over: epochs, batch_size, learning_rate, max_batches."""
+    if not isinstance(settings, dict):
+        bad("settings", "must be a mapping of the run's settings")
+    for key in ("epochs", "batch_size", "max_batches"):
+        value = settings.get(key)
+        if value is None and key == "max_batches":
+            continue
+        if not (_int(value) and 1 <= value <= MAX_EPOCHS):
+            bad(f"settings.{key}", f"must be an integer >= 1, got {value!r}")
+    rate = settings.get("learning_rate")
+    if not (_number(rate) and 0 < rate < math.inf):
+        bad("settings.learning_rate", f"must be a finite number > 0, got {rate!r}")
+
+
 def check_checkpoint(record: dict, path) -> dict:
     """``record`` (the parsed checkpoint.json at ``path``) when every field is sound; else one TrainingError."""
     def bad(field, problem):
@@ -122,6 +137,9 @@ def check_checkpoint(record: dict, path) -> dict:
         bad("stage_metrics", "must be a mapping")
     if "experiment" in record and not isinstance(record["experiment"], str):
         bad("experiment", "must be the experiment's name")
+    settings = record.get("settings")
+    if settings is not None:
+        check_settings(settings, bad)
     seed = record.get("seed")
     if seed is not None and not (_int(seed) and seed >= 0):
         bad("seed", f"must be an integer >= 0, got {seed!r}")
