@@ -167,3 +167,19 @@ def test_T6_bench_json_in_a_missing_folder_is_created(tmp_path, capsys, monkeypa
 def test_T2_gradcheck_tol_must_be_a_positive_number(tol, capsys):
     code, _, err = run_cli(["gradcheck", "abalone-slp", "--tol", tol], capsys)
     assert code == 2 and "--tol" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ T7: --import files that misbehave
+def test_T7_an_import_file_that_calls_sys_exit_is_one_message(tmp_path, capsys):
+    module = tmp_path / "exits.py"
+    module.write_text("import sys\n\nsys.exit(3)\n")
+    code, _, err = run_cli(["summary", "abalone-slp", "--import", module], capsys)
+    assert_one_error(code, err, "sys.exit(3)", "exits.py", "line 3")
+
+
+def test_T7_a_syntax_error_in_an_import_file_is_placed_in_that_file(tmp_path, capsys):
+    module = tmp_path / "typo.py"
+    module.write_text("x = 1\ndef broken(:\n    pass\n")
+    code, _, err = run_cli(["summary", "abalone-slp", "--import", module], capsys)
+    assert_one_error(code, err, f"{module} line 2", "SyntaxError")
+    assert "frozen" not in err
