@@ -183,3 +183,47 @@ def test_T7_a_syntax_error_in_an_import_file_is_placed_in_that_file(tmp_path, ca
     code, _, err = run_cli(["summary", "abalone-slp", "--import", module], capsys)
     assert_one_error(code, err, f"{module} line 2", "SyntaxError")
     assert "frozen" not in err
+
+
+# ------------------------------------------------------------------ T4: reproduce's folders and result.json
+def test_T4_reproduce_out_is_a_file(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("mine")
+    code, _, err = run_cli(["reproduce", "abalone-slp", "--out", target, "--epochs", "1"], capsys)
+    assert_one_error(code, err, "--out", "not a folder")
+    assert target.read_text() == "mine"
+
+
+def test_T4_reproduce_out_under_a_file(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("mine")
+    code, _, err = run_cli(["reproduce", "abalone-slp", "--out", target / "r", "--epochs", "1"], capsys)
+    assert_one_error(code, err, "--out", "is a file, not a folder")
+
+
+def test_T4_resume_with_a_result_json_that_is_a_folder(tmp_path, capsys):
+    folder = tmp_path / "r" / "runs" / "abalone-slp" / "result.json"
+    folder.mkdir(parents=True)
+    code, _, err = run_cli(["reproduce", "abalone-slp", "--out", tmp_path / "r", "--epochs", "1", "--resume",
+                            "--workers", "1"], capsys)
+    assert_one_error(code, err, "result.json", "is a folder")
+
+
+@pytest.mark.parametrize("record", [{"metrics": [1, 2]}, {"metrics": "x"}, [1, 2, 3], "deep"])
+def test_T4_resume_with_a_result_json_of_the_wrong_form_is_not_up_to_date(record, tmp_path):
+    import json
+
+    from alzza.experiments import find_experiment
+    from alzza.reproduce.session import expected_fingerprint, up_to_date
+    from alzza.reproduce.tasks import Task
+
+    exp = find_experiment("abalone-slp")
+    expected = expected_fingerprint(exp)
+    folder = tmp_path / "runs" / "abalone-slp"
+    folder.mkdir(parents=True)
+    text = "[" * 100_000 + "]" * 100_000 if record == "deep" else \
+        json.dumps({**record, "fingerprint": expected} if isinstance(record, dict) else record)
+    (folder / "result.json").write_text(text)
+    task = Task.__new__(Task)
+    task.out_dir = str(folder)
+    assert up_to_date(task, expected) is False
