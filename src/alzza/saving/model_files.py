@@ -179,7 +179,7 @@ def load_model(path, dataset=None, printer=print):
 
     for slot in model.slots:
         slot.value[...] = take(f"param:{slot.name}", slot.value.shape, slot.value.dtype)
-    for name, _, _, value in _state_entries(model):
+    for name, _layer, _key, value in _state_entries(model):
         value[...] = take(f"state:{name}", value.shape, value.dtype)
     optim = {name[len("optim:"):]: arrays.pop(name) for name in list(arrays) if name.startswith("optim:")}
     for name, value in optim.items():
