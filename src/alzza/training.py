@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 import time
 
 import numpy as np
@@ -34,19 +33,18 @@ from .diagnose import explain_non_finite
 from .errors import TrainingError
 from .memory import check_training
 from .history import History, _plain, history_csv  # noqa: F401  (History and history_csv are used from here too)
+from .progress import PROGRESS_DELAY, progress_bar  # noqa: F401  (PROGRESS_DELAY: read from here too)
 from .schedules import make_schedule
 
 #: validation splits up to this size are scored whole each epoch by default
 FULL_VALIDATION_LIMIT = 1000
-#: seconds before an automatic progress bar appears
-PROGRESS_DELAY = 2.0
 #: why a run stopped, as result.json says it
 STOP_COMPLETED = "completed"
 
 
 def _mean_accuracy(values):
     if values and isinstance(values[0], tuple):
-        return tuple(sum(col) / len(col) for col in zip(*values))
+        return tuple(sum(col) / len(col) for col in zip(*values, strict=True))
     return sum(values) / len(values) if values else float("nan")
 
 
@@ -84,32 +82,6 @@ def _copy_rng(state: dict):
     bit_generator = getattr(npr, state["bit_generator"])()
     bit_generator.state = state
     return np.random.Generator(bit_generator)
-
-
-def _progress_bar(total, progress, desc):
-    """A tqdm bar: widgets in Jupyter when ipywidgets is there; else a text bar — on
-    stdout inside Jupyter, so that it stays in order with the report lines."""
-    in_notebook = "ipykernel" in sys.modules
-    if in_notebook:
-        try:
-            import ipywidgets  # noqa: F401
-            from tqdm.notebook import tqdm as bar_class
-            file = None
-        except ImportError:
-            from tqdm.std import tqdm as bar_class
-            file = sys.stdout
-    else:
-        from tqdm.std import tqdm as bar_class
-        file = None
-    # progress=None: automatic — only on a terminal (or notebook), and only once the run
-    # has taken a couple of seconds (short runs stay quiet); True/False force it on or off.
-    options = dict(total=total, disable=None if progress is None else not progress,
-                   delay=PROGRESS_DELAY if progress is None else 0, unit="batch", leave=False, desc=desc)
-    if file is not None:
-        options["file"] = file
-        if progress is None:
-            options["disable"] = False
-    return bar_class(**options)
 
 
 def default_callbacks(*, report, on_report=None, reporter=None, lr_schedule=None, early_stopping=None,
@@ -191,7 +163,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         first = int(resume["epoch"]) + 1
         validate_rng_state = resume.get("validate_rng") or validate_rng_state
         saved = resume.get("callbacks") or []
-        for callback, state in zip(chain, saved):
+        for callback, state in zip(chain, saved, strict=False):
             if state is not None and hasattr(callback, "load_state"):
                 callback.load_state(state)
         if resume.get("rng"):
@@ -217,7 +189,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         run.stop(resume["stop_reason"])  # that run had ended (early stopping): nothing to continue
     offset = history.seconds[-1] if history.seconds else 0.0
     logs: dict = {"epoch": first - 1}
-    bar = _progress_bar(max(0, epochs - first + 1) * steps, progress, getattr(model, "name", ""))
+    bar = progress_bar(max(0, epochs - first + 1) * steps, progress, f"{getattr(model, 'name', '')} {stage}".strip())
     start = time.perf_counter()
     call(chain, "on_train_begin", run, logs)
     # Overflow inside a step shows up as a non-finite loss, which stops the run with one
@@ -254,12 +226,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
                 history.learning_rate.append(lr)
                 history.seconds.append(now)
                 history.train_seconds = now
-                logs = {"epoch": epoch, "loss": history.loss[-1], "accuracy": history.train_accuracy[-1],
-                        "val_loss": history.validate_loss[-1], "val_accuracy": val_acc,
-                        **{f"val_{k}": v for k, v in metrics.items() if k not in ("loss", "accuracy")},
-                        "learning_rate": lr,
-                        "epoch_seconds": now - (history.seconds[-2] if len(history.seconds) > 1 else offset),
-                        "elapsed_seconds": now}
+                logs = history.epoch_logs(-1)  # the same names as History.history and history.csv
                 bar.clear()
                 call(chain, "on_epoch_end", run, logs)
                 epoch += 1

@@ -31,6 +31,7 @@ from ..data import describe_dataset, make_dataset
 from ..errors import ExperimentError
 from ..init import ShapeOnly
 from ..models import Model
+from ..progress import progress_setting
 from ..viz.plots import training_curves
 from .catalogue import PICTURES, Experiment, check_run_name, find_experiment
 from .records import (  # noqa: F401  (shared with the families runner; importable from here as before)
@@ -202,7 +203,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
     check_spec(exp, data_dir)  # a typo in the model fails now, before the data loads
     start = time.perf_counter()
-    dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
+    with progress_setting(progress):  # --no-progress: the image-decoding bar too
+        dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
     printer(f"dataset {dataset}: {dataset.train_count} train / {dataset.validate_count} validate / "
             f"{dataset.test_count} test  (loaded in {time.perf_counter() - start:.1f} s)")
     if exp.kind != "network":  # the model families train in stages: see experiments/families.py
