@@ -65,8 +65,8 @@ def _event_writer(folder: Path):
     try:
         from tensorboard.summary.writer.event_file_writer import EventFileWriter
     except ImportError:
-        raise TrainingError('the TensorBoard callback needs the tensorboard package: pip install "alzza[tensorboard]"') \
-            from None
+        raise TrainingError("the TensorBoard callback needs the tensorboard package: "
+                            'pip install "alzza[tensorboard]"') from None
     folder.mkdir(parents=True, exist_ok=True)
     return EventFileWriter(str(folder))
 
