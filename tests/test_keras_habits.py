@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import alzza
+import alzza.training
 from alzza.errors import DataError, TrainingError
-from alzza.log_callbacks import CSVLogger, TensorBoard
+from alzza.training.log_callbacks import CSVLogger, TensorBoard
 
 
 def blobs(n=300, seed=0):
@@ -123,7 +124,7 @@ def test_history_has_keras_shape_with_the_logs_and_csv_names(tmp_path):
     x, labels = blobs()
     seen = []
 
-    class Keep(alzza.callbacks.Callback):
+    class Keep(alzza.training.callbacks.Callback):
         def on_epoch_end(self, run, logs):
             seen.append(dict(logs))
 
@@ -132,7 +133,7 @@ def test_history_has_keras_shape_with_the_logs_and_csv_names(tmp_path):
     assert set(h.history) == set(seen[0]) - {"epoch"} and h.epoch == [1, 2, 3]
     assert h.history["val_loss"] == [logs["val_loss"] for logs in seen]
     assert h.history["loss"] == h.loss and len(h.history["val_accuracy"]) == 3
-    from alzza.history import history_csv
+    from alzza.training.history import history_csv
 
     columns = history_csv([h]).splitlines()[0].split(",")
     assert columns == ["stage", *seen[0].keys()]
@@ -143,7 +144,7 @@ def test_history_has_keras_shape_with_the_logs_and_csv_names(tmp_path):
 
 
 def test_per_head_accuracies_are_split_the_same_way_everywhere():
-    from alzza.history import History, history_csv
+    from alzza.training.history import History, history_csv
 
     h = History(accuracy_names=["d", "g"])
     h.epoch, h.loss, h.train_accuracy, h.validate_accuracy = [1], [0.5], [(0.9, 0.1)], [(0.8, 0.2)]

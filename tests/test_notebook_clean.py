@@ -72,7 +72,7 @@ def test_no_progress_silences_every_bar_within_its_block():
 def test_the_image_decoding_bar_obeys_no_progress(tmp_path, monkeypatch, capsys):
     from PIL import Image
 
-    from alzza.data.image_folder import read_image_folder
+    from alzza.data.readers.image_folder import read_image_folder
 
     for name in ("a", "b"):
         (tmp_path / "imgs" / name).mkdir(parents=True)

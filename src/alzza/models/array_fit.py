@@ -3,7 +3,7 @@
 - **inputs and targets**: x as (N, ...input_shape) or flattened rows (N, prod);
   targets as the model's output shape, one-hot rows, or class indices (N,) for
   ``select`` (a 1-wide ``binary`` output takes 0/1 as they are) — :func:`checked_arrays`,
-  the rule :class:`~alzza.data.arrays.ArrayDataset` applies to ``fit``'s arrays;
+  the rule :class:`~alzza.data.sets.arrays.ArrayDataset` applies to ``fit``'s arrays;
 - ``batch_size`` on ``evaluate`` / ``predict``: examples per forward pass (memory only;
   the numbers do not depend on it) — :func:`outputs_by`;
 - ``validation_split=s``: the last ⌊s·N⌋ examples, before any shuffling, as Keras —
@@ -33,7 +33,7 @@ __all__ = ["ClassWeightedHead", "checked_arrays", "class_weighting", "evaluate_a
 
 def checked_arrays(model, x, y=None, what: str = "x, y"):
     """``(x, y)`` in the model's shapes, as ``fit`` reads them (y may be None: predict)."""
-    from ..data.arrays import as_inputs, as_targets
+    from ..data.sets.arrays import as_inputs, as_targets
 
     if not is_sequence_shape(model.input_shape):  # Sequences inputs are taken as they are
         x = as_inputs(x, model.input_shape, what)

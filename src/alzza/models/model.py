@@ -30,9 +30,9 @@ import numpy as np
 
 from ..errors import SpecError
 from ..heads import make_head
-from ..kinds import register_model_kind
+from .kinds import register_model_kind
 from ..sequences import is_sequence_shape, shape_to_config
-from ..training import fit, format_accuracy, show_curves_inline
+from ..training.loop import fit, format_accuracy, show_curves_inline
 from .array_fit import (
     checked_arrays,
     class_weighting,
@@ -147,10 +147,10 @@ class Model(FamilyModel):
     # --- the book's workflow --------------------------------------------------------
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
               progress=None, max_batches: int | None = None, **options):
-        """Train on the data set's training split; returns the :class:`~alzza.training.History`.
+        """Train on the data set's training split; returns the :class:`~alzza.training.loop.loop.History`.
 
         ``max_batches`` limits the minibatches per epoch (for smoke runs). ``options`` are
-        those of :func:`alzza.training.fit`: ``validate``, ``lr_schedule``,
+        those of :func:`alzza.training.loop.loop.fit`: ``validate``, ``lr_schedule``,
         ``early_stopping``, ``callbacks``, ``reporter``, ``checkpoint_every`` /
         ``checkpoint_dir``, ``resume``.
         """
@@ -175,10 +175,10 @@ class Model(FamilyModel):
         and a line per epoch, 2 a line per epoch; None: ``report`` every N epochs and
         ``progress``); ``class_weight={class: weight}`` weighs the training loss per class
         (:mod:`alzza.models.array_fit`). Other options as :meth:`train`. Returns the
-        :class:`~alzza.history.History` (``history.history["val_loss"]``, as Keras); the
+        :class:`~alzza.training.loop.history.History` (``history.history["val_loss"]``, as Keras); the
         model's own data set is untouched.
         """
-        from ..data.arrays import ArrayDataset
+        from ..data.sets.arrays import ArrayDataset
 
         x, y, validation_data = split_validation(x, y, validation_split, validation_data)
         report, progress, silent = verbosity(verbose, report, progress)
