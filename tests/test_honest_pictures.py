@@ -86,3 +86,34 @@ def test_hashing_captions_show_query_index_and_label_apart(mnist_root, tmp_path)
     titles = [ax.get_title() for ax in model.last_figure.axes if ax.get_title().startswith("query")]
     assert [t.split(",")[0] for t in titles] == ["query 0", "query 1"]
     assert all(", label " in t.split("\n")[0] for t in titles)
+
+
+def test_the_gan_loss_plot_compares_the_summed_train_loss_with_the_summed_validation_loss():
+    h = history("train", 3, pairs=True, names=["discriminator", "generator"])
+    h.validate_metrics = [{"discriminator_loss": 0.5, "generator_loss": 0.7, "loss": 1.2 / e} for e in (1, 2, 3)]
+    ax = training_curves(h).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["train (discriminator + generator)", "validation (discriminator + generator)"]
+    assert list(ax.get_lines()[1].get_ydata()) == pytest.approx([1.2, 0.6, 0.4])  # the sum, not one part
+
+
+def test_the_gan_console_line_reports_the_epoch_alone_as_history_csv_does(mnist_root):
+    lines = []
+    data = make_dataset({"name": "gan-mnist", "nums": [8]}, data_dir=mnist_root, seed=1)
+    gan = Gan(data, [4], [8], [8], seed=1, printer=lines.append)
+    history = gan.train(epochs=4, batch_size=8, report=2, max_batches=3)
+    reported = [line for line in lines if line.startswith("Epoch ")]
+    assert [line.split(":")[0] for line in reported] == ["Epoch 2", "Epoch 4"]
+    for line, i in zip(reported, (1, 3), strict=True):
+        d = float(line.split("discriminator loss=")[1].split(",")[0])
+        g = float(line.split("generator loss=")[1].split(",")[0])
+        assert d + g == pytest.approx(history.loss[i], abs=2e-3)  # that epoch's mean, printed to 3 places
+
+
+def test_report_html_writes_a_per_head_pair_in_one_form():
+    from alzza.viz.run_page import _comparison_rows
+
+    html = "".join(_comparison_rows({"metrics": {"accuracy": (0.242, 1.0), "discriminator_accuracy": 0.242,
+                                      "generator_accuracy": 1.0}, "book": {"accuracy": [0.917, 0.0]}}))
+    assert "0.242+1.000" in html and "0.917+0.000" in html and "0.242/1.000" not in html
+    assert html.count("0.242") == 1 and "discriminator+generator" in html

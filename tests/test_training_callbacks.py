@@ -202,7 +202,7 @@ def test_the_schedule_steers_the_steps():
 
     model.fit(x, labels, epochs=2, learning_rate=0.1, lr_schedule=StepDecay(step_size=1, gamma=1e-30),
               callbacks=[Snap()])
-    assert any(not np.array_equal(a, b) for a, b in zip(before, after[1]))
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after[1], strict=False))
     assert all(np.array_equal(a, b) for a, b in zip(after[1], after[2]))
 
 

@@ -216,17 +216,21 @@ class Gan(FamilyModel):
 
 
 class GanReport(ReportPrinter):
-    """The GAN's epoch line, one format for every pair: the means since the last line,
-    then validation, always discriminator/generator::
+    """The GAN's epoch line, one format for every pair: the means over the reported epoch's
+    own batches (the figures history.csv, the curves and report.html give for that epoch —
+    not a mean since the last line), then validation, always discriminator/generator::
 
         Epoch 4: discriminator loss=0.683, generator loss=0.693, accuracy=0.933/0.103,
                  validation 0.990/0.021 (discriminator/generator) (1/3 secs)
     """
 
+    def on_epoch_begin(self, run, logs):
+        run.model._running = []  # the line reports this epoch alone
+
     def epoch_line(self, run, logs, since_last):
         gan = run.model
         if gan._running:
-            d_loss, g_loss, d_acc, g_acc = (float(np.mean(col)) for col in zip(*gan._running))
+            d_loss, g_loss, d_acc, g_acc = (float(np.mean(col)) for col in zip(*gan._running, strict=True))
             gan._running = []
         else:
             (d_acc, g_acc), d_loss, g_loss = logs["accuracy"], float("nan"), float("nan")
