@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from _family_data import write_tiny_mnist
 
+import alzza
 from alzza import Autoencoder, Gan
 from alzza.data import make_dataset
 from alzza.sequences import Sequences
@@ -117,3 +118,27 @@ def test_report_html_writes_a_per_head_pair_in_one_form():
                                       "generator_accuracy": 1.0}, "book": {"accuracy": [0.917, 0.0]}}))
     assert "0.242+1.000" in html and "0.917+0.000" in html and "0.242/1.000" not in html
     assert html.count("0.242") == 1 and "discriminator+generator" in html
+
+
+def test_conv_maps_wrap_to_a_readable_width_and_caption_dead_maps(tmp_path):
+    from PIL import Image
+
+    from alzza.viz.maps import WRAP, panel_counts, show_maps
+
+    model = alzza.Model(layers=[["conv", {"ksize": 3, "chn": 24}], ["max", {"stride": 2}]], input_shape=(12, 12, 3),
+                        output_shape=(2,), mode="select", seed=0, **QUIET)
+    conv = model.layers[0]
+    conv.params["k"][..., :5] = 0.0  # five channels: zero kernel, relu(0 + b) with b = 0 → constant 0
+    conv.params["b"][:5] = 0.0
+    x = np.random.default_rng(0).random((2, 12, 12, 3)).astype(np.float32)
+    fig = show_maps(model, x, tmp_path / "maps.png", show=False)
+    assert panel_counts(fig) == {"kernel": 24, "map": 48, "input": 2}
+    dead = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_gid() == "dead"]
+    from alzza.viz.maps import layer_outputs
+
+    maps = layer_outputs(model, x, upto=0)[0]
+    constant = int(sum(np.ptp(maps[e, :, :, f]) == 0 for e in range(2) for f in range(24)))
+    assert constant >= 10 and dead == ["dead: all 0"] * constant  # every grey tile captioned, no live one
+    with Image.open(tmp_path / "maps.png") as picture:
+        assert picture.width <= 1200, picture.size  # WRAP panels a line, not 24 side by side
+    assert WRAP == 10
