@@ -142,3 +142,24 @@ def test_conv_maps_wrap_to_a_readable_width_and_caption_dead_maps(tmp_path):
     with Image.open(tmp_path / "maps.png") as picture:
         assert picture.width <= 1200, picture.size  # WRAP panels a line, not 24 side by side
     assert WRAP == 10
+
+
+def test_collapsed_hashing_codes_say_so_in_the_lines_the_picture_and_result(mnist_root, tmp_path):
+    lines = []
+    mnist = make_dataset({"name": "mnist", "train_ratio": 0.1, "scale": True}, data_dir=mnist_root, seed=3)
+    model = Autoencoder(mnist, [16, ["full", {"width": 6, "actfunc": "sigmoid"}]], [16], [], seed=4,
+                        printer=lines.append)
+    model.autoencode(1, 10, 0.01, 0, progress=False)
+    model.encode = lambda x: np.full((len(x), 6), 0.9, dtype=np.float32)  # every code the same: one bucket
+    matches = model.semantic_hashing_search(None, show_cnt=3, max_rank=3, path=tmp_path / "hash.png")
+    assert len({tuple(m.indices) for m in matches}) == 1  # the identical rows the note explains
+    notes = [line for line in lines if "fell into one bucket" in line]
+    assert len(notes) == 1 and "the code collapsed" in notes[0]
+    drawn = [t.get_text() for t in model.last_figure.texts if t.get_gid() == "note"]
+    assert drawn and "one bucket" in drawn[0]
+    lines.clear()
+    del model.encode  # a working code: no note
+    model.semantic_hashing_index()
+    if len(model.hash_index.buckets) > 1:
+        model.semantic_hashing_search(None, show_cnt=1, max_rank=3)
+        assert model.hashing_note == "" and not any("bucket (" in line for line in lines)
