@@ -117,8 +117,9 @@ class CnnRegModel(CnnBasicModel):
         super().__init__(name, dataset, hconfigs, show_maps, l2_decay=l2_decay, l1_decay=l1_decay, **options)
 
     def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3,
-                 show_params=False):
-        super().exec_all(epoch_count, batch_size, learning_rate, report, show_cnt)  # returns nothing, as the book's
+                 show_params=False, **options):
+        """The book's call; ``options`` are alzza's training options (max_batches, validate, ...)."""
+        super().exec_all(epoch_count, batch_size, learning_rate, report, show_cnt, **options)  # returns nothing
         if show_params:
             self.show_param_dist()
 
