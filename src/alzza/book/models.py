@@ -24,8 +24,8 @@ from .session import next_seed
 
 
 def book_layers(hconfigs):
-    """The book's hconfigs as a layer list: a single bare spec (``['custom', {...}]``) is wrapped, as its
-    CnnBasicModel does."""
+    """The book's hconfigs as a layer list: a single bare spec (``['custom', {...}]``) is wrapped,
+    as its CnnBasicModel does."""
     if isinstance(hconfigs, (list, tuple)) and hconfigs and not isinstance(hconfigs[0], (list, tuple, int)):
         return [list(hconfigs)]
     return list(hconfigs)

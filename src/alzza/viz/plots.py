@@ -12,7 +12,7 @@ from matplotlib.ticker import MaxNLocator
 def _series(values):
     """Split a list of per-head tuples into one list per head; plain floats → one list."""
     if values and isinstance(values[0], (tuple, list)):
-        return [list(col) for col in zip(*values, strict=True)]
+        return [list(col) for col in zip(*values, strict=False)]
     return [list(values)]
 
 
@@ -72,7 +72,7 @@ def training_curves(history, title: str = "", head_names=None, path=None) -> Fig
     rows = max(1, len(histories))
     fig = Figure(figsize=(10, 3.6 * rows + 0.4), dpi=100)
     axes = fig.subplots(rows, 2, squeeze=False)
-    for (ax_loss, ax_acc), stage in zip(axes, histories, strict=True):
+    for (ax_loss, ax_acc), stage in zip(axes, histories, strict=False):
         stage_title = f"{stage.stage}: " if len(histories) > 1 else ""
         _plot_stage(ax_loss, ax_acc, stage, head_names, stage_title)
     if title:
