@@ -10,6 +10,8 @@ An experiment file (YAML) looks like::
     macros: {}                    # name -> spec, for ['custom', {'name': ...}]
     macro_files: [book9]          # shared macro files (alzza/experiments/macros/book9.yaml)
     train: {epochs: 50, batch_size: 10, learning_rate: 0.001, report: 10, optimizer: sgd}
+                                  # + validate, early_stopping, lr_schedule, checkpoint_every,
+                                  #   clip_norm (largest global gradient norm; optim.Optimizer.clip)
     book: {accuracy: 0.350, train_seconds: null}
     book_cell: chap04/mlp_test#7  # the book's cell this row reproduces (required for shipped rows)
     variant: "why it differs"     # only for rows that change the book's settings on purpose
@@ -53,10 +55,10 @@ FAMILY_MODEL_KEYS = {"encoder", "decoder", "supervised", "fix_encoder", "autoenc
                      "decoder_actfunc", "encoder_output",
                      "seed_shape", "generator", "discriminator", "discriminor"}
 TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay",
-              "validate", "early_stopping", "lr_schedule", "checkpoint_every"}
+              "validate", "early_stopping", "lr_schedule", "checkpoint_every", "clip_norm"}
 TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 10, "learning_rate": 0.001, "report": 0, "optimizer": "sgd",
                   "l2_decay": 0.0, "l1_decay": 0.0, "validate": "auto", "early_stopping": None,
-                  "lr_schedule": None, "checkpoint_every": 0}
+                  "lr_schedule": None, "checkpoint_every": 0, "clip_norm": None}
 #: extra pictures an experiment may ask for (drawn after training, see the runner)
 PICTURES = {
     "maps": "conv kernels and feature maps of a few examples (maps.png)",
@@ -151,6 +153,12 @@ def parse_experiment(data, source: str) -> Experiment:
     _expect(train["checkpoint_every"], int, "train.checkpoint_every", source, "an integer (0: no checkpoints)")
     _at_least(train["checkpoint_every"], 0, "train.checkpoint_every", source, " (0: no checkpoints)")
     _check_training_options(train, source)
+    if train["clip_norm"] is not None:  # a training option, carried out by the optimiser (optim.Optimizer.clip)
+        optimizer = train["optimizer"]
+        spec = {"name": optimizer} if isinstance(optimizer, str) else dict(_expect(
+            optimizer, dict, "train.optimizer", source, "a name or a mapping with 'name'"))
+        spec["clip_norm"] = train["clip_norm"]
+        train["optimizer"] = spec
     try:
         make_optimizer(train["optimizer"], train["l2_decay"], train["l1_decay"])
     except SpecError as exc:
