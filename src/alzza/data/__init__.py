@@ -76,6 +76,8 @@ from . import tabular as _tabular  # noqa: E402,F401  (registers abalone, pulsar
 from . import images as _images  # noqa: E402,F401  (registers flowers, office31 and the stand-in)
 from . import dummy as _dummy  # noqa: E402,F401  (registers dummy: shapes only, no data)
 from . import automata as _automata  # noqa: E402,F401  (registers automata: generated expression strings)
+from . import korean_reading as _korean_reading  # noqa: E402,F401  (registers korean-numbers: digits → reading)
+from . import expression_text as _expression_text  # noqa: E402,F401  (registers expressions: a language model's text)
 from . import audio as _audio  # noqa: E402,F401  (registers urban-sound, fsdd and urban-sound-or-fsdd)
 from . import videoshot as _videoshot  # noqa: E402,F401  (registers videoshot, videoshot-standin, videoshot-or-standin)
 from . import mnist as _mnist, gan_picture as _gan_picture  # noqa: E402,F401  (registers mnist, mnist-eng, mnist-kor, gan-mnist, gan-picture)
