@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from alzza.errors import ExperimentError, SpecError, TrainingError
-from alzza.optim import SGD, Adam, AdamW, Slot, make_optimizer
-from alzza.schedules import WarmupCosine, WarmupInverseSqrt, make_schedule
+from alzza.training.optimizers import SGD, Adam, AdamW, Slot, make_optimizer
+from alzza.training.schedules import WarmupCosine, WarmupInverseSqrt, make_schedule
 
 torch = pytest.importorskip("torch")
 
@@ -169,7 +169,7 @@ def test_warmup_inverse_sqrt_follows_the_transformer_formula():
 
 def test_step_schedules_set_the_rate_of_every_step_in_fit():
     """fit asks a warmup schedule before every step: the rates a model sees are the formula's."""
-    from alzza.training import fit
+    from alzza.training.loop import fit
 
     seen = []
 
@@ -196,7 +196,7 @@ def test_step_schedules_set_the_rate_of_every_step_in_fit():
         def validate_sample(self, count, rng):
             return np.zeros((0, 1)), np.zeros((0, 1))
 
-    import alzza.training as training
+    import alzza.training.loop as training
 
     original = training.check_training
     training.check_training = lambda model, batch_size: None

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from alzza.data import describe_dataset, make_dataset
-from alzza.data.expression_grammar import is_sentence
-from alzza.data.expression_text import SYMBOLS as EXPRESSION_SYMBOLS
-from alzza.data.expression_text import decode_symbols
-from alzza.data.korean_numerals import read_korean_text
+from alzza.data.generators.expression_grammar import is_sentence
+from alzza.data.sets.expression_text import SYMBOLS as EXPRESSION_SYMBOLS
+from alzza.data.sets.expression_text import decode_symbols
+from alzza.data.generators.korean_numerals import read_korean_text
 from alzza.errors import SpecError
 
 
