@@ -96,6 +96,8 @@ class Experiment:
     variant: str = ""
     #: how the data differs from the book's ("" when it is the book's data)
     data_differs: str = ""
+    #: a shipped row beyond the book (alzza/experiments/beyond/: no book cell, no book figures)
+    beyond: bool = False
 
     @property
     def dataset_name(self) -> str:
@@ -411,16 +413,27 @@ def load_experiment_file(path) -> Experiment:
     return parse_experiment(data, str(path))
 
 
+#: the folders of shipped experiments: the book's rows, and the rows beyond the book (chapter 16 on)
+SHIPPED_FOLDERS = ("book", "beyond")
+
+
 def _shipped_files():
-    folder = resources.files("alzza.experiments").joinpath("book")
-    return sorted((entry for entry in folder.iterdir() if entry.name.endswith(".yaml")), key=lambda e: e.name)
+    entries = []
+    for folder_name in SHIPPED_FOLDERS:
+        folder = resources.files("alzza.experiments").joinpath(folder_name)
+        if folder.is_dir():
+            entries += [(folder_name, entry) for entry in folder.iterdir() if entry.name.endswith(".yaml")]
+    return sorted(entries, key=lambda e: e[1].name)
 
 
-def _shipped_experiment(entry) -> Experiment:
+def _shipped_experiment(entry, folder: str = "book") -> Experiment:
     data = yaml.safe_load(entry.read_text(encoding="utf-8"))
-    exp = parse_experiment(data, f"alzza/experiments/book/{entry.name}")
-    if exp.book_cell is None:  # every shipped row names the book's cell it reproduces
+    exp = parse_experiment(data, f"alzza/experiments/{folder}/{entry.name}")
+    exp.beyond = folder == "beyond"
+    if exp.book_cell is None and not exp.beyond:  # every shipped book row names the book's cell it reproduces
         raise ExperimentError(f"{exp.source}: a shipped experiment needs book_cell (e.g. chap07/cnn_basic_test#5)")
+    if exp.beyond and (exp.book_cell is not None or exp.book):
+        raise ExperimentError(f"{exp.source}: a row beyond the book has no book_cell and no book figures")
     if entry.name != f"{exp.name}.yaml":  # find_experiment reads NAME.yaml alone
         raise ExperimentError(f"{exp.source}: a shipped experiment's file is named after it ({exp.name}.yaml)")
     return exp
@@ -428,7 +441,7 @@ def _shipped_experiment(entry) -> Experiment:
 
 def list_experiments() -> list[Experiment]:
     """Every shipped experiment, ordered by chapter then name."""
-    experiments = [_shipped_experiment(entry) for entry in _shipped_files()]
+    experiments = [_shipped_experiment(entry, folder) for folder, entry in _shipped_files()]
     return sorted(experiments, key=lambda e: (e.chapter or 0, e.name))
 
 
@@ -438,9 +451,10 @@ def find_experiment(name_or_path) -> Experiment:
     if text.endswith((".yaml", ".yml", ".json")) or Path(text).is_file():
         return load_experiment_file(text)
     # A shipped experiment lives in NAME.yaml: read that one file, not all of them.
-    entry = resources.files("alzza.experiments").joinpath("book", f"{text}.yaml")
-    if "/" not in text and "\\" not in text and entry.is_file():
-        return _shipped_experiment(entry)
+    for folder in SHIPPED_FOLDERS:
+        entry = resources.files("alzza.experiments").joinpath(folder, f"{text}.yaml")
+        if "/" not in text and "\\" not in text and entry.is_file():
+            return _shipped_experiment(entry, folder)
     experiments = {e.name: e for e in list_experiments()}
     if text in experiments:
         return experiments[text]

@@ -112,7 +112,7 @@ class ExpressionsDataset(Dataset):
         if isinstance(x_row, Sequences):
             data, length = np.asarray(x_row.data)[0], int(x_row.lengths[0])
         else:
-            data = np.asarray(x_row).reshape(TIMESTEPS, len(SYMBOLS))
+            data = np.asarray(x_row).reshape(-1, len(SYMBOLS))
             length = int(np.count_nonzero(data.max(axis=-1) > 0.5))
         return decode_symbols(data[1:length].argmax(axis=-1))
 

@@ -81,7 +81,7 @@ class KoreanNumbersDataset(Dataset):
         if isinstance(x_row, Sequences):
             data, length = np.asarray(x_row.data)[0], int(x_row.lengths[0])
         else:
-            data = np.asarray(x_row).reshape(self.digits, 10)
+            data = np.asarray(x_row).reshape(-1, 10)
             length = int(np.count_nonzero(data.max(axis=-1) > 0.5))
         return "".join(DIGIT_SYMBOLS[k] for k in data[:length].argmax(axis=-1))
 
