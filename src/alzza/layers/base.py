@@ -48,11 +48,23 @@ from ..options import Option, option_problem
 
 @dataclass
 class BuildContext:
-    """What building needs besides the input shape: the RNG, the dtype, the initialiser."""
+    """What building needs besides the input shape: the RNG, the dtype, the initialiser.
+
+    ``memories``: the sequences a network may read besides its input, name → shape
+    (SeqShape (S, D)), e.g. ``{'source': SeqShape((S, D))}`` for a decoder whose
+    cross-attention reads an encoder's output (``['attention', {memory: source}]``). A
+    model provides them; a plain network has none. ``encoder``: the network being built is
+    an encoder, which reads its whole input — a causal attention in it is refused.
+    ``tables``: the embedding layers built so far that have a ``name``, name → layer, so an
+    output projection (``unembed``) can tie its weights to one.
+    """
 
     rng: np.random.Generator
     dtype: np.dtype
     init: Initializer = field(default_factory=Initializer)
+    memories: dict = field(default_factory=dict)
+    encoder: bool = False
+    tables: dict = field(default_factory=dict)
 
 
 class Layer:
@@ -128,15 +140,15 @@ class Layer:
         return [self.type_name] + ([options] if options else []) + [c.to_spec() for c in self.spec_children()]
 
     # --- structure ----------------------------------------------------------------
-    def children(self) -> list["Layer"]:
+    def children(self) -> list[Layer]:
         """Sub-layers, all of them (composites override): walked for parameters."""
         return []
 
-    def spec_children(self) -> list["Layer"]:
+    def spec_children(self) -> list[Layer]:
         """The children a spec writes (a loop writes one child, not its copies)."""
         return self.children()
 
-    def named_children(self) -> list[tuple[str, "Layer"]]:
+    def named_children(self) -> list[tuple[str, Layer]]:
         """(name, child) pairs: a child's path is ``<this path>.<name>``."""
         return [(f"children[{i}]", child) for i, child in enumerate(self.children())]
 
