@@ -12,7 +12,8 @@ differences at its own weights), and then the whole chain — head, decay terms 
 through ``loss_and_backward``, for the weights that chain trains. One table per chain. The
 relative error is ‖a − n‖ / (‖a‖ + ‖n‖) (see :mod:`alzza.testing`), the smallest over
 central-difference steps 1e-6…1e-2 (unscaled inputs make small steps round-off noise); a
-correct float64 backward gives ~1e-9, a wrong formula ~0.1–1. Layers that draw random numbers while training draw the same ones
+correct float64 backward gives ~1e-9, a wrong formula ~0.1–1. Layers that draw random numbers while
+training draw the same ones
 at every evaluation. Exit status 1 when any error is not below ``--tol``.
 """
 
@@ -47,7 +48,8 @@ def add_parser(subparsers):
     p.add_argument("--examples", type=int, default=3, help="training examples fed to the checks (default 3)")
     p.add_argument("--entries", type=int, default=10,
                    help="entries checked per array, chosen at random (default 10; 0 = all)")
-    p.add_argument("--tol", type=float, default=DEFAULT_TOL, help=f"tolerance on the relative error (default {DEFAULT_TOL:g})")
+    p.add_argument("--tol", type=float, default=DEFAULT_TOL,
+                   help=f"tolerance on the relative error (default {DEFAULT_TOL:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and of the sampled entries (default 0)")
     add_import_option(p)
     return p
@@ -69,7 +71,9 @@ def gradient_rows(chain, x, y, *, entries=None, seed: int = 0, whole: str = "mod
         activation = _to_shape(activation, part.input_shape)
         for layer in part.network.layers:
             probe = copy.deepcopy(layer)  # checked at the model's weights, without touching them
-            errors = check_built_layer_gradients(probe, _jittered(activation, rng),
+            # token ids (an embedding's input) are data, not a point to jitter
+            given = activation if layer.type_name == "embed" else _jittered(activation, rng)
+            errors = check_built_layer_gradients(probe, given,
                                                  rng=np.random.default_rng(seed), entries=entries, eps=STEPS,
                                                  training=True)
             for name, error in errors.items():
@@ -122,9 +126,9 @@ def run(args, out=print) -> int:
             out(f"chain {chain.name}: {parts} (trains {trained}; {n} examples)")
         table = [(check, name, f"{error:.2e}", "ok" if error < args.tol else "FAIL") for check, name, error in rows]
         widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers)]
-        out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+        out("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip())
         for row in table:
-            out("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            out("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
         failed += [row for row in table if row[3] == "FAIL"]
         total += len(table)
     if not failed:

@@ -14,10 +14,10 @@ Drawing a symbol from the scores o, with temperature τ and top-k:
 drawn by inverse transform sampling with the caller's generator: u ~ U[0, 1), the
 first symbol whose cumulative probability exceeds u·Σp.
 
-This module runs the model over the whole prefix at every step (no key/value cache),
-which works for any sequence network: generating t symbols costs t forwards of up to t
-steps. A network whose layers keep a per-step state (an attention layer's key/value
-cache) can be stepped instead; :func:`generate` takes such a stepper when one is given.
+A causal Transformer decoder is stepped (:mod:`alzza.models.stepping`): each attention
+layer keeps the keys and values of the steps so far, so symbol t costs one step of
+every layer. Any other sequence network (a recurrent one) runs over the whole prefix at
+every step: t symbols cost t forwards of up to t steps.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import AlzzaError
 from ..sequences import Sequences, is_sequence_shape
+from .stepping import stepper_for
 
 __all__ = ["check_decoder_only", "generate", "sample_ids"]
 
@@ -62,8 +63,12 @@ def check_decoder_only(model) -> tuple[int, int]:
 
 
 def generate(model, count: int, rng: np.random.Generator, *, temperature: float = 1.0, top_k: int | None = None,
-             start: int = 0, end: int = 0, max_steps: int | None = None, batch: int = 250) -> list[list[int]]:
-    """``count`` sequences of symbol ids (the end mark left out) written by a decoder-only ``model``."""
+             start: int = 0, end: int = 0, max_steps: int | None = None, batch: int = 250,
+             cache: bool = True) -> list[list[int]]:
+    """``count`` sequences of symbol ids (the end mark left out) written by a decoder-only ``model``.
+
+    With ``cache`` (the default) a causal network is stepped (:mod:`alzza.models.stepping`);
+    otherwise, or when it can't be, every step runs the whole prefix."""
     steps, vocabulary = check_decoder_only(model)
     max_steps = steps if max_steps is None else min(int(max_steps), steps)
     written: list[list[int]] = []
@@ -73,11 +78,16 @@ def generate(model, count: int, rng: np.random.Generator, *, temperature: float 
         tokens[:, 0] = start
         done = np.zeros(n, dtype=bool)
         length = np.zeros(n, dtype=np.int64)          # symbols written so far (the start mark not counted)
+        stepper = stepper_for(model) if cache else None
+        eye = np.eye(vocabulary, dtype=model.dtype)
         for t in range(max_steps):
-            x = np.zeros((n, steps, vocabulary), dtype=model.dtype)
-            x[np.arange(n)[:, None], np.arange(t + 1)[None, :], tokens[:, :t + 1]] = 1.0
-            out = model.forward(Sequences(x, np.full(n, t + 1, dtype=np.int64)))
-            logits = (out.data if isinstance(out, Sequences) else out)[:, t]
+            if stepper is not None:  # one step of every layer, attention over its cached keys and values
+                logits = stepper.step(eye[tokens[:, t]])
+            else:  # the whole prefix again
+                x = np.zeros((n, steps, vocabulary), dtype=model.dtype)
+                x[np.arange(n)[:, None], np.arange(t + 1)[None, :], tokens[:, :t + 1]] = 1.0
+                out = model.forward(Sequences(x, np.full(n, t + 1, dtype=np.int64)))
+                logits = (out.data if isinstance(out, Sequences) else out)[:, t]
             ids = sample_ids(logits, rng, temperature, top_k)
             done |= ids == end
             length += ~done
