@@ -12,9 +12,8 @@ differences at its own weights), and then the whole chain — head, decay terms 
 through ``loss_and_backward``, for the weights that chain trains. One table per chain. The
 relative error is ‖a − n‖ / (‖a‖ + ‖n‖) (see :mod:`alzza.testing`), the smallest over
 central-difference steps 1e-6…1e-2 (unscaled inputs make small steps round-off noise); a
-correct float64 backward gives ~1e-9, a wrong formula ~0.1–1. Layers that draw random numbers while
-training draw the same ones
-at every evaluation. Exit status 1 when any error is not below ``--tol``.
+correct float64 backward gives ~1e-9, a wrong formula ~0.1–1. Layers that draw random
+numbers while training draw the same ones at every evaluation. Exit status 1 when any error is not below ``--tol``.
 """
 
 from __future__ import annotations

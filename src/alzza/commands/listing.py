@@ -4,9 +4,9 @@ from __future__ import annotations
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("list", help="list the shipped experiments",
-                                 description="One line per shipped experiment: name, chapter, data set, "
-                                             "the book's result.")
+    p = subparsers.add_parser(
+        "list", help="list the shipped experiments",
+        description="One line per shipped experiment: name, chapter, data set, the book's result.")
     p.add_argument("--chapter", type=int, help="only this chapter")
 
 

@@ -316,7 +316,7 @@ def read_checkpoint(folder) -> dict:
         record = json.loads(path.read_text(encoding="utf-8"))
     except RecursionError:
         raise TrainingError(f"{path} is not a readable checkpoint (it nests too deeply); "
-                            f"start the run afresh") from None
+                            "start the run afresh") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, or too many digits
         raise TrainingError(f"{path} is not a readable checkpoint ({exc}); start the run afresh") from None
     if not isinstance(record, dict) or record.get("format") != "alzza-checkpoint" or "epoch" not in record:
