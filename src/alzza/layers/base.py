@@ -48,11 +48,23 @@ from ..options import Option, option_problem
 
 @dataclass
 class BuildContext:
-    """What building needs besides the input shape: the RNG, the dtype, the initialiser."""
+    """What building needs besides the input shape: the RNG, the dtype, the initialiser.
+
+    ``memories``: the sequences a network may read besides its input, name → shape
+    (SeqShape (S, D)), e.g. ``{'source': SeqShape((S, D))}`` for a decoder whose
+    cross-attention reads an encoder's output (``['attention', {memory: source}]``). A
+    model provides them; a plain network has none. ``encoder``: the network being built is
+    an encoder, which reads its whole input — a causal attention in it is refused.
+    ``tables``: the embedding layers built so far that have a ``name``, name → layer, so an
+    output projection (``unembed``) can tie its weights to one.
+    """
 
     rng: np.random.Generator
     dtype: np.dtype
     init: Initializer = field(default_factory=Initializer)
+    memories: dict = field(default_factory=dict)
+    encoder: bool = False
+    tables: dict = field(default_factory=dict)
 
 
 class Layer:

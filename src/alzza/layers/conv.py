@@ -321,6 +321,7 @@ class Conv2D(Layer):
                     x2 = self.bn.normalize(x2, out=x2) if training else self.bn.infer(x2, out=x2)
                     return x2.reshape(x.shape)  # "LAB" is the only order with L, A, B in a row: B was last
                 # the activation works in place: only on the conv's own output
+                self._act_z = x if self.activation.needs_input else None   # gelu keeps z
                 x = self.activation.forward(x if previous == "L" else x.copy())
                 self._act_y = x
             else:
@@ -336,7 +337,7 @@ class Conv2D(Layer):
                     return None  # the data's gradient; what runs before L has no parameters
             elif action == "A":
                 if self._relu_mask is None:
-                    dy = self.activation.backward(dy, self._act_y)
+                    dy = self.activation.backward(dy, self._act_y, self._act_z)
             elif self._relu_mask is not None:
                 dy = self.bn.backward(dy, mask=self._relu_mask)
             else:

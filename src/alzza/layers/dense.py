@@ -15,7 +15,7 @@ class Dense(Layer):
 
     Shapes: x (N, F) · W (F, H) + b (H,) → z (N, H); y = f(z).
 
-    Backward, with dz = dy ⊙ f'(z):
+    Backward, with dz = dy ⊙ f'(z) (f' written with y, or with z for gelu):
         dW = xᵀ · dz        (F, H)
         db = Σ_n dz         (H,)
         dx = dz · Wᵀ        (N, F), reshaped to the input's shape
@@ -47,10 +47,11 @@ class Dense(Layer):
         z += self.params["b"]
         y = self.activation.forward(z)
         self._x, self._y = x2, y
+        self._z = z if self.activation.needs_input else None   # gelu's derivative needs z
         return y
 
     def backward(self, dy):
-        dz = self.activation.backward(dy, self._y)
+        dz = self.activation.backward(dy, self._y, self._z)
         self.grads["w"] = self._x.T @ dz
         self.grads["b"] = np.add.reduce(dz, axis=0)  # Σ_n dz, without ndarray.sum's Python wrapper
         if not self.needs_input_grad:

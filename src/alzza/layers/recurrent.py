@@ -36,7 +36,7 @@ from math import prod
 import numpy as np
 
 from ..errors import SpecError
-from ..ops.activations import ACTIVATIONS, get_activation
+from ..ops.activations import OUTPUT_FORM, get_activation
 from ..sequences import (
     SeqShape,
     Sequences,
@@ -274,8 +274,8 @@ class RNN(RecurrentBase):
     """
 
     gates = 1
-    OPTIONS: dict = dict(RecurrentBase.OPTIONS,
-                         actfunc=Option((str,), "relu", tuple(ACTIVATIONS), "activation f of the cell"))
+    OPTIONS: dict = dict(RecurrentBase.OPTIONS, actfunc=Option((str,), "relu", OUTPUT_FORM,
+                                                               "activation f of the cell"))
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
                  actfunc: str = "relu"):

@@ -5,6 +5,9 @@ with some of these methods)::
 
     on_train_begin(run, logs)    before the first epoch        logs: {"epoch": first epoch - 1}
     on_epoch_begin(run, logs)    before each epoch             logs: {"epoch": e}
+    on_batch_begin(run, logs)    before each optimiser step    logs: {"step": s, "total_steps": S}
+                                 (s counts from 1 over the whole run; only callbacks that
+                                 have this method are called per step: warmup schedules)
     on_epoch_end(run, logs)      after each epoch's validation logs: the epoch's figures (below)
     on_train_end(run, logs)      after the last epoch          logs: the last epoch's figures
 
@@ -16,7 +19,7 @@ The epoch logs (plain Python numbers; a per-head accuracy is a tuple)::
 
     epoch, loss, accuracy                  mean training loss and accuracy of the epoch
     val_loss, val_accuracy, val_<metric>   the head's metrics on the validation examples
-    learning_rate                          the rate used during the epoch
+    learning_rate                          the rate used during the epoch (its last step's)
     epoch_seconds, elapsed_seconds         this epoch, and the run so far
 
 Callbacks run in the order given; the loop's own ones (learning-rate schedule, early

@@ -192,6 +192,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     bar = progress_bar(max(0, epochs - first + 1) * steps, progress, f"{getattr(model, 'name', '')} {stage}".strip())
     start = time.perf_counter()
     call(chain, "on_train_begin", run, logs)
+    per_step = [callback for callback in chain if hasattr(callback, "on_batch_begin")]
+    step_logs = {"step": 0, "total_steps": epochs * steps}
     # Overflow inside a step shows up as a non-finite loss, which stops the run with one
     # clear message below; NumPy's own RuntimeWarnings would only bury it.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -203,6 +205,10 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
                 lr = run.learning_rate
                 losses, accs = [], []
                 for n, (x, y) in enumerate(dataset.train_batches(batch_size, rng)):
+                    if per_step:  # warmup schedules: a rate for every optimiser step
+                        step_logs["step"] = (epoch - 1) * steps + n + 1
+                        call(per_step, "on_batch_begin", run, step_logs)
+                        lr = run.learning_rate
                     loss, acc = model.train_step(x, y, lr)
                     if not math.isfinite(loss):
                         raise TrainingError(

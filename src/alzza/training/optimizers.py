@@ -12,6 +12,15 @@ Adam (bias-corrected, t counts this parameter's updates):
     m ← β₁m + (1−β₁)g'          v ← β₂v + (1−β₂)g'²
     m̂ = m / (1 − β₁ᵗ)           v̂ = v / (1 − β₂ᵗ)
     w ← w − η·m̂ / (√v̂ + ε)
+AdamW (Loshchilov & Hutter 2019, decoupled weight decay λ = ``weight_decay``):
+    w ← w − η·λ·w                  (decayed slots only; not through the gradient, so
+                                    not rescaled by √v̂ the way an L2 term would be)
+    then the Adam step above with the plain gradient g.
+
+Gradient clipping by global norm (``clip_norm`` c, any optimiser), before anything else:
+    ‖g‖ = √(Σ_slots Σ g²)           g ← g · c / (‖g‖ + 10⁻⁶)   when that factor is < 1
+(torch.nn.utils.clip_grad_norm_'s rule); the raw gradients are scaled in place, decay
+terms are added after. ``last_grad_norm`` keeps ‖g‖ of the latest step.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..backend import array_module
 from ..errors import SpecError
 from ..registries import Registry
 
@@ -47,12 +57,19 @@ class Optimizer:
 
     name = ""
 
-    def __init__(self, l2_decay: float = 0.0, l1_decay: float = 0.0):
+    def __init__(self, l2_decay: float = 0.0, l1_decay: float = 0.0, clip_norm: float | None = None):
         for key, value in (("l2_decay", l2_decay), ("l1_decay", l1_decay)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise SpecError(key, f"must be a finite number >= 0, got {value!r}")
+        if clip_norm is not None and (isinstance(clip_norm, bool) or not isinstance(clip_norm, (int, float))
+                                      or not 0 < clip_norm < math.inf):
+            raise SpecError("optimizer.clip_norm", f"must be a finite number > 0 (the largest global gradient "
+                                                   f"norm), or null for no clipping; got {clip_norm!r}")
         self.l2_decay = float(l2_decay)
         self.l1_decay = float(l1_decay)
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        #: the global gradient norm of the latest step (before clipping); None until a clipped step
+        self.last_grad_norm: float | None = None
         #: scratch buffers per (slot name, index): reused every step, never part of the state
         self._buffers: dict = {}
 
@@ -97,7 +114,24 @@ class Optimizer:
                     total += self.l1_decay * float(np.abs(w).sum())
         return total
 
+    def clip(self, slots) -> None:
+        """Scale every slot's gradient by c / (‖g‖ + 10⁻⁶) when that is below 1 (in place;
+        ‖g‖ the norm of all of them together). Nothing without ``clip_norm``."""
+        if self.clip_norm is None:
+            return
+        total = 0.0
+        for slot in slots:
+            g = slot.grads[slot.key]
+            total += float(array_module(g).vdot(g, g))
+        norm = math.sqrt(total)
+        self.last_grad_norm = norm
+        factor = self.clip_norm / (norm + 1e-6)
+        if factor < 1.0:
+            for slot in slots:
+                slot.grads[slot.key] *= factor
+
     def step(self, slots, learning_rate: float):
+        self.clip(slots)
         for slot in slots:
             self.update(slot, self.decayed_grad(slot), learning_rate)
 
@@ -117,6 +151,8 @@ class Optimizer:
             spec["l2_decay"] = self.l2_decay
         if self.l1_decay:
             spec["l1_decay"] = self.l1_decay
+        if self.clip_norm is not None:
+            spec["clip_norm"] = self.clip_norm
         return spec
 
 
@@ -138,6 +174,7 @@ class SGD(Optimizer):
     SMALL = 4096
 
     def step(self, slots, learning_rate):
+        self.clip(slots)
         decay = self.l2_decay or self.l1_decay
         for slot in slots:
             if decay:  # g' = g + λ₂·w + λ₁·sign(w), into the slot's buffer when it is big
@@ -163,7 +200,6 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam with bias correction (Kingma & Ba, 2015); state per parameter name."""
 
-
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, **decay):
         super().__init__(**decay)
         for key, value, ok, expects in (("beta1", beta1, lambda v: 0 <= v < 1, "in [0, 1)"),
@@ -177,6 +213,7 @@ class Adam(Optimizer):
         self.t: dict[str, int] = {}
 
     def step(self, slots, learning_rate):
+        self.clip(slots)
         decay = self.l2_decay or self.l1_decay
         for slot in slots:
             # with decay, g' goes into scratch buffer 1 (buffer 0 is the update's)
@@ -249,6 +286,33 @@ class Adam(Optimizer):
         return spec
 
 
+@register_optimizer("adamw")
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): w ← w − η·λ·w, then Adam.
+
+    λ = ``weight_decay`` (torch's default 0.01) shrinks the weights and kernels (never
+    biases) by the same factor 1 − ηλ each step, however big their gradients are.
+    """
+
+    def __init__(self, weight_decay=0.01, **options):
+        super().__init__(**options)
+        if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) \
+                or not 0 <= weight_decay < math.inf:
+            raise SpecError("optimizer.weight_decay", f"AdamW's weight_decay must be a finite number >= 0, "
+                                                      f"got {weight_decay!r}")
+        self.weight_decay = float(weight_decay)
+
+    def update(self, slot, grad, learning_rate):
+        if self.weight_decay and slot.decayed:
+            slot.value *= 1.0 - learning_rate * self.weight_decay  # w ← (1 − ηλ)·w, then the Adam step
+        super().update(slot, grad, learning_rate)
+
+    def to_spec(self):
+        spec = super().to_spec()
+        spec["weight_decay"] = self.weight_decay
+        return spec
+
+
 def make_optimizer(spec=None, l2_decay=0.0, l1_decay=0.0) -> Optimizer:
     """``'sgd'``, ``'adam'`` or ``{'name': 'adam', 'beta1': 0.9, ...}`` → an Optimizer."""
     if spec is None:
@@ -262,6 +326,8 @@ def make_optimizer(spec=None, l2_decay=0.0, l1_decay=0.0) -> Optimizer:
         raise SpecError("optimizer", f"unknown optimizer {given!r}; use one of {', '.join(OPTIMIZERS)} "
                                      "(a name, or a mapping like {name: adam, beta1: 0.9})")
     options = {k: v for k, v in spec.items() if k != "name"}
+    if options.get("clip_norm", 0) is None:
+        options.pop("clip_norm")
     options.setdefault("l2_decay", l2_decay)
     options.setdefault("l1_decay", l1_decay)
     try:

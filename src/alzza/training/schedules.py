@@ -11,9 +11,15 @@ cosine             η_min + (η₀ − η_min) · (1 + cos(π (e − 1) / E)) / 
                    default the run's epoch count; η_min = ``min_lr``, 0)
 plateau            η multiplied by ``factor`` (0.5) whenever ``metric`` (val_loss) has not
                    improved for ``patience`` (2) epochs, never below ``min_lr``
+warmup_cosine      per optimiser step s = 1, 2, ... (S steps in the run, W = ``warmup``):
+                   η₀·s/W for s ≤ W, then η_min + (η₀ − η_min)·(1 + cos(π (s − W)/(S − W)))/2
+warmup_rsqrt       η₀·s/W for s ≤ W, then η₀·√(W/s)  (the Transformer's inverse square root,
+                   Vaswani et al. 2017 §5.3, peaking at η₀ after W steps)
 =================  =====================================================================
 
-The first three are functions of the epoch alone, so a resumed run gets the same
+The two warmup schedules change the rate every step (minibatch), not every epoch: the
+trainer asks them through ``on_batch_begin(run, logs)`` with ``logs["step"]`` the run's
+step count (the same on a resumed run). The first three are functions of the epoch alone, so a resumed run gets the same
 rates; ``plateau`` keeps a little state (:meth:`ReduceOnPlateau.state`) that the
 checkpoint stores. In an experiment file: ``lr_schedule: {type: step, step_size: 10,
 gamma: 0.5}`` (or just ``lr_schedule: cosine``).
@@ -26,7 +32,8 @@ import math
 from .callbacks import Callback, better_mode, monitored_value
 from ..errors import TrainingError
 
-__all__ = ["CosineDecay", "ExponentialDecay", "ReduceOnPlateau", "StepDecay", "make_schedule", "SCHEDULES"]
+__all__ = ["CosineDecay", "ExponentialDecay", "ReduceOnPlateau", "StepDecay", "WarmupCosine", "WarmupInverseSqrt",
+           "make_schedule", "SCHEDULES"]
 
 
 class EpochSchedule(Callback):
@@ -105,8 +112,42 @@ class ReduceOnPlateau(Callback):
         self.best, self.wait, self.rate = state.get("best"), state.get("wait", 0), state.get("rate")
 
 
+class StepSchedule(Callback):
+    """A rate that is a function of the optimiser step: ``rate(base, step, total_steps)``."""
+
+    def rate(self, base: float, step: int, total: int) -> float:
+        raise NotImplementedError
+
+    def on_batch_begin(self, run, logs):
+        run.learning_rate = self.rate(run.base_learning_rate, logs["step"], logs["total_steps"])
+
+
+class WarmupCosine(StepSchedule):
+    """Linear warmup over ``warmup`` steps to η₀, then a cosine down to ``min_lr`` at the last step."""
+
+    def __init__(self, warmup: int = 100, min_lr: float = 0.0):
+        self.warmup = _positive_int(warmup, "warmup")
+        self.min_lr = _at_least_zero(min_lr, "min_lr")
+
+    def rate(self, base, step, total):
+        if step <= self.warmup:
+            return base * step / self.warmup
+        progress = min(1.0, (step - self.warmup) / max(1, total - self.warmup))
+        return self.min_lr + (base - self.min_lr) * (1 + math.cos(math.pi * progress)) / 2
+
+
+class WarmupInverseSqrt(StepSchedule):
+    """Linear warmup over ``warmup`` steps to η₀, then η₀·√(warmup / step)."""
+
+    def __init__(self, warmup: int = 100):
+        self.warmup = _positive_int(warmup, "warmup")
+
+    def rate(self, base, step, total):
+        return base * min(step / self.warmup, math.sqrt(self.warmup / step))
+
+
 SCHEDULES = {"step": StepDecay, "exponential": ExponentialDecay, "cosine": CosineDecay, "plateau": ReduceOnPlateau,
-             "reduce_on_plateau": ReduceOnPlateau}
+             "reduce_on_plateau": ReduceOnPlateau, "warmup_cosine": WarmupCosine, "warmup_rsqrt": WarmupInverseSqrt}
 
 
 def make_schedule(spec):
@@ -131,6 +172,12 @@ def make_schedule(spec):
 def _positive(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise TrainingError(f"lr_schedule.{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _at_least_zero(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise TrainingError(f"lr_schedule.{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
