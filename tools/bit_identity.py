@@ -62,6 +62,12 @@ IGNORED_KEYS = {"seconds", "elapsed", "time", "timings", "duration", "started", 
                 "alzza_version", "version"}
 REPO = Path(__file__).resolve().parent.parent
 
+_LOADER = (
+    "import sys; sys.path.insert(0, sys.argv[1]); import alzza; "
+    "assert alzza.__file__.startswith(sys.argv[1]), alzza.__file__; "
+    "from alzza.io import load_model, save_model; "
+    "save_model(load_model(sys.argv[2], printer=lambda *a: None), sys.argv[3])"
+)
 _RUNNER = (
     "import sys; sys.path.insert(0, sys.argv[1]); import alzza; "
     "assert alzza.__file__.startswith(sys.argv[1]), alzza.__file__; "
@@ -164,6 +170,28 @@ def compare_run(before: Path, after: Path) -> tuple[str, str]:
         return "same", f"result.json + {len(a.files)} arrays"
 
 
+def check_loads(before: Path, tree: Path, scratch: Path) -> tuple[str, str]:
+    """Load a model.npz written by the "before" side with ``tree``'s code, save it again, and
+    compare every array (the description aside) with the original, bit for bit."""
+    original = before / "model.npz"
+    if not original.is_file():
+        return "same", "no model.npz"
+    again = scratch / "loaded" / before.name / "model.npz"
+    again.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, "-c", _LOADER, str(tree / "src"), str(original), str(again)],
+                          capture_output=True, text=True, cwd=scratch)
+    if done.returncode:
+        return "FAILED", (done.stdout + done.stderr).strip()[-300:]
+    with np.load(original, allow_pickle=False) as a, np.load(again, allow_pickle=False) as b:
+        keys = [k for k in a.files if not k.startswith("__")]
+        if sorted(keys) != sorted(k for k in b.files if not k.startswith("__")):
+            return "DIFFERS", "the reloaded model has other arrays"
+        for key in keys:
+            if a[key].dtype != b[key].dtype or a[key].tobytes() != b[key].tobytes():
+                return "DIFFERS", f"{key!r} changed on load"
+        return "same", f"loads; {len(keys)} arrays round-trip"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="revision, tree or recorded folder")
@@ -182,13 +210,23 @@ def main(argv=None) -> int:
         parser.error("--before is required (or --record)")
     before = record(args.before, scratch / "before", args.experiments, scratch)
     after = record(args.after, scratch / "after", args.experiments, scratch)
-    differing = 0
+    differing = set()
     print(f"\n{'experiment':<28} {'outcome':<8} detail")
     for name in args.experiments:
         outcome, detail = compare_run(before / name, after / name)
-        differing += outcome != "same"
+        if outcome != "same":
+            differing.add(name)
         print(f"{name:<28} {outcome:<8} {detail}")
-    print(f"\n{len(args.experiments) - differing} of {len(args.experiments)} experiments bit-identical "
+    if not _is_recorded(args.after):
+        tree = _source_tree(args.after, scratch)
+        print(f"\nold model files: each 'before' model.npz loaded and saved again by {args.after}")
+        for name in args.experiments:
+            outcome, detail = check_loads(before / name, tree, scratch)
+            if outcome != "same":
+                differing.add(name)
+            print(f"{name:<28} {outcome:<8} {detail}")
+    same = len(args.experiments) - len(differing)
+    print(f"\n{same} of {len(args.experiments)} experiments bit-identical, old files loading "
           f"({args.before} vs {args.after}; {' '.join(RUN_ARGS)})")
     return 1 if differing else 0
 
