@@ -1,11 +1,22 @@
 """Declared options: what a layer type, an output mode or a data set accepts, and the one
 check of a value.
 
-A layer class and a head class list their options once, in ``OPTIONS`` (name →
-:class:`Option`); a data set gives the same kind of mapping to ``@register_dataset``. The
-spec front end, ``make_head`` and ``make_dataset`` all ask :func:`option_problem` about
-every given value, so a bad value is described the same way everywhere, and a layer reads its options back for its spec
-and its summary line from the same declaration (see :meth:`alzza.layers.base.Layer.options`).
+A layer class, a head class, an optimiser and a learning-rate schedule list their options
+once, in ``OPTIONS`` (name → :class:`Option`); a data set gives the same kind of mapping to
+``@register_dataset``. The spec front end, every layer's constructor (the base class checks
+the arguments, see :class:`alzza.layers.base.Layer`), ``make_head``, ``make_optimizer``,
+``make_schedule`` and ``make_dataset`` all ask :func:`option_problem` about every given
+value, so a bad value is described the same way everywhere, and a layer reads its options
+back for its spec and its summary line from the same declaration (see
+:meth:`alzza.layers.base.Layer.options`).
+
+The usual kinds of option are written with a helper, each one line::
+
+    "width": positive_int("number of outputs"),
+    "keep_prob": probability("probability of keeping a unit", 1.0, low_open=True),
+
+and a value outside any declaration (a training setting, a reader's argument) is checked
+by the same words with :func:`checked` (``checked(epochs, positive_int(), "epochs")``).
 """
 
 from __future__ import annotations
@@ -81,3 +92,78 @@ def option_problem(option: Option, value) -> tuple[Any, str | None]:
         if isinstance(verdict, str) and verdict:
             return value, verdict
     return value, None
+
+
+# --- the usual kinds of option, one line each ------------------------------------------------
+def positive_int(doc: str = "", default=REQUIRED, **more) -> Option:
+    """An integer > 0 (never a bool)."""
+    return Option((int,), default, doc=doc, check=lambda v: v > 0, expects="a positive integer", **more)
+
+
+def non_negative_int(doc: str = "", default=REQUIRED, **more) -> Option:
+    """An integer >= 0 (never a bool)."""
+    return Option((int,), default, doc=doc, check=lambda v: v >= 0, expects="a non-negative integer", **more)
+
+
+def int_in(low: int, high: int | None = None, doc: str = "", default=REQUIRED, **more) -> Option:
+    """An integer in [low, high] (``high`` None: no upper bound)."""
+    if high is None:
+        return Option((int,), default, doc=doc, check=lambda v: v >= low, expects=f"an integer >= {low}", **more)
+    return Option((int,), default, doc=doc, check=lambda v: low <= v <= high,
+                  expects=f"an integer in [{low}, {high}]", **more)
+
+
+def positive_float(doc: str = "", default=REQUIRED, **more) -> Option:
+    """A finite number > 0 (an int is accepted and becomes a float)."""
+    return Option((float,), default, doc=doc, check=lambda v: v > 0, expects="a positive number", **more)
+
+
+def non_negative_float(doc: str = "", default=REQUIRED, **more) -> Option:
+    """A finite number >= 0."""
+    return Option((float,), default, doc=doc, check=lambda v: v >= 0, expects="a non-negative number", **more)
+
+
+def probability(doc: str = "", default=REQUIRED, *, low_open: bool = False, high_open: bool = False,
+                **more) -> Option:
+    """A number in [0, 1]; ``low_open`` leaves 0 out, ``high_open`` leaves 1 out."""
+    def check(v):
+        return (v > 0 if low_open else v >= 0) and (v < 1 if high_open else v <= 1)
+    expects = f"a number in {'(' if low_open else '['}0, 1{')' if high_open else ']'}"
+    return Option((float,), default, doc=doc, check=check, expects=expects, **more)
+
+
+def one_of(choices, doc: str = "", default=REQUIRED, **more) -> Option:
+    """Text, one of ``choices``."""
+    return Option((str,), default, tuple(choices), doc, **more)
+
+
+def flag(doc: str = "", default=REQUIRED, **more) -> Option:
+    """True or false."""
+    return Option((bool,), default, doc=doc, **more)
+
+
+def checked(value, option: Option, name: str, error: type[Exception] = ValueError, where: str = ""):
+    """``value`` (an int made a float for a float option) when it fits ``option``, else
+    ``error("<where>: <name> must be ..., got ...")``: the check of a value that is not a
+    registered thing's option (a training setting, a reader's argument)."""
+    value, problem = option_problem(option, value)
+    if problem:
+        raise error(f"{where + ': ' if where else ''}{name} {problem}")
+    return value
+
+
+def check_declared(declared: dict[str, Option], values: dict, what: str, error: type[Exception] = ValueError) -> dict:
+    """Every value in ``values`` checked against its declaration in ``declared`` (an unknown
+    name is an error naming the known ones); returns the values, ints made floats where the
+    option is a float. ``what`` names the thing in messages (``"optimizer 'adam'"``)."""
+    out = {}
+    for key, value in values.items():
+        option = declared.get(key)
+        if option is None:
+            known = ", ".join(declared) or "none"
+            raise error(f"{what} has no option {key!r}; known options: {known}")
+        value, problem = option_problem(option, value)
+        if problem:
+            raise error(f"{what}: option {key!r} {problem}" + (f" ({option.doc})" if option.doc else ""))
+        out[key] = value
+    return out

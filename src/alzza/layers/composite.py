@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import SpecError
 from ..ops.activations import ACTIVATIONS, get_activation
+from ..options import flag, int_in, one_of
 from .base import BuildContext, Layer
 from .registry import Option, register_layer
 
@@ -74,7 +75,7 @@ def _names(layers) -> list[str]:
 
 
 def _shape_list(names, shapes) -> str:
-    return ", ".join(f"{name} {tuple(shape)}" for name, shape in zip(names, shapes))
+    return ", ".join(f"{name} {tuple(shape)}" for name, shape in zip(names, shapes, strict=False))
 
 
 class _Branching(Layer):
@@ -137,7 +138,7 @@ class Parallel(_Branching):
     def backward(self, dy):
         parts = []
         start = 0
-        for branch, chn in zip(self.branches, self.channels):
+        for branch, chn in zip(self.branches, self.channels, strict=True):
             parts.append(branch.backward(dy[..., start:start + chn]))
             start += chn
         return _sum_grads(parts) if self._needs_input_grad else None
@@ -209,16 +210,15 @@ class Add(_Branching):
     """
 
     OPTIONS = {
-        "x": Option((bool,), True, doc="add the input itself to the sum", attr="use_x"),
+        "x": flag("add the input itself to the sum", True, attr="use_x"),
         "actions": Option((str,), "", doc="what to do with the sum, in order: A activation, B batch norm",
                           check=lambda v: _valid_actions(v),
                           expects="a string of the letters A and B, each at most once"),
-        "actfunc": Option((str,), "relu", tuple(ACTIVATIONS), "activation function of action A"),
+        "actfunc": one_of(ACTIVATIONS, "activation function of action A", "relu"),
     }
 
     def __init__(self, children: list[Layer], x: bool = True, actions: str = "", actfunc: str = "relu"):
         super().__init__(children)
-        self.check_options(x=x, actions=actions, actfunc=actfunc)
         self.use_x = bool(x)
         self.actions = actions
         self.actfunc = actfunc
@@ -287,7 +287,7 @@ class Add(_Branching):
                 dy = self.activation.backward(dy, self._act_y)
             else:
                 dy = self.bn.backward(dy)
-        parts = [branch.backward(_fold(dy, chn)) for branch, chn in zip(self.branches, self.channels)]
+        parts = [branch.backward(_fold(dy, chn)) for branch, chn in zip(self.branches, self.channels, strict=True)]
         if not self._needs_input_grad:
             return None
         if self.use_x:
@@ -311,8 +311,7 @@ class Loop(Serial):
     """
 
     OPTIONS = {
-        "repeat": Option((int,), 1, doc="how many copies of the child run in sequence",
-                         check=lambda v: v >= 1, expects="an integer >= 1"),
+        "repeat": int_in(1, doc="how many copies of the child run in sequence", default=1),
     }
     accepts_children = True
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from ..errors import SpecError
 from ..ops.windows import STRIDE_RULES, output_size
+from ..options import one_of
 from .base import Layer
-from .registry import Option
 
 
 def is_pair(value) -> bool:
@@ -49,13 +49,13 @@ def spatial_output(layer: Layer, hw, ksize, stride, padding, rule="book"):
         return (output_size(hw[0], ksize[0], stride[0], padding, rule),
                 output_size(hw[1], ksize[1], stride[1], padding, rule))
     except ValueError:
-        what = (f"with VALID padding" if padding == "VALID" and (hw[0] < ksize[0] or hw[1] < ksize[1])
+        what = ("with VALID padding" if padding == "VALID" and (hw[0] < ksize[0] or hw[1] < ksize[1])
                 else f"with stride {stride[0]}x{stride[1]} (make the input larger or the stride smaller)")
         raise SpecError(layer.path, f"{layer.type_name!r}: a {ksize[0]}x{ksize[1]} window does not fit the "
                                     f"{hw[0]}x{hw[1]} input {what}") from None
 
 
 #: the ``stride_rule`` option shared by conv and the pools
-STRIDE_RULE_OPTION = Option((str,), "book", STRIDE_RULES,
+STRIDE_RULE_OPTION = one_of(STRIDE_RULES, default="book", doc=
                             "output size of a strided window: 'book' (H // s with SAME, (H - k + 1) // s "
                             "with VALID, sampling from offset (s - 1) // 2) or 'ceil' (TensorFlow's ceil(H / s))")

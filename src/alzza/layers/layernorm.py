@@ -7,8 +7,9 @@ import numpy as np
 from ..errors import SpecError
 from ..ops.windows import channel_sum
 from ..sequences import SeqShape, Sequences, is_sequence_shape, length_mask
+from ..options import flag, positive_float
 from .base import BuildContext, Layer
-from .registry import Option, register_layer
+from .registry import register_layer
 
 
 @register_layer("layer_normal")
@@ -37,16 +38,14 @@ class LayerNorm(Layer):
     """
 
     OPTIONS = {
-        "rescale": Option((bool,), True, doc="learn a gain γ and bias β per feature"),
-        "epsilon": Option((float,), 1e-5, doc="added to the variance", check=lambda v: v > 0,
-                          expects="a positive number"),
+        "rescale": flag("learn a gain γ and bias β per feature", True),
+        "epsilon": positive_float("added to the variance", 1e-5),
     }
     #: works on single examples and on every step of a sequence alike
     accepts_sequences = True
 
     def __init__(self, rescale: bool = True, epsilon: float = 1e-5):
         super().__init__()
-        self.check_options(rescale=rescale, epsilon=epsilon)
         self.rescale = bool(rescale)
         self.epsilon = float(epsilon)
 
@@ -69,7 +68,8 @@ class LayerNorm(Layer):
         rows = data.reshape(-1, shape[-1])
         real = None   # the rows of real steps, when some steps are padding
         if lengths is not None and len(lengths) and int(lengths.min()) < shape[1]:
-            real = np.flatnonzero(np.repeat(length_mask(lengths, shape[1]).ravel(), rows.shape[0] // (shape[0] * shape[1])))
+            per_step = rows.shape[0] // (shape[0] * shape[1])
+            real = np.flatnonzero(np.repeat(length_mask(lengths, shape[1]).ravel(), per_step))
             rows = rows[real]
         mean = rows.mean(axis=1, keepdims=True)
         centred = rows - mean

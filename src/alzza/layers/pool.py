@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.windows import offset_slices, padded_input, real_cells, unpadded_grad
+from ..options import one_of
 from .base import BuildContext, Layer
 from .geometry import STRIDE_RULE_OPTION, image_shape, is_pair, plain_pair, spatial_output, to_pair
 from .registry import Option, register_layer
@@ -30,7 +31,7 @@ class _Pool2D(Layer):
         "ksize": Option((int, list, tuple), None, doc="window size (default: the stride)",
                         check=lambda v: v is None or is_pair(v), expects="a positive integer or [height, width]",
                         attr="ksize_option", plain=lambda v: v if v is None else plain_pair(v)),
-        "padding": Option((str,), "SAME", ("SAME", "VALID")),
+        "padding": one_of(("SAME", "VALID"), default="SAME"),
         "stride_rule": STRIDE_RULE_OPTION,
     }
     #: value of padded cells (max: −∞ so padding never wins; avg: 0, and divide by real cells)
@@ -38,7 +39,6 @@ class _Pool2D(Layer):
 
     def __init__(self, stride, ksize=None, padding: str = "SAME", stride_rule: str = "book"):
         super().__init__()
-        self.check_options(stride=stride, padding=padding, stride_rule=stride_rule)
         self.stride_rule = stride_rule
         self.stride = to_pair(stride, "stride", self.type_name)
         self.ksize = self.stride if ksize is None else to_pair(ksize, "ksize", self.type_name)
