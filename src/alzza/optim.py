@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from .errors import SpecError
+from .options import Option, check_arguments, non_negative_float, positive_float, probability
 from .registries import Registry
 
 
@@ -43,18 +45,28 @@ class Slot:
 
 
 class Optimizer:
-    """Base: decay handling and the step loop; subclasses give the update rule."""
+    """Base: decay handling and the step loop; subclasses give the update rule.
+
+    ``OPTIONS`` declares the constructor's arguments (name → :class:`~alzza.options.Option`),
+    as a layer's do; :meth:`checked` holds each given value to its declaration.
+    """
 
     name = ""
+    OPTIONS: dict[str, Option] = {
+        "l2_decay": non_negative_float("λ₂ of the L2 weight decay", 0.0),
+        "l1_decay": non_negative_float("λ₁ of the L1 weight decay", 0.0),
+    }
 
     def __init__(self, l2_decay: float = 0.0, l1_decay: float = 0.0):
-        for key, value in (("l2_decay", l2_decay), ("l1_decay", l1_decay)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise SpecError(key, f"must be a finite number >= 0, got {value!r}")
-        self.l2_decay = float(l2_decay)
-        self.l1_decay = float(l1_decay)
+        decay = self.checked(l2_decay=l2_decay, l1_decay=l1_decay)
+        self.l2_decay = float(decay["l2_decay"])
+        self.l1_decay = float(decay["l1_decay"])
         #: scratch buffers per (slot name, index): reused every step, never part of the state
         self._buffers: dict = {}
+
+    def checked(self, **values) -> dict:
+        """``values`` held to ``OPTIONS``: a SpecError at ``optimizer.<name>`` for a bad one."""
+        return check_arguments(self.OPTIONS, values, error=partial(SpecError, "optimizer"))
 
     def decayed_grad(self, slot: Slot, out: np.ndarray | None = None) -> np.ndarray:
         """g' = g + λ₂·w + λ₁·sign(w) on decayed slots, else g itself (never modified).
@@ -161,17 +173,21 @@ class SGD(Optimizer):
 
 @register_optimizer("adam")
 class Adam(Optimizer):
-    """Adam with bias correction (Kingma & Ba, 2015); state per parameter name."""
+    """Adam with bias correction (Kingma & Ba, 2015); state per parameter name.
 
+    The textbook form, one array at a time, is :func:`alzza.reference.adam_step`; this
+    one folds the two bias corrections into one scalar and updates through one buffer.
+    """
+
+    OPTIONS = dict(Optimizer.OPTIONS,
+                   beta1=probability("decay rate β₁ of the first moment", 0.9, high_open=True),
+                   beta2=probability("decay rate β₂ of the second moment", 0.999, high_open=True),
+                   epsilon=positive_float("ε added to √v̂", 1e-8))
 
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, **decay):
         super().__init__(**decay)
-        for key, value, ok, expects in (("beta1", beta1, lambda v: 0 <= v < 1, "in [0, 1)"),
-                                         ("beta2", beta2, lambda v: 0 <= v < 1, "in [0, 1)"),
-                                         ("epsilon", epsilon, lambda v: 0 < v < math.inf, "a finite number > 0")):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
-                raise SpecError(f"optimizer.{key}", f"Adam's {key} must be {expects}, got {value!r}")
-        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+        values = self.checked(beta1=beta1, beta2=beta2, epsilon=epsilon)
+        self.beta1, self.beta2, self.epsilon = (float(values[k]) for k in ("beta1", "beta2", "epsilon"))
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
         self.t: dict[str, int] = {}

@@ -142,17 +142,35 @@ def flag(doc: str = "", default=REQUIRED, **more) -> Option:
     return Option((bool,), default, doc=doc, **more)
 
 
-def checked(value, option: Option, name: str, error: type[Exception] = ValueError, where: str = ""):
+def checked(value, option: Option, name: str, error: Callable[[str], Exception] = ValueError, where: str = ""):
     """``value`` (an int made a float for a float option) when it fits ``option``, else
     ``error("<where>: <name> must be ..., got ...")``: the check of a value that is not a
-    registered thing's option (a training setting, a reader's argument)."""
+    registered thing's option (a training setting, a reader's argument). ``error`` is an
+    exception class or any callable making one from the message
+    (``functools.partial(SpecError, 'optimizer')``)."""
     value, problem = option_problem(option, value)
     if problem:
         raise error(f"{where + ': ' if where else ''}{name} {problem}")
     return value
 
 
-def check_declared(declared: dict[str, Option], values: dict, what: str, error: type[Exception] = ValueError) -> dict:
+def check_arguments(declared: dict[str, Option], values: dict, prefix: str = "",
+                    error: Callable[[str], Exception] = ValueError) -> dict:
+    """The constructor arguments of an optimiser or a schedule, each checked against its
+    declared Option (message ``<prefix><name> must be ...``); returns them, ints made floats
+    for float options. A value left at its default is not checked again."""
+    out = {}
+    for key, value in values.items():
+        option = declared[key]
+        if not option.required and value is option.default:
+            out[key] = value
+        else:
+            out[key] = checked(value, option, prefix + key, error)
+    return out
+
+
+def check_declared(declared: dict[str, Option], values: dict, what: str,
+                   error: Callable[[str], Exception] = ValueError) -> dict:
     """Every value in ``values`` checked against its declaration in ``declared`` (an unknown
     name is an error naming the known ones); returns the values, ints made floats where the
     option is a float. ``what`` names the thing in messages (``"optimizer 'adam'"``)."""
