@@ -39,6 +39,7 @@ import math
 from pathlib import Path
 
 from .errors import TrainingError
+from .options import checked, positive_int
 
 __all__ = ["Callback", "Checkpoint", "EarlyStopping", "ReportPrinter", "Run", "monitored_value"]
 
@@ -196,9 +197,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, patience: int = 5, metric: str = "val_loss", mode: str = "auto", restore_best: bool = True,
                  min_delta: float = 0.0):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise TrainingError(f"early_stopping.patience must be a positive integer, got {patience!r}")
-        self.patience = patience
+        self.patience = checked(patience, positive_int(), "early_stopping.patience", TrainingError)
         self.metric = metric
         self.mode = better_mode(metric, mode)
         self.restore_best = bool(restore_best)
@@ -229,7 +228,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, run, logs):
         if self.restore_best and self._best_weights is not None and self.best_epoch != run.epoch:
-            for target, saved in zip(weight_arrays(run.model), self._best_weights):
+            for target, saved in zip(weight_arrays(run.model), self._best_weights, strict=True):
                 target[...] = saved
             run.restored_epoch = self.best_epoch
             run.printer(f"Model {run.model.name}: weights restored from epoch {self.best_epoch} "
@@ -267,8 +266,7 @@ class Checkpoint(Callback):
     """
 
     def __init__(self, folder, every: int = 1, stage: str = "train", callbacks=(), rng=None, extra=None):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise TrainingError(f"checkpoint_every must be a positive integer, got {every!r}")
+        checked(every, positive_int(), "checkpoint_every", TrainingError)
         self.folder = Path(folder)
         self.every = every
         self.stage = stage
@@ -312,7 +310,8 @@ def read_checkpoint(folder) -> dict:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except RecursionError:
-        raise TrainingError(f"{path} is not a readable checkpoint (it nests too deeply); start the run afresh") from None
+        raise TrainingError(f"{path} is not a readable checkpoint (it nests too deeply); "
+                            "start the run afresh") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, or too many digits
         raise TrainingError(f"{path} is not a readable checkpoint ({exc}); start the run afresh") from None
     if not isinstance(record, dict) or record.get("format") != "alzza-checkpoint" or "epoch" not in record:

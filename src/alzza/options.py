@@ -22,6 +22,7 @@ by the same words with :func:`checked` (``checked(epochs, positive_int(), "epoch
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -73,13 +74,15 @@ def option_problem(option: Option, value) -> tuple[Any, str | None]:
     types = option.type_tuple
     if isinstance(value, bool):
         ok = bool in types
-    elif isinstance(value, int):
+    elif isinstance(value, numbers.Integral):  # NumPy's integers too
         ok = int in types or float in types
+    elif isinstance(value, numbers.Real) and not isinstance(value, float):  # NumPy's float32
+        ok = float in types
     else:
         ok = isinstance(value, types)
     if not ok:
         return value, f"must be {type_names(types)}, got {value!r}"
-    if float in types and int not in types and isinstance(value, int) and not isinstance(value, bool):
+    if float in types and int not in types and isinstance(value, numbers.Real) and not isinstance(value, float):
         value = float(value)
     if isinstance(value, float) and not math.isfinite(value):  # YAML's .inf / .nan: never a sensible option
         return value, f"must be a finite number, got {value!r}"

@@ -15,7 +15,6 @@ curve moves only when the model does); ``"auto"`` (the default) is full up to
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 import time
 
@@ -32,8 +31,9 @@ from .callbacks import (  # noqa: F401  (format_accuracy is re-exported: callers
 )
 from .diagnose import explain_non_finite
 from .errors import TrainingError
-from .memory import check_training
 from .history import History, _plain, history_csv  # noqa: F401  (History and history_csv are used from here too)
+from .memory import check_training
+from .options import checked, non_negative_int, positive_float, positive_int
 from .schedules import make_schedule
 
 #: validation splits up to this size are scored whole each epoch by default
@@ -46,7 +46,7 @@ STOP_COMPLETED = "completed"
 
 def _mean_accuracy(values):
     if values and isinstance(values[0], tuple):
-        return tuple(sum(col) / len(col) for col in zip(*values))
+        return tuple(sum(col) / len(col) for col in zip(*values, strict=True))
     return sum(values) / len(values) if values else float("nan")
 
 
@@ -71,8 +71,7 @@ def validation_set(dataset, validate, rng):
         validate = "full" if count <= FULL_VALIDATION_LIMIT else FULL_VALIDATION_LIMIT
     if validate == "full":
         return dataset.validate_sample(None, rng)
-    if isinstance(validate, bool) or not isinstance(validate, int) or validate < 1:
-        raise TrainingError(f"validate must be 'full', 'auto' or a positive number of examples, got {validate!r}")
+    checked(validate, positive_int(), "validate ('full', 'auto' or a number of examples)", TrainingError)
     return dataset.validate_sample(validate, rng)
 
 
@@ -164,12 +163,10 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     steps (``max_batches`` cuts epochs short: smoke runs). A non-finite loss stops
     training with a :class:`TrainingError` that says where and what to try.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1 or batch_size < 1:
-        raise TrainingError(f"epochs and batch size must be at least 1 (got {epochs}, {batch_size})")
-    if not 0 < learning_rate < math.inf:
-        raise TrainingError(f"learning rate must be a finite number > 0 (got {learning_rate})")
-    if isinstance(report, bool) or not isinstance(report, numbers.Integral) or report < 0:
-        raise TrainingError(f"report must be an integer >= 0 (every N epochs; 0: only the end), got {report!r}")
+    checked(epochs, positive_int(), "epochs", TrainingError)
+    checked(batch_size, positive_int(), "batch_size", TrainingError)
+    checked(learning_rate, positive_float(), "learning_rate", TrainingError)
+    checked(report, non_negative_int(), "report (every N epochs; 0: only the end)", TrainingError)
     check_training(model, batch_size)  # refuse before allocating, not with a MemoryError mid-epoch
     steps = dataset.batches_per_epoch(batch_size)
     if steps < 1:
@@ -191,7 +188,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         first = int(resume["epoch"]) + 1
         validate_rng_state = resume.get("validate_rng") or validate_rng_state
         saved = resume.get("callbacks") or []
-        for callback, state in zip(chain, saved):
+        for callback, state in zip(chain, saved, strict=False):
             if state is not None and hasattr(callback, "load_state"):
                 callback.load_state(state)
         if resume.get("rng"):
