@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alzza.optim import SGD, Adam, Slot
+from alzza.training.optimizers import SGD, Adam, Slot
 
 
 def _slots(rng, sizes, dtype):
@@ -79,9 +79,9 @@ def test_optimisers_and_schedules_declare_their_options_and_check_them():
     import pytest
 
     from alzza.errors import SpecError, TrainingError
-    from alzza.optim import Adam, make_optimizer
+    from alzza.training.optimizers import Adam, make_optimizer
     from alzza.registries import Registry
-    from alzza.schedules import SCHEDULES, ReduceOnPlateau, make_schedule
+    from alzza.training.schedules import SCHEDULES, ReduceOnPlateau, make_schedule
 
     assert set(Adam.OPTIONS) == {"beta1", "beta2", "epsilon", "l2_decay", "l1_decay"}
     with pytest.raises(SpecError, match=r"optimizer: beta1 must be a number in \[0, 1\), got 1"):

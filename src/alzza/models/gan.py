@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..callbacks import ReportPrinter
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
-from ..kinds import register_model_kind
 from ..options import option_problem, positive_int
 from ..sequences import is_sequence_shape
+from ..training.callbacks import ReportPrinter
 from .family import FamilyModel, training_examples
+from .kinds import register_model_kind
 from .parts import Chain
 from .step import plain_metrics
 
