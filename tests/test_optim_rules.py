@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from alzza import reference
 from alzza.training.optimizers import SGD, Adam, Slot
 
 
@@ -67,9 +68,7 @@ def test_adam_follows_the_textbook_rule_above_and_below_the_threshold():
         for s, (w, m, v) in zip(slots, state, strict=False):
             s.grads["w"] = rng.standard_normal(s.value.shape)
             g = s.grad + 0.01 * w
-            m[...] = b1 * m + (1 - b1) * g
-            v[...] = b2 * v + (1 - b2) * g * g
-            w -= lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+            w[...], m[...], v[...] = reference.adam_step(w, g, m, v, t, lr, b1, b2, eps)
         opt.step(slots, lr)
         for s, (w, _, _) in zip(slots, state, strict=False):
             np.testing.assert_allclose(s.value, w, rtol=1e-10, atol=1e-12)

@@ -67,6 +67,8 @@ def actions_error(actions) -> str | None:
 class Conv2D(Layer):
     """2-D convolution on NHWC images, with bias, activation and optional batch norm.
 
+    Reference (the same correlation, one output cell at a time): :func:`alzza.reference.conv2d`.
+
     ``actions`` runs in order: L = the linear convolution z = x ⊛ K + b, A = the
     activation f, B = batch normalisation without scale/shift (running statistics in
     ``state['mean']``, ``state['var']``). 'LA' (default), 'LAB', 'LBA', 'BLA', 'AL', ...

@@ -16,6 +16,8 @@ from .registry import register_layer
 class BatchNorm(Layer):
     """Normalise each channel (the last axis) over all other axes, then scale and shift.
 
+    Reference: :func:`alzza.reference.batch_norm`.
+
     On images (N, H, W, C) the statistics are per channel, over N·H·W values — not per
     activation. With x reshaped to (M, C):
 

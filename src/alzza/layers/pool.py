@@ -88,6 +88,8 @@ class _Pool2D(Layer):
 class MaxPool(_Pool2D):
     """y[n, y, x, c] = max over the window of x (padded cells are −∞ and never win).
 
+    Reference: :func:`alzza.reference.max_pool` and :func:`alzza.reference.max_pool_backward`.
+
     Backward sends dy to the window's maximum only. Ties: the FIRST maximum in the
     window's row-major order gets all of dy (the others get 0), as in PyTorch.
 
@@ -209,6 +211,8 @@ def _route(g, idx, outs):
 @register_layer("avg")
 class AvgPool(_Pool2D):
     """y = (1/m)·Σ over the window of x, m = the number of REAL (non-padded) cells.
+
+    Reference: :func:`alzza.reference.avg_pool`.
 
     Backward: every real cell of a window receives dy/m (summed over the windows that
     contain it); padded cells get nothing.
