@@ -282,3 +282,12 @@ def test_layer_types_model_kinds_and_optimisers_register_one_way():
         @OPTIMIZERS.register("sgd")
         class Other:
             pass
+
+
+def test_the_layer_table_names_every_shipped_type_with_its_class_and_file():
+    import alzza.layers as package
+    rows = {line.split()[0]: line.split()[1:3] for line in package.__doc__.splitlines()
+            if line and not line.startswith(("=", " ")) and len(line.split()) > 3}
+    for name in _shipped_types():
+        cls = LAYER_TYPES[name]
+        assert rows.get(name) == [cls.__name__, cls.__module__.rsplit(".", 1)[-1] + ".py"], name

@@ -9,8 +9,8 @@ each example's own last output (``outseq: false``: (N, H), taken at t = length �
 Nothing flows through padded steps (t ≥ length): their outputs are zero, the state of
 an example stops at its length, and no gradient enters or leaves them.
 
-How it is computed (see ARCHITECTURE "Fast on NumPy")
------------------------------------------------------
+How it is computed (measured in docs/performance.md)
+---------------------------------------------------
 Parameters are one fused matrix ``w`` = [W_x; W_h] of shape (F + H, G·H) and a bias
 ``b`` (G·H,), G = 1 for rnn and 4 for lstm (3 for ``gru``, in gru.py, which shares
 all of this). Per batch:
