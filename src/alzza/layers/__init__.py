@@ -28,8 +28,9 @@ seqwrap       SeqWrap     seqwrap.py      TimeAffine (DLFS 2), for any layer  â€
 ============  ==========  ==============  ==================================  ====================
 
 A bare integer n in a spec is ``full`` of width n. The activations (relu, sigmoid, tanh,
-none) are an option of the layer (``actfunc``), in :mod:`alzza.ops.activations`; the output modes (DLFS's SoftmaxWithLoss, DeZero's
-F.softmax_cross_entropy) are heads, in :mod:`alzza.heads`.
+none) are an option of the layer (``actfunc``), in :mod:`alzza.ops.activations`; the
+output modes (DLFS's SoftmaxWithLoss, DeZero's F.softmax_cross_entropy) are heads, in
+:mod:`alzza.heads`.
 """
 
 from .base import BuildContext, Layer
