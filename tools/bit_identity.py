@@ -65,8 +65,7 @@ REPO = Path(__file__).resolve().parent.parent
 _LOADER = (
     "import sys; sys.path.insert(0, sys.argv[1]); import alzza; "
     "assert alzza.__file__.startswith(sys.argv[1]), alzza.__file__; "
-    "from alzza.io import load_model, save_model; "
-    "save_model(load_model(sys.argv[2], printer=lambda *a: None), sys.argv[3])"
+    "alzza.load(sys.argv[2], printer=lambda *a: None).save(sys.argv[3])"
 )
 _RUNNER = (
     "import sys; sys.path.insert(0, sys.argv[1]); import alzza; "
@@ -226,7 +225,8 @@ def main(argv=None) -> int:
                 differing.add(name)
             print(f"{name:<28} {outcome:<8} {detail}")
     same = len(args.experiments) - len(differing)
-    print(f"\n{same} of {len(args.experiments)} experiments bit-identical, old files loading "
+    loads = "" if _is_recorded(args.after) else ", old model files loading"
+    print(f"\n{same} of {len(args.experiments)} experiments bit-identical{loads} "
           f"({args.before} vs {args.after}; {' '.join(RUN_ARGS)})")
     return 1 if differing else 0
 
