@@ -138,7 +138,7 @@ class Parallel(_Branching):
     def backward(self, dy):
         parts = []
         start = 0
-        for branch, chn in zip(self.branches, self.channels, strict=True):
+        for branch, chn in zip(self.branches, self.channels, strict=False):
             parts.append(branch.backward(dy[..., start:start + chn]))
             start += chn
         return _sum_grads(parts) if self._needs_input_grad else None
@@ -287,7 +287,7 @@ class Add(_Branching):
                 dy = self.activation.backward(dy, self._act_y)
             else:
                 dy = self.bn.backward(dy)
-        parts = [branch.backward(_fold(dy, chn)) for branch, chn in zip(self.branches, self.channels, strict=True)]
+        parts = [branch.backward(_fold(dy, chn)) for branch, chn in zip(self.branches, self.channels, strict=False)]
         if not self._needs_input_grad:
             return None
         if self.use_x:

@@ -228,7 +228,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, run, logs):
         if self.restore_best and self._best_weights is not None and self.best_epoch != run.epoch:
-            for target, saved in zip(weight_arrays(run.model), self._best_weights, strict=True):
+            for target, saved in zip(weight_arrays(run.model), self._best_weights, strict=False):
                 target[...] = saved
             run.restored_epoch = self.best_epoch
             run.printer(f"Model {run.model.name}: weights restored from epoch {self.best_epoch} "

@@ -46,7 +46,7 @@ STOP_COMPLETED = "completed"
 
 def _mean_accuracy(values):
     if values and isinstance(values[0], tuple):
-        return tuple(sum(col) / len(col) for col in zip(*values, strict=True))
+        return tuple(sum(col) / len(col) for col in zip(*values, strict=False))
     return sum(values) / len(values) if values else float("nan")
 
 
