@@ -35,11 +35,13 @@ module the command line imports (``--import``); an experiment picks it with
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .errors import SpecError
 from .ops.losses import sigmoid, sigmoid_cross_entropy, softmax, softmax_cross_entropy
-from .options import Option, option_problem
+from .options import Option, checked, non_negative_int, one_of, option_problem
 from .registries import Registry
 from .sequences import Sequences, length_mask
 
@@ -108,11 +110,10 @@ class RegressionHead(Head):
     or chapter 1's 1 − mean(|o − y| / |y|) (``metric: relative``)."""
 
     METRICS = ("rmse", "relative")
-    OPTIONS = {"metric": Option((str,), "rmse", doc="accuracy: 'rmse' (the book's) or 'relative' (chapter 1)")}
+    OPTIONS = {"metric": one_of(METRICS, "accuracy: 'rmse' (the book's) or 'relative' (chapter 1)", "rmse")}
 
     def __init__(self, metric: str = "rmse"):
-        if metric not in self.METRICS:
-            raise SpecError("head.metric", f"regression accuracy is 'rmse' or 'relative', got {metric!r}")
+        metric = checked(metric, self.OPTIONS["metric"], "metric", partial(SpecError, "head"))
         self.metric = metric
 
     def loss(self, output, y):
@@ -336,14 +337,12 @@ class SeqBinaryHead(Head):
 
     sequence = True
     metric_names = ("accuracy", "precision", "recall", "f1")
-    OPTIONS = {"skip_steps": Option((int,), 0, doc="leading steps left out of loss and metrics")}
+    OPTIONS = {"skip_steps": non_negative_int("leading steps left out of loss and metrics", 0)}
 
     def __init__(self, skip_steps: int = 0):
         # the video chapter scores from step 1 on: step 0 always starts a shot, so its
         # target carries no information (``model: {head: {skip_steps: 1}}``)
-        if not isinstance(skip_steps, int) or isinstance(skip_steps, bool) or skip_steps < 0:
-            raise SpecError("head.skip_steps", f"must be a non-negative integer, got {skip_steps!r}")
-        self.skip_steps = skip_steps
+        self.skip_steps = checked(skip_steps, self.OPTIONS["skip_steps"], "skip_steps", partial(SpecError, "head"))
 
     def _steps(self, output, y, lengths):
         o, y, mask, lengths = _steps(output, y, lengths)

@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import SpecError
 from ..ops.activations import ACTIVATIONS, get_activation
 from ..sequences import SeqShape, Sequences, is_sequence_shape, length_mask, seq_data
+from ..options import flag, int_in, one_of
 from .base import BuildContext, Layer
 from .registry import Option, register_layer
 
@@ -228,18 +229,17 @@ class Add(_Branching):
     """
 
     OPTIONS = {
-        "x": Option((bool,), True, doc="add the input itself to the sum", attr="use_x"),
+        "x": flag("add the input itself to the sum", True, attr="use_x"),
         "actions": Option((str,), "", doc="what to do with the sum, in order: A activation, B batch norm",
                           check=lambda v: _valid_actions(v),
                           expects="a string of the letters A and B, each at most once"),
-        "actfunc": Option((str,), "relu", tuple(ACTIVATIONS), "activation function of action A"),
+        "actfunc": one_of(ACTIVATIONS, "activation function of action A", "relu"),
     }
     #: a residual around sequence layers (attention) keeps the sequence
     accepts_sequences = True
 
     def __init__(self, children: list[Layer], x: bool = True, actions: str = "", actfunc: str = "relu"):
         super().__init__(children)
-        self.check_options(x=x, actions=actions, actfunc=actfunc)
         self.use_x = bool(x)
         self.actions = actions
         self.actfunc = actfunc
@@ -363,8 +363,7 @@ class Loop(Serial):
     """
 
     OPTIONS = {
-        "repeat": Option((int,), 1, doc="how many copies of the child run in sequence",
-                         check=lambda v: v >= 1, expects="an integer >= 1"),
+        "repeat": int_in(1, doc="how many copies of the child run in sequence", default=1),
     }
     accepts_children = True
 

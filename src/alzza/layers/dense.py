@@ -6,7 +6,8 @@ import numpy as np
 
 from ..ops.activations import ACTIVATIONS, get_activation
 from .base import BuildContext, Layer, flat_size
-from .registry import Option, register_layer
+from ..options import one_of, positive_int
+from .registry import register_layer
 
 
 @register_layer("full")
@@ -22,8 +23,8 @@ class Dense(Layer):
     """
 
     OPTIONS = {
-        "width": Option((int,), doc="number of outputs", check=lambda v: v > 0, expects="a positive integer"),
-        "actfunc": Option((str,), "relu", tuple(ACTIVATIONS), "activation function"),
+        "width": positive_int("number of outputs"),
+        "actfunc": one_of(ACTIVATIONS, "activation function", "relu"),
     }
     decayed = ("w",)
 

@@ -25,11 +25,12 @@ import numpy as np
 
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
-from .kinds import register_model_kind
+from ..options import option_problem, positive_int
 from ..sequences import is_sequence_shape
-from .family import FamilyModel, training_examples
-from .parts import Chain
 from ..training.callbacks import ReportPrinter
+from .family import FamilyModel, training_examples
+from .kinds import register_model_kind
+from .parts import Chain
 from .step import plain_metrics
 
 __all__ = ["Gan"]
@@ -62,7 +63,7 @@ class Gan(FamilyModel):
         if isinstance(seed_shape, int):
             seed_shape = (seed_shape,)
         if (not isinstance(seed_shape, (list, tuple)) or not seed_shape
-                or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in seed_shape)):
+                or any(option_problem(positive_int(), d)[1] for d in seed_shape)):
             raise SpecError("seed_shape", f"must be a list of positive integers, e.g. [16], got {seed_shape!r}")
         self.seed_shape = tuple(int(d) for d in seed_shape)
         value_range = value_range if value_range is not None else getattr(dataset, "value_range", (0.0, 1.0))

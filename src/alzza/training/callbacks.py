@@ -42,6 +42,7 @@ import math
 from pathlib import Path
 
 from ..errors import TrainingError
+from ..options import checked, positive_int
 
 __all__ = ["Callback", "Checkpoint", "EarlyStopping", "ReportPrinter", "Run", "monitored_value"]
 
@@ -199,9 +200,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, patience: int = 5, metric: str = "val_loss", mode: str = "auto", restore_best: bool = True,
                  min_delta: float = 0.0):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise TrainingError(f"early_stopping.patience must be a positive integer, got {patience!r}")
-        self.patience = patience
+        self.patience = checked(patience, positive_int(), "early_stopping.patience", TrainingError)
         self.metric = metric
         self.mode = better_mode(metric, mode)
         self.restore_best = bool(restore_best)
@@ -270,8 +269,7 @@ class Checkpoint(Callback):
     """
 
     def __init__(self, folder, every: int = 1, stage: str = "train", callbacks=(), rng=None, extra=None):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise TrainingError(f"checkpoint_every must be a positive integer, got {every!r}")
+        checked(every, positive_int(), "checkpoint_every", TrainingError)
         self.folder = Path(folder)
         self.every = every
         self.stage = stage

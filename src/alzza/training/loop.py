@@ -15,7 +15,6 @@ curve moves only when the model does); ``"auto"`` (the default) is full up to
 from __future__ import annotations
 
 import math
-import numbers
 import time
 
 import numpy as np
@@ -32,6 +31,7 @@ from .callbacks import (  # noqa: F401  (format_accuracy is re-exported: callers
 from .diagnose import explain_non_finite
 from ..errors import TrainingError
 from ..memory import check_training
+from ..options import checked, non_negative_int, positive_float, positive_int
 from .history import History, _plain, history_csv  # noqa: F401  (History and history_csv are used from here too)
 from ..progress import PROGRESS_DELAY, progress_bar  # noqa: F401  (PROGRESS_DELAY: read from here too)
 from .schedules import make_schedule
@@ -69,8 +69,7 @@ def validation_set(dataset, validate, rng):
         validate = "full" if count <= FULL_VALIDATION_LIMIT else FULL_VALIDATION_LIMIT
     if validate == "full":
         return dataset.validate_sample(None, rng)
-    if isinstance(validate, bool) or not isinstance(validate, int) or validate < 1:
-        raise TrainingError(f"validate must be 'full', 'auto' or a positive number of examples, got {validate!r}")
+    checked(validate, positive_int(), "validate ('full', 'auto' or a number of examples)", TrainingError)
     return dataset.validate_sample(validate, rng)
 
 
@@ -136,12 +135,10 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     steps (``max_batches`` cuts epochs short: smoke runs). A non-finite loss stops
     training with a :class:`TrainingError` that says where and what to try.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1 or batch_size < 1:
-        raise TrainingError(f"epochs and batch size must be at least 1 (got {epochs}, {batch_size})")
-    if not 0 < learning_rate < math.inf:
-        raise TrainingError(f"learning rate must be a finite number > 0 (got {learning_rate})")
-    if isinstance(report, bool) or not isinstance(report, numbers.Integral) or report < 0:
-        raise TrainingError(f"report must be an integer >= 0 (every N epochs; 0: only the end), got {report!r}")
+    checked(epochs, positive_int(), "epochs", TrainingError)
+    checked(batch_size, positive_int(), "batch_size", TrainingError)
+    checked(learning_rate, positive_float(), "learning_rate", TrainingError)
+    checked(report, non_negative_int(), "report (every N epochs; 0: only the end)", TrainingError)
     check_training(model, batch_size)  # refuse before allocating, not with a MemoryError mid-epoch
     steps = dataset.batches_per_epoch(batch_size)
     if steps < 1:

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from ..backend import array_module
 from ..errors import SpecError
+from ..options import Option, check_arguments, non_negative_float, positive_float, probability
 from ..registries import Registry
 
 
@@ -53,25 +55,32 @@ class Slot:
 
 
 class Optimizer:
-    """Base: decay handling and the step loop; subclasses give the update rule."""
+    """Base: decay handling and the step loop; subclasses give the update rule.
+
+    ``OPTIONS`` declares the constructor's arguments (name → :class:`~alzza.options.Option`),
+    as a layer's do; :meth:`checked` holds each given value to its declaration.
+    """
 
     name = ""
+    OPTIONS: dict[str, Option] = {
+        "l2_decay": non_negative_float("λ₂ of the L2 weight decay", 0.0),
+        "l1_decay": non_negative_float("λ₁ of the L1 weight decay", 0.0),
+        "clip_norm": positive_float("the largest global gradient norm (null: no clipping)", None),
+    }
 
     def __init__(self, l2_decay: float = 0.0, l1_decay: float = 0.0, clip_norm: float | None = None):
-        for key, value in (("l2_decay", l2_decay), ("l1_decay", l1_decay)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise SpecError(key, f"must be a finite number >= 0, got {value!r}")
-        if clip_norm is not None and (isinstance(clip_norm, bool) or not isinstance(clip_norm, (int, float))
-                                      or not 0 < clip_norm < math.inf):
-            raise SpecError("optimizer.clip_norm", f"must be a finite number > 0 (the largest global gradient "
-                                                   f"norm), or null for no clipping; got {clip_norm!r}")
-        self.l2_decay = float(l2_decay)
-        self.l1_decay = float(l1_decay)
-        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        values = self.checked(l2_decay=l2_decay, l1_decay=l1_decay, clip_norm=clip_norm)
+        self.l2_decay = float(values["l2_decay"])
+        self.l1_decay = float(values["l1_decay"])
+        self.clip_norm = None if values["clip_norm"] is None else float(values["clip_norm"])
         #: the global gradient norm of the latest step (before clipping); None until a clipped step
         self.last_grad_norm: float | None = None
         #: scratch buffers per (slot name, index): reused every step, never part of the state
         self._buffers: dict = {}
+
+    def checked(self, **values) -> dict:
+        """``values`` held to ``OPTIONS``: a SpecError at ``optimizer.<name>`` for a bad one."""
+        return check_arguments(self.OPTIONS, values, error=partial(SpecError, "optimizer"))
 
     def decayed_grad(self, slot: Slot, out: np.ndarray | None = None) -> np.ndarray:
         """g' = g + λ₂·w + λ₁·sign(w) on decayed slots, else g itself (never modified).
@@ -198,16 +207,21 @@ class SGD(Optimizer):
 
 @register_optimizer("adam")
 class Adam(Optimizer):
-    """Adam with bias correction (Kingma & Ba, 2015); state per parameter name."""
+    """Adam with bias correction (Kingma & Ba, 2015); state per parameter name.
+
+    The textbook form, one array at a time, is :func:`alzza.reference.adam_step`; this
+    one folds the two bias corrections into one scalar and updates through one buffer.
+    """
+
+    OPTIONS = dict(Optimizer.OPTIONS,
+                   beta1=probability("decay rate β₁ of the first moment", 0.9, high_open=True),
+                   beta2=probability("decay rate β₂ of the second moment", 0.999, high_open=True),
+                   epsilon=positive_float("ε added to √v̂", 1e-8))
 
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, **decay):
         super().__init__(**decay)
-        for key, value, ok, expects in (("beta1", beta1, lambda v: 0 <= v < 1, "in [0, 1)"),
-                                         ("beta2", beta2, lambda v: 0 <= v < 1, "in [0, 1)"),
-                                         ("epsilon", epsilon, lambda v: 0 < v < math.inf, "a finite number > 0")):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
-                raise SpecError(f"optimizer.{key}", f"Adam's {key} must be {expects}, got {value!r}")
-        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+        values = self.checked(beta1=beta1, beta2=beta2, epsilon=epsilon)
+        self.beta1, self.beta2, self.epsilon = (float(values[k]) for k in ("beta1", "beta2", "epsilon"))
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
         self.t: dict[str, int] = {}
@@ -294,13 +308,11 @@ class AdamW(Adam):
     biases) by the same factor 1 − ηλ each step, however big their gradients are.
     """
 
+    OPTIONS = dict(Adam.OPTIONS, weight_decay=non_negative_float("decoupled decay λ (w ← (1 − ηλ)·w)", 0.01))
+
     def __init__(self, weight_decay=0.01, **options):
         super().__init__(**options)
-        if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) \
-                or not 0 <= weight_decay < math.inf:
-            raise SpecError("optimizer.weight_decay", f"AdamW's weight_decay must be a finite number >= 0, "
-                                                      f"got {weight_decay!r}")
-        self.weight_decay = float(weight_decay)
+        self.weight_decay = float(self.checked(weight_decay=weight_decay)["weight_decay"])
 
     def update(self, slot, grad, learning_rate):
         if self.weight_decay and slot.decayed:
