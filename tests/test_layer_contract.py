@@ -176,6 +176,12 @@ def _examples():
         "add": ({"actions": "A", "actfunc": "tanh"}, (4,), [Dense(4, "tanh")]),
         "loop": ({"repeat": 2}, (4,), [Dense(4, "tanh")]),
         "seqwrap": ({}, SeqShape((3, 4)), [Dense(4, "tanh")]),
+        "attention": ({"heads": 2, "causal": True}, SeqShape((4, 6)), None),
+        "embed": ({"vocab": 5, "width": 3, "padding_id": 0}, SeqShape((4, 5)), None),
+        "posenc": ({"kind": "learned", "max_len": 6}, SeqShape((4, 3)), None),
+        "rms_normal": ({}, (5,), None),
+        "seqpool": ({"how": "mean"}, SeqShape((4, 3)), None),
+        "unembed": ({"tie": "tokens"}, SeqShape((4, 3)), None),
     }
 
 

@@ -25,6 +25,12 @@ rnn           RNN         recurrent.py    TimeRNN (DLFS 2)                    L.
 lstm          LSTM        recurrent.py    TimeLSTM (DLFS 2)                   L.LSTM
 gru           GRU         gru.py          — (DLFS 2 describes it, appendix)   —
 seqwrap       SeqWrap     seqwrap.py      TimeAffine (DLFS 2), for any layer  —
+attention     MultiHeadAttention  attention.py  — (DLFS 2 ch. 8: one head, no mask)  —
+embed         Embedding   embedding.py    Embedding / TimeEmbedding (DLFS 2)  —
+unembed       TiedProjection  embedding.py  — (weight tying: DLFS 2 ch. 6)     —
+posenc        PositionalEncoding  positional.py  —                            —
+rms_normal    RMSNorm     rmsnorm.py      —                                   —
+seqpool       SequencePool  seqpool.py    —                                   —
 ============  ==========  ==============  ==================================  ====================
 
 A bare integer n in a spec is ``full`` of width n. The activations (relu, sigmoid, tanh,
