@@ -177,7 +177,7 @@ class MultiHeadAttention(Layer):
         """The data with padded steps zeroed (not even a NaN there reaches a product)."""
         if len(lengths) and int(lengths.min()) < data.shape[1]:
             xp = array_module(data)
-            data = data * xp.asarray(length_mask(lengths, data.shape[1], data.dtype))[:, :, None]
+            data = xp.where(xp.asarray(length_mask(lengths, data.shape[1]))[:, :, None], data, data.dtype.type(0))
         return data
 
     def _bound_memory(self):

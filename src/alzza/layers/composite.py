@@ -258,6 +258,8 @@ class Add(_Branching):
 
     def build(self, input_shape, ctx: BuildContext):
         _check_branches(self)
+        if is_sequence_shape(input_shape):
+            _check_sequence_branches(self)
         self.input_shape = tuple(input_shape)
         shapes = [tuple(branch.build(self.input_shape, ctx)) for branch in self.branches]
         named = _names(self.branches)
@@ -275,7 +277,6 @@ class Add(_Branching):
         self.channels = [s[-1] for s in shapes[:len(self.branches)]]
         self.output_shape = shapes[0][:-1] + (width,)
         if is_sequence_shape(input_shape):
-            _check_sequence_branches(self)
             if "B" in self.actions:
                 raise SpecError(where, "'add' on a sequence cannot batch-normalise (action B): padded steps would "
                                        "enter the statistics; use layer_normal or rms_normal after it")
@@ -327,7 +328,7 @@ class Add(_Branching):
             total = self._act_y = self.activation.forward(total if self._act_z is None else total.copy())
         if not x.full:
             self._real = length_mask(x.lengths, data.shape[1], total.dtype)[:, :, None]
-            total *= self._real
+            total = np.where(self._real > 0, total, total.dtype.type(0))   # even a NaN of padding stays out
         return Sequences(total, x.lengths)
 
     def backward(self, dy):

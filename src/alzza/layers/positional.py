@@ -88,7 +88,7 @@ class PositionalEncoding(Layer):
         y = data + table[self.offset:self.offset + t].astype(data.dtype, copy=False)
         real = length_mask(lengths, t)
         if not real.all():
-            y *= xp.asarray(real[:, :, None].astype(data.dtype))
+            y = xp.where(xp.asarray(real)[:, :, None], y, y.dtype.type(0))
         self._real = real
         return Sequences(y, lengths)
 
