@@ -303,3 +303,21 @@ def test_bad_input_is_one_clear_error():
         cross.forward(seqs(t=5))
     with pytest.raises(SpecError, match=r"'full' works on single examples.*seqwrap"):
         Model(None, [["embed", {"vocab": 7, "width": 8}], ["add", ["full", {"width": 8}]], ["seqpool"]], **build)
+
+
+def test_decoding_a_whole_decoder_token_by_token_equals_its_forward():
+    from alzza.layers.attention import start_decoding, stop_decoding
+
+    macros = load_macro_file("transformer")
+    args = {"#heads": 2, "#width": 8, "#ffn": 16, "#act": "gelu", "#keep": 1.0}
+    spec = [["embed", {"vocab": 7, "width": 8}], ["posenc", {"kind": "learned"}],
+            ["custom", {"name": "decoder_pre", "args": args}], ["custom", {"name": "decoder_post", "args": args}]]
+    model = Model(None, spec, input_shape=SeqShape((6,)), output_shape=SeqShape((6, 7)), mode="seqselect",
+                  macros=macros, dtype="float64", seed=3, printer=lambda *a: None)
+    ids = np.random.default_rng(18).integers(0, 7, (2, 6)).astype(float)
+    full = model.network.forward(Sequences(ids)).data
+    start_decoding(model.network)
+    steps = [model.network.forward(Sequences(ids[:, t:t + 1])).data[:, 0] for t in range(6)]
+    stop_decoding(model.network)
+    assert np.max(np.abs(np.stack(steps, axis=1) - full)) < 1e-12
+    assert np.array_equal(model.network.forward(Sequences(ids)).data, full)

@@ -317,7 +317,7 @@ class Add(_Branching):
         self._real = None
         outputs = [seq_data(branch.forward(x, training)) for branch in self.branches]
         data = x.data
-        total = np.empty((len(data),) + tuple(self.output_shape), dtype=outputs[0].dtype)
+        total = np.empty(data.shape[:2] + tuple(self.output_shape[1:]), dtype=outputs[0].dtype)  # T of this batch
         for i, out in enumerate(outputs):
             _accumulate(total, out, i == 0)
         if self.use_x:
