@@ -10,7 +10,7 @@ import pytest
 
 from alzza.errors import AlzzaError, SpecError
 from alzza.experiments.catalogue import load_macro_file
-from alzza.init import Initializer
+from alzza.layers.initializers import Initializer
 from alzza.layers import BuildContext
 from alzza.layers import attention_reference as ref
 from alzza.layers.attention import MultiHeadAttention, bind_memory, memory_gradient

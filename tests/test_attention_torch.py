@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from alzza.experiments.catalogue import load_macro_file
-from alzza.init import Initializer
+from alzza.layers.initializers import Initializer
 from alzza.layers import BuildContext
 from alzza.layers.attention import MultiHeadAttention, bind_memory, memory_gradient
 from alzza.layers.embedding import Embedding
