@@ -36,7 +36,7 @@ class Serial(Layer):
         return self.layers
 
     def build(self, input_shape, ctx: BuildContext):
-        self.input_shape = shape = tuple(input_shape)
+        self.input_shape = shape = input_shape if is_sequence_shape(input_shape) else tuple(input_shape)
         for layer in self.layers:
             shape = layer.build(shape, ctx)
         self.output_shape = shape
@@ -260,7 +260,7 @@ class Add(_Branching):
         _check_branches(self)
         if is_sequence_shape(input_shape):
             _check_sequence_branches(self)
-        self.input_shape = tuple(input_shape)
+        self.input_shape = input_shape if is_sequence_shape(input_shape) else tuple(input_shape)
         shapes = [tuple(branch.build(self.input_shape, ctx)) for branch in self.branches]
         named = _names(self.branches)
         if self.use_x:
