@@ -171,7 +171,7 @@ class _FixedRandomness:
             layer.rng = np.random.default_rng(self.seed + i)
 
     def restore(self):
-        for layer, rng in zip(self.owners, self.original, strict=True):
+        for layer, rng in zip(self.owners, self.original, strict=False):
             layer.rng = rng
 
 

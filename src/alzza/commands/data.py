@@ -98,7 +98,8 @@ def run(args, out=print) -> int:
         text = f"used by {len(names)} experiment(s): {', '.join(names)}" if names else "used by no shipped experiment"
         out(textwrap.fill(text, width=100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False))
         if state == "missing" or state.startswith("partly"):
-            out(f"  to get it: {source.how_to_get().splitlines()[0] if source.downloadable else 'by hand, see alzza fetch --list'}")
+            how = source.how_to_get().splitlines()[0] if source.downloadable else "by hand, see alzza fetch --list"
+            out(f"  to get it: {how}")
     out("")
     entries = cache.entries()
     out(f"cache: {cache.root}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "

@@ -75,7 +75,7 @@ def _names(layers) -> list[str]:
 
 
 def _shape_list(names, shapes) -> str:
-    return ", ".join(f"{name} {tuple(shape)}" for name, shape in zip(names, shapes, strict=True))
+    return ", ".join(f"{name} {tuple(shape)}" for name, shape in zip(names, shapes, strict=False))
 
 
 class _Branching(Layer):
@@ -138,7 +138,7 @@ class Parallel(_Branching):
     def backward(self, dy):
         parts = []
         start = 0
-        for branch, chn in zip(self.branches, self.channels, strict=True):
+        for branch, chn in zip(self.branches, self.channels, strict=False):
             parts.append(branch.backward(dy[..., start:start + chn]))
             start += chn
         return _sum_grads(parts) if self._needs_input_grad else None
@@ -291,6 +291,7 @@ class Add(_Branching):
         return self.output_shape
 
     def forward(self, x, training=False):
+        self._real = None
         if isinstance(x, Sequences):
             return self._forward_sequences(x, training)
         outputs = [branch.forward(x, training) for branch in self.branches]
@@ -340,7 +341,7 @@ class Add(_Branching):
                 dy = self.activation.backward(dy, self._act_y, self._act_z)
             else:
                 dy = self.bn.backward(dy)
-        parts = [branch.backward(_fold(dy, chn)) for branch, chn in zip(self.branches, self.channels, strict=True)]
+        parts = [branch.backward(_fold(dy, chn)) for branch, chn in zip(self.branches, self.channels, strict=False)]
         if not self._needs_input_grad:
             return None
         if self.use_x:
