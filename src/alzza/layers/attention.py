@@ -100,6 +100,8 @@ class MultiHeadAttention(Layer):
         self.memory_grad: np.ndarray | None = None
         #: a fixed keep pattern (bool, broadcast to (N, h, T, S)) used instead of random draws (tests)
         self.fixed_keep: np.ndarray | None = None
+        #: while decoding (:func:`start_decoding`): {"cache": the step cache}; forward then steps
+        self.decoding: dict | None = None
 
     # --- building -----------------------------------------------------------------
     def build(self, input_shape, ctx: BuildContext):
@@ -177,7 +179,7 @@ class MultiHeadAttention(Layer):
         """The data with padded steps zeroed (not even a NaN there reaches a product)."""
         if len(lengths) and int(lengths.min()) < data.shape[1]:
             xp = array_module(data)
-            data = data * xp.asarray(length_mask(lengths, data.shape[1], data.dtype))[:, :, None]
+            data = xp.where(xp.asarray(length_mask(lengths, data.shape[1]))[:, :, None], data, data.dtype.type(0))
         return data
 
     def _bound_memory(self):
@@ -190,6 +192,8 @@ class MultiHeadAttention(Layer):
 
     # --- forward / backward -----------------------------------------------------------
     def forward(self, x, training=False):
+        if self.decoding is not None:
+            return self._forward_decoding(x)
         data, lengths = split_sequences(x)
         n, t, d = data.shape
         xp = array_module(data)
@@ -317,6 +321,16 @@ class MultiHeadAttention(Layer):
         o = xp.matmul(p, values)                                            # (N, h, 1, d_h)
         return self._project(self._join(o), "w_o", "b_o"), cache
 
+    def _forward_decoding(self, x):
+        """Forward while decoding: the new steps of x (N, t, D), each by :meth:`step` on the cache."""
+        data, lengths = split_sequences(x)
+        xp = array_module(data)
+        outputs = []
+        for step in range(data.shape[1]):
+            y, self.decoding["cache"] = self.step(data[:, step], self.decoding["cache"])
+            outputs.append(y)
+        return Sequences(xp.stack(outputs, axis=1), lengths)
+
     def _append(self, cache, k, v, n, dtype, xp):
         if cache is None:
             cache = {"k": xp.empty((n, self.heads, 16, self.head_size), dtype),
@@ -331,6 +345,43 @@ class MultiHeadAttention(Layer):
         cache["v"][:, :, length] = v[:, :, 0]
         cache["length"] = length + 1
         return cache
+
+
+# --- decoding a whole network step by step ----------------------------------------------------
+def start_decoding(network) -> None:
+    """Put every attention and positional layer of ``network`` into incremental decoding.
+
+    From now on (until :func:`stop_decoding`) a forward of ``network`` (inference only) reads
+    only the *new* steps — typically (N, 1) token ids, one per call — and each attention
+    layer attends to every step fed since the start through its key/value cache
+    (:meth:`MultiHeadAttention.step`), each positional encoding continues at the next
+    position. Every other layer of a Transformer block (layer_normal, seqwrap full, add)
+    works per step anyway. So feeding tokens one call at a time gives, at each step, the
+    causal forward's output at that position — at the cost of one step, not a forward over
+    all the steps so far. Cross-attention memories stay bound as they are.
+    """
+    from .positional import PositionalEncoding   # a sibling module; imported here to keep this one's imports small
+
+    tops = network if isinstance(network, (list, tuple)) else [network]
+    for top in tops:
+        for layer in top.walk():
+            if isinstance(layer, MultiHeadAttention):
+                layer.decoding = {"cache": None}
+            elif isinstance(layer, PositionalEncoding):
+                layer.offset, layer.decoding = 0, True
+
+
+def stop_decoding(network) -> None:
+    """Back to whole-sequence forwards (caches dropped, positions from 0)."""
+    from .positional import PositionalEncoding
+
+    tops = network if isinstance(network, (list, tuple)) else [network]
+    for top in tops:
+        for layer in top.walk():
+            if isinstance(layer, MultiHeadAttention):
+                layer.decoding = None
+            elif isinstance(layer, PositionalEncoding):
+                layer.offset, layer.decoding = 0, False
 
 
 # --- binding memories -------------------------------------------------------------------

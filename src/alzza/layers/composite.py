@@ -37,7 +37,7 @@ class Serial(Layer):
         return self.layers
 
     def build(self, input_shape, ctx: BuildContext):
-        self.input_shape = shape = tuple(input_shape)
+        self.input_shape = shape = input_shape if is_sequence_shape(input_shape) else tuple(input_shape)
         for layer in self.layers:
             shape = layer.build(shape, ctx)
         self.output_shape = shape
@@ -258,7 +258,9 @@ class Add(_Branching):
 
     def build(self, input_shape, ctx: BuildContext):
         _check_branches(self)
-        self.input_shape = tuple(input_shape)
+        if is_sequence_shape(input_shape):
+            _check_sequence_branches(self)
+        self.input_shape = input_shape if is_sequence_shape(input_shape) else tuple(input_shape)
         shapes = [tuple(branch.build(self.input_shape, ctx)) for branch in self.branches]
         named = _names(self.branches)
         if self.use_x:
@@ -275,7 +277,6 @@ class Add(_Branching):
         self.channels = [s[-1] for s in shapes[:len(self.branches)]]
         self.output_shape = shapes[0][:-1] + (width,)
         if is_sequence_shape(input_shape):
-            _check_sequence_branches(self)
             if "B" in self.actions:
                 raise SpecError(where, "'add' on a sequence cannot batch-normalise (action B): padded steps would "
                                        "enter the statistics; use layer_normal or rms_normal after it")
@@ -290,6 +291,7 @@ class Add(_Branching):
         return self.output_shape
 
     def forward(self, x, training=False):
+        self._real = None
         if isinstance(x, Sequences):
             return self._forward_sequences(x, training)
         outputs = [branch.forward(x, training) for branch in self.branches]
@@ -316,7 +318,7 @@ class Add(_Branching):
         self._real = None
         outputs = [seq_data(branch.forward(x, training)) for branch in self.branches]
         data = x.data
-        total = np.empty((len(data),) + tuple(self.output_shape), dtype=outputs[0].dtype)
+        total = np.empty(data.shape[:2] + tuple(self.output_shape[1:]), dtype=outputs[0].dtype)  # T of this batch
         for i, out in enumerate(outputs):
             _accumulate(total, out, i == 0)
         if self.use_x:
@@ -327,7 +329,7 @@ class Add(_Branching):
             total = self._act_y = self.activation.forward(total if self._act_z is None else total.copy())
         if not x.full:
             self._real = length_mask(x.lengths, data.shape[1], total.dtype)[:, :, None]
-            total *= self._real
+            total = np.where(self._real > 0, total, total.dtype.type(0))   # even a NaN of padding stays out
         return Sequences(total, x.lengths)
 
     def backward(self, dy):

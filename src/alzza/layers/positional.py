@@ -51,6 +51,8 @@ class PositionalEncoding(Layer):
         self.kind = kind
         self.max_len = None if max_len is None else int(max_len)
         self.offset = 0
+        #: while decoding (alzza.layers.attention.start_decoding) each forward advances offset
+        self.decoding = False
 
     def build(self, input_shape, ctx: BuildContext):
         where = self.path or self.type_name
@@ -88,8 +90,10 @@ class PositionalEncoding(Layer):
         y = data + table[self.offset:self.offset + t].astype(data.dtype, copy=False)
         real = length_mask(lengths, t)
         if not real.all():
-            y *= xp.asarray(real[:, :, None].astype(data.dtype))
+            y = xp.where(xp.asarray(real)[:, :, None], y, y.dtype.type(0))
         self._real = real
+        if self.decoding:
+            self.offset += t
         return Sequences(y, lengths)
 
     def backward(self, dy):

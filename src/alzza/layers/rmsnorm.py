@@ -59,7 +59,7 @@ class RMSNorm(Layer):
         if lengths is not None and len(lengths) and int(lengths.min()) < data.shape[1]:
             mask = xp.asarray(length_mask(lengths, data.shape[1], data.dtype))
             mask = mask.reshape(mask.shape + (1,) * (data.ndim - 2))
-            data = data * mask                                   # padding never reaches a sum
+            data = xp.where(mask > 0, data, data.dtype.type(0))   # padding (even a NaN) never reaches a sum
         mean_square = xp.mean(data * data, axis=-1, keepdims=True)
         inv_rms = 1.0 / xp.sqrt(mean_square + data.dtype.type(self.epsilon))
         xhat = data * inv_rms
