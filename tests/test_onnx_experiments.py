@@ -136,15 +136,8 @@ def test_every_shipped_experiment_is_covered():
     assert set(REDUCED) <= {e.name for e in EXPERIMENTS}
 
 
-#: rows whose networks read token ids (embed): random float inputs are not token rows, and the
-#: ONNX export of the attention layers is not written yet (issue 24, point 5) — a known gap,
-#: held as a strict xfail so that it is noticed when it closes
-TOKEN_ROWS = {"automata-transformer", "expressions-transformer-lm"}
-_PARAMS = [pytest.param(e, marks=pytest.mark.xfail(strict=True, reason="attention/embed ONNX export not written yet"))
-           if e.name in TOKEN_ROWS else e for e in EXPERIMENTS]
-
-
-@pytest.mark.parametrize("exp", _PARAMS, ids=[e.name for e in EXPERIMENTS])
+# the Transformer rows read token ids: the verifier draws ids for a network that starts with embed
+@pytest.mark.parametrize("exp", EXPERIMENTS, ids=[e.name for e in EXPERIMENTS])
 def test_shipped_architecture_exports_and_matches_predict(exp, datasets):
     exp = dataclasses.replace(exp, show=0)
     if exp.name in REDUCED:  # their reduced sizes fit under the ceil rule (the book's needs 224 / 299)

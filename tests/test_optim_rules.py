@@ -82,7 +82,7 @@ def test_optimisers_and_schedules_declare_their_options_and_check_them():
     from alzza.registries import Registry
     from alzza.training.schedules import SCHEDULES, ReduceOnPlateau, make_schedule
 
-    assert set(Adam.OPTIONS) == {"beta1", "beta2", "epsilon", "l2_decay", "l1_decay"}
+    assert set(Adam.OPTIONS) == {"beta1", "beta2", "epsilon", "l2_decay", "l1_decay", "clip_norm"}
     with pytest.raises(SpecError, match=r"optimizer: beta1 must be a number in \[0, 1\), got 1"):
         Adam(beta1=1)
     with pytest.raises(SpecError, match="epsilon must be a number, got True"):
