@@ -391,7 +391,7 @@ def test_list_names_every_data_set_with_its_origin_and_how_to_get_it(capsys):
             assert source.manual.splitlines()[0] in out and (source.layout or source.folder) in out
     # every shipped data set that reads files is in the registry (generated ones need nothing)
     served = {d for s in registry.values() for d in s.datasets}
-    assert set(_BUILTIN_FACTORIES) - {"automata", "dummy"} <= served
+    assert set(_BUILTIN_FACTORIES) - {"automata", "dummy", "korean-numbers", "expressions"} <= served
     assert {"abalone", "fsdd", "flowers", "videoshot-or-standin"} <= set(_BUILTIN_FACTORIES) <= set(dataset_names())
 
 

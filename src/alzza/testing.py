@@ -337,7 +337,7 @@ def check_model_gradients(model, x, y, *, eps: float = 1e-6, tol: float | None =
 
 
 def check_layer(layer_class, options: dict | None = None, input_shape=(4,), *, batch: int = 3, seed: int = 0,
-                tol: float = 1e-6, children=None) -> dict:
+                tol: float = 1e-6, children=None, inputs=None) -> dict:
     """The contract test for a layer class of your own (or a shipped one).
 
     ``layer_class(**options)`` (``children`` first when the class takes children) must:
@@ -353,6 +353,9 @@ def check_layer(layer_class, options: dict | None = None, input_shape=(4,), *, b
     * write a spec that the spec front end reads back to the same layer (it must be
       registered with ``@register_layer``), and survive a save / load round trip inside
       a model with the same output.
+
+    ``inputs(rng, dtype, batch)``, when given, makes the inputs instead of standard normal
+    data (token ids for an embedding).
 
     Raises AssertionError naming the first broken rule; returns the gradient errors.
     """
@@ -373,6 +376,8 @@ def check_layer(layer_class, options: dict | None = None, input_shape=(4,), *, b
         return layer_class(**options)
 
     def sample(rng, dtype):
+        if inputs is not None:
+            return inputs(rng, dtype, batch)
         if is_sequence_shape(input_shape):
             t = input_shape[0]
             lengths = np.full(batch, t, dtype=np.int64)

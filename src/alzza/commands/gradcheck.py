@@ -81,8 +81,10 @@ def gradient_rows(chain, x, y, *, entries=None, seed: int = 0, whole: str = "mod
         activation = _to_shape(activation, part.input_shape)
         for layer in part.network.layers:
             probe = copy.deepcopy(layer)  # checked at the model's weights, without touching them
+            # token ids (an embedding's input) are data, not a point to jitter
+            given = activation if layer.type_name == "embed" else _jittered(activation, rng)
             try:
-                errors = check_built_layer_gradients(probe, _jittered(activation, rng),
+                errors = check_built_layer_gradients(probe, given,
                                                      rng=np.random.default_rng(seed), entries=entries, eps=STEPS,
                                                      training=True)
                 for name, error in errors.items():

@@ -20,7 +20,6 @@ Writes to the output folder:
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import time
@@ -31,6 +30,8 @@ from ..data import describe_dataset, make_dataset
 from ..errors import ExperimentError
 from ..layers.initializers import ShapeOnly
 from ..models import Model
+from ..progress import progress_setting
+from ..options import checked, non_negative_int, positive_float, positive_int
 from ..viz.plots import training_curves
 from .catalogue import PICTURES, Experiment, check_run_name, find_experiment
 from .records import (  # noqa: F401  (shared with the families runner; importable from here as before)
@@ -121,16 +122,10 @@ def draw_pictures(exp: Experiment, model: Model, dataset, out_dir: Path, printer
 def check_settings(settings: dict, seed, exp: Experiment) -> None:
     """Every setting checked before anything is loaded or trained (overrides included)."""
     where = exp.source or exp.name
-    for key in ("epochs", "batch_size"):
-        if isinstance(settings[key], bool) or not isinstance(settings[key], int) or settings[key] < 1:
-            raise ExperimentError(f"{where}: {key} must be an integer >= 1, got {settings[key]!r}")
-    if isinstance(settings["report"], bool) or not isinstance(settings["report"], int) or settings["report"] < 0:
-        raise ExperimentError(f"{where}: report must be an integer >= 0, got {settings['report']!r}")
-    lr = settings["learning_rate"]
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
-        raise ExperimentError(f"{where}: the learning rate must be a finite number > 0, got {lr!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ExperimentError(f"{where}: the seed must be an integer >= 0, got {seed!r}")
+    for key, option in (("epochs", positive_int()), ("batch_size", positive_int()), ("report", non_negative_int()),
+                        ("learning_rate", positive_float())):
+        checked(settings[key], option, key, ExperimentError, where)
+    checked(seed, non_negative_int(), "the seed", ExperimentError, where)
     check_run_name(exp.name, where)
 
 
@@ -233,7 +228,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
     check_spec(exp, data_dir)  # a typo in the model fails now, before the data loads
     start = time.perf_counter()
-    dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
+    with progress_setting(progress):  # --no-progress: the image-decoding bar too
+        dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
     printer(f"dataset {dataset}: {dataset.train_count} train / {dataset.validate_count} validate / "
             f"{dataset.test_count} test  (loaded in {time.perf_counter() - start:.1f} s)")
     if exp.kind != "network":  # the model families train in stages: see experiments/families.py

@@ -21,7 +21,8 @@ add                the branches (+ x), Tile to the widest, Sum, then the actions
 rnn, lstm, gru     see :mod:`alzza.export.recurrent` (also seqwrap)
 =================  ===================================================================
 
-Activations: relu → Relu, sigmoid → Sigmoid, tanh → Tanh, none → nothing.
+Activations: relu → Relu, sigmoid → Sigmoid, tanh → Tanh, none → nothing, gelu → Erf form,
+gelu_tanh → Tanh form. The Transformer's layers: see :mod:`alzza.export.attention`.
 A layer type without an emitter — or an option without an ONNX form — raises one
 :class:`~alzza.export.errors.ExportError` naming the layer's path and why.
 
@@ -44,6 +45,8 @@ no ONNX form". Export the model with ``alzza export MODEL OUT --import mylayer.p
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -111,11 +114,25 @@ def activation(b: GraphBuilder, layer, name: str, value: Value) -> Value:
     """f(value) for alzza's activation ``name`` (canonical name, e.g. from ``Activation.name``)."""
     if name == "none":
         return value
+    if name in ("gelu", "gelu_tanh"):
+        return value.like(_gelu(b, where(layer), value.name, name == "gelu_tanh"))
     op = ACTIVATION_OPS.get(name)
     if op is None:
         raise ExportError(f"{where(layer)}: activation {name!r} cannot be exported to ONNX (exportable: none, "
                           f"{', '.join(ACTIVATION_OPS)})")
     return value.like(b.op(op, [value.name], where(layer)))
+
+
+def _gelu(b: GraphBuilder, hint: str, x: str, tanh: bool) -> str:
+    """½x(1 + erf(x/√2)) with ONNX's Erf, or ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    if tanh:
+        cube = b.op("Mul", [b.op("Mul", [x, x], hint), x], hint)
+        inner = b.op("Add", [x, b.op("Mul", [cube, b.scalar(0.044715, "gelu/c")], hint)], hint)
+        t = b.op("Tanh", [b.op("Mul", [inner, b.scalar(math.sqrt(2 / math.pi), "gelu/s")], hint)], hint)
+    else:
+        t = b.op("Erf", [b.op("Mul", [x, b.scalar(math.sqrt(0.5), "gelu/r")], hint)], hint)
+    half_x = b.op("Mul", [x, b.scalar(0.5, "half")], hint)
+    return b.op("Mul", [half_x, b.op("Add", [t, b.scalar(1.0, "one")], hint)], hint)
 
 
 # --- full ---------------------------------------------------------------------------
@@ -259,7 +276,7 @@ def emit_add(b, layer: Add, value: Value) -> Value:
     out = outs[0].like(total, layer.output_shape)
     for action in layer.actions:
         out = activation(b, layer, layer.activation.name, out) if action == "A" else emit_batch_norm(b, layer.bn, out)
-    return out
+    return b.zero_padding(out, where(layer)) if value.seq else out   # a residual's padding: 0, as in alzza
 
 
 @emitter(LayerNorm)

@@ -120,7 +120,9 @@ def plan_tasks(experiments, options: Options, root: Path) -> list[Task]:
     tasks = []
     for exp in experiments:
         kind = task_kind(exp)
-        experiment = exp.name if exp.source.startswith("alzza/experiments/book/") else str(Path(exp.source).resolve())
+        # a shipped experiment (book/ or beyond/) goes by its name; a user's file by its path
+        shipped = exp.source.startswith(("alzza/experiments/book/", "alzza/experiments/beyond/"))
+        experiment = exp.name if shipped else str(Path(exp.source).resolve())
         # the extra seeds train again; a parameter count does not depend on a seed
         seeds = [None] + ([s for s in options.seeds if s != default_seed(exp)] if kind == "run" else [])
         for seed in dict.fromkeys(seeds):
