@@ -97,7 +97,7 @@ class _PreviousBatchNorm:
 
 def bn():
     """Batch norm forward + backward (training) on the residual network's shapes, batch 64."""
-    from alzza.init import Initializer
+    from alzza.layers.initializers import Initializer
     from alzza.layers import BuildContext
     from alzza.layers.norm import BatchNorm
 
@@ -256,7 +256,7 @@ _LSTM_SIDE = """
 import sys, time
 import numpy as np
 sys.path.insert(0, {src!r})
-from alzza.bench.harness import ROWS, build_alzza, make_batch
+from alzza.bench.rows import ROWS, build_alzza, make_batch
 from alzza.layers import recurrent
 if {fresh}:  # every workspace a new array, as before this round
     def fresh(self, name, shape, dtype, zero=False):
@@ -305,7 +305,8 @@ def torchops(rows=("cnn-flowers96", "residual-flower64", "lstm-automata"), batch
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from alzza.bench.harness import LEARNING_RATE, ROWS, build_alzza, load_torch_reference, make_batch
+    from alzza.bench.harness import load_torch_reference
+    from alzza.bench.rows import LEARNING_RATE, ROWS, build_alzza, make_batch
 
     torch.set_num_threads(1)
     reference, why = load_torch_reference(str(Path(__file__).resolve().parent / "torch_models.py"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from alzza.init import Initializer
+from alzza.layers.initializers import Initializer
 from alzza.layers import BuildContext
 
 

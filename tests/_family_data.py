@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from alzza.data.idx import write_idx
+from alzza.data.readers.idx import write_idx
 
 
 def write_tiny_mnist(root: Path, count: int = 200, seed: int = 0) -> Path:

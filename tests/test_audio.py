@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from alzza.data import make_dataset
-from alzza.data.audio import (STANDIN_NAME, FsddDataset, band_of_frequency, fft_features,
+from alzza.data.sets.audio import (STANDIN_NAME, FsddDataset, band_of_frequency, fft_features,
                               read_audio_features)
-from alzza.data.cache import DiskCache
-from alzza.data.wav import (cut_windows, ms_to_samples, read_wav, read_wav_info, to_mono,
+from alzza.data.store.cache import DiskCache
+from alzza.data.readers.wav import (cut_windows, ms_to_samples, read_wav, read_wav_info, to_mono,
                             window_count, write_wav)
 from alzza.errors import DataError, SpecError
 from alzza.sequences import Sequences, SeqShape

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from alzza.data import dataset_names, make_dataset
-from alzza.data import expression_grammar as g
-from alzza.data.automata import AutomataDataset, describe_sequence, generate_examples
+from alzza.data.generators import expression_grammar as g
+from alzza.data.sets.automata import AutomataDataset, describe_sequence, generate_examples
 from alzza.sequences import SeqShape, Sequences
 
 VALID = ["a1+(2*b)", "((x))", "3/4-y", "a", "7", "x1y2z3", "3.25*x", "007+a", "(a+b)*(c-d)/e",

@@ -10,7 +10,8 @@ import json
 import subprocess
 import sys
 
-from alzza.bench.harness import ROWS, add_arguments, load_warning, run_suite
+from alzza.bench.harness import add_arguments, load_warning, run_suite
+from alzza.bench.rows import ROWS
 
 
 def _args(*words):
@@ -89,7 +90,7 @@ def test_load_warning_compares_the_load_with_the_cores():
 def test_op_split_accounts_for_the_step_and_leaves_the_model_alone():
     import numpy as np
 
-    from alzza.bench.harness import LEARNING_RATE, Row, build_alzza, make_batch
+    from alzza.bench.rows import LEARNING_RATE, Row, build_alzza, make_batch
     from alzza.bench.opsplit import op_split, split_lines
     from alzza.layers import conv as conv_module
     from alzza.ops import windows
@@ -124,7 +125,8 @@ def test_op_split_accounts_for_the_step_and_leaves_the_model_alone():
 
 
 def test_ops_flag_reaches_the_child_process():
-    from alzza.cli import _bench_argv, build_parser
+    from alzza.cli import build_parser
+    from alzza.commands.bench import bench_argv as _bench_argv
 
     args = build_parser().parse_args(["bench", "--ops", "--threads", "1"])
     assert "--ops" in _bench_argv(args) and args.ops
@@ -137,7 +139,8 @@ def test_gemm_timing_reaches_the_conv_behind_its_batch_norm():
 
     import numpy as np
 
-    from alzza.bench.harness import LEARNING_RATE, Row, _GemmTimed, build_alzza, make_batch, time_layer_inputs
+    from alzza.bench.gemmtime import _GemmTimed, time_layer_inputs
+    from alzza.bench.rows import LEARNING_RATE, Row, build_alzza, make_batch
 
     row = Row("tiny-lab", "cnn", (8, 8, 3), "select", 3, [["conv", {"ksize": 3, "chn": 4, "actions": "LAB"}]])
     twin = copy.deepcopy(build_alzza(row))

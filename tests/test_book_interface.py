@@ -19,7 +19,7 @@ from _image_data import write_flowers as _write_flowers
 from PIL import Image
 
 import alzza.book as book
-from alzza.data.idx import write_idx
+from alzza.data.readers.idx import write_idx
 from alzza.errors import AlzzaError, DataError
 
 

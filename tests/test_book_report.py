@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 import alzza.book as book
-from alzza.book.report import BookPrinter
+from alzza.book.printed_forms import BookPrinter
 from alzza.book.structure import dump_structure
 from alzza.cli import main
 from alzza.experiments.catalogue import load_macro_file
@@ -113,7 +113,7 @@ def test_automata_lines_say_valid_or_not_in_the_books_words():
 def test_sequence_lines_of_chapters_11_12_and_14():
     from types import SimpleNamespace as NS
 
-    from alzza.book.report import sequence_lines
+    from alzza.book.printed_forms import sequence_lines
     from alzza.sequences import Sequences
 
     eye = np.eye(4)

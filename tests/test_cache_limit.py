@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from alzza.data.cache import DEFAULT_LIMIT, DiskCache, cache_key, cache_limit, parse_size
+from alzza.data.store.cache import DEFAULT_LIMIT, DiskCache, cache_key, cache_limit, parse_size
 from alzza.errors import DataError
 
 ENTRY = 40_000  # bytes of array data per entry (the .npz adds a few hundred)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alzza.init import Initializer
+from alzza.layers.initializers import Initializer
 from alzza.layers import BuildContext
 from alzza.layers.cells import (
     gru_reset_before_step,

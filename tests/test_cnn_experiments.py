@@ -24,7 +24,7 @@ from alzza.experiments.catalogue import (
     list_experiments,
     parse_experiment,
 )
-from alzza.io import load_model
+from alzza.saving.model_files import load_model
 from alzza.models import Model
 from alzza.viz.maps import kernel_pictures, panel_counts, show_maps
 from alzza.viz.weights import weight_histograms, weight_stats

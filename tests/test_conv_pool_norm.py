@@ -764,7 +764,7 @@ def test_small_cnn_trains_in_float32():
 
 def test_running_statistics_are_saved_and_loaded(tmp_path):
     from alzza import Model
-    from alzza.io import load_model
+    from alzza.saving.model_files import load_model
 
     model = Model(layers=[["conv", {"ksize": 3, "chn": 4, "actions": "LAB"}], ["max", {"stride": 2}],
                           ["batch_normal"], ["avg", {"stride": 2, "ksize": 3}]],

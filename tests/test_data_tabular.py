@@ -17,13 +17,13 @@ from alzza.data import (
     Dataset,
     DatasetOption,
     dataset_names,
-    locate,
     make_dataset,
     register_dataset,
 )
-from alzza.data.csv_reader import read_csv
-from alzza.data.locate import data_root, find_data_file, resolve_data_root
-from alzza.data.tabular import (
+from alzza.data.readers.csv_reader import read_csv
+from alzza.data.store import locate
+from alzza.data.store.locate import data_root, find_data_file, resolve_data_root
+from alzza.data.sets.tabular import (
     AbaloneDataset,
     PulsarDataset,
     PulsarSelectDataset,

@@ -25,9 +25,12 @@ import pytest
 import yaml
 
 from alzza.cli import main
-from alzza.data import _BUILTIN_FACTORIES, dataset_names, fetch as fetch_module, locate
-from alzza.data.sources import load_registry, parse_registry, source_for_path
-from alzza.data.wav import write_wav
+from alzza.data import _BUILTIN_FACTORIES
+from alzza.data import dataset_names
+from alzza.data.store import fetch as fetch_module
+from alzza.data.store import locate
+from alzza.data.store.sources import load_registry, parse_registry, source_for_path
+from alzza.data.readers.wav import write_wav
 from alzza.errors import DataError
 
 REAL_DATA = os.environ.get("ALZZA_DATA", "")
@@ -462,7 +465,7 @@ def test_data_command_shows_found_missing_sizes_experiments_and_cache(tmp_path, 
     (data / "mnist").mkdir()
     (data / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"x" * 2000)
     (data / "Faults.NNA").write_text("1\t2\n")
-    from alzza.data.cache import DiskCache, cache_key
+    from alzza.data.store.cache import DiskCache, cache_key
 
     cache = DiskCache()
     cache.save(cache_key("test", {}, []), {"a": np.zeros(1000, np.float32)})

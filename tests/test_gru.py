@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from alzza.errors import SpecError
-from alzza.init import Initializer
+from alzza.layers.initializers import Initializer
 from alzza.layers import BuildContext
 from alzza.layers.gru import GRU
 from alzza.sequences import SeqShape, Sequences

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from alzza.data.korean_numerals import read_korean_text
+from alzza.data.generators.korean_numerals import read_korean_text
 from alzza.viz import hangul
 from alzza.viz.images import image_grid
 

@@ -11,7 +11,7 @@ from _family_data import write_tiny_mnist
 from alzza import Autoencoder, Gan
 from alzza.data import make_dataset
 from alzza.sequences import Sequences
-from alzza.training import History
+from alzza.training.loop import History
 from alzza.viz.frames import frame_grid
 from alzza.viz.plots import training_curves
 

@@ -18,7 +18,7 @@ import pytest
 
 from alzza import Model, load
 from alzza.data import make_dataset
-from alzza.data.cache import DiskCache, cache_key
+from alzza.data.store.cache import DiskCache, cache_key
 from alzza.errors import ModelFileError
 
 
@@ -212,7 +212,7 @@ def test_I_files_swapped_between_class_folders_is_a_new_key(tmp_path):
 def test_I_image_folder_rebuilds_after_an_in_place_change(tmp_path, monkeypatch):
     from PIL import Image
 
-    from alzza.data.image_folder import read_image_folder
+    from alzza.data.readers.image_folder import read_image_folder
 
     monkeypatch.setenv("ALZZA_CACHE", str(tmp_path / "env-cache"))
     folder = tmp_path / "flowers"
@@ -268,7 +268,7 @@ def test_J_outputs_are_mode_0644(model_file, tmp_path, tabular_data_dir):
 
 
 def test_J_umask_is_respected(tmp_path):
-    from alzza.atomic import write_text_atomic
+    from alzza.saving.atomic import write_text_atomic
 
     old = os.umask(0o077)
     try:
@@ -282,7 +282,7 @@ KILLED_SAVE = """
 import os, signal, sys
 import numpy as np
 sys.path.insert(0, {src!r})
-import alzza.atomic as atomic
+import alzza.saving.atomic as atomic
 from matplotlib.figure import Figure
 from alzza.viz.plots import save_figure
 target = {target!r}
@@ -349,8 +349,8 @@ CONCURRENT_READ = """
 import sys
 sys.path.insert(0, {src!r})
 import numpy as np
-from alzza.data.cache import DiskCache
-from alzza.data.image_folder import read_image_folder
+from alzza.data.store.cache import DiskCache
+from alzza.data.readers.image_folder import read_image_folder
 result = read_image_folder({folder!r}, (8, 8), cache=DiskCache({cache!r}), progress=False)
 np.save({out!r}, result.images)
 """
@@ -359,7 +359,7 @@ np.save({out!r}, result.images)
 def test_kept_concurrent_cold_cache_runs_stay_correct(tmp_path):
     from PIL import Image
 
-    from alzza.data.image_folder import read_image_folder
+    from alzza.data.readers.image_folder import read_image_folder
 
     folder = tmp_path / "flowers"
     rng = np.random.default_rng(3)

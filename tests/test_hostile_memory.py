@@ -13,7 +13,7 @@ import pytest
 from _hostile import STEEL, assert_one_error, run_cli, write_experiment
 from alzza import Model, load
 from alzza.data import make_dataset
-from alzza.data.idx import read_idx
+from alzza.data.readers.idx import read_idx
 from alzza.errors import AlzzaError, DataError, ModelFileError
 
 
@@ -139,7 +139,7 @@ def test_B_gzip_that_inflates_past_its_header(tmp_path):
 def test_B_image_folder_at_a_huge_resolution_is_refused_before_decoding(tmp_path):
     from PIL import Image
 
-    from alzza.data.image_folder import read_image_folder
+    from alzza.data.readers.image_folder import read_image_folder
 
     for cls in ("daisy", "rose"):
         (tmp_path / "flowers" / cls).mkdir(parents=True)
@@ -149,8 +149,8 @@ def test_B_image_folder_at_a_huge_resolution_is_refused_before_decoding(tmp_path
 
 
 def test_B_videoshot_with_a_huge_timesteps_is_refused_before_generating():
-    from alzza.data.video import ThumbnailSet
-    from alzza.data.videoshot import VideoShotDataset
+    from alzza.data.readers.video import ThumbnailSet
+    from alzza.data.sets.videoshot import VideoShotDataset
 
     thumbs = ThumbnailSet(np.zeros((3, 4, 9, 12, 3), np.uint8), np.array([0, 10, 20]), 30, 24.0)
     assert VideoShotDataset(thumbs, timesteps=5).timesteps == 5

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alzza.data.cache import DiskCache, cache_key, default_cache_root, str_array
-from alzza.data.image_folder import ImageFolder, read_image_folder
+from alzza.data.store.cache import DiskCache, cache_key, default_cache_root, str_array
+from alzza.data.readers.image_folder import ImageFolder, read_image_folder
 from alzza.errors import DataError
 
 FLOWERS = Path(os.environ.get("ALZZA_FLOWERS", "/work/shared/data/flowers"))
@@ -225,7 +225,7 @@ def test_cache_hit_does_not_decode(tmp_path, monkeypatch):
     (The key hashes the files' contents, so the old proof — overwrite the images with
     same-size zeros and restore their mtime — is now a miss: see test_hostile_cache.py.)
     """
-    import alzza.data.image_folder as image_folder
+    import alzza.data.readers.image_folder as image_folder
 
     folder = make_tree(tmp_path / "data")
     cache = DiskCache(tmp_path / "cache")

@@ -16,7 +16,7 @@ from _image_data import write_flowers as _write_flowers
 from PIL import Image
 
 from alzza.data import make_dataset
-from alzza.data.images import (
+from alzza.data.sets.images import (
     FlowersDataset,
     Office31Dataset,
     Office31StandinDataset,

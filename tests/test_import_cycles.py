@@ -1,12 +1,12 @@
 """No import cycles in src/alzza: every import statement of every module — at the top or
 deferred inside a function — is an edge of one graph, and the graph has no cycle.
 
-A deferred import that closes a loop (io.py importing the models while the models import
-io.py) still ties two modules together; it only hides the loop from Python. The graph is
+A deferred import that closes a loop (saving/model_files.py importing the models while the
+models import it) still ties two modules together; it only hides the loop from Python. The graph is
 read from the source with ``ast`` (nothing is imported). An edge goes to the module named:
 ``from .x import y`` → ``pkg.x``, or ``pkg.x.y`` when that is a module itself;
 ``from . import y`` → ``pkg.y`` for a submodule, else the package ``pkg``. The implicit
-import of a parent package (importing ``alzza.data.mnist`` runs ``alzza/data/__init__``) is
+import of a parent package (importing ``alzza.data.sets.mnist`` runs ``alzza/data/__init__``) is
 Python's mechanics, not a dependency written by anyone, and is not an edge.
 """
 
@@ -91,7 +91,7 @@ def test_the_graph_sees_the_imports_it_should():
     assert "alzza.layers.base" in graph["alzza.layers.dense"]          # from .base import ...
     assert "alzza.options" in graph["alzza.layers.registry"]           # from ..options import ...
     assert "alzza.layers.conv" in graph["alzza.layers"]                # from . import conv
-    assert "alzza.io" in graph["alzza.models.family"]                  # deferred, inside save()
+    assert "alzza.saving.model_files" in graph["alzza.models.family"]                  # deferred, inside save()
 
 
 def test_the_cycle_finder_finds_a_planted_cycle():
@@ -115,3 +115,20 @@ def test_the_model_kinds_share_one_base_and_one_set_of_parts():
 def test_no_import_cycles_in_src():
     found = cycles(import_graph())
     assert not found, "import cycles (each a set of modules importing each other):\n" + "\n".join(map(str, found))
+
+
+#: the commands sit on top: a package below them never imports one of them (nor the CLI)
+TOP = ("alzza.cli", "alzza.commands", "alzza.reproduce", "alzza.bench")
+
+
+def _under(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_imports_run_downward_to_the_library():
+    """The library (layers, models, training, data, experiments, book...) never imports the
+    command layer above it: ``alzza reproduce`` uses the experiments, not the other way round."""
+    upward = sorted((source, target) for source, targets in import_graph().items() for target in targets
+                    if any(_under(target, top) for top in TOP)
+                    and not any(_under(source, top) for top in TOP))
+    assert upward == [], f"modules importing the command layer above them: {upward}"

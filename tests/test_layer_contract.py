@@ -188,8 +188,8 @@ def test_missing_gradients_are_one_error_after_the_first_backward():
 
 
 def test_layer_types_model_kinds_and_optimisers_register_one_way():
-    from alzza.kinds import MODEL_KINDS
-    from alzza.optim import OPTIMIZERS
+    from alzza.models.kinds import MODEL_KINDS
+    from alzza.training.optimizers import OPTIMIZERS
     from alzza.registries import Registry
 
     for registry, attr in ((LAYER_TYPES, "type_name"), (MODEL_KINDS, "kind"), (OPTIMIZERS, "name")):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from alzza.errors import SpecError
-from alzza.init import Initializer
+from alzza.layers.initializers import Initializer
 from alzza.layers import BuildContext
 from alzza.layers.layernorm import LayerNorm
 from alzza.sequences import SeqShape, Sequences

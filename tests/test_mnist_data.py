@@ -18,23 +18,19 @@ import pytest
 from PIL import Image
 
 from alzza.data import make_dataset
-from alzza.data.gan_picture import GanPictureDataset, cut_tiles
-from alzza.data.idx import read_idx, write_idx
-from alzza.data.korean_numerals import (
+from alzza.data.sets.gan_picture import GanPictureDataset, cut_tiles
+from alzza.data.readers.idx import read_idx, write_idx
+from alzza.data.generators.korean_numerals import (
     SYMBOLS,
     longest_reading,
     read_korean,
     read_korean_text,
 )
-from alzza.data.mnist import (
-    ENGLISH_WORDS,
-    GanMnistDataset,
-    MnistDataset,
-    MnistKorDataset,
-    english_targets,
-    load_mnist,
-    read_mnist_set,
-)
+from alzza.data.sets.gan_mnist import GanMnistDataset
+from alzza.data.sets.mnist import MnistDataset
+from alzza.data.sets.mnist_eng import english_targets
+from alzza.data.sets.mnist_files import ENGLISH_WORDS, load_mnist, read_mnist_set
+from alzza.data.sets.mnist_kor import MnistKorDataset
 from alzza.errors import DataError, SpecError
 from alzza.sequences import SeqShape, Sequences
 
@@ -542,7 +538,7 @@ def test_real_t10k_files():
 
 def test_gan_picture_overlapping_tiles():
     """stride < 32 cuts overlapping tiles: tile k+1 is tile k shifted by the stride."""
-    from alzza.data.gan_picture import cut_tiles
+    from alzza.data.sets.gan_picture import cut_tiles
 
     pixels = np.arange(64 * 80 * 3, dtype=np.uint32).reshape(64, 80, 3).astype(np.uint8)
     side = cut_tiles(pixels)

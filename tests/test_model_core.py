@@ -15,7 +15,7 @@ import pytest
 import alzza
 from alzza import Model, ModelFileError, SpecError, TrainingError
 from alzza.data.dataset import Dataset
-from alzza.io import META_KEY, load_model
+from alzza.saving.model_files import META_KEY, load_model
 from alzza.spec import parse_layers, substitute
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alzza.optim import SGD, Adam, Slot
+from alzza.training.optimizers import SGD, Adam, Slot
 
 
 def _slots(rng, sizes, dtype):

@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from alzza.experiments import find_experiment, list_experiments, load_experiment_file
-from alzza.reproduce import fingerprint as fp
+from alzza.experiments import fingerprint as fp
 from alzza.reproduce.count import count_parameters
 from alzza.reproduce.document import write_document
 from alzza.reproduce.progress import Progress, format_duration
-from alzza.reproduce.report import write_report
+from alzza.reproduce.table_report import write_report
 from alzza.reproduce.rows import Summary, book_seconds_low, compare, data_kind, read_row
 from alzza.reproduce.session import (Options, cheapest_first, expected_fingerprint, plan_tasks,
                                      select_experiments, up_to_date)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from _family_data import tiny_data_dir
 
-import alzza.callbacks
+import alzza.training.callbacks
 from alzza.experiments import run_experiment
-from alzza.io import load_model
+from alzza.saving.model_files import load_model
 
 QUIET = dict(printer=lambda *a: None, progress=False)
 
@@ -24,7 +24,7 @@ def data_dir(tmp_path_factory):
 
 def cut_after(monkeypatch, writes: int):
     """Interrupt the run (as Ctrl-C would) right after its ``writes``-th checkpoint."""
-    real = alzza.callbacks.Checkpoint.write
+    real = alzza.training.callbacks.Checkpoint.write
     count = {"n": 0}
 
     def write(self, run, epoch):
@@ -33,8 +33,8 @@ def cut_after(monkeypatch, writes: int):
         if count["n"] == writes:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(alzza.callbacks.Checkpoint, "write", write)
-    return lambda: monkeypatch.setattr(alzza.callbacks.Checkpoint, "write", real)
+    monkeypatch.setattr(alzza.training.callbacks.Checkpoint, "write", write)
+    return lambda: monkeypatch.setattr(alzza.training.callbacks.Checkpoint, "write", real)
 
 
 def losses(folder):

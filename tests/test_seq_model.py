@@ -10,7 +10,7 @@ from alzza import Model
 from alzza.data.dataset import Dataset
 from alzza.errors import SpecError
 from alzza.heads import SeqBinaryHead, SeqSelectHead, make_head
-from alzza.io import load_model
+from alzza.saving.model_files import load_model
 from alzza.sequences import SeqShape, Sequences
 from alzza.testing import numerical_grad, relative_error
 

@@ -18,11 +18,14 @@ import pytest
 from _family_data import write_tiny_mnist, write_tiny_picture
 from _image_data import write_flowers
 from alzza.cli import main
-from alzza.data import describe_dataset, locate, make_dataset, register_dataset
+from alzza.data import describe_dataset
+from alzza.data.store import locate
+from alzza.data import make_dataset
+from alzza.data import register_dataset
 from alzza.data.registry import DATASETS
-from alzza.data.dummy import make_dummy
+from alzza.data.sets.dummy import make_dummy
 from alzza.data.shapes import FSDD_LONGEST_SAMPLES, DeclaredDataset
-from alzza.data.wav import write_wav
+from alzza.data.readers.wav import write_wav
 from alzza.errors import DataError, SpecError
 from alzza.experiments import find_experiment, list_experiments
 from alzza.experiments.runner import build_model
@@ -180,7 +183,7 @@ def test_the_or_data_sets_choose_by_folder(tmp_path):
 @pytest.mark.skipif(not (Path(REAL_DATA) / "fsdd" / "recordings").is_dir(),
                     reason="needs ALZZA_DATA with the FSDD recordings")
 def test_fsdd_longest_recording_is_the_declared_one():
-    from alzza.data.wav import read_wav_info
+    from alzza.data.readers.wav import read_wav_info
 
     folder = Path(REAL_DATA) / "fsdd" / "recordings"
     assert max(read_wav_info(p).frames for p in folder.iterdir()) == FSDD_LONGEST_SAMPLES

@@ -11,9 +11,9 @@ F = torch.nn.functional
 
 from alzza import Model  # noqa: E402
 from alzza.heads import make_head  # noqa: E402
-from alzza.init import Initializer  # noqa: E402
+from alzza.layers.initializers import Initializer  # noqa: E402
 from alzza.layers import BuildContext, Dense  # noqa: E402
-from alzza.optim import SGD, Adam, Slot  # noqa: E402
+from alzza.training.optimizers import SGD, Adam, Slot  # noqa: E402
 
 ACTS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "none": lambda z: z}
 TORCH_ACT = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh, "none": torch.nn.Identity}

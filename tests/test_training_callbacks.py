@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from alzza import Model
-from alzza.callbacks import Callback, EarlyStopping, ReportPrinter
+from alzza.training.callbacks import Callback, EarlyStopping, ReportPrinter
 from alzza.errors import AlzzaError, TrainingError
 from alzza.experiments import run_experiment
 from alzza.experiments.catalogue import find_experiment, load_experiment_file
-from alzza.schedules import CosineDecay, ExponentialDecay, ReduceOnPlateau, StepDecay, make_schedule
-from alzza.training import FULL_VALIDATION_LIMIT, validation_set
+from alzza.training.schedules import CosineDecay, ExponentialDecay, ReduceOnPlateau, StepDecay, make_schedule
+from alzza.training.loop import FULL_VALIDATION_LIMIT, validation_set
 
 QUIET = dict(printer=lambda *a: None)
 
@@ -294,7 +294,7 @@ def test_training_option_typos_fail_when_the_file_is_read(tmp_path, train, messa
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_resume_equals_an_uninterrupted_run(tabular_data_dir, tmp_path, optimizer):
-    from alzza.io import load_model
+    from alzza.saving.model_files import load_model
 
     path = write_experiment(tmp_path, "resumable", ", checkpoint_every: 1, validate: 3", optimizer)
     whole, part = tmp_path / "whole", tmp_path / "part"
@@ -390,7 +390,7 @@ def test_in_jupyter_without_ipywidgets_the_bar_is_text_on_stdout(monkeypatch):
 
     from tqdm.std import tqdm as text_bar
 
-    from alzza.training import _progress_bar
+    from alzza.training.loop import _progress_bar
 
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets → ImportError
@@ -408,7 +408,7 @@ def test_importing_alzza_raises_no_tqdm_warning():
     import sys
 
     code = ("import warnings, sys; warnings.simplefilter('error'); sys.modules['ipykernel'] = type(sys)('ipykernel');"
-            "import alzza, alzza.training, alzza.experiments; print('tqdm.notebook' in sys.modules)")
+            "import alzza, alzza.training.loop, alzza.experiments; print('tqdm.notebook' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
@@ -456,6 +456,6 @@ def test_history_json_is_strict_without_validation_examples():
     history = select_model().fit(x, labels, epochs=2)  # no validation_data: no validation figures
     text = json.dumps(history.to_dict(), allow_nan=False)
     assert json.loads(text)["validate_loss"] == [None, None]
-    from alzza.training import history_csv
+    from alzza.training.loop import history_csv
 
     assert history_csv([history]).splitlines()[1].count(",,") >= 1  # empty cells, not 'nan'

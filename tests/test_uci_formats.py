@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alzza.data import locate, make_dataset
-from alzza.data.csv_reader import read_csv
+from alzza.data.store import locate
+from alzza.data import make_dataset
+from alzza.data.readers.csv_reader import read_csv
 from alzza.errors import DataError
 
 

@@ -10,8 +10,8 @@ from _user_code import write_user_files
 
 from alzza.cli import main
 from alzza.data import DATASETS, Dataset, dataset_entry, make_dataset, register_dataset
-from alzza.data.automata import make_automata
-from alzza.data.tabular import AbaloneDataset
+from alzza.data.sets.automata import make_automata
+from alzza.data.sets.tabular import AbaloneDataset
 from alzza.errors import SpecError
 from alzza.options import Option
 from alzza.user_code import import_user_code

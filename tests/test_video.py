@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 
 from alzza.data import make_dataset
-from alzza.data.cache import DiskCache
-from alzza.data.standin_movie import render_shot, standin_movie
-from alzza.data.video import probe_video, read_thumbnail_set, read_thumbnails, write_video
-from alzza.data.videoshot import VideoShotDataset, standin_positions
+from alzza.data.store.cache import DiskCache
+from alzza.data.generators.standin_movie import render_shot, standin_movie
+from alzza.data.readers.video import probe_video, read_thumbnail_set, read_thumbnails, write_video
+from alzza.data.sets.videoshot import VideoShotDataset, standin_positions
 from alzza.errors import DataError, SpecError
 from alzza.sequences import Sequences, SeqShape
 
@@ -82,12 +82,12 @@ def test_random_positions_are_distinct_sorted_and_seeded(tmp_path):
 
 
 def test_seeking_reads_the_same_frames_as_decoding_in_order(tmp_path, monkeypatch):
-    import alzza.data.video as video
+    import alzza.data.readers.video as video
 
     movie = colour_movie(tmp_path / "blocks.mp4", shots=6, shot_frames=10)
     in_order = read_thumbnails(movie, [3, 22, 47, 55], cache=None)
     monkeypatch.setattr(video, "SEEK_GAP", 2)
-    from alzza.data.video import _read_frames
+    from alzza.data.readers.video import _read_frames
 
     frames = _read_frames(Path(movie), np.array([3, 4, 22, 47, 55, 56]), (90, 120), seek_gap=2)
     assert sorted(frames) == [3, 4, 22, 47, 55, 56]
@@ -266,7 +266,7 @@ def test_standin_renders_once_and_reads_back(tmp_path):
     assert len(movies) == 1 and probe_video(movies[0]).frame_count == 30
     mtime = movies[0].stat().st_mtime_ns
     # the second time: the movie and the thumbnails come from the cache
-    from alzza.data.videoshot import make_videoshot_standin
+    from alzza.data.sets.videoshot import make_videoshot_standin
 
     again = make_videoshot_standin(data, printer=said.append, **TINY)
     assert again.thumbs.from_cache and not said and movies[0].stat().st_mtime_ns == mtime
@@ -288,7 +288,7 @@ def test_standin_movie_needs_enough_photos(tmp_path):
 def test_or_standin_says_which(tmp_path):
     data = flowers_like(tmp_path / "data")
     said = []
-    from alzza.data.videoshot import make_videoshot_or_standin
+    from alzza.data.sets.videoshot import make_videoshot_or_standin
 
     ds = make_videoshot_or_standin(data, file="movies/none.mp4", printer=said.append, **TINY)
     assert ds.name == "videoshot-standin" and "not found" in said[0] and "stand-in" in said[0]

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 import alzza
-from alzza.data.videoshot import make_videoshot_standin
+from alzza.data.sets.videoshot import make_videoshot_standin
 from alzza.sequences import Sequences
 variant = sys.argv[1]; epochs = int(sys.argv[2]); seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1234
 ds = make_videoshot_standin(None, None, printer=lambda *a: None)

@@ -13,7 +13,7 @@ from .version import __version__  # noqa: E402
 
 from . import layers  # noqa: E402, F401  (registers the layer types)
 from .errors import AlzzaError, DataError, ModelFileError, SpecError, TrainingError  # noqa: E402
-from .io import load_model as load  # noqa: E402
+from .saving.model_files import load_model as load  # noqa: E402
 from .models import Autoencoder, EncoderDecoder, Gan, Model  # noqa: E402
 
 __all__ = ["Model", "Autoencoder", "EncoderDecoder", "Gan", "load", "AlzzaError", "DataError", "ModelFileError", "SpecError", "TrainingError", "__version__"]

@@ -1,7 +1,7 @@
 """Memory estimates from shapes, checked against ALZZA_MAX_MEMORY before allocating.
 
 Building a model allocates its parameters (each weight array is checked before it is
-drawn, see :meth:`alzza.init.Initializer._count_bytes`); a training step then holds,
+drawn, see :meth:`alzza.layers.initializers.Initializer._count_bytes`); a training step then holds,
 per example, every layer's output (the forward caches backward needs) and about as
 much again for the gradients flowing back. The estimates here are deliberately
 simple — sums of shapes times the item size — and err on the high side:

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .init import Initializer
+from .layers.initializers import Initializer
 from .errors import LayerContractError
 from .layers.base import BuildContext, check_gradients
 from .sequences import Sequences
@@ -396,7 +396,7 @@ def check_layer(layer_class, options: dict | None = None, input_shape=(4,), *, b
         fail("the spec reads back to the same layer", f"{spec} became {again.to_spec()}")
 
     # 7. save / load inside a model
-    from .io import load_model
+    from .saving.model_files import load_model
     from .models import Model
 
     sequence_out = is_sequence_shape(out_shape)

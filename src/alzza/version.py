@@ -1,3 +1,3 @@
-"""The version of alzza (its own module, so that io.py and the runner need not import the package)."""
+"""The version of alzza (its own module, so that saving/model_files.py and the runner need not import the package)."""
 
 __version__ = "0.1.0"

@@ -1,6 +1,6 @@
 """Timing the matrix products of a training step: an ndarray view that times every GEMM it takes part in.
 
-Used by :func:`alzza.bench.harness.gemm_profile` (the bench's GEMM share) and
+Used by :func:`alzza.bench.measure.gemm_profile` (the bench's GEMM share) and
 :func:`alzza.bench.opsplit.op_split` (the split of a step).
 """
 

@@ -6,7 +6,7 @@ layer's ``_linear_forward`` / ``_linear_backward``, its batch norm's, the activa
 and the window ops that conv calls (im2col, col2im, padding, channel sums) are wrapped
 in timers. Each label gets its *exclusive* time — its own time minus that of the
 wrapped calls inside it — and the matrix products inside a label (timed as in
-:func:`~alzza.bench.harness.gemm_profile`) are split off as ``GEMM in <label>``. The
+:func:`~alzza.bench.measure.gemm_profile`) are split off as ``GEMM in <label>``. The
 labels sum to the step.
 
 Times are the CPU time of the calling thread (``time.thread_time``), not wall time: on

@@ -24,7 +24,7 @@ import sys
 from ..data import make_dataset
 from ..models import Model
 from .datasets import settings
-from .report import BookPrinter
+from .printed_forms import BookPrinter
 from .session import next_seed
 
 DEFAULTS = {"LEARNING_RATE": 0.001, "RND_STD": 0.0030}

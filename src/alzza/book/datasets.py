@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .session import next_seed
 from ..data import make_dataset
-from ..data.gan_picture import PICTURES
+from ..data.sets.gan_picture import PICTURES
 from ..errors import DataError, SpecError
 
 

@@ -26,7 +26,7 @@ from ..models import EncoderDecoder as _EncoderDecoder
 from ..models import Gan as _Gan
 from .family_forms import AutoencoderForms, EncoderDecoderForms, GanForms
 from .models import BookMethods, CnnExtModel, figure_path
-from .report import BookPrinter
+from .printed_forms import BookPrinter
 from .session import next_seed
 
 

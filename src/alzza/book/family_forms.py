@@ -29,7 +29,7 @@ chapter 15, GAN: ``train started``, ``    Epoch 20: cost=0.509/0.994 acc=0.500/0
 ``train ended``, ``test report: accuracy = 0.917/0.000, (0 secs)``, a blank line, and
 pictures only (its visualisation prints no text).
 
-The epoch and ended lines are translated by :class:`~alzza.book.report.BookPrinter`;
+The epoch and ended lines are translated by :class:`~alzza.book.printed_forms.BookPrinter`;
 the mixins print the started lines, time the test, and silence alzza's own extra lines
 (per-stage tests, ``training mode``, hashing and GAN verdict lines).
 """
@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 import time
 
-from ..training import format_accuracy
+from ..training.loop import format_accuracy
 
 
 class _Silenced:
@@ -143,7 +143,7 @@ class EncoderDecoderForms(FamilyForms):
 
     def visualize(self, num=3, path=None, mode=None):
         """The book's lines (``answer : estimate``, mnist-eng also ``(code: n)``) in 'both' mode."""
-        from .report import print_visualization, sequence_lines
+        from .printed_forms import print_visualization, sequence_lines
 
         mode = self._check_mode(mode)
         if mode != "both":

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from ..models import Model
-from ..optim import make_optimizer
+from ..training.optimizers import make_optimizer
 from .datasets import settings
-from .report import BookPrinter, book_visualize
+from .printed_forms import BookPrinter, book_visualize
 from .session import next_seed
 
 
@@ -41,7 +41,7 @@ def figure_path(model, kind: str):
 
 class BookMethods:
     """What every book class adds to an alzza model: the book's keyword names, its
-    printed forms (:mod:`alzza.book.report`) and ``use_adam``."""
+    printed forms (:mod:`alzza.book.printed_forms`) and ``use_adam``."""
 
     def train(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, *more, **options):
         if report:

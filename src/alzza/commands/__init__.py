@@ -1,11 +1,13 @@
 """The ``alzza`` subcommands that live in a module of their own.
 
 Each module gives ``add_parser(subparsers)`` and ``run(args, out=print) -> int``; this table is
-the one place such a command is registered (cli.py reads it).
+the one place a command is registered (cli.py reads it and builds the parser).
 """
 
 from __future__ import annotations
 
-from . import data, export, fetch, gradcheck, reproduce
+from . import bench, data, export, fetch, gradcheck, listing, reproduce, run, summary
 
-COMMAND_MODULES = {"fetch": fetch, "data": data, "reproduce": reproduce, "export": export, "gradcheck": gradcheck}
+#: command name → its module, in the order ``alzza --help`` lists them
+COMMAND_MODULES = {"list": listing, "run": run, "summary": summary, "bench": bench, "fetch": fetch, "data": data,
+                   "reproduce": reproduce, "export": export, "gradcheck": gradcheck}

@@ -1,6 +1,6 @@
 """``alzza data [--clear-cache]``: which data sets are in the data folder, and the cache.
 
-One row per registry entry (see :mod:`alzza.data.sources`): found, partly there or
+One row per registry entry (see :mod:`alzza.data.store.sources`): found, partly there or
 missing, where, its size on disk, and the shipped experiments that use it; then the
 disk cache's folder, size and limit. ``--clear-cache`` empties the cache (the data
 folder is never touched: alzza does not delete data it did not write).
@@ -13,9 +13,9 @@ import os
 import textwrap
 from pathlib import Path
 
-from ..data.cache import LIMIT_ENV, DiskCache
-from ..data.locate import describe_rule, resolve_data_root
-from ..data.sources import Source, load_registry
+from ..data.store.cache import LIMIT_ENV, DiskCache
+from ..data.store.locate import describe_rule, resolve_data_root
+from ..data.store.sources import Source, load_registry
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

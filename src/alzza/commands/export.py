@@ -54,7 +54,7 @@ def _class_names(text):
 def run(args, out=print) -> int:
     from ..export import ExportError, export_all, to_onnx
     from ..export.plans import plans_of
-    from ..io import load_model
+    from ..saving.model_files import load_model
 
     model = load_model(args.model, printer=lambda *_: None)
     names = _class_names(args.class_names)

@@ -1,6 +1,6 @@
 """``alzza fetch NAME... | --all | --list``: get the data sets into the data folder.
 
-The work is in :mod:`alzza.data.fetch`; this module is the command line: its options,
+The work is in :mod:`alzza.data.store.fetch`; this module is the command line: its options,
 and the ``--list`` table of every data set with its origin and how to get it.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..data.fetch import MIRROR_ENV, fetch
-from ..data.locate import describe_rule, resolve_data_root
-from ..data.sources import load_registry
+from ..data.store.fetch import MIRROR_ENV, fetch
+from ..data.store.locate import describe_rule, resolve_data_root
+from ..data.store.sources import load_registry
 
 EPILOG = f"""\
 examples:
@@ -38,7 +38,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="the data folder (else $ALZZA_DATA, else the per-user folder)")
     parser.add_argument("--mirror", metavar="URL", help=f"fetch from this served data folder (else ${MIRROR_ENV})")
     parser.add_argument("--registry", metavar="FILE", help="a data registry of your own (the format of "
-                                                          "alzza/data/registry.yaml)")
+                                                          "alzza/data/store/registry.yaml)")
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     return parser
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..backend import make_rng
 from .dataset import Dataset
-from .locate import data_root, find_data_file, resolve_data_root
+from .store.locate import data_root, find_data_file, resolve_data_root
 from .registry import (
     DATASETS,
     DatasetEntry,
@@ -72,13 +72,14 @@ __all__ = [
     "register_dataset",
     "resolve_data_root",
 ]
-from . import tabular as _tabular  # noqa: E402,F401  (registers abalone, pulsar, pulsar-select, steel)
-from . import images as _images  # noqa: E402,F401  (registers flowers, office31 and the stand-in)
-from . import dummy as _dummy  # noqa: E402,F401  (registers dummy: shapes only, no data)
-from . import automata as _automata  # noqa: E402,F401  (registers automata: generated expression strings)
-from . import audio as _audio  # noqa: E402,F401  (registers urban-sound, fsdd and urban-sound-or-fsdd)
-from . import videoshot as _videoshot  # noqa: E402,F401  (registers videoshot, videoshot-standin, videoshot-or-standin)
-from . import mnist as _mnist, gan_picture as _gan_picture  # noqa: E402,F401  (registers mnist, mnist-eng, mnist-kor, gan-mnist, gan-picture)
+from .sets import tabular as _tabular  # noqa: E402,F401  (registers abalone, pulsar, pulsar-select, steel)
+from .sets import images as _images  # noqa: E402,F401  (registers flowers, office31 and the stand-in)
+from .sets import dummy as _dummy  # noqa: E402,F401  (registers dummy: shapes only, no data)
+from .sets import automata as _automata  # noqa: E402,F401  (registers automata: generated expression strings)
+from .sets import audio as _audio  # noqa: E402,F401  (registers urban-sound, fsdd and urban-sound-or-fsdd)
+from .sets import videoshot as _videoshot  # noqa: E402,F401  (registers videoshot, videoshot-standin, videoshot-or-standin)
+from .sets import mnist as _mnist, mnist_eng as _mnist_eng, mnist_kor as _mnist_kor  # noqa: E402,F401  (chapters 13-14)
+from .sets import gan_mnist as _gan_mnist, gan_picture as _gan_picture  # noqa: E402,F401  (chapter 15's real examples)
 
 #: the factories registered above, so a data set re-registered by a user is built from its data
 _BUILTIN_FACTORIES = {name: dataset_entry(name).factory for name in dataset_names()}

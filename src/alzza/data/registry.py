@@ -98,7 +98,7 @@ def make_dataset(spec, data_dir=None, seed=None) -> Dataset:
 
     ``spec`` is a name (``'steel'``), a mapping with ``'name'`` and options, or an
     already built :class:`Dataset` (returned as is). ``data_dir`` is the command
-    line's ``--data-dir`` (see :mod:`alzza.data.locate`); ``seed`` (an int, ``None`` or
+    line's ``--data-dir`` (see :mod:`alzza.data.store.locate`); ``seed`` (an int, ``None`` or
     a ``numpy.random.Generator``) drives the split.
     """
     if isinstance(spec, Dataset):

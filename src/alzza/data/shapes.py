@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import DataError
 from ..sequences import SeqShape
 from .dataset import Dataset
-from .locate import resolve_data_root
+from .store.locate import resolve_data_root
 
 __all__ = ["DECLARED", "DeclaredDataset", "FSDD_LONGEST_SAMPLES", "URBAN_LONGEST_SECONDS"]
 
@@ -75,7 +75,7 @@ def _pulsar_select(data_dir, balanced, standardize):
 
 
 def _steel(data_dir, standardize):
-    from .tabular import STEEL_CLASSES, STEEL_INPUTS, STEEL_UCI
+    from .sets.tabular import STEEL_CLASSES, STEEL_INPUTS, STEEL_UCI
 
     return DeclaredDataset("steel" + _suffix(standardize), "select", input_shape=(STEEL_INPUTS,),
                            output_shape=(STEEL_CLASSES,), target_names=STEEL_UCI[1][STEEL_INPUTS:])
@@ -99,19 +99,19 @@ def _domains(name, domains, objects, resolution, flatten, scale):
 
 
 def _office31(data_dir, resolution, flatten, scale):
-    from .images import OFFICE31_DOMAINS
+    from .sets.images import OFFICE31_DOMAINS
 
     return _domains("office31", OFFICE31_DOMAINS, OFFICE31_OBJECTS, resolution, flatten, scale)
 
 
 def _office31_standin(data_dir, resolution, flatten, scale):
-    from .images import STANDIN_DOMAINS
+    from .sets.images import STANDIN_DOMAINS
 
     return _domains("office31-standin", STANDIN_DOMAINS, len(FLOWER_CLASSES), resolution, flatten, scale)
 
 
 def _office31_or_standin(data_dir, **options):
-    from .images import OFFICE31_DIR
+    from .sets.images import OFFICE31_DIR
 
     real = (resolve_data_root(data_dir)[0] / OFFICE31_DIR).exists()
     return (_office31 if real else _office31_standin)(data_dir, **options)
@@ -119,7 +119,7 @@ def _office31_or_standin(data_dir, **options):
 
 # --------------------------------------------------------------------------- audio
 def _audio_steps(samples: int, rate: int, window, interval, max_steps) -> int:
-    from .wav import ms_to_samples, window_count
+    from .readers.wav import ms_to_samples, window_count
 
     steps = window_count(samples, ms_to_samples(window, rate), ms_to_samples(interval, rate))
     return min(steps, int(max_steps)) if max_steps is not None else steps
@@ -138,7 +138,7 @@ def _urban(data_dir, window, interval, bands, max_steps):
 
 
 def _urban_or_fsdd(data_dir, **options):
-    from .audio import STANDIN_NAME, URBAN_DIR
+    from .sets.audio import STANDIN_NAME, URBAN_DIR
 
     if (resolve_data_root(data_dir)[0] / URBAN_DIR).exists():
         return _urban(data_dir, **options)
@@ -147,28 +147,28 @@ def _urban_or_fsdd(data_dir, **options):
 
 # --------------------------------------------------------------------------- generated
 def _automata(data_dir, **_options):
-    from . import expression_grammar as grammar
-    from .automata import TIMESTEPS
+    from .generators import expression_grammar as grammar
+    from .sets.automata import TIMESTEPS
 
     return DeclaredDataset("automata", "binary", input_shape=SeqShape((TIMESTEPS, grammar.ALPHABET_SIZE)),
                            output_shape=(1,), target_names=["invalid", "valid"])
 
 
 def _dummy(data_dir, **options):
-    from .dummy import make_dummy
+    from .sets.dummy import make_dummy
 
     return make_dummy(data_dir, None, **options)  # reads nothing: it is shapes only already
 
 
 # --------------------------------------------------------------------------- MNIST
 def _mnist_image(flatten) -> tuple:
-    from .mnist import PIXELS, SIDE
+    from .sets.mnist_files import PIXELS, SIDE
 
     return (PIXELS,) if flatten else (SIDE, SIDE, 1)
 
 
 def _mnist(data_dir, flatten, scale, train_ratio):
-    from .mnist import DIGIT_NAMES
+    from .sets.mnist_files import DIGIT_NAMES
 
     return DeclaredDataset("mnist" + _suffix(scale=scale), "select", input_shape=_mnist_image(flatten),
                            output_shape=(10,), target_names=list(DIGIT_NAMES),
@@ -176,7 +176,7 @@ def _mnist(data_dir, flatten, scale, train_ratio):
 
 
 def _mnist_eng(data_dir, flatten, scale):
-    from .mnist import ENGLISH_STEPS, ENGLISH_SYMBOLS
+    from .sets.mnist_files import ENGLISH_STEPS, ENGLISH_SYMBOLS
 
     return DeclaredDataset("mnist-eng" + _suffix(scale=scale), "seqselect", input_shape=_mnist_image(flatten),
                            output_shape=SeqShape((ENGLISH_STEPS, len(ENGLISH_SYMBOLS))),
@@ -185,7 +185,7 @@ def _mnist_eng(data_dir, flatten, scale):
 
 
 def _mnist_kor(data_dir, digits, flatten, scale, count):
-    from .mnist import KOREAN_SYMBOLS
+    from .generators.korean_numerals import SYMBOLS as KOREAN_SYMBOLS
 
     return DeclaredDataset(f"mnist-kor{int(digits)}" + _suffix(scale=scale), "seqselect",
                            input_shape=SeqShape((int(digits), *_mnist_image(flatten))),
@@ -201,7 +201,7 @@ def _gan_mnist(data_dir, nums, max_cnt, flatten):
 
 
 def _gan_picture(data_dir, file, max_tiles, flatten, stride):
-    from .gan_picture import PICTURES, TILE
+    from .sets.gan_picture import PICTURES, TILE
 
     stem = Path(PICTURES.get(file, file)).stem
     return DeclaredDataset(f"gan-picture-{stem}", "gan",
@@ -212,7 +212,7 @@ def _gan_picture(data_dir, file, max_tiles, flatten, stride):
 # --------------------------------------------------------------------------- video
 def _videoshot(name):
     def declare(data_dir, timesteps, **_options):
-        from .video import THUMB_SIZE
+        from .readers.video import THUMB_SIZE
 
         return DeclaredDataset(name, "seqbinary", input_shape=SeqShape((int(timesteps), *THUMB_SIZE, 3)),
                                output_shape=SeqShape((int(timesteps), 1)), target_names=["same shot", "new shot"])

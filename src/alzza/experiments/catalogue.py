@@ -39,7 +39,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import ExperimentError, SpecError
-from ..optim import make_optimizer
+from ..training.optimizers import make_optimizer
 from ..limits import check_tree, max_spec_bytes, max_spec_depth, read_bounded_text
 
 TOP_KEYS = {"name", "chapter", "title", "notes", "dataset", "model", "macros", "macro_files", "train", "book", "seed",
@@ -256,7 +256,7 @@ def check_run_name(name: str, source: str) -> str:
 def _check_training_options(train: dict, source: str) -> None:
     """validate / early_stopping / lr_schedule checked now, so a typo fails before any training."""
     from ..errors import TrainingError
-    from ..training import default_callbacks
+    from ..training.loop import default_callbacks
 
     validate = train["validate"]
     if validate not in ("auto", "full") and (isinstance(validate, bool) or not isinstance(validate, int)

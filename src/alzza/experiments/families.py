@@ -36,8 +36,8 @@ import time
 from pathlib import Path
 
 from ..errors import ExperimentError
-from ..kinds import model_class as registered_class
-from ..training import format_accuracy
+from ..models.kinds import model_class as registered_class
+from ..training.loop import format_accuracy
 from ..viz.plots import training_curves
 
 FAMILY_KEYS = {
@@ -82,7 +82,7 @@ def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = 
     """The family model of an experiment, built for ``dataset`` (``allocate=False``: no weights drawn;
     ``dtype``: another than the default float32; ``lang="ko"``: reporting in the book's printed
     forms, :mod:`alzza.book.family_forms`)."""
-    from ..init import ShapeOnly
+    from ..layers.initializers import ShapeOnly
 
     def model_class(kind):
         cls = registered_class(kind)
@@ -137,14 +137,14 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
     apply to every stage. ``resume`` (a checkpoint record, its weights in ``resume_dir``)
     skips the stages finished before the checkpoint and continues the one it was in
     (:meth:`~alzza.models.family.FamilyModel.resume_from`). ``lang="ko"``: the model reports in the
-    book's forms (``printer`` is then a :class:`~alzza.book.report.BookPrinter`)."""
+    book's forms (``printer`` is then a :class:`~alzza.book.printed_forms.BookPrinter`)."""
     from .records import (_plain, comparison_lines, fit_options, keep_model_safe, result_record, resume_hint,
                           seconds_text, train_options, warn_if_diverged, write_history, write_json_atomic)
 
     spec = model_mapping(exp)
     model = build_family_model(exp, dataset, seed, printer, lang=lang)
     if resume is not None:
-        from ..io import load_weights
+        from ..saving.model_files import load_weights
 
         load_weights(model, Path(resume_dir) / "model.npz")
         model.resume_from(resume)
@@ -237,7 +237,7 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
         result["stop_reason"] = "; ".join(f"{h.stage}: {h.stop_reason}" for _, h in model.histories
                                           if h.stop_reason not in ("", "completed")) if stopped else "completed"
         write_json_atomic(out_dir / "result.json", result)
-        from ..report import write_report
+        from ..viz.run_page import write_report
         from .records import written_line
 
         report_file = write_report(out_dir, result, model=model, notes=exp.notes)

@@ -15,10 +15,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..atomic import write_text_atomic
+from ..saving.atomic import write_text_atomic
 from ..errors import ExperimentError
-from ..reproduce.fingerprint import fingerprint
-from ..training import format_accuracy
+from .fingerprint import fingerprint
+from ..training.loop import format_accuracy
 from ..version import __version__
 from .catalogue import Experiment
 
@@ -178,12 +178,12 @@ def warn_if_diverged(model, history, printer=print) -> bool:
 
 
 
-#: the train: keys that are options of alzza.training.fit as they are
+#: the train: keys that are options of alzza.training.loop.fit as they are
 FIT_OPTIONS = ("validate", "lr_schedule", "early_stopping")
 
 
 def fit_options(settings: dict, out_dir: Path, exp, seed, resume=None, stage="train") -> dict:
-    """The keyword options of :func:`alzza.training.fit` for one training stage of a run."""
+    """The keyword options of :func:`alzza.training.loop.fit` for one training stage of a run."""
     options = {key: settings[key] for key in FIT_OPTIONS if settings.get(key) is not None}
     if settings.get("checkpoint_every"):
         options.update(checkpoint_every=settings["checkpoint_every"], checkpoint_dir=out_dir,
@@ -211,9 +211,9 @@ def resume_hint(exp, settings: dict, out_dir: Path, printer=print):
 
 
 def write_history(out_dir: Path, histories) -> str:
-    """history.csv: one row per epoch of every training stage (see alzza.training.history_csv)."""
-    from ..callbacks import write_text_atomic
-    from ..training import history_csv
+    """history.csv: one row per epoch of every training stage (see alzza.training.loop.history_csv)."""
+    from ..training.callbacks import write_text_atomic
+    from ..training.loop import history_csv
 
     write_text_atomic(out_dir / "history.csv", history_csv(histories))
     return "history.csv"

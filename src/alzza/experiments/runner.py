@@ -6,7 +6,7 @@ Writes to the output folder:
   train_seconds, seed, version, the training settings and the per-epoch history;
 * ``history.csv`` — one row per epoch (of every stage): loss, accuracy, validation loss
   and metrics, learning rate, seconds;
-* ``report.html`` — the whole run on one self-contained page (:mod:`alzza.report`);
+* ``report.html`` — the whole run on one self-contained page (:mod:`alzza.viz.run_page`);
 * ``checkpoint.json`` (with ``checkpoint_every``) — what ``resume`` needs besides model.npz;
 * ``training.png`` — loss and accuracy curves;
 * ``model.npz`` — the trained model (``alzza.load`` reads it back);
@@ -26,10 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..atomic import write_text_atomic
+from ..saving.atomic import write_text_atomic
 from ..data import describe_dataset, make_dataset
 from ..errors import ExperimentError
-from ..init import ShapeOnly
+from ..layers.initializers import ShapeOnly
 from ..models import Model
 from ..viz.plots import training_curves
 from .catalogue import PICTURES, Experiment, check_run_name, find_experiment
@@ -160,7 +160,7 @@ def prepare_out_dir(out, exp: Experiment) -> Path:
 
 def read_resume(folder, exp, seed):
     """The checkpoint of ``folder`` for a run of ``exp``: checked to belong to it."""
-    from ..training import read_checkpoint
+    from ..training.loop import read_checkpoint
 
     record = read_checkpoint(folder)
     if record.get("experiment") not in (None, exp.name):
@@ -181,7 +181,7 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     (``checkpoint_every``): training continues after its last checkpointed epoch, with
     its weights, optimiser state and random state (and its folder is the default
     ``out``). ``lang="ko"``: the model reports in the book's Korean forms
-    (:mod:`alzza.book.report`). Returns the result dict that is also written to
+    (:mod:`alzza.book.printed_forms`). Returns the result dict that is also written to
     ``<out>/result.json``.
     """
     exp = experiment if isinstance(experiment, Experiment) else find_experiment(experiment)
@@ -211,19 +211,19 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         overridden = [k for k, v in (("epochs", epochs), ("batch_size", batch_size),
                                      ("learning_rate", learning_rate), ("report", report)) if v is not None]
         if lang == "ko":  # the families' lines in the book's forms (book/family_forms.py)
-            from ..book.report import BookPrinter
+            from ..book.printed_forms import BookPrinter
 
             printer = BookPrinter(out=printer)
         return run_family(exp, dataset, settings, seed, out_dir, max_batches=max_batches, progress=progress,
                           printer=printer, overridden=overridden, resume=resume_record, resume_dir=resume, lang=lang)
     model = build_model(exp, dataset, seed, printer)
     if lang == "ko":
-        from ..book.report import korean_model
+        from ..book.printed_forms import korean_model
 
         korean_model(model)
     check_pictures(exp, model)
     if resume_record is not None:
-        from ..io import load_weights
+        from ..saving.model_files import load_weights
 
         load_weights(model, Path(resume) / "model.npz")
         printer(f"Resuming from {resume}: epoch {resume_record['epoch']} done, training to {settings['epochs']}")
@@ -262,7 +262,7 @@ def _write_outputs(exp, dataset, model, metrics, settings, seed, history, out_di
                            max_batches=max_batches, train_seconds=history.train_seconds, diverged=ran_away,
                            train_options=train_options(settings), **extra)
     write_json_atomic(out_dir / "result.json", result)
-    from ..report import write_report
+    from ..viz.run_page import write_report
 
     report_file = write_report(out_dir, result, model=model, notes=exp.notes)
     files = ["result.json", history_file, report_file, *pictures.values(), "model.npz", "visualize.txt"]

@@ -61,8 +61,8 @@ def export_all(model, path, *, class_names=None, opset: int = OPSET) -> dict[str
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, then rename it into place
-    (:mod:`alzza.atomic`: mode 0644 under the usual umask, killed saves' temp files cleaned)."""
-    from ..atomic import write_bytes_atomic
+    (:mod:`alzza.saving.atomic`: mode 0644 under the usual umask, killed saves' temp files cleaned)."""
+    from ..saving.atomic import write_bytes_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(path, data)

@@ -84,7 +84,7 @@ def _as_array(out):
 
 def plans_of(model) -> dict[str, GraphPlan]:
     """The graphs ``model`` exports, by name, the default first."""
-    # the registered model kind (alzza.kinds) says what the model is, without importing the
+    # the registered model kind (alzza.models.kinds) says what the model is, without importing the
     # model classes (they import this package for to_onnx)
     kind = getattr(type(model), "kind", None)
     if kind == "network":

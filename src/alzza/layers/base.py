@@ -42,7 +42,7 @@ from math import prod
 import numpy as np
 
 from ..errors import LayerContractError, SpecError
-from ..init import Initializer
+from .initializers import Initializer
 from ..options import Option, option_problem
 
 

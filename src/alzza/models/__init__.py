@@ -1,7 +1,7 @@
 """Model families: the plain network, and (chapters 13–15) the autoencoder, the
 encoder-decoder and the GAN, each composed of sub-networks (see :mod:`.family`)."""
 
-from ..kinds import MODEL_KINDS
+from .kinds import MODEL_KINDS
 from .autoencoder import Autoencoder
 from .encoder_decoder import EncoderDecoder
 from .gan import Gan

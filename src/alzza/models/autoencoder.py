@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import AlzzaError, SpecError
 from ..heads import RegressionHead, make_head
-from ..kinds import register_model_kind
+from .kinds import register_model_kind
 from ..sequences import is_sequence_shape
 from .family import FamilyModel, training_examples
 from .parts import SEQUENCE_MODES, Chain, encode_in_chunks
@@ -204,7 +204,7 @@ class Autoencoder(FamilyModel):
                    progress=None, max_batches=None, **options):
         """Train encoder + decoder to reproduce ALL training inputs (labels unused).
 
-        ``options`` as :func:`alzza.training.fit` (validate, lr_schedule, early_stopping, ...)."""
+        ``options`` as :func:`alzza.training.loop.fit` (validate, lr_schedule, early_stopping, ...)."""
         dataset = self._need_dataset("autoencode()")
         return self._train_chain(self.reconstruction, _Reconstruction(dataset), epochs, batch_size,
                                  learning_rate, report, progress, max_batches, stage="autoencode", **options)
@@ -217,7 +217,7 @@ class Autoencoder(FamilyModel):
                                  progress, max_batches, stage="supervised", **options)
 
     def test(self) -> dict:
-        from ..training import format_accuracy
+        from ..training.loop import format_accuracy
 
         dataset = self._need_dataset("test()")
         x, y = dataset.test_data()

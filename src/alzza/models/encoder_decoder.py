@@ -13,7 +13,7 @@ its last full layer, not the 1-wide number). The modes ``encoder`` and ``decoder
 e with t, so they need the code's shape (:attr:`EncoderDecoder.code_shape`) to be t's;
 otherwise only ``both`` trains and tests, and the other two are refused.
 
-Training modes (the data set's :meth:`~alzza.data.encoder_decoder.EncoderDecoderDataset.stage`
+Training modes (the data set's :meth:`~alzza.data.sets.encoder_decoder.EncoderDecoderDataset.stage`
 serves each pair):
 
 - ``both``: x → y through both parts, the final head (seqselect); trains both;
@@ -37,9 +37,9 @@ import numpy as np
 
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
-from ..kinds import register_model_kind
+from .kinds import register_model_kind
 from ..sequences import is_sequence_shape, shape_from_config, shape_to_config
-from ..training import format_accuracy
+from ..training.loop import format_accuracy
 from .family import FamilyModel, training_examples
 from .parts import SEQUENCE_MODES, Chain, encode_in_chunks
 
@@ -175,7 +175,7 @@ class EncoderDecoder(FamilyModel):
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
               progress=None, max_batches=None, mode: str | None = None, **options):
         """Train in ``mode`` (default: the current train_mode) on that mode's pairs;
-        ``options`` as :func:`alzza.training.fit`."""
+        ``options`` as :func:`alzza.training.loop.fit`."""
         mode = self._check_stage(mode)
         self.printer(f"Model {self.name}: training mode '{mode}'")
         return self._train_chain(self.chain(mode), self.stage_dataset(mode), epochs, batch_size, learning_rate,

@@ -24,10 +24,10 @@ import numpy as np
 
 from ..backend import make_rng, resolve_dtype
 from ..errors import AlzzaError, DataError, SpecError
-from ..init import Initializer
+from ..layers.initializers import Initializer
 from ..layers import BuildContext, Serial
 from ..memory import check_activation_memory
-from ..optim import make_optimizer
+from ..training.optimizers import make_optimizer
 from ..sequences import Sequences, seq_data, shape_from_config, shape_to_config
 from .parts import Chain, Part, encode_in_chunks, output_layer
 
@@ -37,7 +37,7 @@ __all__ = ["Chain", "FamilyModel", "Part", "describe_model", "encode_in_chunks",
 class FamilyModel:
     """Base of every model: parts, one optimiser, persistence and summaries.
 
-    Subclasses set ``kind`` (by registering, :func:`alzza.kinds.register_model_kind`) and
+    Subclasses set ``kind`` (by registering, :func:`alzza.models.kinds.register_model_kind`) and
     ``PARTS`` (the spec keys), build their parts in ``__init__`` after :meth:`_setup`,
     hand them to :meth:`_finish`, and add what they need to :meth:`config`.
     """
@@ -137,7 +137,7 @@ class FamilyModel:
 
     def save(self, path) -> None:
         """Write spec (JSON) + weights + optimiser state to one ``.npz``, atomically."""
-        from ..io import save_model
+        from ..saving.model_files import save_model
 
         save_model(self, path)
 
@@ -175,11 +175,11 @@ class FamilyModel:
                     output_shape=config["output_shape"], mode=config["mode"])
 
     def resume_from(self, record: dict) -> None:
-        """Continue a run from a checkpoint record (:func:`alzza.callbacks.read_checkpoint`)
+        """Continue a run from a checkpoint record (:func:`alzza.training.callbacks.read_checkpoint`)
         whose weights are already loaded: the stages it had finished are not trained again
         (their histories and stage metrics come from the record), the stage it was in
         continues after its last epoch, and the stages after run as usual."""
-        from ..training import History
+        from ..training.loop import History
 
         self._resume_record = record
         self._finished_stages = [History.from_dict(d) for d in record.get("previous_stages") or []]
@@ -187,9 +187,9 @@ class FamilyModel:
 
     def _train_chain(self, chain, dataset, epochs, batch_size, learning_rate, report, progress, max_batches,
                      on_report=None, stage: str = "train", **options):
-        """One training stage along ``chain``; ``options`` as :func:`alzza.training.fit`."""
+        """One training stage along ``chain``; ``options`` as :func:`alzza.training.loop.fit`."""
         from ..errors import TrainingError
-        from ..training import fit
+        from ..training.loop import fit
 
         finished = getattr(self, "_finished_stages", [])
         position = len(self.histories)
@@ -215,7 +215,7 @@ class FamilyModel:
                       max_batches=max_batches, on_report=on_report, stage=stage, **options)
         self.histories.append((chain.name, history))
         self.history = history
-        from ..training import show_curves_inline
+        from ..training.loop import show_curves_inline
 
         show_curves_inline(history, chain.name)
         return history

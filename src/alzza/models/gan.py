@@ -25,11 +25,11 @@ import numpy as np
 
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
-from ..kinds import register_model_kind
+from .kinds import register_model_kind
 from ..sequences import is_sequence_shape
 from .family import FamilyModel, training_examples
 from .parts import Chain
-from ..callbacks import ReportPrinter
+from ..training.callbacks import ReportPrinter
 from .step import plain_metrics
 
 __all__ = ["Gan"]

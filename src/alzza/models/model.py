@@ -30,9 +30,9 @@ import numpy as np
 
 from ..errors import SpecError
 from ..heads import make_head
-from ..kinds import register_model_kind
+from .kinds import register_model_kind
 from ..sequences import is_sequence_shape, shape_to_config
-from ..training import fit, format_accuracy, show_curves_inline
+from ..training.loop import fit, format_accuracy, show_curves_inline
 from .family import FamilyModel, training_examples
 from .parts import SEQUENCE_MODES, Chain, Part
 
@@ -127,10 +127,10 @@ class Model(FamilyModel):
     # --- the book's workflow --------------------------------------------------------
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
               progress=None, max_batches: int | None = None, **options):
-        """Train on the data set's training split; returns the :class:`~alzza.training.History`.
+        """Train on the data set's training split; returns the :class:`~alzza.training.loop.History`.
 
         ``max_batches`` limits the minibatches per epoch (for smoke runs). ``options`` are
-        those of :func:`alzza.training.fit`: ``validate``, ``lr_schedule``,
+        those of :func:`alzza.training.loop.fit`: ``validate``, ``lr_schedule``,
         ``early_stopping``, ``callbacks``, ``reporter``, ``checkpoint_every`` /
         ``checkpoint_dir``, ``resume``.
         """
@@ -147,9 +147,9 @@ class Model(FamilyModel):
 
         ``validation_data=(vx, vy)`` is scored after every epoch (the curves, early
         stopping and plateau schedules read it). Other options as :meth:`train`.
-        Returns the :class:`~alzza.training.History`; the model's own data set is untouched.
+        Returns the :class:`~alzza.training.loop.History`; the model's own data set is untouched.
         """
-        from ..data.arrays import ArrayDataset
+        from ..data.sets.arrays import ArrayDataset
 
         data = ArrayDataset(x, y, validation_data, input_shape=self.input_shape, output_shape=self.output_shape,
                             mode=self.mode, name=f"{self.name}-arrays")

@@ -11,7 +11,7 @@ scored by one head, stepping only the slots of the parts it trains::
 
 The plain :class:`~alzza.models.Model` is one part (``network``) and one chain through
 it; the families of chapters 13–15 (:mod:`.family`) are several parts and a chain per
-training stage. A chain has the interface the trainer (:func:`~alzza.training.fit`) and
+training stage. A chain has the interface the trainer (:func:`~alzza.training.loop.fit`) and
 the gradient checker (:func:`~alzza.testing.check_model_gradients`) expect of a model —
 ``name``, ``dtype``, ``optimizer``, ``slots``, ``loss_and_backward``, ``train_step``,
 ``evaluate`` — so no second training loop or gradient code exists.
@@ -26,7 +26,7 @@ from ..layers import BuildContext, Dense, Layer, Serial
 from ..layers.base import check_built
 from ..layers.seqwrap import SeqWrap, WholeSequence
 from ..limits import LimitError
-from ..optim import Slot
+from ..training.optimizers import Slot
 from ..sequences import Sequences, is_sequence_shape
 from ..spec import parse_layers
 from .step import TrainingStep
@@ -183,7 +183,7 @@ class Part:
 class Chain(TrainingStep):
     """A path through ``parts`` scored by ``head``, training (stepping) only ``trained``.
 
-    Quacks like a model for :func:`~alzza.training.fit` and
+    Quacks like a model for :func:`~alzza.training.loop.fit` and
     :func:`~alzza.testing.check_model_gradients`: its ``slots`` are those of the
     trained parts, so the checker compares exactly the gradients this path applies.
     Backward runs from the head down to the first trained part and stops there. Between

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..version import __version__
 from ..errors import AlzzaError
-from .fingerprint import fingerprint
+from ..experiments.fingerprint import fingerprint
 
 
 def count_parameters(experiment, out, data_dir=None, printer=print) -> dict:

@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import AlzzaError
-from .report import chapter_title, write_text_atomic
+from .table_report import chapter_title, write_text_atomic
 from .rows import (BAND, NOT_RUN, NOT_STARTED, Row, Summary, band_text, book_text, diff_text, ours_text,
                    range_text, read_row, seconds_text, seeds_text)
 from .session import RUNS, read_sessions, session_lines

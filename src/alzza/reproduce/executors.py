@@ -19,7 +19,7 @@ import concurrent.futures as cf
 import time
 from pathlib import Path
 
-from ..atomic import write_bytes_atomic
+from ..saving.atomic import write_bytes_atomic
 from ..errors import AlzzaError
 from .tasks import NOT_STARTED, STOP, Task, run_task, stop_all
 
@@ -114,7 +114,7 @@ def store_files(out_dir: str, files: dict) -> None:
     for name, data in files.items():
         path = folder / Path(name).name  # names only, never a path from elsewhere
         if not path.is_file() or path.read_bytes() != data:
-            write_bytes_atomic(path, data)  # temp file + rename (alzza.atomic)
+            write_bytes_atomic(path, data)  # temp file + rename (alzza.saving.atomic)
 
 
 def run_on_dask(tasks: list[Task], client, progress_factory, on_outcome, deadline: float | None = None):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ..training import format_accuracy
+from ..training.loop import format_accuracy
 
 
 def format_duration(seconds: float) -> str:

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..training import format_accuracy
+from ..training.loop import format_accuracy
 
 BAND = 0.03
 COMPARED = ("accuracy", "precision", "recall", "f1")

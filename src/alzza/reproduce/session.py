@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..version import __version__
 from ..errors import AlzzaError, ExperimentError
-from .fingerprint import code_hash, fingerprint
+from ..experiments.fingerprint import code_hash, fingerprint
 from .progress import Progress, format_duration
 from .rows import SEED_MARK, read_row
 from .tasks import Task, allow_tasks, stop_all
@@ -241,7 +241,7 @@ def _task_record(task: Task, outcome: dict, expected: dict) -> dict:
 
 
 def write_rows_report(experiments, root: Path, sessions: list[dict]):
-    from .report import write_report
+    from .table_report import write_report
 
     rows = [read_row(exp, root / RUNS / exp.name) for exp in experiments]
     return rows, write_report(rows, root, session_lines(sessions))

@@ -89,8 +89,8 @@ def training_curves(history, title: str = "", head_names=None, path=None) -> Fig
 
 def save_figure(fig: Figure, path) -> Path:
     """Write ``fig`` as PNG to ``path`` (parents created), atomically: a run killed while
-    drawing leaves the previous picture whole (see :mod:`alzza.atomic`)."""
-    from ..atomic import atomic_write
+    drawing leaves the previous picture whole (see :mod:`alzza.saving.atomic`)."""
+    from ..saving.atomic import atomic_write
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
