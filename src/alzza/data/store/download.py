@@ -40,7 +40,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from ..errors import DataError
+from ...errors import DataError
 
 __all__ = ["DEADLINE_ENV", "MARGIN_ENV", "MAX_BYTES_ENV", "NotOnServer", "check_url", "deadline_seconds",
            "download", "size_limit"]
