@@ -41,7 +41,7 @@ def ab(ways: dict, repeats=31, inner=1) -> str:
     for fn in ways.values():
         fn()
     for r in range(repeats):
-        for name in (names if r % 2 == 0 else names[::-1]):
+        for name in names if r % 2 == 0 else names[::-1]:
             start = time.thread_time()
             for _ in range(inner):
                 ways[name]()
@@ -49,8 +49,9 @@ def ab(ways: dict, repeats=31, inner=1) -> str:
     med = {n: float(np.median(times[n])) for n in names}
     low = {n: float(np.min(times[n])) for n in names}
     first = names[0]
-    return "  ".join(f"{n} {med[n] * 1e3:.3f} ms ({med[n] / med[first]:.2f}; min {low[n] / low[first]:.2f})"
-                     for n in names)
+    return "  ".join(
+        f"{n} {med[n] * 1e3:.3f} ms ({med[n] / med[first]:.2f}; min {low[n] / low[first]:.2f})" for n in names
+    )
 
 
 RNG = np.random.default_rng(0)
@@ -62,8 +63,16 @@ def channelwise():
         a = RNG.standard_normal((m, c), dtype=np.float32)
         v = RNG.standard_normal(c, dtype=np.float32)
         out = np.empty_like(a)
-        print(f"  ({m}, {c})", ab({"broadcast": lambda: np.multiply(a, v, out=out),
-                                   "widened": lambda: per_channel(np.multiply, a, v, out=out)}, inner=5))
+        print(
+            f"  ({m}, {c})",
+            ab(
+                {
+                    "broadcast": lambda: np.multiply(a, v, out=out),
+                    "widened": lambda: per_channel(np.multiply, a, v, out=out),
+                },
+                inner=5,
+            ),
+        )
 
 
 class _PreviousBatchNorm:
@@ -109,8 +118,15 @@ def bn():
         new.build(shape[1:], BuildContext(np.random.default_rng(0), np.dtype(np.float32), Initializer("glorot")))
         x2, dy2 = x.reshape(-1, shape[-1]), dy.reshape(-1, shape[-1])
         np.testing.assert_allclose(new.forward(x, training=True).reshape(x2.shape), old.forward(x2), atol=1e-5)
-        print(f"  {shape}", ab({"previous": lambda: (old.forward(x.reshape(-1, shape[-1])), old.backward(dy2)),
-                                "now": lambda: (new.forward(x, training=True), new.backward(dy))}))
+        print(
+            f"  {shape}",
+            ab(
+                {
+                    "previous": lambda: (old.forward(x.reshape(-1, shape[-1])), old.backward(dy2)),
+                    "now": lambda: (new.forward(x, training=True), new.backward(dy)),
+                }
+            ),
+        )
 
 
 def bias():
@@ -127,10 +143,14 @@ def bias():
             z += b
             return z
 
-        print(f"  forward ({k}, {m}, {f})", ab({"GEMM, z += b": after,
-                                                "ones row": lambda: cols.T @ np.concatenate([k2, b[None]])}, 21))
-        print(f"  backward ({k}, {m}, {f})", ab({"dK GEMM + Σ dz": lambda: (plain_cols @ dz, channel_sum(dz)),
-                                                 "ones row": lambda: cols @ dz}, 21))
+        print(
+            f"  forward ({k}, {m}, {f})",
+            ab({"GEMM, z += b": after, "ones row": lambda: cols.T @ np.concatenate([k2, b[None]])}, 21),
+        )
+        print(
+            f"  backward ({k}, {m}, {f})",
+            ab({"dK GEMM + Σ dz": lambda: (plain_cols @ dz, channel_sum(dz)), "ones row": lambda: cols @ dz}, 21),
+        )
 
 
 def dk():
@@ -138,8 +158,9 @@ def dk():
     for m, k, f in [(65536, 147, 16), (16384, 144, 16), (36864, 108, 24), (4096, 288, 32), (1024, 576, 64)]:
         cols = RNG.standard_normal((m, k), dtype=np.float32)
         dz = RNG.standard_normal((m, f), dtype=np.float32)
-        print(f"  ({m}, {k}, {f})", ab({"colsT @ dz": lambda: cols.T @ dz,
-                                        "(dzT @ cols)T": lambda: (dz.T @ cols).T}, 21))
+        print(
+            f"  ({m}, {k}, {f})", ab({"colsT @ dz": lambda: cols.T @ dz, "(dzT @ cols)T": lambda: (dz.T @ cols).T}, 21)
+        )
 
 
 def relu():
@@ -177,7 +198,9 @@ def dcols():
             np.empty(3 * m, np.float32)[::1024] = 1  # another array of the step in between
             return d
 
-        print(f"  ({k}, {m}) {k * m * 4 / 2**20:.0f} MB", ab({"fresh": lambda: run(None), "kept": lambda: run(buf)}, 21))
+        print(
+            f"  ({k}, {m}) {k * m * 4 / 2**20:.0f} MB", ab({"fresh": lambda: run(None), "kept": lambda: run(buf)}, 21)
+        )
 
 
 def dropped():
@@ -188,8 +211,15 @@ def dropped():
     for m, c in [(65536, 16), (16384, 16)]:
         xc = RNG.standard_normal((m, c), dtype=np.float32)
         buf = np.empty_like(xc)
-        print(f"  variance ({m}, {c})", ab({"square in a buffer": lambda: channel_sum(np.multiply(xc, xc, out=buf)),
-                                            "einsum": lambda: np.einsum("ij,ij->j", xc, xc)}))
+        print(
+            f"  variance ({m}, {c})",
+            ab(
+                {
+                    "square in a buffer": lambda: channel_sum(np.multiply(xc, xc, out=buf)),
+                    "einsum": lambda: np.einsum("ij,ij->j", xc, xc),
+                }
+            ),
+        )
     # the residual network's first layer: keep its 38 MB columns for dK, or rebuild them in
     # cache-sized blocks in backward
     x = RNG.standard_normal((64, 64, 64, 3), dtype=np.float32)
@@ -201,41 +231,57 @@ def dropped():
     def rebuilt():
         dk = np.zeros((cols.shape[1], 16), np.float32)
         for i in range(0, 64, 4):
-            part = im2col_channels_last(xp[i:i + 4], 7, 7, 2, 2, 32, 32, out=block)
-            dk += part.T @ dz[i * 1024:(i + 4) * 1024]
+            part = im2col_channels_last(xp[i : i + 4], 7, 7, 2, 2, 32, 32, out=block)
+            dk += part.T @ dz[i * 1024 : (i + 4) * 1024]
         return dk
 
     def row_blocks():
         dk = np.zeros((cols.shape[1], 16), np.float32)
         for start in range(0, cols.shape[0], 4096):
-            dk += cols[start:start + 4096].T @ dz[start:start + 4096]
+            dk += cols[start : start + 4096].T @ dz[start : start + 4096]
         return dk
 
     def rebuilt_transposed():
         dkt = np.zeros((16, cols.shape[1]), np.float32)
         for i in range(0, 64, 4):
-            part = im2col_channels_last(xp[i:i + 4], 7, 7, 2, 2, 32, 32, out=block)
-            dkt += dz[i * 1024:(i + 4) * 1024].T @ part
+            part = im2col_channels_last(xp[i : i + 4], 7, 7, 2, 2, 32, 32, out=block)
+            dkt += dz[i * 1024 : (i + 4) * 1024].T @ part
         return dkt.T
 
-    print("  first-layer dK", ab({"kept, (dzT @ cols)T (used)": lambda: (dz.T @ cols).T,
-                                  "rebuilt, transposed": rebuilt_transposed,
-                                  "kept columns": lambda: cols.T @ dz, "rebuilt in blocks": rebuilt,
-                                  "row blocks summed": row_blocks,
-                                  "dzT made contiguous": lambda: (np.ascontiguousarray(dz.T) @ cols).T}, 15))
+    print(
+        "  first-layer dK",
+        ab(
+            {
+                "kept, (dzT @ cols)T (used)": lambda: (dz.T @ cols).T,
+                "rebuilt, transposed": rebuilt_transposed,
+                "kept columns": lambda: cols.T @ dz,
+                "rebuilt in blocks": rebuilt,
+                "row blocks summed": row_blocks,
+                "dzT made contiguous": lambda: (np.ascontiguousarray(dz.T) @ cols).T,
+            },
+            15,
+        ),
+    )
     # the channels-first dK the other way round
     for k, m, f in [(28, 589824, 6), (55, 147456, 12)]:
         cf_cols = RNG.standard_normal((k, m), dtype=np.float32)
         dzf = RNG.standard_normal((m, f), dtype=np.float32)
-        print(f"  channels-first dK ({k}, {m}, {f})", ab({"cols @ dz": lambda: cf_cols @ dzf,
-                                                          "(dzT @ colsT)T": lambda: (dzf.T @ cf_cols.T).T}, 15))
+        print(
+            f"  channels-first dK ({k}, {m}, {f})",
+            ab({"cols @ dz": lambda: cf_cols @ dzf, "(dzT @ colsT)T": lambda: (dzf.T @ cf_cols.T).T}, 15),
+        )
     # the channels-last products with few output columns (forward z = cols·K, the stride-1
     # dx = dcols·K_flipped) the other way round, (Kᵀ·colsᵀ)ᵀ made NHWC again
     for m, k, f in [(16384, 144, 16), (4096, 288, 32), (65536, 147, 16)]:
         a, b = RNG.standard_normal((m, k), dtype=np.float32), RNG.standard_normal((k, f), dtype=np.float32)
         bt, out = np.ascontiguousarray(b.T), np.empty((m, f), np.float32)
-        print(f"  cols·K ({m}, {k}, {f})", ab({"cols @ K": lambda: np.matmul(a, b, out=out),
-                                               "(KT @ colsT)T": lambda: np.copyto(out, (bt @ a.T).T)}, 21))
+        print(
+            f"  cols·K ({m}, {k}, {f})",
+            ab(
+                {"cols @ K": lambda: np.matmul(a, b, out=out), "(KT @ colsT)T": lambda: np.copyto(out, (bt @ a.T).T)},
+                21,
+            ),
+        )
     # the LSTM backward's per-step products: one broadcast or four
     gf = RNG.random((64, 4, 64), dtype=np.float32)
     dc, dh = RNG.random((64, 64), dtype=np.float32), RNG.random((64, 64), dtype=np.float32)
@@ -289,15 +335,27 @@ def lstm(rounds=4):
         results = {"fresh arrays": [], "workspaces": [], "fresh arrays, memory kept": []}
         keep = dict(os.environ, GLIBC_TUNABLES=KEEP_FREED_MEMORY)
         for _ in range(rounds):
-            for side, fresh, env in (("fresh arrays", True, None), ("workspaces", False, None),
-                                     ("fresh arrays, memory kept", True, keep)):
-                out = subprocess.run([sys.executable, "-c", _LSTM_SIDE.format(src=src, fresh=fresh, batch=batch)],
-                                     capture_output=True, text=True, check=True, env=env).stdout
+            for side, fresh, env in (
+                ("fresh arrays", True, None),
+                ("workspaces", False, None),
+                ("fresh arrays, memory kept", True, keep),
+            ):
+                out = subprocess.run(
+                    [sys.executable, "-c", _LSTM_SIDE.format(src=src, fresh=fresh, batch=batch)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env=env,
+                ).stdout
                 results[side].append(float(out.split()[-1]))
         first = np.median(results["fresh arrays"])
-        print(f"  batch {batch}", "  ".join(f"{side} {np.median(v) * 1e3:.2f} ms ({np.median(v) / first:.2f})"
-                                            for side, v in results.items()),
-              f"(medians of {rounds} processes each)")
+        print(
+            f"  batch {batch}",
+            "  ".join(
+                f"{side} {np.median(v) * 1e3:.2f} ms ({np.median(v) / first:.2f})" for side, v in results.items()
+            ),
+            f"(medians of {rounds} processes each)",
+        )
 
 
 def torchops(rows=("cnn-flowers96", "residual-flower64", "lstm-automata"), batch=64, steps=5):
@@ -330,8 +388,17 @@ def torchops(rows=("cnn-flowers96", "residual-flower64", "lstm-automata"), batch
             print(f"      {e.key:<44} {e.self_cpu_time_total / total * 100:5.1f} %")
 
 
-EXPERIMENTS = {"channelwise": channelwise, "bn": bn, "bias": bias, "dk": dk, "relu": relu, "dcols": dcols,
-               "lstm": lstm, "torchops": torchops, "dropped": dropped}
+EXPERIMENTS = {
+    "channelwise": channelwise,
+    "bn": bn,
+    "bias": bias,
+    "dk": dk,
+    "relu": relu,
+    "dcols": dcols,
+    "lstm": lstm,
+    "torchops": torchops,
+    "dropped": dropped,
+}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(EXPERIMENTS)

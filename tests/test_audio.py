@@ -399,7 +399,7 @@ def shipped(name: str):
 
 def test_urban_experiments_are_shipped_with_the_book_figures():
     book = [0.374, 0.486, 0.577, 0.590, 0.722, 0.758]
-    for name, accuracy in zip(URBAN_EXPERIMENTS, book):
+    for name, accuracy in zip(URBAN_EXPERIMENTS, book, strict=False):
         exp = shipped(name)
         # the book's 10 ms models train 10 epochs (cells 4–6), then 100 more (cell 7); the 100 ms ones 100
         epochs = 110 if name.endswith("-10ms") else 100

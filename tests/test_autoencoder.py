@@ -102,7 +102,7 @@ def test_semantic_hash_query_finds_itself(mnist, tmp_path):
     assert sum(len(b) for b in index.buckets.values()) == len(inputs)
     picks = [0, 7, len(inputs) - 1]
     matches = model.semantic_hashing_search(inputs[picks], show_cnt=3, max_rank=4, path=tmp_path / "hash.png")
-    for k, match in zip(picks, matches):
+    for k, match in zip(picks, matches, strict=False):
         # the same input encodes to the same code (up to float32 round-off of a different batch size)
         assert match.indices[0] == k and match.distances[0] < 1e-5
         assert np.all(np.diff(match.distances) >= 0)

@@ -39,7 +39,7 @@ def test_parser_takes_anything():
 
 
 def _texts(codes, lengths):
-    return [g.decode(row, n) for row, n in zip(codes, lengths)]
+    return [g.decode(row, n) for row, n in zip(codes, lengths, strict=False)]
 
 
 def test_automaton_agrees_with_the_parser():
@@ -69,7 +69,7 @@ def test_generated_sentences_are_valid_and_10_to_40_long():
     assert set(np.unique(lengths)) == set(range(10, 41))
     texts = _texts(codes, lengths)
     assert all(g.is_sentence(t) for t in texts)
-    assert all(len(t) == n for t, n in zip(texts, lengths))
+    assert all(len(t) == n for t, n in zip(texts, lengths, strict=False))
     assert any("(" in t for t in texts) and any("." in t for t in texts)
     assert len(set(texts)) == len(texts)
 
@@ -241,14 +241,14 @@ def test_fresh_training_batches_half_valid(batch_size):
     assert not np.array_equal(again[0][0].data, batches[0][0].data)
     replay = list(ds.train_batches(batch_size, np.random.default_rng(5)))
     assert all(np.array_equal(a[0].data, b[0].data) and np.array_equal(a[1], b[1])
-               for a, b in zip(replay, batches))
+               for a, b in zip(replay, batches, strict=False))
 
 
 def test_no_global_random_state():
     np.random.seed(123)
     before = np.random.get_state()[1].copy()
     ds = make_dataset("automata", seed=4)
-    for _ in zip(range(3), ds.train_batches(10, np.random.default_rng(0))):
+    for _ in zip(range(3), ds.train_batches(10, np.random.default_rng(0)), strict=False):
         pass
     g.generate_valid(np.random.default_rng(0), 10)
     after = np.random.get_state()[1]

@@ -33,7 +33,8 @@ def test_epoch_test_and_ended_lines_take_the_books_shape():
     printer("Epoch 20: discriminator loss=0.509, generator loss=0.994, accuracy=0.500/0.389, validation "
             "0.479/0.042 (discriminator/generator) (9/9 secs)")
     printer("Model g test report: accuracy = 0.917/0.000 (discriminator/generator), loss = 0.697/0.729")
-    assert lines == ["    Epoch 20: cost=0.509/0.994 acc=0.500/0.389 (9/9 secs)", "Model g test report: accuracy = 0.917/0.000", ""]
+    assert lines == ["    Epoch 20: cost=0.509/0.994 acc=0.500/0.389 (9/9 secs)",
+                     "Model g test report: accuracy = 0.917/0.000", ""]
     lines, printer = _printed("chapter")
     printer("Epoch 10: loss=7.135, accuracy=0.809/0.810 (0/0 secs)")
     printer("Model abalone train ended in 0 secs:")
@@ -55,7 +56,8 @@ def test_structure_dump_numbers_layers_under_their_macros(monkeypatch):
     model = book.CnnExtModel("residual_flower", data, ["custom", {"name": "residual_flower", "args": {"#act": "LAB"}}],
                              printer=printer)
     dump = dump_structure(model, printer)
-    assert dump[:4] == ["custom residual_flower", "  serial", "    1: conv, [64, 64, 3]=>[32, 32, 16] pm:7x7x3x16+16=2368",
+    assert dump[:4] == ["custom residual_flower", "  serial",
+                        "    1: conv, [64, 64, 3]=>[32, 32, 16] pm:7x7x3x16+16=2368",
                         "    2: max, [32, 32, 16]=>[16, 16, 16]"]
     assert "    custom rfull" in dump and "        loop" in dump and "          custom rf" in dump
     assert dump[-2:] == ["18: full, [1, 1, 64]=>[5] pm:64x5+5=325", "Total parameter count: 173637"]
@@ -87,7 +89,7 @@ def test_alzza_run_lang_ko_prints_the_books_forms(tabular_data_dir, tmp_path, ca
     english = capsys.readouterr().out.splitlines()
     assert main(args + ["--out", str(tmp_path / "ko"), "--lang", "ko"]) == 0
     korean = capsys.readouterr().out.splitlines()
-    assert any(line.startswith("Epoch 1: loss=") for line in english) and not any("추정" in l for l in english)
+    assert any(line.startswith("Epoch 1: loss=") for line in english) and not any("추정" in line for line in english)
     assert "Model steel-ch5 train started:" in korean
     assert any(re.fullmatch(r"    Epoch 2: cost=\d+\.\d{3}, accuracy=\d\.\d{3}/\d\.\d{3} \(\d+/\d+ secs\)", line)
                for line in korean)

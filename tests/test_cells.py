@@ -48,12 +48,12 @@ def _check_step(forward, backward, arrays, names, out_grads):
     analytic = backward(*[r.copy() for r in out_grads])
 
     def loss():
-        return sum(float(np.sum(o * r)) for o, r in zip(forward(), out_grads))
+        return sum(float(np.sum(o * r)) for o, r in zip(forward(), out_grads, strict=False))
 
-    for name, grad in zip(names, analytic):
+    for name, grad in zip(names, analytic, strict=False):
         err = relative_error(grad, numerical_grad(loss, arrays[name]))
         assert err < TOL, (name, err)
-    assert all(o.shape == r.shape for o, r in zip(outs, out_grads))
+    assert all(o.shape == r.shape for o, r in zip(outs, out_grads, strict=False))
 
 
 @pytest.mark.parametrize("actfunc", ["tanh", "relu", "sigmoid", "none"])

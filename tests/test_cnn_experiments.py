@@ -202,7 +202,7 @@ def test_weight_histograms_one_titled_panel_per_decayed_slot(tmp_path):
     fig, stats = weight_histograms(model, tmp_path / "w.png", show=False)
     assert list(stats) == ["layers[0]/k", "layers[1]/w", "output/w"]  # no biases
     assert len(fig.axes) == 3
-    for ax, name in zip(fig.axes, stats):
+    for ax, name in zip(fig.axes, stats, strict=False):
         assert ax.get_title().startswith(name) and "σ" in ax.get_title() and "|w|<0.001" in ax.get_title()
     assert_png(tmp_path / "w.png")
     s = weight_stats(np.array([0.0, 0.0005, -0.5, 0.5]))
@@ -219,7 +219,7 @@ def _decay_run(l1_decay: float) -> dict:
     y = np.eye(3, dtype=np.float32)[labels]
     model = Model(None, [8], input_shape=(40,), output_shape=(3,), mode="select", optimizer="sgd",
                   l1_decay=l1_decay, seed=0, printer=lambda *_: None)
-    for epoch in range(30):
+    for _epoch in range(30):
         for i in range(0, 200, 10):
             model.train_step(x[i:i + 10], y[i:i + 10], 0.05)
     _, stats = weight_histograms(model, show=False)

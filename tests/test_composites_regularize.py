@@ -346,7 +346,8 @@ def test_loop_of_dense_gradients():
 
 
 def test_loop_copies_have_distinct_parameters_and_names():
-    model = _model([["loop", {"repeat": 3}, ["serial", ["full", {"width": 4, "actfunc": "tanh"}], ["dropout", {"keep_prob": 0.9}]]]])
+    model = _model([["loop", {"repeat": 3},
+                     ["serial", ["full", {"width": 4, "actfunc": "tanh"}], ["dropout", {"keep_prob": 0.9}]]]])
     loop = model.layers[0]
     assert len(loop.children()) == 3
     paths = [c.path for c in loop.children()]
@@ -473,7 +474,8 @@ def test_parallel_and_add_of_conv_children_gradients():
 
 
 def test_conv_spatial_mismatch_in_add_is_a_spec_error():
-    spec = [["add", {"x": False}, ["conv", {"ksize": 3, "chn": 4}], ["conv", {"ksize": 3, "chn": 4, "padding": "VALID"}]]]
+    spec = [["add", {"x": False}, ["conv", {"ksize": 3, "chn": 4}],
+             ["conv", {"ksize": 3, "chn": 4, "padding": "VALID"}]]]
     with pytest.raises(SpecError, match=r"layers\[0\]"):
         _model(spec, input_shape=(6, 6, 4))
 
@@ -487,7 +489,8 @@ def test_macro_built_residual_conv_network_gradients():
     }  # (not 'LB': a bias right before batch norm has a zero gradient, which a relative error can't check)
     spec = [["custom", {"name": "conv", "args": {"#k": 1, "#chn": 2, "#act": "LA"}}],
             ["loop", {"repeat": 2}, ["custom", {"name": "res", "args": {"#chn": 4}}]],
-            ["parallel", ["custom", {"name": "conv", "args": {"#k": 3, "#chn": 1, "#act": "LA"}}], ["noise", {"ratio": 0.0}]]]
+            ["parallel", ["custom", {"name": "conv", "args": {"#k": 3, "#chn": 1, "#act": "LA"}}],
+             ["noise", {"ratio": 0.0}]]]
     model = _model(spec, input_shape=(4, 4, 3), dtype="float64", init="glorot", macros=macros)
     names = [s.name for s in model.slots]
     assert len(names) == len(set(names))

@@ -212,7 +212,7 @@ def test_conv_bias_in_the_gemm_matches_the_separate_bias(monkeypatch, blocks):
             outputs += [y, dx, layer.grads["k"].copy(), layer.grads["b"].copy(), layer.forward(x[:n], training=False)]
         results[in_gemm] = outputs
         assert (layer._cols.shape[0] == 3 * 3 * 2 + 1) == in_gemm
-    for got, expected in zip(results[True], results[False]):
+    for got, expected in zip(results[True], results[False], strict=False):
         np.testing.assert_allclose(got, expected, atol=2e-5, rtol=1e-5)
 
 
@@ -256,7 +256,7 @@ def test_conv_fused_relu_batchnorm_matches_the_separate_actions(monkeypatch, dty
                           layer.state["var"].copy(), infer)
         assert (layer._relu_mask is not None) == fused
     atol = 1e-12 if dtype == np.float64 else 2e-5
-    for got, expected in zip(results[True], results[False]):
+    for got, expected in zip(results[True], results[False], strict=False):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, expected, atol=atol, rtol=0)
     assert (results[True][0] != results[True][0].reshape(-1, 4)[0]).any()  # not a constant output
@@ -462,7 +462,7 @@ def test_spec_builds_the_chapter_7_cnn_shapes():
             ["max", {"stride": 2}], ["conv", {"ksize": 3, "chn": 24}], ["avg", {"stride": 3}]]
     layers, shape = _build_spec(spec, (96, 96, 3))
     assert shape == (8, 8, 24)
-    assert [l.parameter_count() for l in layers] == [168, 0, 660, 0, 2616, 0]
+    assert [layer.parameter_count() for layer in layers] == [168, 0, 660, 0, 2616, 0]
 
 
 def test_valid_kernel_larger_than_input_names_the_layer():
@@ -505,7 +505,7 @@ def test_conv_needs_an_image():
 @pytest.mark.parametrize("layer", [
     Conv2D(3, 4, actions="LAB"), Conv2D(2, 4, stride=2, actions="BLA"), MaxPool(2), MaxPool(2, ksize=3),
     AvgPool(2), AvgPool(2, ksize=3), BatchNorm(),
-], ids=lambda l: l.describe())
+], ids=lambda layer: layer.describe())
 def test_float32_throughout(layer):
     build(layer, (7, 6, 3), np.float32)
     x = np.random.default_rng(0).standard_normal((2, 7, 6, 3)).astype(np.float32)
@@ -773,7 +773,7 @@ def test_running_statistics_are_saved_and_loaded(tmp_path):
     model.train_step(x, np.eye(2)[[0, 1, 0, 1]], 0.01)
     model.save(tmp_path / "cnn.npz")
     loaded = load_model(tmp_path / "cnn.npz")
-    for old, new in zip(model.network.walk(), loaded.network.walk()):
+    for old, new in zip(model.network.walk(), loaded.network.walk(), strict=False):
         for key in old.state:
             assert np.array_equal(old.state[key], new.state[key])
     assert np.any(loaded.layers[0].state["mean"] != 0)

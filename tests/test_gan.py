@@ -45,8 +45,10 @@ def test_discriminator_gradient():
 def test_each_step_freezes_the_other_part():
     gan = small()
     real = np.random.default_rng(2).uniform(-1, 1, (4, 2, 2, 3))
-    snapshot = lambda part: [s.value.copy() for s in gan.parts[part].slots]
-    same = lambda part, old: all(np.array_equal(s.value, o) for s, o in zip(gan.parts[part].slots, old))
+    def snapshot(part):
+        return [s.value.copy() for s in gan.parts[part].slots]
+    def same(part, old):
+        return all(np.array_equal(s.value, o) for s, o in zip(gan.parts[part].slots, old, strict=False))
     gen, dis = snapshot("generator"), snapshot("discriminator")
     mixed, labels = gan._mixed(real, gan.generate(4, training=True))
     gan.discriminator_chain.train_step(mixed, labels, 0.1)

@@ -171,7 +171,7 @@ def test_decay_gradients_match_total_loss(decay):
     model = _model("select", 3, layers=(6,), **decay)
     _away_from_zero(model)
     plain = _model("select", 3, layers=(6,))
-    for a, b in zip(plain.slots, model.slots):
+    for a, b in zip(plain.slots, model.slots, strict=False):
         a.value[...] = b.value
     loss, _, _ = model.loss_and_backward(x, y)
     base, _, _ = plain.loss_and_backward(x, y)
@@ -183,7 +183,7 @@ def test_decay_gradients_match_total_loss(decay):
     errors = check_model_gradients(model, x, y)
     assert max(errors.values()) < TOL, errors
     # the decay really contributes (so the check above could fail without it)
-    for s_plain, s in zip(plain.slots, model.slots):
+    for s_plain, s in zip(plain.slots, model.slots, strict=False):
         if s.decayed:
             assert not np.allclose(model.optimizer.decayed_grad(s), s_plain.grad)
         else:

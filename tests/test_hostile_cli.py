@@ -198,7 +198,7 @@ def test_H_nan_in_the_data_is_blamed_on_the_data(tabular_data_dir):
     message = str(info.value)
     assert "data" in message and "non-finite input" in message
     assert "lower learning rate" not in message
-    for slot, value in zip(model.slots, before):  # the bad step was not applied
+    for slot, value in zip(model.slots, before, strict=False):  # the bad step was not applied
         np.testing.assert_array_equal(slot.value, value)
 
 

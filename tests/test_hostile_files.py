@@ -73,7 +73,8 @@ def test_C_model_description_of_a_million_layers(model_file):
 
 
 def test_C_model_description_with_a_loop_of_a_million(model_file):
-    _with_description(model_file, lambda text: text.replace('"layers": [4', '"layers": [["loop", {"repeat": 1000000}, 4]', 1))
+    _with_description(model_file,
+                      lambda text: text.replace('"layers": [4', '"layers": [["loop", {"repeat": 1000000}, 4]', 1))
     with pytest.raises(ModelFileError, match="ALZZA_MAX_LAYERS"):
         load(model_file)
 
@@ -336,7 +337,8 @@ def test_J_visualize_txt_is_written_atomically(tmp_path, tabular_data_dir, monke
 
     written = []
     real = runner.write_text_atomic
-    monkeypatch.setattr(runner, "write_text_atomic", lambda path, text: written.append(Path(path).name) or real(path, text))
+    monkeypatch.setattr(runner, "write_text_atomic",
+                        lambda path, text: written.append(Path(path).name) or real(path, text))
     spec = tmp_path / "e.yaml"
     spec.write_text("name: j\ndataset: steel\ntrain: {epochs: 1, batch_size: 5}\nmodel: {layers: [4]}\n")
     runner.run_experiment(str(spec), data_dir=tabular_data_dir, out=tmp_path / "out", max_batches=1,

@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from _hostile import STEEL, assert_one_error, run_cli, write_experiment
+from _hostile import assert_one_error, run_cli, write_experiment
 from alzza import Model, load
 from alzza.data import make_dataset
 from alzza.data.readers.idx import read_idx

@@ -73,7 +73,7 @@ def test_classes_sorted_and_labels_follow_them(tmp_path):
     assert result.labels.dtype == np.int64
     assert result.labels.tolist() == [0] * 4 + [1] * 4 + [2] * 4
     assert result.paths[:4] == ["apple/img0.jpg", "apple/img1.PNG", "apple/img2.jpg", "apple/img3.PNG"]
-    for path, label in zip(result.paths, result.labels):
+    for path, label in zip(result.paths, result.labels, strict=False):
         assert path.split("/")[0] == result.class_names[label]
     assert result.skipped == [] and result.ignored == [] and not result.from_cache
 
@@ -170,7 +170,7 @@ def test_corrupt_images_are_skipped_with_a_warning_and_counted(tmp_path):
     assert "skipped 2 of 14 images" in summary[0]
     assert "bird/garbage.jpg" in summary[0] and "cat/truncated.jpg" in summary[0]
     # Labels stay aligned with paths after the gaps.
-    for path, label in zip(result.paths, result.labels):
+    for path, label in zip(result.paths, result.labels, strict=False):
         assert path.split("/")[0] == result.class_names[label]
 
 

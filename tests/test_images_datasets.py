@@ -153,7 +153,7 @@ def test_office31_domain_object_targets(tmp_path):
     assert np.all(y.sum(axis=0)[:3] == 9) and np.all(y.sum(axis=0)[3:] == 9)
     # each target matches the colour its picture was drawn with
     pictures = ds.input_images(x).astype(np.float32)
-    for picture, target in zip(pictures, y):
+    for picture, target in zip(pictures, y, strict=False):
         domain, obj = int(target[:3].argmax()), int(target[3:].argmax())
         np.testing.assert_allclose(picture.mean(axis=(0, 1)), office_colour(domain, obj), atol=6)
 

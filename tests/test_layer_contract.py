@@ -40,7 +40,7 @@ def test_object_built_model_names_summarises_saves_and_trains_like_its_spec(tmp_
 
     objects.train(epochs=2, batch_size=10, learning_rate=0.01)
     spec.train(epochs=2, batch_size=10, learning_rate=0.01)
-    for a, b in zip(objects.slots, spec.slots):
+    for a, b in zip(objects.slots, spec.slots, strict=False):
         np.testing.assert_array_equal(a.value, b.value)  # bit-identical, Adam moments unshared
 
     path = tmp_path / "objects.npz"
@@ -55,7 +55,7 @@ def test_object_built_model_names_summarises_saves_and_trains_like_its_spec(tmp_
     objects.rng = np.random.default_rng(5)
     loaded.train(epochs=1, batch_size=10, learning_rate=0.01)
     objects.train(epochs=1, batch_size=10, learning_rate=0.01)
-    for a, b in zip(objects.slots, loaded.slots):
+    for a, b in zip(objects.slots, loaded.slots, strict=False):
         np.testing.assert_array_equal(a.value, b.value)
 
 
@@ -73,7 +73,7 @@ def test_object_composites_are_named_like_their_spec():
     assert [s.name for s in objects.slots] == [s.name for s in spec.slots]
     assert "layers[1].children[0].children[0]#1/w" in [s.name for s in objects.slots]
     assert "layers[1].bn/gamma" in [s.name for s in objects.slots]
-    for a, b in zip(objects.slots, spec.slots):
+    for a, b in zip(objects.slots, spec.slots, strict=False):
         np.testing.assert_array_equal(a.value, b.value)
 
 

@@ -172,7 +172,7 @@ def test_spec_round_trips_through_json():
                   output_shape=config["output_shape"], mode=config["mode"], dtype=config["dtype"])
     assert again.parameter_count() == model.parameter_count()
     assert [s.name for s in again.slots] == [s.name for s in model.slots]
-    for a, b in zip(again.slots, model.slots):
+    for a, b in zip(again.slots, model.slots, strict=False):
         np.testing.assert_array_equal(a.value, b.value)
     assert again.optimizer.to_spec() == model.optimizer.to_spec()
 
@@ -224,7 +224,7 @@ def test_same_seed_same_weights_and_losses():
     w1, l1, f1 = _losses(5)
     w2, l2, f2 = _losses(5)
     assert l1 == l2
-    for a, b in zip(w1 + f1, w2 + f2):
+    for a, b in zip(w1 + f1, w2 + f2, strict=False):
         np.testing.assert_array_equal(a, b)
     w3, l3, _ = _losses(6)
     assert not np.array_equal(w1[0], w3[0])
@@ -247,11 +247,11 @@ def test_loss_and_backward_leaves_params_unchanged(optimizer):
     ids = [id(s.value) for s in model.slots]
     for _ in range(2):
         model.loss_and_backward(x[:10], y[:10])
-    for b, s in zip(before, model.slots):
+    for b, s in zip(before, model.slots, strict=False):
         np.testing.assert_array_equal(b, s.value)
         assert np.any(s.grad != 0)
     model.train_step(x[:10], y[:10], 0.1)
-    assert any(not np.array_equal(b, s.value) for b, s in zip(before, model.slots))
+    assert any(not np.array_equal(b, s.value) for b, s in zip(before, model.slots, strict=False))
     assert [id(s.value) for s in model.slots] == ids  # updated in place
     assert model.optimizer.state_arrays() or optimizer == "sgd"
 
@@ -278,7 +278,7 @@ def test_save_load_predict_identical_and_adam_continues(tmp_path, mode):
         l1 = model.train_step(x[:10], y[:10], 0.01)
         l2 = loaded.train_step(x[:10], y[:10], 0.01)
         assert l1 == l2
-    for a, b in zip(model.slots, loaded.slots):
+    for a, b in zip(model.slots, loaded.slots, strict=False):
         assert a.name == b.name
         np.testing.assert_array_equal(a.value, b.value)
     for k, v in model.optimizer.state_arrays().items():
@@ -513,7 +513,7 @@ def test_save_leaves_no_temp_files_and_replaces_existing(tmp_path):
     b.save(path)
     assert sorted(os.listdir(tmp_path)) == ["model.npz"]
     loaded = load_model(path, printer=lambda *x: None)
-    for s, t in zip(loaded.slots, b.slots):
+    for s, t in zip(loaded.slots, b.slots, strict=False):
         np.testing.assert_array_equal(s.value, t.value)
 
 

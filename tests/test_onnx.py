@@ -151,7 +151,8 @@ def test_serial_parallel_add_with_tiling_and_actions_and_loop():
         ["serial", {}, ["conv", {"ksize": 3, "chn": 4}], ["max", {"stride": 1, "ksize": 3}]],
         ["parallel", {}, ["conv", {"ksize": 1, "chn": 2}], ["avg", {"stride": 1, "ksize": 3}],
          ["serial", {}, ["conv", {"ksize": [1, 3], "chn": 3}], ["conv", {"ksize": [3, 1], "chn": 3}]]],
-        ["add", {"actions": "AB", "actfunc": "tanh"}, ["conv", {"ksize": 1, "chn": 18}], ["conv", {"ksize": 3, "chn": 3}]],
+        ["add", {"actions": "AB", "actfunc": "tanh"},
+         ["conv", {"ksize": 1, "chn": 18}], ["conv", {"ksize": 3, "chn": 3}]],
         ["add", {"x": False, "actions": "BA"}, ["conv", {"ksize": 1, "chn": 6}], ["conv", {"ksize": 1, "chn": 2}]],
         ["loop", {"repeat": 3}, ["add", {}, ["conv", {"ksize": 3, "chn": 6}]]],
     ], [6, 6, 2], [4])
@@ -246,7 +247,8 @@ def test_layer_normal(spec, inp, out):
 def test_variable_lengths_are_honoured():
     """The same examples, padded with garbage beyond their lengths, give the same
     estimates as alzza and the padded steps of a sequence output are zero."""
-    model = net([["lstm", {"recur_size": 4}], ["gru", {"recur_size": 4}], ["rnn", {"recur_size": 3, "actfunc": "tanh"}]],
+    model = net([["lstm", {"recur_size": 4}], ["gru", {"recur_size": 4}],
+                 ["rnn", {"recur_size": 3, "actfunc": "tanh"}]],
                 SEQ, {"seq": [7, 2]})
     run = session(to_onnx(model))
     rng = np.random.default_rng(5)

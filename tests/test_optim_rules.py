@@ -36,7 +36,7 @@ def test_sgd_follows_the_plain_rule_on_every_size(dtype, l2, l1):
     grads_before = [s.grad.copy() for s in slots]
     SGD(l2_decay=l2, l1_decay=l1).step(slots, lr)
     tol = 1e-6 if dtype == np.float32 else 1e-13
-    for s, want, before in zip(slots, expected, grads_before):
+    for s, want, before in zip(slots, expected, grads_before, strict=False):
         assert s.value.dtype == dtype
         np.testing.assert_allclose(s.value, want, rtol=tol, atol=tol)
         np.testing.assert_array_equal(s.grad, before)  # the gradient is never modified
@@ -49,11 +49,11 @@ def test_sgd_second_step_through_reused_buffers():
     opt = SGD(l2_decay=0.01)
     w = [s.value.astype(np.float64) for s in slots]
     for _ in range(3):
-        for s, wi in zip(slots, w):
+        for s, wi in zip(slots, w, strict=False):
             s.grads["w"] = rng.standard_normal(s.value.shape).astype(np.float32)
             wi -= 0.05 * (s.grad.astype(np.float64) + 0.01 * wi)
         opt.step(slots, 0.05)
-    for s, wi in zip(slots, w):
+    for s, wi in zip(slots, w, strict=False):
         np.testing.assert_allclose(s.value, wi, rtol=1e-5, atol=1e-6)
 
 
@@ -64,12 +64,12 @@ def test_adam_follows_the_textbook_rule_above_and_below_the_threshold():
     b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.01
     state = [(s.value.copy(), np.zeros(s.value.shape), np.zeros(s.value.shape)) for s in slots]
     for t in range(1, 4):
-        for s, (w, m, v) in zip(slots, state):
+        for s, (w, m, v) in zip(slots, state, strict=False):
             s.grads["w"] = rng.standard_normal(s.value.shape)
             g = s.grad + 0.01 * w
             m[...] = b1 * m + (1 - b1) * g
             v[...] = b2 * v + (1 - b2) * g * g
             w -= lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
         opt.step(slots, lr)
-        for s, (w, _, _) in zip(slots, state):
+        for s, (w, _, _) in zip(slots, state, strict=False):
             np.testing.assert_allclose(s.value, w, rtol=1e-10, atol=1e-12)

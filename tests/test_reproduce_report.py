@@ -176,18 +176,18 @@ def test_document_covers_every_experiment_and_explains_outside_rows(tmp_path, ca
     path, missing = write_document(out, doc, printer=print)
     text = path.read_text()
     assert missing == len(list_experiments()) - 5
-    line = next(l for l in text.splitlines() if l.startswith("| gan-gogh |"))
+    line = next(row for row in text.splitlines() if row.startswith("| gan-gogh |"))
     assert "moved over 0.200–0.900 / 0.100–1.000 in the last 5 epochs" in line
     for exp in list_experiments():
         assert f"| {exp.name} |" in text
     assert "Not run in this session" in text and "the time budget ran out" in text
-    line = next(l for l in text.splitlines() if l.startswith("| steel-slp |"))
+    line = next(row for row in text.splitlines() if row.startswith("| steel-slp |"))
     assert "our accuracy on the validation sample moved over 0.280–0.450 in the last 5 epochs" in line
     assert "seed spread of accuracy: ours over 2 seeds is 0.300–0.470, the book's 0.455 lies inside it" in line
     assert "the book's single run" in line
-    line = next(l for l in text.splitlines() if l.startswith("| office31-mlp-10 |"))
+    line = next(row for row in text.splitlines() if row.startswith("| office31-mlp-10 |"))
     assert "data differs (stand-in): stand-in built from the flower photos" in line
-    assert "*unexplained*" in next(l for l in text.splitlines() if l.startswith("| steel-mlp-10 |"))
+    assert "*unexplained*" in next(row for row in text.splitlines() if row.startswith("| steel-mlp-10 |"))
     assert "steel-mlp-10" in capsys.readouterr().out  # listed for the notes file
 
 

@@ -59,7 +59,7 @@ def test_a_family_resumes_to_the_uninterrupted_result(name, cut, data_dir, tmp_p
     result = run_experiment(name, resume=part, **{k: v for k, v in settings.items() if k != "checkpoint_every"},
                             checkpoint_every=1)
     a, b = load_model(whole / "model.npz"), load_model(part / "model.npz")
-    for x, y in zip(a.slots, b.slots):
+    for x, y in zip(a.slots, b.slots, strict=False):
         assert np.array_equal(x.value, y.value), x.name
     assert losses(whole) == losses(part)
     assert result["metrics"] == expected["metrics"]
@@ -74,4 +74,5 @@ def test_an_interrupted_run_says_how_to_continue(data_dir, tmp_path, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         run_experiment("mnist-mlp-10", epochs=3, max_batches=2, checkpoint_every=1, data_dir=data_dir,
                        out=tmp_path / "run", printer=lines.append, progress=False)
-    assert lines[-1] == f"Interrupted. Continue from the last checkpoint with: alzza run mnist-mlp-10 --resume {tmp_path / 'run'}"
+    assert lines[-1] == ("Interrupted. Continue from the last checkpoint with: "
+                         f"alzza run mnist-mlp-10 --resume {tmp_path / 'run'}")

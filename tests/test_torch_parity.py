@@ -190,7 +190,7 @@ def _linears(net):
 
 
 def _compare_params(model, net, rtol=1e-10, atol=1e-12):
-    for layer, lin in zip(model.layers, _linears(net)):
+    for layer, lin in zip(model.layers, _linears(net), strict=False):
         close(layer.params["w"], lin.weight.T, rtol=rtol, atol=atol)
         close(layer.params["b"], lin.bias, rtol=rtol, atol=atol)
 

@@ -201,8 +201,8 @@ def test_the_schedule_steers_the_steps():
 
     model.fit(x, labels, epochs=2, learning_rate=0.1, lr_schedule=StepDecay(step_size=1, gamma=1e-30),
               callbacks=[Snap()])
-    assert any(not np.array_equal(a, b) for a, b in zip(before, after[1]))
-    assert all(np.array_equal(a, b) for a, b in zip(after[1], after[2]))
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after[1], strict=False))
+    assert all(np.array_equal(a, b) for a, b in zip(after[1], after[2], strict=False))
 
 
 # --- early stopping ----------------------------------------------------------------------------
@@ -221,8 +221,8 @@ def test_early_stopping_stops_before_its_epoch_count_and_restores_the_best():
     assert history.epochs_run == 3 < 20
     assert history.stop_reason.startswith("early stopping: val_loss did not improve for 2 epochs")
     assert history.restored_epoch == 1
-    assert all(np.array_equal(s.value, saved) for s, saved in zip(model.slots, snapshots[0]))
-    assert not all(np.array_equal(s.value, saved) for s, saved in zip(model.slots, snapshots[-1]))
+    assert all(np.array_equal(s.value, saved) for s, saved in zip(model.slots, snapshots[0], strict=False))
+    assert not all(np.array_equal(s.value, saved) for s, saved in zip(model.slots, snapshots[-1], strict=False))
 
 
 def test_early_stopping_on_accuracy_watches_for_a_rise():
@@ -306,7 +306,7 @@ def test_resume_equals_an_uninterrupted_run(tabular_data_dir, tmp_path, optimize
     assert any(line.startswith("Resuming from") for line in lines)
     assert result["epochs_run"] == 4
     a, b = load_model(whole / "model.npz"), load_model(part / "model.npz")
-    for x, y in zip(a.slots, b.slots):
+    for x, y in zip(a.slots, b.slots, strict=False):
         assert np.array_equal(x.value, y.value), x.name
     assert a.optimizer.state_arrays().keys() == b.optimizer.state_arrays().keys()
     for key, value in a.optimizer.state_arrays().items():

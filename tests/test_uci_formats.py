@@ -36,7 +36,7 @@ def uci_copy(book_file: Path, target: Path, separator: str = ",") -> Path:
 def same_dataset(a, b) -> bool:
     return (str(a) == str(b) and a.target_names == b.target_names and a.input_names == b.input_names
             and all(np.array_equal(x, y) for x, y in zip(a.train_data() + a.test_data(),
-                                                           b.train_data() + b.test_data())))
+                                                           b.train_data() + b.test_data(), strict=False)))
 
 
 @pytest.mark.parametrize("name, book, uci, separator", [

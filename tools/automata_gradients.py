@@ -13,6 +13,7 @@ W_h; then the test accuracy.
 
     PYTHONPATH=src python tools/automata_gradients.py VARIANT EPOCHS [SEED]
 """
+
 import sys
 
 import numpy as np
@@ -27,8 +28,13 @@ if variant not in ("book", "uniform", "f64"):
     raise SystemExit("VARIANT: book, uniform or f64")
 
 data = make_dataset({"name": "automata", "lengths": "uniform" if variant == "uniform" else "book"})
-model = build_model(find_experiment("automata-rnn-64"), data, seed=seed, printer=lambda *a: None,
-                    dtype=np.float64 if variant == "f64" else None)
+model = build_model(
+    find_experiment("automata-rnn-64"),
+    data,
+    seed=seed,
+    printer=lambda *a: None,
+    dtype=np.float64 if variant == "f64" else None,
+)
 rnn = [layer for layer in model.chain.parts[0].network.layers if layer.type_name == "rnn"][0]
 vx, vy = data.validate_data()
 for epoch in range(1, epochs + 1):
@@ -38,11 +44,14 @@ for epoch in range(1, epochs + 1):
         norms.append(float(np.linalg.norm(rnn.grads["w"])))
         accuracies.append(accuracy)
         largest_h = max(largest_h, float(rnn._states.max()))
-    wh = rnn.params["w"][rnn.features:].astype(np.float64)
+    wh = rnn.params["w"][rnn.features :].astype(np.float64)
     radius = float(np.max(np.abs(np.linalg.eigvals(wh))))
     norms = np.array(norms)
-    print(f"epoch {epoch}: train acc {np.mean(accuracies):.3f} val {float(model.evaluate(vx, vy)['accuracy']):.3f} "
-          f"|grad w| median {np.median(norms):.3g} p99 {np.percentile(norms, 99):.3g} max {norms.max():.3g}  "
-          f"max h {largest_h:.3g}  rho(W_h) {radius:.3f}", flush=True)
+    print(
+        f"epoch {epoch}: train acc {np.mean(accuracies):.3f} val {float(model.evaluate(vx, vy)['accuracy']):.3f} "
+        f"|grad w| median {np.median(norms):.3g} p99 {np.percentile(norms, 99):.3g} max {norms.max():.3g}  "
+        f"max h {largest_h:.3g}  rho(W_h) {radius:.3f}",
+        flush=True,
+    )
 tx, ty = data.test_data()
 print("test accuracy", float(model.evaluate(tx, ty)["accuracy"]))

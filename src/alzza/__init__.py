@@ -16,4 +16,5 @@ from .errors import AlzzaError, DataError, ModelFileError, SpecError, TrainingEr
 from .saving.model_files import load_model as load  # noqa: E402
 from .models import Autoencoder, EncoderDecoder, Gan, Model  # noqa: E402
 
-__all__ = ["Model", "Autoencoder", "EncoderDecoder", "Gan", "load", "AlzzaError", "DataError", "ModelFileError", "SpecError", "TrainingError", "__version__"]
+__all__ = ["Model", "Autoencoder", "EncoderDecoder", "Gan", "load", "AlzzaError", "DataError", "ModelFileError",
+           "SpecError", "TrainingError", "__version__"]

@@ -86,7 +86,7 @@ class Head:
         return {"mode": self.mode}
 
     @classmethod
-    def make(cls, options: dict, head_sizes=None, output_width: int | None = None) -> "Head":
+    def make(cls, options: dict, head_sizes=None, output_width: int | None = None) -> Head:
         """The head for checked spec ``options``; ``head_sizes`` (the data set's groups) and
         ``output_width`` (values per example) are there for heads that need them."""
         return cls(**options)
@@ -203,16 +203,16 @@ class MultiSelectHead(Head):
         self.groups = [SelectHead() for _ in self.sizes]
 
     def _cut(self, a):
-        return [a[:, lo:hi] for lo, hi in zip(self.bounds[:-1], self.bounds[1:])]
+        return [a[:, lo:hi] for lo, hi in zip(self.bounds[:-1], self.bounds[1:], strict=False)]
 
     def loss(self, output, y):
-        return float(sum(g.loss(o, t) for g, o, t in zip(self.groups, self._cut(output), self._cut(y))))
+        return float(sum(g.loss(o, t) for g, o, t in zip(self.groups, self._cut(output), self._cut(y), strict=False)))
 
     def backward(self):
         return np.concatenate([g.backward() for g in self.groups], axis=1)
 
     def accuracy(self, output, y):
-        return tuple(g.accuracy(o, t) for g, o, t in zip(self.groups, self._cut(output), self._cut(y)))
+        return tuple(g.accuracy(o, t) for g, o, t in zip(self.groups, self._cut(output), self._cut(y), strict=False))
 
     def estimate(self, output):
         return np.concatenate([softmax(o) for o in self._cut(output)], axis=1)

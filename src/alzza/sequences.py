@@ -160,4 +160,5 @@ class Sequences:
         return Sequences(np.concatenate([p.data for p in parts]), np.concatenate([p.lengths for p in parts]))
 
     def __repr__(self):
-        return f"Sequences(data={self.data.shape} {self.data.dtype}, lengths {self.lengths.min() if len(self) else '-'}..{self.lengths.max() if len(self) else '-'})"
+        low, high = (self.lengths.min(), self.lengths.max()) if len(self) else ("-", "-")
+        return f"Sequences(data={self.data.shape} {self.data.dtype}, lengths {low}..{high})"

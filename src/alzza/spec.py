@@ -121,7 +121,8 @@ def expand_custom(options: dict, macros: dict, path: str, budget: _Budget | None
     if not isinstance(name, str):
         raise SpecError(path, "'custom' needs 'name', the name of a macro")
     if name not in macros:
-        raise SpecError(path, f"unknown macro {name!r}{_suggest(name, macros)}; known macros: {sorted(macros) or 'none'}")
+        raise SpecError(path, f"unknown macro {name!r}{_suggest(name, macros)}; "
+                              f"known macros: {sorted(macros) or 'none'}")
     args = options.get("args", {})
     if not isinstance(args, dict):
         raise SpecError(f"{path}.args", f"must be a mapping of '#name' to value, got {args!r}")
@@ -171,7 +172,8 @@ def parse_layer(spec, path: str, macros: dict | None = None, depth: int = 0, bud
     options = rest.pop(0) if rest and isinstance(rest[0], dict) else {}
     if type_name == "custom":
         if depth >= MAX_MACRO_DEPTH:
-            raise SpecError(_short(path), f"macros nest deeper than {MAX_MACRO_DEPTH} levels (does a macro use itself?)")
+            raise SpecError(_short(path),
+                            f"macros nest deeper than {MAX_MACRO_DEPTH} levels (does a macro use itself?)")
         if rest:
             raise SpecError(path, "'custom' takes no children")
         expanded = expand_custom(options, macros, path, budget)
@@ -187,7 +189,8 @@ def parse_layer(spec, path: str, macros: dict | None = None, depth: int = 0, bud
     for key, value in options.items():
         if key not in declared:
             known = ", ".join(declared) or "none"
-            raise SpecError(path, f"unknown option {key!r} for {type_name!r}{_suggest(key, declared)}; known options: {known}")
+            raise SpecError(path, f"unknown option {key!r} for {type_name!r}{_suggest(key, declared)}; "
+                                  f"known options: {known}")
         values[key] = _check_option(type_name, key, declared[key], value, path)
     for key, option in declared.items():
         if key not in values:

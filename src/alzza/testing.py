@@ -171,7 +171,7 @@ class _FixedRandomness:
             layer.rng = np.random.default_rng(self.seed + i)
 
     def restore(self):
-        for layer, rng in zip(self.owners, self.original):
+        for layer, rng in zip(self.owners, self.original, strict=False):
             layer.rng = rng
 
 
@@ -390,7 +390,8 @@ def check_layer(layer_class, options: dict | None = None, input_shape=(4,), *, b
 
     spec = make().to_spec()
     if LAYER_TYPES.get(layer_class.type_name) is not layer_class:
-        fail("the class is registered", f"decorate it with @register_layer('name') (type_name is {layer_class.type_name!r})")
+        fail("the class is registered",
+             f"decorate it with @register_layer('name') (type_name is {layer_class.type_name!r})")
     again = parse_layer(spec, "layers[0]")
     if type(again) is not layer_class or again.to_spec() != spec:
         fail("the spec reads back to the same layer", f"{spec} became {again.to_spec()}")

@@ -203,7 +203,8 @@ def run_suite(args, log=print):
     log("")
     for line in table_lines(results):
         log(line)
-    path = Path(args.json) if args.json else Path(args.out or "runs/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    stamp = time.strftime('%Y%m%d-%H%M%S')
+    path = Path(args.json) if args.json else Path(args.out or "runs/bench") / f"bench-{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2, default=_jsonable), encoding="utf-8")
     log(f"results written to {path}")
@@ -253,7 +254,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", nargs="+", metavar="ROW", help=f"only these rows ({', '.join(r.name for r in ROWS)})")
     parser.add_argument("--batch", type=_at_least_one(int), nargs="+", help="batch sizes (default 10 64; --quick: 10)")
     parser.add_argument("--repeats", type=_at_least_one(int), help="timing blocks per side (default 9; --quick: 3)")
-    parser.add_argument("--target", type=_at_least_one(float), help="seconds per timing block (default 0.15; --quick: 0.02)")
+    parser.add_argument("--target", type=_at_least_one(float),
+                        help="seconds per timing block (default 0.15; --quick: 0.02)")
     parser.add_argument("--json", help="where to write the results JSON (default: --out/bench-<time>.json)")
     parser.add_argument("--out", help="run folder for the JSON when --json is not given (default runs/bench)")
     parser.add_argument("--size", type=_at_least_one(int), help="image side in pixels for the cnn rows (e.g. 192)")

@@ -138,7 +138,7 @@ class BareMLP:
 
     def step(self, x, y, lr):
         acts = [x]
-        for w, b in zip(self.ws[:-1], self.bs[:-1]):            # h = relu(h·W + b)
+        for w, b in zip(self.ws[:-1], self.bs[:-1], strict=False):            # h = relu(h·W + b)
             z = acts[-1] @ w
             z += b
             acts.append(np.maximum(z, 0, out=z))

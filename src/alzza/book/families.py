@@ -68,7 +68,8 @@ def _done(model, dump_structure):
 
 
 class Autoencoder(BookMethods, AutoencoderForms, _Autoencoder):
-    """Chapter 13: ``Autoencoder(name, dataset, {'encoder': ..., 'decoder': ..., 'supervised': ...}, fix_encoder=False)``."""
+    """Chapter 13: ``Autoencoder(name, dataset, {'encoder': ..., 'decoder': ..., 'supervised': ...},
+    fix_encoder=False)``."""
 
     def __init__(self, name, dataset, hconfigs, show_maps=False, l2_decay=0, l1_decay=0, dump_structure=False,
                  fix_encoder=False, **options):
@@ -101,7 +102,8 @@ class Autoencoder(BookMethods, AutoencoderForms, _Autoencoder):
 
 
 class EncoderDecoder(BookMethods, EncoderDecoderForms, _EncoderDecoder):
-    """Chapter 14: ``EncoderDecoder(name, dataset, {'encoder': ..., 'decoder': ...})`` with ``exec_1_step`` … ``exec_3_steps``."""
+    """Chapter 14: ``EncoderDecoder(name, dataset, {'encoder': ..., 'decoder': ...})`` with
+    ``exec_1_step`` … ``exec_3_steps``."""
 
     def __init__(self, name, dataset, hconfigs, show_maps=False, l2_decay=0, l1_decay=0, dump_structure=False,
                  encoder_output=None, **options):

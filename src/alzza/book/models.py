@@ -24,7 +24,8 @@ from .session import next_seed
 
 
 def book_layers(hconfigs):
-    """The book's hconfigs as a layer list: a single bare spec (``['custom', {...}]``) is wrapped, as its CnnBasicModel does."""
+    """The book's hconfigs as a layer list: a single bare spec (``['custom', {...}]``) is wrapped,
+    as its CnnBasicModel does."""
     if isinstance(hconfigs, (list, tuple)) and hconfigs and not isinstance(hconfigs[0], (list, tuple, int)):
         return [list(hconfigs)]
     return list(hconfigs)
@@ -119,7 +120,7 @@ class CnnRegModel(CnnBasicModel):
 
     def show_param_dist(self):
         """The weight histograms (:func:`alzza.viz.weights.weight_histograms`) and their numbers."""
-        from ..viz.weights import NEAR_ZERO, weight_histograms
+        from ..viz.weights import weight_histograms
 
         self.params_figure, stats = weight_histograms(self, figure_path(self, "weights"))
         # the book's one line over every weight and kernel: |w| ≤ 1e-5 counts as near 0

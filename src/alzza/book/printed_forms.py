@@ -54,7 +54,8 @@ class BookPrinter:
 
     ``style`` "model" (chapters 5–15): ``    Epoch N: cost=…, accuracy=…/… (s/t secs)``.
     ``style`` "chapter" (chapters 1–4's functions): ``Epoch N: loss=…, accuracy=…/…``
-    and no train-ended line. In "model" style a blank line follows the test line. A GAN's epoch line (chapter 15) becomes
+    and no train-ended line. In "model" style a blank line follows the test line. A GAN's epoch
+    line (chapter 15) becomes
     ``    Epoch N: cost=d/g acc=d/g (s/t secs)`` in any style. Other lines pass through
     unchanged.
     """
@@ -139,12 +140,12 @@ def sequence_lines(dataset, head, x, estimate, y, codes=None) -> list[str] | Non
     est, ans = _data(estimate), _data(y)
     if name.startswith(("urban", "fsdd")) and head.mode == "select":
         lines = []
-        for e, a in zip(est.argmax(axis=-1), ans.argmax(axis=-1)):
+        for e, a in zip(est.argmax(axis=-1), ans.argmax(axis=-1), strict=False):
             lines.append(f"{_name(names, e)}: correct" if e == a else f"{_name(names, e)}: wrong({_name(names, a)})")
         return lines
     if name.startswith("videoshot") and head.mode == "seqbinary":
         lines = []
-        for e, a in zip(est.reshape(len(est), est.shape[1], -1), ans.reshape(len(ans), ans.shape[1], -1)):
+        for e, a in zip(est.reshape(len(est), est.shape[1], -1), ans.reshape(len(ans), ans.shape[1], -1), strict=False):
             lines.append("Est: " + ",".join(f"{v:4.2f}" for v in e[1:, 0]))
             lines.append("Ans: " + ",".join(f"{v:4.2f}" for v in a[1:, 0]))
         return lines
@@ -182,7 +183,7 @@ def estimate_lines(dataset, head, x, estimate, y) -> list[str] | None:
     lines: list[str] = []
     if head.mode == "multi-select":
         heads = getattr(dataset, "head_names", None) or [f"head {g}" for g in range(len(head.bounds) - 1)]
-        for g, (lo, hi) in enumerate(zip(head.bounds[:-1], head.bounds[1:])):
+        for g, (lo, hi) in enumerate(zip(head.bounds[:-1], head.bounds[1:], strict=False)):
             lines.append(SECTION_TITLES.get(heads[g], f"[ {heads[g]} ]"))
             group = names[g] if names else None
             lines += [_select(estimate[i][lo:hi], np.asarray(y[i])[lo:hi], group) for i in range(len(x))]

@@ -55,7 +55,7 @@ def _walk(spec, layer, depth: int, lines: list, counter: list, macros: dict, pat
         specs = _child_specs(spec)
         if kind == "loop":  # every copy was made from the one child spec
             specs = specs[:1] * len(children)
-        for child_spec, child in zip(specs, children):
+        for child_spec, child in zip(specs, children, strict=False):
             _walk(child_spec, child, depth + 1, lines, counter, macros, path)
         return
     counter[0] += 1

@@ -12,8 +12,8 @@ differences at its own weights), and then the whole chain — head, decay terms 
 through ``loss_and_backward``, for the weights that chain trains. One table per chain. The
 relative error is ‖a − n‖ / (‖a‖ + ‖n‖) (see :mod:`alzza.testing`), the smallest over
 central-difference steps 1e-6…1e-2 (unscaled inputs make small steps round-off noise); a
-correct float64 backward gives ~1e-9, a wrong formula ~0.1–1. Layers that draw random numbers while training draw the same ones
-at every evaluation. Exit status 1 when any error is not below ``--tol``.
+correct float64 backward gives ~1e-9, a wrong formula ~0.1–1. Layers that draw random
+numbers while training draw the same ones at every evaluation. Exit status 1 when any error is not below ``--tol``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def add_parser(subparsers):
     p.add_argument("--examples", type=int, default=3, help="training examples fed to the checks (default 3)")
     p.add_argument("--entries", type=int, default=10,
                    help="entries checked per array, chosen at random (default 10; 0 = all)")
-    p.add_argument("--tol", type=float, default=DEFAULT_TOL, help=f"tolerance on the relative error (default {DEFAULT_TOL:g})")
+    p.add_argument("--tol", type=float, default=DEFAULT_TOL,
+                   help=f"tolerance on the relative error (default {DEFAULT_TOL:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and of the sampled entries (default 0)")
     add_import_option(p)
     return p
@@ -122,9 +123,9 @@ def run(args, out=print) -> int:
             out(f"chain {chain.name}: {parts} (trains {trained}; {n} examples)")
         table = [(check, name, f"{error:.2e}", "ok" if error < args.tol else "FAIL") for check, name, error in rows]
         widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers)]
-        out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+        out("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip())
         for row in table:
-            out("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            out("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
         failed += [row for row in table if row[3] == "FAIL"]
         total += len(table)
     if not failed:

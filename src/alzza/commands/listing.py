@@ -4,8 +4,9 @@ from __future__ import annotations
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("list", help="list the shipped experiments",
-                                 description="One line per shipped experiment: name, chapter, data set, the book's result.")
+    p = subparsers.add_parser(
+        "list", help="list the shipped experiments",
+        description="One line per shipped experiment: name, chapter, data set, the book's result.")
     p.add_argument("--chapter", type=int, help="only this chapter")
 
 
@@ -26,9 +27,9 @@ def run(args, out=print) -> int:
                      kind, book or "—", exp.title))
     headers = ("name", "ch", "dataset", "row", "book's result", "what")
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    out("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    out("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip())
     for row in rows:
-        out("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        out("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
     out("row: book = the book's cell as printed, variant = its settings changed on purpose; "
         "≠ = run on other data than the book's (see the experiment's data_differs)")
     return 0

@@ -19,7 +19,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--epochs", type=positive_int, help="number of epochs (default: the experiment's)")
     p.add_argument("--batch-size", type=positive_int, help="minibatch size (default: the experiment's)")
     p.add_argument("--lr", type=positive_float, help="learning rate (default: the experiment's)")
-    p.add_argument("--seed", type=non_negative_int, help="random seed for split, init and shuffling (default: the experiment's, else 1234)")
+    p.add_argument("--seed", type=non_negative_int,
+                   help="random seed for split, init and shuffling (default: the experiment's, else 1234)")
     p.add_argument("--report", type=non_negative_int, help="print a report every N epochs")
     p.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
     p.add_argument("--out", help="output folder (default: runs/NAME)")

@@ -109,7 +109,8 @@ def _unknown(keys, known, where, source):
 
 
 def _expect(value, types, path, source, what):
-    if not isinstance(value, types) or isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+    type_tuple = types if isinstance(types, tuple) else (types,)
+    if not isinstance(value, types) or isinstance(value, bool) and bool not in type_tuple:
         raise ExperimentError(f"{source}: {path}: must be {what}, got {value!r}")
     return value
 
@@ -438,4 +439,5 @@ def find_experiment(name_or_path) -> Experiment:
         return experiments[text]
     close = difflib.get_close_matches(text, list(experiments), n=3)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    raise ExperimentError(f"no experiment named {text!r}.{hint} 'alzza list' shows them all; a path to a .yaml file runs your own.")
+    raise ExperimentError(f"no experiment named {text!r}.{hint} 'alzza list' shows them all; "
+                          "a path to a .yaml file runs your own.")

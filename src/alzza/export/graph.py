@@ -26,7 +26,8 @@ def onnx_modules():
         import onnx
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:
-        raise ExportError("ONNX export needs the onnx package: pip install 'alzza[onnx]' (or pip install onnx)") from None
+        raise ExportError("ONNX export needs the onnx package: pip install 'alzza[onnx]' "
+                          "(or pip install onnx)") from None
     return onnx, helper, numpy_helper, TensorProto
 
 
@@ -48,7 +49,7 @@ class Value:
         """Rank of the tensor in the graph (batch axis included)."""
         return 1 + len(self.shape)
 
-    def like(self, name: str, shape=None) -> "Value":
+    def like(self, name: str, shape=None) -> Value:
         """The same kind of value (sequence or not, same lengths) under a new name and shape."""
         return Value(name, tuple(self.shape if shape is None else shape), self.seq, self.lengths)
 

@@ -22,7 +22,7 @@ output the graph equals (used by the tests and stated in the graph's metadata).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

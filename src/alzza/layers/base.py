@@ -128,15 +128,15 @@ class Layer:
         return [self.type_name] + ([options] if options else []) + [c.to_spec() for c in self.spec_children()]
 
     # --- structure ----------------------------------------------------------------
-    def children(self) -> list["Layer"]:
+    def children(self) -> list[Layer]:
         """Sub-layers, all of them (composites override): walked for parameters."""
         return []
 
-    def spec_children(self) -> list["Layer"]:
+    def spec_children(self) -> list[Layer]:
         """The children a spec writes (a loop writes one child, not its copies)."""
         return self.children()
 
-    def named_children(self) -> list[tuple[str, "Layer"]]:
+    def named_children(self) -> list[tuple[str, Layer]]:
         """(name, child) pairs: a child's path is ``<this path>.<name>``."""
         return [(f"children[{i}]", child) for i, child in enumerate(self.children())]
 

@@ -74,7 +74,7 @@ def _names(layers) -> list[str]:
 
 
 def _shape_list(names, shapes) -> str:
-    return ", ".join(f"{name} {tuple(shape)}" for name, shape in zip(names, shapes))
+    return ", ".join(f"{name} {tuple(shape)}" for name, shape in zip(names, shapes, strict=False))
 
 
 class _Branching(Layer):
@@ -137,7 +137,7 @@ class Parallel(_Branching):
     def backward(self, dy):
         parts = []
         start = 0
-        for branch, chn in zip(self.branches, self.channels):
+        for branch, chn in zip(self.branches, self.channels, strict=False):
             parts.append(branch.backward(dy[..., start:start + chn]))
             start += chn
         return _sum_grads(parts) if self._needs_input_grad else None
@@ -287,7 +287,7 @@ class Add(_Branching):
                 dy = self.activation.backward(dy, self._act_y)
             else:
                 dy = self.bn.backward(dy)
-        parts = [branch.backward(_fold(dy, chn)) for branch, chn in zip(self.branches, self.channels)]
+        parts = [branch.backward(_fold(dy, chn)) for branch, chn in zip(self.branches, self.channels, strict=False)]
         if not self._needs_input_grad:
             return None
         if self.use_x:

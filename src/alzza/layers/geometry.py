@@ -49,7 +49,7 @@ def spatial_output(layer: Layer, hw, ksize, stride, padding, rule="book"):
         return (output_size(hw[0], ksize[0], stride[0], padding, rule),
                 output_size(hw[1], ksize[1], stride[1], padding, rule))
     except ValueError:
-        what = (f"with VALID padding" if padding == "VALID" and (hw[0] < ksize[0] or hw[1] < ksize[1])
+        what = ("with VALID padding" if padding == "VALID" and (hw[0] < ksize[0] or hw[1] < ksize[1])
                 else f"with stride {stride[0]}x{stride[1]} (make the input larger or the stride smaller)")
         raise SpecError(layer.path, f"{layer.type_name!r}: a {ksize[0]}x{ksize[1]} window does not fit the "
                                     f"{hw[0]}x{hw[1]} input {what}") from None

@@ -35,7 +35,7 @@ class Initializer:
         self.std = float(std)
 
     @classmethod
-    def from_spec(cls, spec) -> "Initializer":
+    def from_spec(cls, spec) -> Initializer:
         """``None`` → default; ``'he'``; ``{'scheme': 'normal', 'std': 0.003}``; an Initializer as is."""
         if isinstance(spec, Initializer):
             return spec

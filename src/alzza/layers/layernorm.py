@@ -69,7 +69,8 @@ class LayerNorm(Layer):
         rows = data.reshape(-1, shape[-1])
         real = None   # the rows of real steps, when some steps are padding
         if lengths is not None and len(lengths) and int(lengths.min()) < shape[1]:
-            real = np.flatnonzero(np.repeat(length_mask(lengths, shape[1]).ravel(), rows.shape[0] // (shape[0] * shape[1])))
+            per_step = rows.shape[0] // (shape[0] * shape[1])
+            real = np.flatnonzero(np.repeat(length_mask(lengths, shape[1]).ravel(), per_step))
             rows = rows[real]
         mean = rows.mean(axis=1, keepdims=True)
         centred = rows - mean

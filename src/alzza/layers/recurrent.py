@@ -274,7 +274,8 @@ class RNN(RecurrentBase):
     """
 
     gates = 1
-    OPTIONS: dict = dict(RecurrentBase.OPTIONS, actfunc=Option((str,), "relu", tuple(ACTIVATIONS), "activation f of the cell"))
+    OPTIONS: dict = dict(RecurrentBase.OPTIONS,
+                         actfunc=Option((str,), "relu", tuple(ACTIVATIONS), "activation f of the cell"))
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
                  actfunc: str = "relu"):
@@ -352,7 +353,8 @@ class LSTM(RecurrentBase):
     """
 
     gates = 4
-    OPTIONS: dict = dict(RecurrentBase.OPTIONS, use_state=Option((bool,), False, doc="emit the cell state c instead of h"))
+    OPTIONS: dict = dict(RecurrentBase.OPTIONS,
+                         use_state=Option((bool,), False, doc="emit the cell state c instead of h"))
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
                  use_state: bool = False):

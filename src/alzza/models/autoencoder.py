@@ -258,7 +258,7 @@ class Autoencoder(FamilyModel):
             captions, colors = estimate_captions(dataset, self.head, estimate, y)
             recon = self.reconstruct(x)
             originals, copies = to_images(x), to_images(recon)
-            images = np.stack([img for pair in zip(originals, copies) for img in pair])
+            images = np.stack([img for pair in zip(originals, copies, strict=False) for img in pair])
             all_captions = [c for cap in captions for c in (f"original\n{cap}", "reconstruction")]
             all_colors = [c for col in colors for c in (col, "black")]
             fig = image_grid(images, all_captions, columns=2, colors=all_colors,
@@ -307,7 +307,7 @@ class Autoencoder(FamilyModel):
             query_x, labels = x[pick], y[pick]
         matches = self.hash_index.search(self.encode(query_x), max_rank)
         for i, m in enumerate(matches[:show_cnt]):
-            ranked = ", ".join(f"#{k} ({d:.3f})" for k, d in zip(m.indices, m.distances))
+            ranked = ", ".join(f"#{k} ({d:.3f})" for k, d in zip(m.indices, m.distances, strict=False))
             self.printer(f"query {i}: bucket {m.bits} holds {m.bucket_size}; nearest: {ranked or 'none'}")
         if path is not None or show_cnt:
             from ..viz.hashing import hash_search_figure

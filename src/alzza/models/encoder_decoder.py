@@ -211,7 +211,8 @@ class EncoderDecoder(FamilyModel):
             captions, colors = estimate_captions(dataset, chain.head, estimate, y)
             if mode == "both" and self.code_is_target and hasattr(dataset, "describe_encoder_output"):
                 middle = self.encode(x)
-                captions = [f"{c}\nencoder: {dataset.describe_encoder_output(m)}" for c, m in zip(captions, middle)]
+                captions = [f"{c}\nencoder: {dataset.describe_encoder_output(m)}"
+                            for c, m in zip(captions, middle, strict=False)]
             fig = image_grid(to_images(x), captions, colors=colors,
                              title=f"{self.name}: {len(y)} validation examples ({mode})", path=path, show=True)
             self.last_figure = fig

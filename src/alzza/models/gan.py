@@ -226,7 +226,7 @@ class GanReport(ReportPrinter):
     def epoch_line(self, run, logs, since_last):
         gan = run.model
         if gan._running:
-            d_loss, g_loss, d_acc, g_acc = (float(np.mean(col)) for col in zip(*gan._running))
+            d_loss, g_loss, d_acc, g_acc = (float(np.mean(col)) for col in zip(*gan._running, strict=False))
             gan._running = []
         else:
             (d_acc, g_acc), d_loss, g_loss = logs["accuracy"], float("nan"), float("nan")

@@ -63,7 +63,7 @@ def validation_spread(result: dict | None):
     if all(isinstance(v, (int, float)) for v in tail):
         return min(tail), max(tail), len(tail)
     if all(isinstance(v, (list, tuple)) for v in tail) and len({len(v) for v in tail}) == 1:
-        columns = [[c for c in col if isinstance(c, (int, float))] for col in zip(*tail)]
+        columns = [[c for c in col if isinstance(c, (int, float))] for col in zip(*tail, strict=False)]
         if all(columns):
             return [min(c) for c in columns], [max(c) for c in columns], len(tail)
     return None
@@ -85,8 +85,8 @@ def evidence(row: Row) -> list[str]:
         low, high = spread
         lows, highs, books = ((low, high, comparison.book) if isinstance(low, list)
                               else ([low], [high], [comparison.book]))
-        inside = all(a - 1e-9 <= b <= c + 1e-9 for a, b, c in zip(lows, books, highs))
-        wide = any(c - a > 2 * BAND for a, c in zip(lows, highs))
+        inside = all(a - 1e-9 <= b <= c + 1e-9 for a, b, c in zip(lows, books, highs, strict=False))
+        wide = any(c - a > 2 * BAND for a, c in zip(lows, highs, strict=False))
         count = sum(m.get(comparison.key) is not None for _, m in row.seed_metrics)
         found.append(f"seed spread of {comparison.key}: ours over {count} seeds is {range_text(spread)}, the book's "
                      f"{_figure(comparison.book)} lies {'inside' if inside else 'outside'} it"
@@ -95,7 +95,7 @@ def evidence(row: Row) -> list[str]:
     if spread:
         low, high, epochs = spread
         lows, highs = (low, high) if isinstance(low, list) else ([low], [high])
-        if any(b - a > BAND for a, b in zip(lows, highs)):
+        if any(b - a > BAND for a, b in zip(lows, highs, strict=False)):
             found.append(f"one run is noisy: our accuracy on the validation sample moved over "
                          f"{range_text((low, high))} in the last {epochs} epochs")
     return found

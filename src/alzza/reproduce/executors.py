@@ -135,7 +135,7 @@ def run_on_dask(tasks: list[Task], client, progress_factory, on_outcome, deadlin
         pending = dict(futures)
         while pending:
             if STOP.is_set():  # interrupted: what a worker has not finished is cancelled
-                for key, (future, task) in list(pending.items()):
+                for _key, (future, task) in list(pending.items()):
                     future.cancel()
                     on_outcome(task, not_started(task, "the session was interrupted first")
                                if task.name not in progress.running else

@@ -87,7 +87,7 @@ class Row:
         if len(values) < 2:
             return None
         if all(isinstance(v, (list, tuple)) for v in values) and len({len(v) for v in values}) == 1:
-            return [min(col) for col in zip(*values)], [max(col) for col in zip(*values)]
+            return [min(col) for col in zip(*values, strict=False)], [max(col) for col in zip(*values, strict=False)]
         if any(isinstance(v, (list, tuple)) for v in values):
             return None
         return min(values), max(values)
@@ -120,7 +120,7 @@ def _difference(ours, book):
     if isinstance(ours, (list, tuple)) and isinstance(book, (list, tuple)):
         if len(ours) != len(book):
             return None
-        return [float(o) - float(b) for o, b in zip(ours, book)]
+        return [float(o) - float(b) for o, b in zip(ours, book, strict=False)]
     if isinstance(ours, (list, tuple)) or isinstance(book, (list, tuple)):
         return None
     return float(ours) - float(book)
@@ -315,7 +315,7 @@ def range_text(spread) -> str:
     """'0.412–0.470', or one range per head: '0.85–0.90 / 0.20–0.25'."""
     low, high = spread
     if isinstance(low, list):
-        return " / ".join(f"{a:.3f}–{b:.3f}" for a, b in zip(low, high))
+        return " / ".join(f"{a:.3f}–{b:.3f}" for a, b in zip(low, high, strict=False))
     return f"{low:.3f}–{high:.3f}"
 
 
@@ -348,7 +348,7 @@ class Summary:
     faster: int
 
     @classmethod
-    def of(cls, rows: list[Row]) -> "Summary":
+    def of(cls, rows: list[Row]) -> Summary:
         done = [r for r in rows if r.status == "done"]
         compared = [r for r in done if r.within is not None]
         timed = [r for r in done if r.faster is not None]

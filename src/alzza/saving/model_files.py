@@ -140,7 +140,8 @@ def load_model(path, dataset=None, printer=print):
         raise ModelFileError(f"{path} has no alzza description ('{META_KEY}'); it was not written by alzza's save()")
     meta = _parse_description(arrays.pop(META_KEY), path)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not an alzza model file (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelFileError(f"{path}: not an alzza model file (format {found!r})")
     if meta.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(f"{path}: model file format {meta.get('format_version')} is not supported "
                              f"(this alzza reads format {FORMAT_VERSION})")
@@ -176,7 +177,7 @@ def load_model(path, dataset=None, printer=print):
 
     for slot in model.slots:
         slot.value[...] = take(f"param:{slot.name}", slot.value.shape, slot.value.dtype)
-    for name, layer, key, value in _state_entries(model):
+    for name, _layer, _key, value in _state_entries(model):
         value[...] = take(f"state:{name}", value.shape, value.dtype)
     optim = {name[len("optim:"):]: arrays.pop(name) for name in list(arrays) if name.startswith("optim:")}
     for name, value in optim.items():

@@ -229,7 +229,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, run, logs):
         if self.restore_best and self._best_weights is not None and self.best_epoch != run.epoch:
-            for target, saved in zip(weight_arrays(run.model), self._best_weights):
+            for target, saved in zip(weight_arrays(run.model), self._best_weights, strict=False):
                 target[...] = saved
             run.restored_epoch = self.best_epoch
             run.printer(f"Model {run.model.name}: weights restored from epoch {self.best_epoch} "
@@ -312,7 +312,8 @@ def read_checkpoint(folder) -> dict:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except RecursionError:
-        raise TrainingError(f"{path} is not a readable checkpoint (it nests too deeply); start the run afresh") from None
+        raise TrainingError(f"{path} is not a readable checkpoint (it nests too deeply); "
+                            "start the run afresh") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, or too many digits
         raise TrainingError(f"{path} is not a readable checkpoint ({exc}); start the run afresh") from None
     if not isinstance(record, dict) or record.get("format") != "alzza-checkpoint" or "epoch" not in record:

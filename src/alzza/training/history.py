@@ -77,7 +77,7 @@ class History:
         })
 
     @classmethod
-    def from_dict(cls, data: dict) -> "History":
+    def from_dict(cls, data: dict) -> History:
         def tuples(values):
             return [tuple(v) if isinstance(v, list) else v for v in values]
 

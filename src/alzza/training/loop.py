@@ -46,7 +46,7 @@ STOP_COMPLETED = "completed"
 
 def _mean_accuracy(values):
     if values and isinstance(values[0], tuple):
-        return tuple(sum(col) / len(col) for col in zip(*values))
+        return tuple(sum(col) / len(col) for col in zip(*values, strict=False))
     return sum(values) / len(values) if values else float("nan")
 
 
@@ -191,7 +191,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         first = int(resume["epoch"]) + 1
         validate_rng_state = resume.get("validate_rng") or validate_rng_state
         saved = resume.get("callbacks") or []
-        for callback, state in zip(chain, saved):
+        for callback, state in zip(chain, saved, strict=False):
             if state is not None and hasattr(callback, "load_state"):
                 callback.load_state(state)
         if resume.get("rng"):

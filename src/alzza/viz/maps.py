@@ -118,7 +118,7 @@ def show_maps(model, x, path=None, *, examples: int = 3, max_channels: int = MAX
     grid = fig.add_gridspec(rows, columns, hspace=0.4, wspace=0.1, left=0.15 / width, right=1 - 0.15 / width,
                             bottom=0.1 / height, top=1 - 0.5 / height)
     offset = 1 if has_input else 0
-    for block, ((index, layer), channels) in enumerate(zip(convs, shown)):
+    for block, ((index, layer), channels) in enumerate(zip(convs, shown, strict=False)):
         top = block * (1 + count)
         kh, kw = layer.ksize
         kernels = kernel_pictures(layer.params["k"])[:channels]

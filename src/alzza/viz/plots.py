@@ -12,7 +12,7 @@ from matplotlib.ticker import MaxNLocator
 def _series(values):
     """Split a list of per-head tuples into one list per head; plain floats → one list."""
     if values and isinstance(values[0], (tuple, list)):
-        return [list(col) for col in zip(*values)]
+        return [list(col) for col in zip(*values, strict=False)]
     return [list(values)]
 
 
@@ -50,7 +50,7 @@ def _plot_stage(ax_loss, ax_acc, history, head_names, stage_title=""):
     ax_loss.grid(alpha=0.3)
     train, valid = _series(history.train_accuracy), _series(history.validate_accuracy)
     names = _series_names(history, head_names, len(train))
-    for i, (tr, va) in enumerate(zip(train, valid)):
+    for i, (tr, va) in enumerate(zip(train, valid, strict=False)):
         ax_acc.plot(epochs, tr, marker="o", ms=3, label="train" + names[i], color=f"C{2 * i}")
         ax_acc.plot(epochs, va, marker="s", ms=3, ls="--", label="validation" + names[i], color=f"C{2 * i + 1}")
     label = getattr(history, "accuracy_label", "accuracy") or "accuracy"
@@ -76,7 +76,7 @@ def training_curves(history, title: str = "", head_names=None, path=None) -> Fig
     rows = max(1, len(histories))
     fig = Figure(figsize=(10, 3.6 * rows + 0.4), dpi=100)
     axes = fig.subplots(rows, 2, squeeze=False)
-    for (ax_loss, ax_acc), stage in zip(axes, histories):
+    for (ax_loss, ax_acc), stage in zip(axes, histories, strict=False):
         stage_title = f"{stage.stage}: " if len(histories) > 1 else ""
         _plot_stage(ax_loss, ax_acc, stage, head_names, stage_title)
     if title:

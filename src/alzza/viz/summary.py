@@ -56,13 +56,14 @@ def summary_text(model) -> str:
         visit(layer, 0)
     headers = ("layer", "type", "input -> output", "params")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False))
     sep = "-" * len(line)
     mode = mode_text(model)
     out = [f"Model {model.name}: input {_shape(model.input_shape)}, output {_shape(model.output_shape)}, mode {mode}",
            sep, line, sep]
     for r in rows:
-        out.append("  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]), r[3].rjust(widths[3])]))
+        cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]), r[3].rjust(widths[3])]
+        out.append("  ".join(cells))
     out.append(sep)
     out.append(f"Total parameters: {model.parameter_count():,}")
     return "\n".join(out)

@@ -84,10 +84,11 @@ def estimate_lines(dataset, head, x, estimate, y) -> list[str]:
         elif head.mode == "binary":
             est_yes, ans_yes = est[0] > 0.5, ans[0] > 0.5
             mark = "O" if est_yes == ans_yes else "X"
-            text = f"estimate {est[0]:.3f} ({'yes' if est_yes else 'no'}) : answer {'yes' if ans_yes else 'no'} => {mark}"
+            est_word, ans_word = ("yes" if est_yes else "no"), ("yes" if ans_yes else "no")
+            text = f"estimate {est[0]:.3f} ({est_word}) : answer {ans_word} => {mark}"
         elif head.mode == "multi-select":
             parts = []
-            for g, (lo, hi) in enumerate(zip(head.bounds[:-1], head.bounds[1:])):
+            for g, (lo, hi) in enumerate(zip(head.bounds[:-1], head.bounds[1:], strict=False)):
                 group_names = names[g] if names else None
                 parts.append(_select_text(est[lo:hi], ans[lo:hi], group_names))
             text = " | ".join(parts)

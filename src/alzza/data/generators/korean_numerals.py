@@ -50,7 +50,7 @@ def read_korean(number: int) -> list[str]:
     if number == 0:
         return [DIGITS[0]]
     symbols: list[str] = []
-    for place, unit in zip(PLACES, (1000, 100, 10)):
+    for place, unit in zip(PLACES, (1000, 100, 10), strict=False):
         digit = number // unit % 10
         if digit == 0:
             continue  # a zero digit is silent, place word and all

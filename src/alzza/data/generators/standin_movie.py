@@ -105,7 +105,7 @@ def _choose(photos: list[Path], shots: int, seed: int):
 def render_standin_frames(photos: list[Path], shots: int, shot_frames: int, size, seed: int = STANDIN_SEED):
     """Yield the stand-in's frames (uint8 (h, w, 3)) shot after shot."""
     chosen, motions = _choose(photos, shots, seed)
-    for path, motion in zip(chosen, motions):
+    for path, motion in zip(chosen, motions, strict=False):
         try:
             with Image.open(path) as image:
                 photo = image.convert("RGB")

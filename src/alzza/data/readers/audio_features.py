@@ -109,7 +109,7 @@ class AudioFeatures:
         bands = self.frames.shape[1]
         data = np.zeros((len(lengths), steps, bands), dtype=np.float32)
         # one contiguous block copy per recording (faster than a fancy-indexed scatter)
-        for i, (start, length) in enumerate(zip(self.offsets.tolist(), lengths.tolist())):
+        for i, (start, length) in enumerate(zip(self.offsets.tolist(), lengths.tolist(), strict=False)):
             data[i, :length] = self.frames[start:start + length]
         return Sequences(data, lengths)
 
@@ -183,7 +183,7 @@ def _from_arrays(stored: dict, files: list[Path], folder: Path, bands: int) -> A
     paths = [str(p) for p in stored["paths"]]
     wanted = {_relative(f, folder): i for i, f in enumerate(files)}
     skipped = list(zip((str(p) for p in stored["skipped_paths"]),
-                       (str(r) for r in stored["skipped_reasons"])))
+                       (str(r) for r in stored["skipped_reasons"]), strict=False))
     if (frames.ndim != 2 or frames.shape[1] != bands or frames.dtype != np.float32
             or lengths.ndim != 1 or len(lengths) != len(paths) or np.any(lengths < 1)
             or int(lengths.sum()) != len(frames) or len(paths) + len(skipped) != len(files)

@@ -128,7 +128,7 @@ def _read(path: Path, reader, converters: dict, expected_columns: int | None,
                 f"{path}: data row {row_number} (line {line}) has {len(fields)} values; "
                 f"{expected} {width} columns ({', '.join(header)})")
         row = []
-        for name, parse, text in zip(header, parsers, fields):
+        for name, parse, text in zip(header, parsers, fields, strict=False):
             text = text.strip()
             try:
                 value = float(parse(text))

@@ -274,7 +274,7 @@ def _from_arrays(
         labels=labels,
         class_names=list(class_names),
         paths=[str(p) for p in paths],
-        skipped=[(str(p), str(r)) for p, r in zip(stored["skipped_paths"], stored["skipped_reasons"])],
+        skipped=[(str(p), str(r)) for p, r in zip(stored["skipped_paths"], stored["skipped_reasons"], strict=False)],
         from_cache=True,
     )
 

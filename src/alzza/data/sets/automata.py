@@ -127,7 +127,9 @@ def _check_count(value) -> str | None:
 
 
 def _check_lengths(value) -> str | None:
-    return None if value in grammar.LENGTH_CHOICES else f"must be one of {', '.join(grammar.LENGTH_CHOICES)}, got {value!r}"
+    if value in grammar.LENGTH_CHOICES:
+        return None
+    return f"must be one of {', '.join(grammar.LENGTH_CHOICES)}, got {value!r}"
 
 
 OPTIONS = {

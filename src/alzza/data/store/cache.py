@@ -141,7 +141,7 @@ def cache_key(
         stat = os.stat(path)
         relative = path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, base)
         relative = relative.replace(os.sep, "/")
-        digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\0{file_digest(path)}\n".encode("utf-8"))
+        digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\0{file_digest(path)}\n".encode())
     return f"{kind}-{digest.hexdigest()}"
 
 
@@ -167,7 +167,7 @@ def arrays_checksum(arrays: Mapping[str, np.ndarray]) -> str:
     digest = hashlib.blake2b(digest_size=16)
     for name in sorted(arrays):
         value = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}\0{value.dtype.str}\0{value.shape}\0".encode("utf-8"))
+        digest.update(f"{name}\0{value.dtype.str}\0{value.shape}\0".encode())
         digest.update(value.view(np.uint8).reshape(-1) if value.size else b"")
     return digest.hexdigest()
 
