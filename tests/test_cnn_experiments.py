@@ -95,14 +95,18 @@ def test_chapter_7_and_8_experiments_are_shipped_with_book_figures(shipped):
     assert shipped["office31-cnn-relu"].book == {"accuracy": [0.896, 0.541], "train_seconds": 465}
     sigmoid = shipped["office31-cnn-sigmoid"].layers
     assert [spec[1].get("actfunc") for spec in sigmoid if spec[0] == "conv"] == ["sigmoid"] * 3
-    # the chapter 8 CNNs are the chapter 7 CNN with a regulariser after each pooling
+    # the chapter 8 CNNs are the chapter 7 CNN with a regulariser: dropout after each pooling
+    # (cnn_reg_test#6), noise and batch_normal before each conv, the first on the raw input (#7, #8)
     base = shipped["flowers-cnn-plain"].layers
     assert base == shipped["flowers-cnn-3-6-12-24"].layers
     for reg, kind in (("dropout", "dropout"), ("noise", "noise"), ("batchnorm", "batch_normal")):
         layers = shipped[f"flowers-cnn-{reg}"].layers
         assert [s for s in layers if s[0] != kind] == base
-        after = [layers[i - 1][0] for i, s in enumerate(layers) if s[0] == kind]
-        assert after == ["max", "max", "avg"]
+        if kind == "dropout":
+            assert [layers[i - 1][0] for i, s in enumerate(layers) if s[0] == kind] == ["max", "max", "avg"]
+        else:
+            assert [layers[i + 1][0] for i, s in enumerate(layers) if s[0] == kind] == ["conv"] * 3
+            assert layers[0][0] == kind
         assert shipped[f"office31-cnn-{reg}"].layers == layers
 
 

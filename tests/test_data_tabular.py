@@ -415,8 +415,8 @@ def test_unknown_dataset_name_lists_known_names():
 
 
 @pytest.mark.parametrize("spec, path, words", [
-    ({"name": "pulsar", "balance": True}, "dataset.balance", ["balanced, standardize"]),
-    ({"name": "steel", "balanced": True}, "dataset.balanced", ["known options: standardize"]),
+    ({"name": "pulsar", "balance": True}, "dataset.balance", ["balanced, split, split_multiple, standardize"]),
+    ({"name": "steel", "balanced": True}, "dataset.balanced", ["known options: split, split_multiple, standardize"]),
     ({"name": "pulsar", "balanced": "yes"}, "dataset.balanced", ["true or false", "'yes'"]),
     ({"name": "pulsar", "balanced": 1}, "dataset.balanced", ["true or false"]),
     ({"name": "abalone", "standardize": None}, "dataset.standardize", ["true or false"]),

@@ -34,7 +34,8 @@ def kinds(name):
         ("epoch", rf"    Epoch \d+: cost={N}, accuracy={ACC}/{ACC} {SECS}"),
         ("gan epoch", rf"    Epoch \d+: cost={N}/{N} acc={N}/{N} {SECS}"),
         ("ended", rf"Model {m} train ended in \d+ secs:"),
-        ("test", rf"Model {m} test report: accuracy = {ACC}, \(\d+ secs\)"),
+        # chapter 14's test line names the data set (mnist_eng / mnist_kor), the others the model
+        ("test", rf"Model (?:{m}|mnist_eng|mnist_kor) test report: accuracy = {ACC}, \(\d+ secs\)"),
         ("gan test", rf"Model {m} test report: accuracy = {N}/{N}, \(\d+ secs\)"),
         ("blank", r""),
         ("visualization", rf"Model {m} Visualization"),
@@ -187,6 +188,8 @@ def test_the_books_encoder_decoder_cell_prints_its_forms(data_dir, tmp_path, mon
                    "encdec_eng2_3.exec_3_steps(epoch_count=1, report=1)\n", data_dir, tmp_path, monkeypatch, capsys)
     assert book_shapes("encdec_eng2_3", out) == ["started", "epoch", "ended"] * 3 + ["test", "blank",
                                                                                     "visualization"] + ["caption"] * 3
+    # encoder_decoder_test#5: "Model mnist_eng test report: accuracy = ..." (the data set's name)
+    assert re.search(r"^Model mnist_eng test report: accuracy = ", out, re.M)
 
 
 def test_the_books_gan_cell_prints_its_forms(data_dir, tmp_path, monkeypatch, capsys):

@@ -56,7 +56,7 @@ def test_the_shipped_data_sets_are_registered_by_decorator_with_their_options():
     assert DATASETS["abalone"] is AbaloneDataset and AbaloneDataset.dataset_name == "abalone"
     assert DATASETS["automata"] is make_automata and make_automata.dataset_name == "automata"
     entry = dataset_entry("pulsar")
-    assert sorted(entry.options) == ["balanced", "standardize"]
+    assert sorted(entry.options) == ["balanced", "split", "split_multiple", "standardize"]
     assert all(isinstance(option, Option) for option in entry.options.values())
     assert entry.summary.startswith("pulsar_stars.csv")
     assert dataset_entry("automata").options["train_count"].default == 10000

@@ -11,9 +11,12 @@ own), and the trained parameters are written into it, as ``%run`` would.
 
 Each run is one :class:`alzza.Model` — no hidden layer unless :func:`set_hidden` says
 so, SGD, weights ~ N(0, RND_STD), chapter 1's relative regression accuracy for abalone
-— trained with alzza's loop and reported in the book's forms: ``Epoch n: loss=...,
-accuracy=train/validate`` (chapter 2's pulsar: ``result=accuracy,precision,recall,f1``
-on the test split), then ``Final Test: final accuracy = ...``. Once :func:`set_hidden`
+— trained with alzza's loop on the split of chapters 1–4 (``int(n * 0.8) // mb_size *
+mb_size`` examples to train, the rest to test, each epoch's figure on the test split:
+abalone 3,340 / 837) and reported in the book's forms: ``Epoch n: loss=...,
+accuracy=train/test``, then ``Final Test: final accuracy = ...``. Chapter 2's extended
+code (``%run pulsar_ext.ipynb`` in the book: ``from alzza.book.pulsar_ext import *``
+here) reports ``result=accuracy,precision,recall,f1`` on the test split instead. Once :func:`set_hidden`
 was called (chapter 4), each run first says how many hidden layers it has.
 """
 
@@ -76,6 +79,8 @@ def _result(metrics) -> str:
 
 
 def _exec(spec, epoch_count, mb_size, report, caller, head=None, result_form=False):
+    spec = {"name": spec} if isinstance(spec, str) else dict(spec)
+    spec.update(split="80/20", split_multiple=int(mb_size))  # chapters 1–4: 80 % train, the rest test
     hidden = _hidden(caller)
     sentence = _hidden_sentence(hidden)
     if sentence:
@@ -109,10 +114,18 @@ def abalone_exec(epoch_count=10, mb_size=10, report=1):
 
 
 def pulsar_exec(epoch_count=10, mb_size=10, report=1, adjust_ratio=False):
-    """Chapter 2: pulsar or not (binary); ``adjust_ratio`` oversamples the pulsars to balance
-    the classes. Reports ``result=accuracy,precision,recall,f1`` as chapter 2's final code."""
+    """Chapter 2 (``pulsar.ipynb``): pulsar or not (binary), reported as ``accuracy=train/test``
+    and ``final accuracy``; ``adjust_ratio`` oversamples the pulsars to balance the classes."""
     _exec({"name": "pulsar", "balanced": bool(adjust_ratio)}, epoch_count, mb_size, report,
-          sys._getframe(1).f_globals, result_form=True)
+          sys._getframe(1).f_globals)
+
+
+def pulsar_ext_exec(epoch_count=10, mb_size=10, report=1, adjust_ratio=False, caller=None):
+    """Chapter 2's extended code (``pulsar_ext.ipynb``): the same run reported as
+    ``result=accuracy,precision,recall,f1`` on the test split (:mod:`alzza.book.pulsar_ext`
+    names it ``pulsar_exec``)."""
+    _exec({"name": "pulsar", "balanced": bool(adjust_ratio)}, epoch_count, mb_size, report,
+          caller if caller is not None else sys._getframe(1).f_globals, result_form=True)
 
 
 def steel_exec(epoch_count=10, mb_size=10, report=1):

@@ -101,9 +101,19 @@ class Autoencoder(BookMethods, AutoencoderForms, _Autoencoder):
         return super().semantic_hashing_search(query_x, show_cnt, max_rank, path or figure_path(self, "hashing"))
 
 
+#: the names the book's chapter 14 data sets give themselves (its test line names the data set)
+BOOK_DATASET_NAMES = (("mnist-eng", "mnist_eng"), ("mnist-kor", "mnist_kor"))
+
+
+def book_dataset_name(dataset) -> str:
+    """``mnist_eng`` / ``mnist_kor`` for alzza's mnist-eng / mnist-kor… data sets, else the data set's name."""
+    name = str(getattr(dataset, "name", ""))
+    return next((book for prefix, book in BOOK_DATASET_NAMES if name.startswith(prefix)), name)
+
+
 class EncoderDecoder(BookMethods, EncoderDecoderForms, _EncoderDecoder):
-    """Chapter 14: ``EncoderDecoder(name, dataset, {'encoder': ..., 'decoder': ...})`` with
-    ``exec_1_step`` … ``exec_3_steps``."""
+    """Chapter 14: ``EncoderDecoder(name, dataset, {'encoder': ..., 'decoder': ...})`` with ``exec_1_step`` …
+    ``exec_3_steps``."""
 
     def __init__(self, name, dataset, hconfigs, show_maps=False, l2_decay=0, l1_decay=0, dump_structure=False,
                  encoder_output=None, **options):
@@ -117,6 +127,8 @@ class EncoderDecoder(BookMethods, EncoderDecoderForms, _EncoderDecoder):
         decoder, _ = book_part(hconfigs.get("decoder"), dataset.output_shape[1:])
         super().__init__(dataset, encoder, decoder, name=name, l2_decay=l2_decay, l1_decay=l1_decay,
                          encoder_output=encoder_output, **_options(options))
+        if isinstance(self.printer, BookPrinter):  # the book's test line: "Model mnist_eng test report: ..."
+            self.printer.test_name = book_dataset_name(dataset)
         _done(self, dump_structure)
 
 

@@ -60,9 +60,11 @@ class BookPrinter:
     unchanged.
     """
 
-    def __init__(self, style: str = "model", out=print):
+    def __init__(self, style: str = "model", out=print, test_name: str | None = None):
         self.style = style
         self.out = out
+        #: the name the test line gives instead of the model's (chapter 14 names the data set: mnist_eng)
+        self.test_name = test_name
         #: "train", or "autoencode" while chapter 13's autoencode runs (its ended line says so)
         self.phase = "train"
 
@@ -89,6 +91,7 @@ class BookPrinter:
             test = TEST.match(text)
             if test:  # the accuracy only (the book's line), and the time where alzza measured it
                 name, acc, rest = test.groups()
+                name = self.test_name or name
                 secs = SECS.search(rest)
                 text = f"Model {name} test report: accuracy = {acc}" + (f", ({secs.group(1)} secs)" if secs else "")
                 if self.style == "model":  # the book's test line ends in "\n" inside its print: a blank line
@@ -140,12 +143,12 @@ def sequence_lines(dataset, head, x, estimate, y, codes=None) -> list[str] | Non
     est, ans = _data(estimate), _data(y)
     if name.startswith(("urban", "fsdd")) and head.mode == "select":
         lines = []
-        for e, a in zip(est.argmax(axis=-1), ans.argmax(axis=-1), strict=False):
+        for e, a in zip(est.argmax(axis=-1), ans.argmax(axis=-1), strict=True):
             lines.append(f"{_name(names, e)}: correct" if e == a else f"{_name(names, e)}: wrong({_name(names, a)})")
         return lines
     if name.startswith("videoshot") and head.mode == "seqbinary":
         lines = []
-        for e, a in zip(est.reshape(len(est), est.shape[1], -1), ans.reshape(len(ans), ans.shape[1], -1), strict=False):
+        for e, a in zip(est.reshape(len(est), est.shape[1], -1), ans.reshape(len(ans), ans.shape[1], -1), strict=True):
             lines.append("Est: " + ",".join(f"{v:4.2f}" for v in e[1:, 0]))
             lines.append("Ans: " + ",".join(f"{v:4.2f}" for v in a[1:, 0]))
         return lines
@@ -183,7 +186,7 @@ def estimate_lines(dataset, head, x, estimate, y) -> list[str] | None:
     lines: list[str] = []
     if head.mode == "multi-select":
         heads = getattr(dataset, "head_names", None) or [f"head {g}" for g in range(len(head.bounds) - 1)]
-        for g, (lo, hi) in enumerate(zip(head.bounds[:-1], head.bounds[1:], strict=False)):
+        for g, (lo, hi) in enumerate(zip(head.bounds[:-1], head.bounds[1:], strict=True)):
             lines.append(SECTION_TITLES.get(heads[g], f"[ {heads[g]} ]"))
             group = names[g] if names else None
             lines += [_select(estimate[i][lo:hi], np.asarray(y[i])[lo:hi], group) for i in range(len(x))]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
 from .argtypes import positive_float as _positive_float, positive_int as _positive_int
 
 EPILOG = """\
@@ -12,7 +14,10 @@ examples:
   alzza reproduce pulsar-slp my.yaml --out runs/mine     named experiments and your own file
   alzza reproduce --all --scheduler tcp://10.0.0.5:8786  every experiment on a Dask cluster
   alzza reproduce --all --report-only                    rebuild the report from the run folders
-  alzza reproduce --all --markdown-doc docs/reproduction.md   the checked-in table
+  alzza reproduce --markdown-doc docs/reproduction.md --ledger docs/reproduction.json
+                                                         the checked-in table, from the committed results
+  alzza reproduce --check                                rows whose settings or code changed since their run
+  alzza reproduce steel-slp --record docs/reproduction.json   run, then record the runs in the ledger
 
 Each experiment runs as its own 'alzza run' process with its own seed and run folder
 (OUT/runs/NAME). A task that fails, is killed or times out is reported; the others go
@@ -59,8 +64,16 @@ def add_parser(subparsers):
                         help="skip experiments whose result.json was made by the same code, settings and seed")
     parser.add_argument("--report-only", action="store_true", help="run nothing; rebuild the report from --out")
     parser.add_argument("--markdown-doc", metavar="PATH",
-                        help="run nothing; write the reproduction document (every shipped experiment, "
-                             "from the run folders in --out) to PATH")
+                        help="run nothing; write the reproduction document (every shipped experiment) to PATH, "
+                             "from the ledger given with --ledger, else from the run folders in --out")
+    parser.add_argument("--ledger", metavar="JSON",
+                        help="the committed results (docs/reproduction.json) that --markdown-doc and --check read")
+    parser.add_argument("--check", action="store_true",
+                        help="run nothing; list the rows whose settings (or code) changed since their recorded run "
+                             "(--ledger, default docs/reproduction.json); exit 1 when a row's settings changed")
+    parser.add_argument("--record", metavar="JSON",
+                        help="after the runs, put every finished run of --out into this ledger (the row's old "
+                             "record, stale or not, is replaced)")
     return parser
 
 
@@ -81,7 +94,39 @@ def command_words(args) -> list[str]:
     return words + (["--cheapest-first"] if args.cheapest_first else []) + (["--resume"] if args.resume else [])
 
 
+DEFAULT_LEDGER = "docs/reproduction.json"
+
+
+def _check(args, out) -> int:
+    from ..reproduce.ledger import check_lines, read_ledger, staleness
+
+    lines, status = check_lines(staleness(read_ledger(args.ledger or DEFAULT_LEDGER)))
+    for line in lines:
+        out(line)
+    return status
+
+
+def _record(args, out) -> None:
+    from ..reproduce.ledger import read_ledger, record_runs, write_ledger
+    from ..reproduce.session import _git, read_sessions, session_lines
+
+    ledger = read_ledger(args.record)
+    commit = _git("rev-parse", "HEAD") or "0000000"
+    sessions = session_lines(read_sessions(Path(args.out)))
+    recorded = record_runs(ledger, args.out, commit, names=None, session_line=sessions[-1] if sessions else None)
+    write_ledger(args.record, ledger)
+    out(f"Recorded {len(recorded)} rows in {args.record}" + (f": {', '.join(recorded)}" if recorded else ""))
+
+
 def run(args, out=print) -> int:
+    if args.check:
+        return _check(args, out)
+    if args.markdown_doc and args.ledger:
+        from ..reproduce.ledger import write_document_from_ledger
+
+        path, missing = write_document_from_ledger(args.ledger, args.markdown_doc, printer=out)
+        out(f"Wrote {path}" + (f" ({missing} rows never run)" if missing else ""))
+        return 0
     if args.markdown_doc:
         from ..reproduce.document import write_document
 
@@ -96,4 +141,7 @@ def run(args, out=print) -> int:
                       threads=args.threads, task_timeout=args.task_timeout, report_only=args.report_only,
                       seeds=list(args.seeds), budget=args.budget, cheapest_first=args.cheapest_first,
                       argv=command_words(args))
-    return reproduce(options, printer=out)
+    status = reproduce(options, printer=out)
+    if args.record:
+        _record(args, out)
+    return status

@@ -69,11 +69,15 @@ class Dataset:
 
     # ------------------------------------------------------------------ splitting
     def _split(self, xs, ys, rng: np.random.Generator, train_ratio: float = 0.8,
-               validate_ratio: float = 0.05) -> None:
+               validate_ratio: float = 0.05, *, test_is_validate: bool = False, multiple: int = 10) -> None:
         """Shuffle all examples with ``rng`` and cut them by the book's rule.
 
-        train = ``int(n * train_ratio / 10) * 10`` (a multiple of 10, so batches of 10
-        divide it), validate = ``int(n * validate_ratio)``, test = the rest.
+        Chapter 5's rule (the default): train = ``int(n * train_ratio / 10) * 10`` (a
+        multiple of 10, so batches of 10 divide it), validate = ``int(n * validate_ratio)``,
+        test = the rest. Chapters 1–4 (``test_is_validate``): train =
+        ``int(n * train_ratio) // multiple * multiple`` (``multiple`` is the book's
+        ``mb_size``), test = the rest, and each epoch's figure is the test split's (the
+        validation split is the test split: the same examples).
         """
         xs = xs if isinstance(xs, Sequences) else np.asarray(xs)
         ys = np.asarray(ys)
@@ -82,9 +86,14 @@ class Dataset:
             raise DataError(f"{self.name}: {count} inputs but {len(ys)} targets")
         if count == 0:
             raise DataError(f"{self.name}: the data set has no examples")
+        order = rng.permutation(count)
+        if test_is_validate:
+            train = int(count * train_ratio) // multiple * multiple
+            test = (xs[order[train:]], ys[order[train:]])
+            self._set_splits((xs[order[:train]], ys[order[:train]]), test, test)
+            return
         train = int(count * train_ratio / 10) * 10
         validate = int(count * validate_ratio)
-        order = rng.permutation(count)
         self._set_splits(
             (xs[order[:train]], ys[order[:train]]),
             (xs[order[train:train + validate]], ys[order[train:train + validate]]),

@@ -60,11 +60,11 @@ def _suffix(standardize=False, balanced=False, scale=False) -> str:
 
 
 # --------------------------------------------------------------------------- tables
-def _abalone(data_dir, standardize):
+def _abalone(data_dir, standardize, split="80/5/15", split_multiple=10):
     return DeclaredDataset("abalone" + _suffix(standardize), "regression", input_shape=(10,), output_shape=(1,))
 
 
-def _pulsar(data_dir, balanced, standardize):
+def _pulsar(data_dir, balanced, standardize, split="80/5/15", split_multiple=10):
     return DeclaredDataset("pulsar" + _suffix(standardize, balanced), "binary", input_shape=(8,),
                            output_shape=(1,), target_names=["star", "pulsar"])
 
@@ -74,7 +74,7 @@ def _pulsar_select(data_dir, balanced, standardize):
                            output_shape=(2,), target_names=["star", "pulsar"])
 
 
-def _steel(data_dir, standardize):
+def _steel(data_dir, standardize, split="80/5/15", split_multiple=10):
     from .sets.tabular import STEEL_CLASSES, STEEL_INPUTS, STEEL_UCI
 
     return DeclaredDataset("steel" + _suffix(standardize), "select", input_shape=(STEEL_INPUTS,),

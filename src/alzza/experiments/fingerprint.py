@@ -55,6 +55,37 @@ def experiment_hash(exp) -> str:
     return _digest(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str))
 
 
+#: the keys of an experiment file that decide what its run computes (titles, notes, the book's
+#: figures and the report interval do not)
+OUTCOME_KEYS = ("kind", "dataset", "model", "macros", "macro_files", "train", "seed", "generator", "discriminator")
+
+
+def settings_fingerprint(data: dict) -> str:
+    """A short hash of an experiment file's outcome-changing part (``data`` as YAML loads it).
+
+    It depends on the file alone, not on alzza's code, so the fingerprint of a row run
+    long ago can be recomputed from the file as it was then (``git show COMMIT:FILE``)."""
+    part = {key: data.get(key) for key in OUTCOME_KEYS if data.get(key) is not None}
+    if isinstance(part.get("train"), dict):
+        part["train"] = {k: v for k, v in part["train"].items() if k != "report"}
+    return _digest(json.dumps(part, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def settings_fingerprint_of(exp) -> str:
+    """The settings fingerprint of an experiment (a shipped one is read from the package's
+    book/NAME.yaml, a user's from its file)."""
+    from importlib import resources
+
+    import yaml
+
+    path = Path(exp.source)
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+    else:
+        text = resources.files("alzza.experiments").joinpath("book", f"{exp.name}.yaml").read_text(encoding="utf-8")
+    return settings_fingerprint(yaml.safe_load(text) or {})
+
+
 def run_settings(settings: dict) -> dict:
     """The outcome-changing part of a run's training settings."""
     return {key: settings.get(key) for key in SETTING_KEYS}

@@ -80,9 +80,20 @@ class Row:
     book_epochs: int | None = None
     #: (seed, metrics) of this run and of its extra-seed runs with the same settings
     seed_metrics: list = field(default_factory=list)
+    #: key → (lowest, highest, seeds) where only the range is recorded (rows imported from an older document)
+    seed_spreads: dict = field(default_factory=dict)
+    variant: str = ""
+
+    def seed_count(self, key: str = "accuracy") -> int:
+        if key in self.seed_spreads:
+            return int(self.seed_spreads[key][2])
+        return sum(m.get(key) is not None for _, m in self.seed_metrics)
 
     def seed_range(self, key: str = "accuracy"):
         """(lowest, highest) of metric ``key`` over the seeds run (per head for several), or None."""
+        if key in self.seed_spreads:
+            low, high, _ = self.seed_spreads[key]
+            return low, high
         values = [metrics[key] for _, metrics in self.seed_metrics if metrics.get(key) is not None]
         if len(values) < 2:
             return None
@@ -102,6 +113,31 @@ class Row:
         if self.status != "done" or not self.comparisons:
             return None
         verdicts = [c.within for c in self.comparisons]
+        if any(v is None for v in verdicts):
+            return None
+        return all(verdicts)
+
+    @property
+    def in_seed_range(self) -> bool | None:
+        """True when every book figure lies inside our range over seeds widened by ±BAND; None
+        without a range over two or more seeds (or without a book figure to place)."""
+        if self.status != "done" or not self.comparisons:
+            return None
+        verdicts = []
+        for comparison in self.comparisons:
+            if comparison.exact:  # a parameter count does not move with the seed
+                verdicts.append(comparison.within)
+                continue
+            spread = self.seed_range(comparison.key)
+            if spread is None or comparison.book is None:
+                return None
+            low, high = spread
+            lows, highs, books = ((low, high, comparison.book) if isinstance(low, list)
+                                  else ([low], [high], [comparison.book]))
+            if not isinstance(books, (list, tuple)) or len(books) != len(lows):
+                return None
+            verdicts.append(all(a - BAND - 1e-9 <= b <= c + BAND + 1e-9
+                                for a, b, c in zip(lows, books, highs, strict=True)))
         if any(v is None for v in verdicts):
             return None
         return all(verdicts)
@@ -169,14 +205,20 @@ def data_kind(result: dict | None, dataset_name: str = "") -> str:
     return "real"
 
 
-def settings_label(result: dict | None, book_epochs: int | None, kind: str = "run") -> str:
+VARIANT = "alzza's variant"
+
+
+def settings_label(result: dict | None, book_epochs: int | None, kind: str = "run", variant: str = "") -> str:
+    """``book's`` only for a run of a row that is the book's cell (no ``variant``) with the
+    experiment's own epochs and whole epochs; ``alzza's variant`` for a row that changes the
+    book's settings on purpose; else what the run cut."""
     if not result:
         return "—"
     if kind == "count" or set(result.get("metrics") or {}) == {"parameters"}:
         return "build only"
     epochs, max_batches = result.get("epochs"), result.get("max_batches")
     if epochs == book_epochs and not max_batches:
-        return "book's"
+        return VARIANT if variant else "book's"
     parts = [f"epochs {epochs}"]
     if max_batches:
         parts.append(f"≤{max_batches} batches")
@@ -225,7 +267,8 @@ def seed_metrics(name: str, folder: Path, result: dict) -> list:
 def read_row(exp, folder: Path) -> Row:
     """The row of experiment ``exp`` from its run folder (which may not exist)."""
     row = Row(name=exp.name, chapter=exp.chapter, title=exp.title, folder=folder,
-              book_seconds=(exp.book or {}).get("train_seconds"), book_epochs=exp.train.get("epochs"))
+              book_seconds=(exp.book or {}).get("train_seconds"), book_epochs=exp.train.get("epochs"),
+              variant=getattr(exp, "variant", "") or "")
     task = _read_json(folder / "task.json")
     result = _read_json(folder / "result.json")
     if task is not None:
@@ -241,7 +284,7 @@ def read_row(exp, folder: Path) -> Row:
             metrics.setdefault("parameters", result["parameters"])
         row.comparisons = compare(metrics, exp.book or {})
         row.ours_seconds = result.get("train_seconds")
-        row.settings = settings_label(result, row.book_epochs, (task or {}).get("kind", "run"))
+        row.settings = settings_label(result, row.book_epochs, (task or {}).get("kind", "run"), row.variant)
         row.picture = main_picture(folder, result)
         row.seed_metrics = seed_metrics(exp.name, folder, result)
     else:
@@ -324,8 +367,15 @@ def seeds_text(row: Row) -> str:
     spread = row.seed_range("accuracy")
     if spread is None:
         return "—"
-    count = sum(metrics.get("accuracy") is not None for _, metrics in row.seed_metrics)
-    return f"{range_text(spread)} ({count} seeds)"
+    return f"{range_text(spread)} ({row.seed_count('accuracy')} seeds)"
+
+
+def seed_verdict_text(row: Row) -> str:
+    """Whether the book's figure lies in our seed range widened by ±BAND: yes / no / — (one seed)."""
+    verdict = row.in_seed_range
+    if verdict is None:
+        return "—"
+    return "yes" if verdict else "no"
 
 
 def seconds_text(value) -> str:

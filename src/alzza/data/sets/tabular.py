@@ -4,7 +4,10 @@ Each reads one CSV from the data folder (see :mod:`alzza.data.store.locate`), tu
 columns into inputs and targets as the book does, and splits by the book's rule. Every
 one takes ``standardize`` (default ``False``, the book's setting): z-score the inputs
 with the training split's statistics only; its name then ends in ``-std``. Targets are
-never touched.
+never touched. abalone, pulsar and steel also take ``split``: ``80/5/15`` (chapter 5's
+train / validate / test, the default) or ``80/20`` (chapters 1–4: ``int(n * 0.8) //
+split_multiple * split_multiple`` train, the rest test, and each epoch's figure on the
+test split; ``split_multiple`` is the book's ``mb_size``, default 10).
 
 - abalone (ch. 1, 4, 5): Sex one-hot in the order I, M, F + 7 measures → Rings
   (regression).
@@ -98,13 +101,32 @@ def _require_bool(value, name: str) -> bool:
 
 STANDARDIZE = Option(bool, False, doc="z-score inputs with training-split statistics")
 BALANCED = Option(bool, False, doc="oversample pulsars to match the stars (book ch. 2)")
+#: chapters 1–4 split 80 / 20 and report each epoch on the test split; chapter 5 splits 80 / 5 / 15
+SPLIT = Option(str, "80/5/15", choices=("80/5/15", "80/20"),
+               doc="80/5/15 (chapter 5: train / validate / test) or 80/20 (chapters 1–4: train / test, "
+                   "each epoch's figure on the test split)")
+SPLIT_MULTIPLE = Option(int, 10, check=lambda v: v >= 1, expects="at least 1",
+                        doc="80/20 only: the training count is rounded down to a multiple of this "
+                            "(the book's mb_size)")
+SPLIT_OPTIONS = {"split": SPLIT, "split_multiple": SPLIT_MULTIPLE}
+
+
+def _split_setting(split: str, split_multiple: int) -> dict:
+    if split not in SPLIT.choices:
+        raise DataError(f"option 'split' must be one of {list(SPLIT.choices)}, got {split!r}")
+    if isinstance(split_multiple, bool) or not isinstance(split_multiple, int) or split_multiple < 1:
+        raise DataError(f"option 'split_multiple' must be an integer of at least 1, got {split_multiple!r}")
+    return {"test_is_validate": split == "80/20", "multiple": split_multiple}
 
 
 class TabularDataset(Dataset):
     """A data set read from one CSV; adds the shared ``standardize`` step."""
 
-    def _finish(self, xs, ys, rng, standardize: bool) -> None:
-        self._split(xs, ys, rng)
+    def _finish(self, xs, ys, rng, standardize: bool, split: str = "80/5/15", split_multiple: int = 10) -> None:
+        if split == "80/5/15":
+            self._split(xs, ys, rng)
+        else:
+            self._split(xs, ys, rng, **_split_setting(split, split_multiple))
         if standardize:
             self._standardize_inputs()
 
@@ -117,12 +139,13 @@ def _sex_code(text: str) -> float:
     return float(SEX_ORDER.index(letter))
 
 
-@register_dataset("abalone", options={"standardize": STANDARDIZE},
+@register_dataset("abalone", options={"standardize": STANDARDIZE, **SPLIT_OPTIONS},
                   summary="abalone.csv: sex + 7 measures → ring count (regression)")
 class AbaloneDataset(TabularDataset):
     """abalone.csv: Sex one-hot (I, M, F) + 7 measures (10 inputs) → Rings (regression)."""
 
-    def __init__(self, data_dir=None, rng=None, standardize: bool = False):
+    def __init__(self, data_dir=None, rng=None, standardize: bool = False, split: str = "80/5/15",
+                 split_multiple: int = 10):
         standardize = _require_bool(standardize, "standardize")
         super().__init__(_variant("abalone", standardize=standardize), "regression",
                          source=ABALONE_SOURCE, input_shape=(10,), output_shape=(1,))
@@ -132,7 +155,7 @@ class AbaloneDataset(TabularDataset):
         sex = np.eye(len(SEX_ORDER), dtype=np.float32)[values[:, 0].astype(np.int64)]
         xs = np.concatenate([sex, values[:, 1:8]], axis=1)
         self.input_names = [f"Sex={s}" for s in SEX_ORDER] + table.header[1:8]
-        self._finish(xs, values[:, 8:9], make_rng(rng), standardize)
+        self._finish(xs, values[:, 8:9], make_rng(rng), standardize, split, split_multiple)
 
     def describe_input(self, x_row) -> str:
         """'I 0.455 0.365 ...': the sex letter decoded from its one-hot, then the measures."""
@@ -165,20 +188,20 @@ def _load_pulsar(dataset: str, data_dir, balanced: bool) -> tuple[np.ndarray, np
     return xs, labels, table.header[:8]
 
 
-@register_dataset("pulsar", options={"balanced": BALANCED, "standardize": STANDARDIZE},
+@register_dataset("pulsar", options={"balanced": BALANCED, "standardize": STANDARDIZE, **SPLIT_OPTIONS},
                   summary="pulsar_stars.csv (HTRU2): 8 statistics → pulsar or not (binary)")
 class PulsarDataset(TabularDataset):
     """pulsar_stars.csv (HTRU2): 8 statistics → pulsar or not (binary, one logit)."""
 
     def __init__(self, data_dir=None, rng=None, balanced: bool = False,
-                 standardize: bool = False):
+                 standardize: bool = False, split: str = "80/5/15", split_multiple: int = 10):
         balanced = _require_bool(balanced, "balanced")
         standardize = _require_bool(standardize, "standardize")
         super().__init__(_variant("pulsar", balanced=balanced, standardize=standardize),
                          "binary", source=PULSAR_SOURCE, input_shape=(8,),
                          output_shape=(1,), target_names=["star", "pulsar"])
         xs, labels, self.input_names = _load_pulsar("pulsar", data_dir, balanced)
-        self._finish(xs, labels[:, None], make_rng(rng), standardize)
+        self._finish(xs, labels[:, None], make_rng(rng), standardize, split, split_multiple)
 
 
 @register_dataset("pulsar-select", options={"balanced": BALANCED, "standardize": STANDARDIZE},
@@ -199,12 +222,13 @@ class PulsarSelectDataset(TabularDataset):
 
 
 # --------------------------------------------------------------------------- steel
-@register_dataset("steel", options={"standardize": STANDARDIZE},
+@register_dataset("steel", options={"standardize": STANDARDIZE, **SPLIT_OPTIONS},
                   summary="faults.csv: 27 measures → one of 7 fault types (select)")
 class SteelDataset(TabularDataset):
     """faults.csv: 27 measures → one of 7 fault types (select); names from the header."""
 
-    def __init__(self, data_dir=None, rng=None, standardize: bool = False):
+    def __init__(self, data_dir=None, rng=None, standardize: bool = False, split: str = "80/5/15",
+                 split_multiple: int = 10):
         standardize = _require_bool(standardize, "standardize")
         columns = STEEL_INPUTS + STEEL_CLASSES
         table = _read("steel", STEEL_FILE, STEEL_SOURCE, data_dir, columns, uci=STEEL_UCI)
@@ -223,4 +247,4 @@ class SteelDataset(TabularDataset):
                 f"exactly one 1 and six 0s, found {format_values(ys[row])}"
                 + (f" ({len(bad)} such rows)" if len(bad) > 1 else ""))
         self.input_names = table.header[:STEEL_INPUTS]
-        self._finish(xs, ys, make_rng(rng), standardize)
+        self._finish(xs, ys, make_rng(rng), standardize, split, split_multiple)
