@@ -13,7 +13,7 @@ from alzza.errors import ExperimentError
 from alzza.experiments import find_experiment, list_experiments
 from alzza.experiments.catalogue import parse_experiment
 
-ROWS = list_experiments()
+ROWS = [exp for exp in list_experiments() if not exp.beyond]  # the rows beyond the book have no cell
 
 
 def test_every_shipped_row_names_a_cell_of_its_own_chapter():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from alzza import reference
 from alzza.errors import SpecError
 from alzza.layers import BuildContext
 from alzza.layers.conv import Conv2D
@@ -111,25 +112,6 @@ def test_layout_choice_follows_run_lengths():
     assert prefer_channels_last(3, 7, 2, 32)          # stride 2: channels-first runs are single floats
 
 
-def reference_conv(x, k, b, stride, pads):
-    """The textbook correlation, one output cell at a time (no im2col)."""
-    n, h, w, c = x.shape
-    kh, kw, _, f = k.shape
-    pt, pb, pl, pr = pads
-    # the book's rule may give negative pads: crop those rows / columns first
-    x = x[:, max(-pt, 0):h - max(-pb, 0), max(-pl, 0):w - max(-pr, 0)]
-    pt, pb, pl, pr = (max(p, 0) for p in pads)
-    h, w = x.shape[1:3]
-    xp = np.zeros((n, h + pt + pb, w + pl + pr, c))
-    xp[:, pt:pt + h, pl:pl + w] = x
-    oh = (xp.shape[1] - kh) // stride[0] + 1
-    ow = (xp.shape[2] - kw) // stride[1] + 1
-    y = np.zeros((n, oh, ow, f))
-    for yy in range(oh):
-        for xx in range(ow):
-            window = xp[:, yy * stride[0]:yy * stride[0] + kh, xx * stride[1]:xx * stride[1] + kw]
-            y[:, yy, xx] = np.einsum("nijc,ijcf->nf", window, k) + b
-    return y
 
 
 @pytest.mark.parametrize("blocks", ["whole batch", "one image at a time"])
@@ -147,7 +129,7 @@ def test_conv_layouts_match_the_reference_and_their_gradients(monkeypatch, layou
     layer = build(Conv2D(ksize, 3, stride=stride, padding=padding, actions="L"), shape)
     layer.params["b"][:] = [0.1, -0.2, 0.3]
     x = np.random.default_rng(3).standard_normal((3,) + shape)
-    expected = reference_conv(x, layer.params["k"], layer.params["b"], layer.stride, layer._geometry[2])
+    expected = reference.conv2d(x, layer.params["k"], layer.params["b"], layer.stride, layer._geometry[2])
     for training in (True, False):
         np.testing.assert_allclose(layer.forward(x, training=training), expected, atol=1e-12)
     # stride 1 takes dx as a correlation with the flipped kernel, other strides col2im
@@ -401,17 +383,15 @@ def test_tiled_max_routes_to_the_first_maximum_like_a_window_loop(k):
     assert layer.tiled
     dy = np.random.default_rng(6).standard_normal(layer.forward(x).shape)
     y, dx = layer.forward(x, training=True), layer.backward(dy)
-    kh, kw = layer.ksize
-    expected_dx = np.zeros_like(x)
-    for n in range(4):
-        for yy in range(6 // kh):
-            for xx in range(6 // kw):
-                for c in range(2):
-                    window = x[n, yy * kh:(yy + 1) * kh, xx * kw:(xx + 1) * kw, c]
-                    assert y[n, yy, xx, c] == window.max()
-                    i, j = np.unravel_index(np.argmax(window), window.shape)  # the first maximum
-                    expected_dx[n, yy * kh + i, xx * kw + j, c] = dy[n, yy, xx, c]
-    np.testing.assert_array_equal(dx, expected_dx)
+    np.testing.assert_array_equal(y, reference.max_pool(x, layer.ksize))
+    np.testing.assert_array_equal(dx, reference.max_pool_backward(x, dy, layer.ksize))  # the first maximum
+
+
+@pytest.mark.parametrize("k", [2, 3, [2, 3]])
+def test_avg_pool_matches_the_textbook_mean_of_each_window(k):
+    x = np.random.default_rng(7).standard_normal((3, 6, 6, 2))
+    layer = build(AvgPool(k, padding="VALID", stride_rule="ceil"), (6, 6, 2))  # windows from the corner
+    np.testing.assert_allclose(layer.forward(x), reference.avg_pool(x, layer.ksize), atol=1e-12)
 
 
 # --- batch norm ---------------------------------------------------------------------------
@@ -441,10 +421,13 @@ def test_batchnorm_is_per_channel_and_uses_running_stats_at_inference():
     layer.params["beta"][:] = [0.0, 1.0, -1.0]
     running = {k: v.copy() for k, v in layer.state.items()}
     out = layer.forward(x, training=False)
-    expected = (x - running["mean"]) / np.sqrt(running["var"] + 0.001) * layer.params["gamma"] + layer.params["beta"]
+    expected = reference.batch_norm(x, layer.params["gamma"], layer.params["beta"], 0.001,
+                                    mean=running["mean"], var=running["var"])
     assert np.allclose(out, expected)
     for key in running:  # inference leaves the statistics alone
         assert np.array_equal(layer.state[key], running[key])
+    layer.params["gamma"][:], layer.params["beta"][:] = 1.0, 0.0  # training: the batch's own statistics
+    np.testing.assert_allclose(layer.forward(x, training=True), reference.batch_norm(x, 1.0, 0.0, 0.001), atol=1e-12)
 
 
 # --- spec front end and build-time errors ---------------------------------------------------

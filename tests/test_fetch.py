@@ -28,6 +28,7 @@ from alzza.cli import main
 from alzza.data import _BUILTIN_FACTORIES
 from alzza.data import dataset_names
 from alzza.data.store import fetch as fetch_module
+from alzza.data.store import download as download_module
 from alzza.data.store import locate
 from alzza.data.store.sources import load_registry, parse_registry, source_for_path
 from alzza.data.readers.wav import write_wav
@@ -197,7 +198,7 @@ def test_a_failed_data_set_keeps_the_checked_ones_before_it(mirror, tmp_path, ca
 
 def test_network_failure_is_one_clear_error(mirror, tmp_path, capsys, monkeypatch):
     _, _, _, registry, _ = mirror
-    monkeypatch.setattr(fetch_module, "RETRIES", 1)
+    monkeypatch.setattr(download_module, "RETRIES", 1)
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -208,14 +209,14 @@ def test_network_failure_is_one_clear_error(mirror, tmp_path, capsys, monkeypatc
     err = capsys.readouterr().err
     assert "could not download faults.csv (data set 'steel')" in err
     assert f"from: http://127.0.0.1:{port}/faults.csv" in err
-    assert "ConnectionError" in err and "tried 2 times" in err
+    assert "ConnectionRefusedError" in err and "tried 2 times" in err
     assert "check the network connection" in err and "--mirror URL" in err
     assert "Traceback" not in err and files_under(data) == []
 
 
 def test_a_file_the_mirror_lacks_says_so(mirror, tmp_path, capsys, monkeypatch):
     base, folder, _, registry, _ = mirror
-    monkeypatch.setattr(fetch_module, "RETRIES", 0)
+    monkeypatch.setattr(download_module, "RETRIES", 0)
     (folder / "faults.csv").unlink()
     assert main(["fetch", "steel", "--registry", str(registry), "--mirror", base,
                  "--data-dir", str(tmp_path / "d")]) == 2
@@ -225,7 +226,7 @@ def test_a_file_the_mirror_lacks_says_so(mirror, tmp_path, capsys, monkeypatch):
 
 def test_a_failed_request_is_retried(mirror, tmp_path, monkeypatch):
     base, _, handler, registry, _ = mirror
-    monkeypatch.setattr("time.sleep", lambda seconds: None)  # pooch waits between attempts
+    monkeypatch.setattr("time.sleep", lambda seconds: None)  # no waiting between attempts
     handler.fail_first.add("/abalone.csv")
     data = tmp_path / "data"
     assert main(["fetch", "abalone", "--registry", str(registry), "--mirror", base, "--data-dir", str(data)]) == 0
@@ -391,7 +392,7 @@ def test_list_names_every_data_set_with_its_origin_and_how_to_get_it(capsys):
             assert source.manual.splitlines()[0] in out and (source.layout or source.folder) in out
     # every shipped data set that reads files is in the registry (generated ones need nothing)
     served = {d for s in registry.values() for d in s.datasets}
-    assert set(_BUILTIN_FACTORIES) - {"automata", "dummy"} <= served
+    assert set(_BUILTIN_FACTORIES) - {"automata", "dummy", "korean-numbers", "expressions"} <= served
     assert {"abalone", "fsdd", "flowers", "videoshot-or-standin"} <= set(_BUILTIN_FACTORIES) <= set(dataset_names())
 
 
@@ -501,15 +502,6 @@ def test_all_fetches_what_can_be_downloaded_and_lists_the_manual_steps(mirror, t
     assert "handmade: a data set with an account cannot be downloaded by alzza" in out
     assert "handmade/<class>/*.jpg" in out and f"1. sign in at {data}/x" in out
     assert main(["fetch", "--all", "abalone"]) == 2
-
-
-def test_without_pooch_the_error_says_what_to_install(mirror, tmp_path, capsys, monkeypatch):
-    base, _, _, registry, _ = mirror
-    monkeypatch.setitem(__import__("sys").modules, "pooch", None)  # import pooch → ImportError
-    assert main(["fetch", "abalone", "--registry", str(registry), "--mirror", base,
-                 "--data-dir", str(tmp_path / "d")]) == 2
-    assert "pip install 'alzza[fetch]'" in capsys.readouterr().err
-    assert files_under(tmp_path / "d") == []
 
 
 def test_a_data_folder_that_cannot_be_written_is_one_error(mirror, tmp_path, capsys):

@@ -5,11 +5,6 @@ misleading messages, NaN and inf — one clear error, nothing written outside, n
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -253,18 +248,5 @@ def test_K_a_sane_run_is_not_diverged(tmp_path, tabular_data_dir, capsys):
 
 
 # ------------------------------------------------------------------ what already worked, kept
-def test_kept_sigint_exits_130_with_one_line(tmp_path):
-    spec = write_experiment(tmp_path, "name: slow\ndataset: automata\ntrain: {epochs: 1000, batch_size: 10}\n"
-                                      "model: {layers: [[rnn, {recur_size: 64, outseq: false}]]}\n")
-    child = subprocess.Popen([sys.executable, "-m", "alzza.cli", "run", str(spec), "--out", str(tmp_path / "o"),
-                              "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": SRC, "MPLBACKEND": "Agg"}, cwd=tmp_path)
-    deadline = time.monotonic() + 120
-    line = ""
-    while "dataset" not in line and time.monotonic() < deadline:
-        line = child.stdout.readline()
-    time.sleep(1.0)
-    child.send_signal(signal.SIGINT)
-    _, err = child.communicate(timeout=120)
-    assert child.returncode == 130
-    assert err.strip().splitlines() == ["alzza: interrupted"]
+# test_kept_sigint_exits_130_with_one_line moved to test_hostile_round2_signals.py (issue 23: no race
+# against a loaded machine: the signal is sent once the child reports a trained epoch)

@@ -114,7 +114,7 @@ yaml_pieces = st.sampled_from([
     "name: f\n", "name: ../x\n", "dataset: steel\n", "dataset: {name: dummy, input_shape: [4]}\n",
     "model:\n  layers: [4]\n", "model: {layers: &l [4, *l]}\n", "model: {layers: [[loop, {repeat: 1000000}, 4]]}\n",
     "model: {kind: gan}\n", "model: {kind: autoencoder}\n",
-    "train: {epochs: -1}\n", "train: {optimizer: adamw}\n", "train: {learning_rate: .nan}\n", "seed: -3\n",
+    "train: {epochs: -1}\n", "train: {optimizer: adamx}\n", "train: {learning_rate: .nan}\n", "seed: -3\n",
     "book: {accuracy: high}\n", "show: 2\n", "pictures: [maps]\n", "macros: {m: [serial, 4]}\n",
     "macro_files: [nope]\n", "a: &a [1, 1]\nb: [*a, *a]\n", "[", "{", "- - -", ": :", "\t", "%YAML 1.1\n",
     "!!python/object:os.system ls\n", "name: !!binary aGk=\n", "? [a]\n: b\n",

@@ -146,6 +146,109 @@ def test_python_built_layers_check_their_options_like_a_spec():
         Conv2D(ksize=3, chn=0)
     with pytest.raises(SpecError, match="keep_prob"):
         alzza.layers.regularize.Dropout(1.5)
+    with pytest.raises(SpecError, match="'width' must be a positive integer, got 0"):
+        Dense(0)
+    with pytest.raises(SpecError, match=r"'actfunc' must be one of \['relu'.*got 'nope'"):
+        Dense(3, "nope")
+    with pytest.raises(SpecError, match="'recur_size' must be a positive integer, got -2"):
+        LSTM(-2)  # refused at construction, not at build
+    with pytest.raises(SpecError, match="'width' must be an integer, got True"):
+        Dense(True)
+
+
+# one working example of every shipped layer type: (options, input shape, children)
+def _examples():
+    from alzza.sequences import SeqShape
+    return {
+        "full": ({"width": 3, "actfunc": "tanh"}, (4,), None),
+        "conv": ({"ksize": [1, 3], "chn": 2, "stride": 2, "actions": "LAB"}, (5, 6, 2), None),
+        "max": ({"stride": 2}, (4, 4, 2), None),
+        "avg": ({"stride": 2, "ksize": 3}, (5, 5, 2), None),
+        "batch_normal": ({}, (4,), None),
+        "layer_normal": ({}, (5,), None),
+        "dropout": ({"keep_prob": 0.5}, (4,), None),
+        "noise": ({"std": 0.5}, (4,), None),
+        "rnn": ({"recur_size": 3, "outseq": False, "actfunc": "tanh"}, SeqShape((4, 2)), None),
+        "lstm": ({"recur_size": 3}, SeqShape((4, 2)), None),
+        "gru": ({"recur_size": 3, "reset_after": False}, SeqShape((4, 2)), None),
+        "serial": ({}, (4,), [Dense(4, "tanh"), Dense(2)]),
+        "parallel": ({}, (4,), [Dense(4, "tanh"), Dense(2)]),
+        "add": ({"actions": "A", "actfunc": "tanh"}, (4,), [Dense(4, "tanh")]),
+        "loop": ({"repeat": 2}, (4,), [Dense(4, "tanh")]),
+        "seqwrap": ({}, SeqShape((3, 4)), [Dense(4, "tanh")]),
+        "attention": ({"heads": 2, "causal": True}, SeqShape((4, 6)), None),
+        "embed": ({"vocab": 5, "width": 3, "padding_id": 0}, SeqShape((4, 1)), None),
+        "posenc": ({"kind": "learned", "max_len": 6}, SeqShape((4, 3)), None),
+        "rms_normal": ({}, (5,), None),
+        "seqpool": ({"how": "mean"}, SeqShape((4, 3)), None),
+    }
+
+
+#: types whose contract needs a network around them, and where that is checked
+IN_A_NETWORK = {"unembed": "ties to a named embed before it: tests/test_attention.py::"
+                           "test_tied_projection_gradient_reaches_the_table"}
+
+
+def _token_ids(rng, dtype, batch):
+    """Inputs of the ``embed`` example: ids 0..4 (0 the padding id) in (batch, 4, 1) with lengths."""
+    from alzza.sequences import Sequences
+    lengths = np.full(batch, 4, dtype=np.int64)
+    lengths[0] = 3
+    return Sequences(rng.integers(0, 5, (batch, 4, 1)).astype(dtype), lengths)
+
+
+_INPUTS = {"embed": _token_ids}
+
+
+def _shipped_types():
+    return sorted(name for name, cls in LAYER_TYPES.items() if cls.__module__.startswith("alzza."))
+
+
+def test_every_shipped_layer_type_has_a_contract_example():
+    assert sorted([*_examples(), *IN_A_NETWORK]) == _shipped_types()
+
+
+@pytest.mark.parametrize("type_name", sorted(set(_shipped_types()) - set(IN_A_NETWORK)))
+def test_every_registered_layer_type_passes_the_contract(type_name):
+    from alzza.testing import check_layer
+    options, shape, children = _examples()[type_name]
+    errors = check_layer(LAYER_TYPES[type_name], options, shape, children=children, inputs=_INPUTS.get(type_name))
+    assert all(e is None or e < 1e-6 for e in errors.values())
+
+
+class _NotAnOption:
+    def __repr__(self):
+        return "<not an option>"
+
+
+@pytest.mark.parametrize("type_name", _shipped_types())
+def test_every_registered_layer_type_refuses_a_bad_option_at_construction(type_name):
+    """Each declared option, given a value of no accepted kind, is one SpecError naming it."""
+    import copy
+    options, _, children = {**_examples(), "unembed": ({"tie": "tokens"}, None, None)}[type_name]
+    cls = LAYER_TYPES[type_name]
+    for key in cls.OPTIONS:
+        bad = dict(options, **{key: _NotAnOption()})
+        args = (copy.deepcopy(children),) if children is not None else ()
+        with pytest.raises(SpecError, match=f"option '{key}' must be"):
+            cls(*args, **bad)
+
+
+def test_a_users_layer_gets_its_options_checked_without_writing_a_check():
+    from alzza.options import positive_float
+
+    class Scale(Layer):
+        OPTIONS = {"start": positive_float("the starting scale")}
+
+        def __init__(self, start):
+            super().__init__()
+            self.start = start
+
+    assert Scale(2).start == 2.0 and isinstance(Scale(2).start, float)  # an int for a float option
+    with pytest.raises(SpecError, match="option 'start' must be a positive number, got -1"):
+        Scale(-1)
+    with pytest.raises(SpecError, match="option 'start' must be a number, got 'big'"):
+        Scale(start="big")
 
 
 class WrongDtype(Layer):
@@ -200,3 +303,12 @@ def test_layer_types_model_kinds_and_optimisers_register_one_way():
         @OPTIMIZERS.register("sgd")
         class Other:
             pass
+
+
+def test_the_layer_table_names_every_shipped_type_with_its_class_and_file():
+    import alzza.layers as package
+    rows = {line.split()[0]: line.split()[1:3] for line in package.__doc__.splitlines()
+            if line and not line.startswith(("=", " ")) and len(line.split()) > 3}
+    for name in _shipped_types():
+        cls = LAYER_TYPES[name]
+        assert rows.get(name) == [cls.__name__, cls.__module__.rsplit(".", 1)[-1] + ".py"], name

@@ -136,6 +136,7 @@ def test_every_shipped_experiment_is_covered():
     assert set(REDUCED) <= {e.name for e in EXPERIMENTS}
 
 
+# the Transformer rows read token ids: the verifier draws ids for a network that starts with embed
 @pytest.mark.parametrize("exp", EXPERIMENTS, ids=[e.name for e in EXPERIMENTS])
 def test_shipped_architecture_exports_and_matches_predict(exp, datasets):
     exp = dataclasses.replace(exp, show=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from alzza import reference
 from alzza.training.optimizers import SGD, Adam, Slot
 
 
@@ -67,9 +68,31 @@ def test_adam_follows_the_textbook_rule_above_and_below_the_threshold():
         for s, (w, m, v) in zip(slots, state, strict=False):
             s.grads["w"] = rng.standard_normal(s.value.shape)
             g = s.grad + 0.01 * w
-            m[...] = b1 * m + (1 - b1) * g
-            v[...] = b2 * v + (1 - b2) * g * g
-            w -= lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+            w[...], m[...], v[...] = reference.adam_step(w, g, m, v, t, lr, b1, b2, eps)
         opt.step(slots, lr)
         for s, (w, _, _) in zip(slots, state, strict=False):
             np.testing.assert_allclose(s.value, w, rtol=1e-10, atol=1e-12)
+
+
+def test_optimisers_and_schedules_declare_their_options_and_check_them():
+    import pytest
+
+    from alzza.errors import SpecError, TrainingError
+    from alzza.training.optimizers import Adam, make_optimizer
+    from alzza.registries import Registry
+    from alzza.training.schedules import SCHEDULES, ReduceOnPlateau, make_schedule
+
+    assert set(Adam.OPTIONS) == {"beta1", "beta2", "epsilon", "l2_decay", "l1_decay", "clip_norm"}
+    with pytest.raises(SpecError, match=r"optimizer: beta1 must be a number in \[0, 1\), got 1"):
+        Adam(beta1=1)
+    with pytest.raises(SpecError, match="epsilon must be a number, got True"):
+        make_optimizer({"name": "adam", "epsilon": True})
+    with pytest.raises(SpecError, match="l2_decay must be a non-negative number, got -0.1"):
+        make_optimizer("sgd", l2_decay=-0.1)
+    assert isinstance(SCHEDULES, Registry) and SCHEDULES["plateau"] is ReduceOnPlateau
+    assert {"step", "exponential", "cosine", "plateau"} <= set(SCHEDULES)
+    with pytest.raises(TrainingError, match=r"lr_schedule.factor must be a number in \(0, 1\), got 1.5"):
+        make_schedule({"type": "plateau", "factor": 1.5})
+    with pytest.raises(TrainingError, match="lr_schedule.step_size must be a positive integer, got 0"):
+        make_schedule({"type": "step", "step_size": 0})
+    assert make_schedule({"type": "step", "gamma": 1}).gamma == 1.0

@@ -128,7 +128,7 @@ def test_an_unreachable_scheduler_is_one_message(tmp_path, capsys, monkeypatch):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 1.0)
     out = tmp_path / "repro"
     code, text = _reproduce(capsys, "pulsar-slp", "--scheduler", f"tcp://127.0.0.1:{port}", "--out", out)
     assert code == 2 and f"cannot reach the Dask scheduler at 'tcp://127.0.0.1:{port}'" in text

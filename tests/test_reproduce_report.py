@@ -59,7 +59,7 @@ def test_up_to_date_compares_the_recorded_digest(tmp_path):
     assert not up_to_date(task, expected)
     (tmp_path / "result.json").write_text(json.dumps({"fingerprint": {"digest": "other"}}))
     assert not up_to_date(task, expected)
-    (tmp_path / "result.json").write_text(json.dumps({"fingerprint": expected}))
+    (tmp_path / "result.json").write_text(json.dumps({"fingerprint": expected, "metrics": {"accuracy": 0.5}}))
     assert up_to_date(task, expected)
     assert not up_to_date(task, expected_fingerprint(exp, 1, None))
 

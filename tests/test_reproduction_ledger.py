@@ -150,7 +150,7 @@ def test_readme_figures_are_the_ledgers(ledger):
     """The README's main-command line and its parameter counts come from docs/reproduction.json."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     main_run = re.search(r"^alzza run ([\w.-]+)", text, re.M).group(1)
-    book, ours = re.search(r"the book\s+reaches ([\d.]+); ours ([\d.]+)\)", text).groups()
+    book, ours = re.search(r"the book\s+reaches ([\d.]+); ours ([\d.]+)\b", text).groups()
     run = ledger["rows"][main_run]["runs"][0]
     assert f"{run['metrics']['accuracy']:.3f}" == ours, "README's main-command figure is not the ledger's"
     assert float(book) == find_experiment(main_run).book["accuracy"]

@@ -88,7 +88,9 @@ def test_unknown_modes_and_options_are_one_spec_error_listing_the_registered_one
     assert "--import" in str(info.value)
     with pytest.raises(SpecError, match="takes only metric"):
         make_head("regression", metrc="rmse")
-    with pytest.raises(SpecError, match="mode 'select' takes no options"):
+    with pytest.raises(SpecError, match="mode 'binary' takes no options"):
+        make_head("binary", sizes=3)
+    with pytest.raises(SpecError, match="mode 'select' takes only label_smoothing"):
         make_head("select", sizes=3)
     with pytest.raises(SpecError, match="head.metric: must be text"):
         make_head("regression", metric=1)

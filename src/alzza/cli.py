@@ -56,7 +56,10 @@ def main(argv=None) -> int:
     except AlzzaError as exc:
         print(f"alzza: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if type(exc).__name__ == "Terminated":  # SIGTERM during 'alzza run' (commands/run.py)
+            print("alzza: terminated", file=sys.stderr)
+            return 143
         print("alzza: interrupted", file=sys.stderr)
         return 130
     except MemoryError:  # the estimates of alzza.limits missed something: still one line, not a traceback

@@ -19,6 +19,11 @@ For the per-step modes the output is a :class:`~alzza.sequences.Sequences` (N, T
 t < length and 0 on padding, and S = Σ m is the number of real steps in the batch:
 padded steps add nothing to the loss, the gradient or the metrics.
 
+``select`` and ``seqselect`` take ``label_smoothing`` ε (Szegedy et al. 2016; 0 by
+default): the one-hot y is replaced by y' = (1 − ε)·y + ε/K in the loss and its
+gradient (softmax(o) − y'), torch's ``CrossEntropyLoss(label_smoothing=ε)``; accuracy
+still compares argmaxes with the true y.
+
 ``loss`` caches what ``backward`` needs, so the pair costs one pass.
 
 Every mode is a :class:`Head` class registered in :data:`HEADS` with ``@register_head``
@@ -30,13 +35,15 @@ module the command line imports (``--import``); an experiment picks it with
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .backend import array_module
 
 from .errors import SpecError
 from .ops.losses import sigmoid, sigmoid_cross_entropy, softmax, softmax_cross_entropy
-from .options import Option, option_problem
+from .options import Option, checked, non_negative_int, one_of, option_problem
 from .registries import Registry
 from .sequences import Sequences, length_mask
 
@@ -111,11 +118,10 @@ class RegressionHead(Head):
     or chapter 1's 1 − mean(|o − y| / |y|) (``metric: relative``)."""
 
     METRICS = ("rmse", "relative")
-    OPTIONS = {"metric": Option((str,), "rmse", doc="accuracy: 'rmse' (the book's) or 'relative' (chapter 1)")}
+    OPTIONS = {"metric": one_of(METRICS, "accuracy: 'rmse' (the book's) or 'relative' (chapter 1)", "rmse")}
 
     def __init__(self, metric: str = "rmse"):
-        if metric not in self.METRICS:
-            raise SpecError("head.metric", f"regression accuracy is 'rmse' or 'relative', got {metric!r}")
+        metric = checked(metric, self.OPTIONS["metric"], "metric", partial(SpecError, "head"))
         self.metric = metric
 
     def loss(self, output, y):
@@ -181,11 +187,42 @@ class BinaryHead(Head):
         return sigmoid(output)
 
 
+def _smoothing(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise SpecError("head.label_smoothing", f"must be a number in [0, 1) (the share of each target spread "
+                                                f"evenly over all classes), got {value!r}")
+    return float(value)
+
+
+#: the label-smoothing option of select and seqselect
+SMOOTHING = {"label_smoothing": Option((float,), 0.0, doc="ε: targets (1 − ε)·y + ε/K (0: none)",
+                                       check=lambda v: 0 <= v < 1, expects="a number in [0, 1)")}
+
+
+def smoothed(y, epsilon: float):
+    """y' = (1 − ε)·y + ε/K over the last axis (y itself when ε = 0)."""
+    if not epsilon:
+        return y
+    return y * (1.0 - epsilon) + epsilon / y.shape[-1]
+
+
 @register_head("select")
 class SelectHead(Head):
     """Softmax cross-entropy over K logits; the answer is the argmax."""
 
+    OPTIONS = SMOOTHING
+
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = _smoothing(label_smoothing)
+
+    def to_spec(self):
+        spec = {"mode": self.mode}
+        if self.label_smoothing:
+            spec["label_smoothing"] = self.label_smoothing
+        return spec
+
     def loss(self, output, y):
+        y = smoothed(y, self.label_smoothing)
         losses, probs = softmax_cross_entropy(output, y)
         self._probs, self._y = probs, y
         return _mean(losses)
@@ -272,10 +309,14 @@ class SeqSelectHead(Head):
 
     sequence = True
     metric_names = ("accuracy", "step_accuracy", "sequence_accuracy")
+    OPTIONS = SMOOTHING
+    __init__ = SelectHead.__init__
+    to_spec = SelectHead.to_spec
 
     def loss(self, output, y, lengths=None):
         xp = array_module(output)
         o, y, mask, _ = _steps(output, y, lengths)
+        y = smoothed(y, self.label_smoothing)
         losses, probs = softmax_cross_entropy(o, y)
         count = float(mask.sum())
         self._probs, self._y, self._weight = probs, y, mask[..., None] * (1.0 / count)
@@ -314,14 +355,12 @@ class SeqBinaryHead(Head):
 
     sequence = True
     metric_names = ("accuracy", "precision", "recall", "f1")
-    OPTIONS = {"skip_steps": Option((int,), 0, doc="leading steps left out of loss and metrics")}
+    OPTIONS = {"skip_steps": non_negative_int("leading steps left out of loss and metrics", 0)}
 
     def __init__(self, skip_steps: int = 0):
         # the video chapter scores from step 1 on: step 0 always starts a shot, so its
         # target carries no information (``model: {head: {skip_steps: 1}}``)
-        if not isinstance(skip_steps, int) or isinstance(skip_steps, bool) or skip_steps < 0:
-            raise SpecError("head.skip_steps", f"must be a non-negative integer, got {skip_steps!r}")
-        self.skip_steps = skip_steps
+        self.skip_steps = checked(skip_steps, self.OPTIONS["skip_steps"], "skip_steps", partial(SpecError, "head"))
 
     def _steps(self, output, y, lengths):
         o, y, mask, lengths = _steps(output, y, lengths)

@@ -52,6 +52,11 @@ class LimitError(AlzzaError):
     """Something asks for more than a limit of this module allows."""
 
 
+class LimitSettingError(AlzzaError):
+    """A limit's environment variable holds no valid value (not a LimitError: no layer asked
+    for too much, so no layer is named)."""
+
+
 def limit(name: str) -> int:
     """The current value of the limit ``name`` (its environment variable, else the default)."""
     default, kind, _ = LIMITS[name]
@@ -61,10 +66,10 @@ def limit(name: str) -> int:
     match = _SIZE.match(text) if kind == "bytes" else re.match(r"^\s*([0-9]+)\s*()$", text)
     if not match:
         example = "a number of bytes or e.g. 512M, 32G" if kind == "bytes" else "a positive integer"
-        raise LimitError(f"{name}={text!r} is not {example}")
+        raise LimitSettingError(f"{name}={text!r} is not {example}")
     value = int(float(match.group(1)) * _UNITS[match.group(2).upper()])
     if value < 1:
-        raise LimitError(f"{name}={text!r} must be at least 1")
+        raise LimitSettingError(f"{name}={text!r} must be at least 1")
     return value
 
 
@@ -109,7 +114,15 @@ def read_bounded_text(path, what: str, error=AlzzaError) -> str:
     """The UTF-8 text of ``path``, refusing a file over ALZZA_MAX_SPEC_BYTES before reading it."""
     allowed = max_spec_bytes()
     with open(path, "rb") as handle:
-        data = handle.read(allowed + 1)
+        # read in chunks: a huge limit must not allocate a buffer of its size up front
+        chunks, size = [], 0
+        while size <= allowed:
+            chunk = handle.read(min(1 << 20, allowed + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
     if len(data) > allowed:
         raise error(f"{path}: the {what} is larger than {format_bytes(allowed)}, the limit "
                     f"(ALZZA_MAX_SPEC_BYTES); a spec that big is not one a person wrote")

@@ -42,6 +42,10 @@ def import_user_code(name_or_path: str):
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
+        except SystemExit as exc:  # a module that calls sys.exit(): a message, not a silent exit status
+            del sys.modules[name]
+            raise AlzzaError(f"--import {text}: importing it called sys.exit({exc.code!r}){_where(exc, path)}; "
+                             "a layer module must not exit") from None
         except Exception as exc:
             del sys.modules[name]
             raise AlzzaError(f"--import {text}: importing it failed{_where(exc, path)}: "
@@ -54,12 +58,18 @@ def import_user_code(name_or_path: str):
             raise AlzzaError(f"--import {text}: no module named {exc.name!r} (give a .py file, or put the module's "
                              "folder on PYTHONPATH)") from None
         raise AlzzaError(f"--import {text}: importing it failed: {type(exc).__name__}: {exc}") from exc
+    except SystemExit as exc:
+        raise AlzzaError(f"--import {text}: importing it called sys.exit({exc.code!r}){_where(exc)}; "
+                         "a layer module must not exit") from None
     except Exception as exc:
         raise AlzzaError(f"--import {text}: importing it failed{_where(exc)}: {type(exc).__name__}: {exc}") from exc
 
 
 def _where(exc: BaseException, path: Path | None = None) -> str:
-    """`` at FILE line N`` for the innermost frame in the user's file (else the innermost frame)."""
+    """`` at FILE line N`` for the innermost frame in the user's file (else the innermost frame);
+    for a SyntaxError the place the parser names (its traceback ends inside importlib)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f" at {exc.filename} line {exc.lineno}"
     frames = traceback.extract_tb(exc.__traceback__)
     if path is not None:
         own = [f for f in frames if Path(f.filename) == path]

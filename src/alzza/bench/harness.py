@@ -28,8 +28,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
 import numpy as np
 
+from ..saving.atomic import write_text_atomic
 from .measure import _ratio, compare, gemm_profile, machine_info, peak_memory
 from .rows import LEARNING_RATE, ROWS, BareMLP, build_alzza, make_batch, row_available
 
@@ -166,10 +168,7 @@ def run_suite(args, log=print):
     target = args.target or (0.02 if quick else 0.15)
     batches = args.batch or ([10] if quick else [10, 64])
     selected = [r for r in ROWS if not args.rows or r.name in args.rows]
-    if args.rows:
-        unknown = set(args.rows) - {r.name for r in ROWS}
-        if unknown:
-            raise SystemExit(f"unknown rows {sorted(unknown)}; known: {', '.join(r.name for r in ROWS)}")
+    check_options(args)
     selected = [row.resized(args.size, args.steps) for row in selected]
     info = machine_info()
     info["threads"] = threads
@@ -203,12 +202,37 @@ def run_suite(args, log=print):
     log("")
     for line in table_lines(results):
         log(line)
-    stamp = time.strftime('%Y%m%d-%H%M%S')
-    path = Path(args.json) if args.json else Path(args.out or "runs/bench") / f"bench-{stamp}.json"
+    path = _json_path(args)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2, default=_jsonable), encoding="utf-8")
+    write_text_atomic(path, json.dumps(out, indent=2, default=_jsonable))
     log(f"results written to {path}")
     return out
+
+
+def _json_path(args) -> Path:
+    return Path(args.json) if args.json else \
+        Path(args.out or "runs/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+
+
+def check_options(args) -> None:
+    """Refuse unknown rows and a results file that can't be written, before anything is measured."""
+    from ..errors import AlzzaError
+    from ..saving.atomic import target_problem
+
+    unknown = sorted(set(args.rows or ()) - {r.name for r in ROWS})
+    if unknown:
+        raise AlzzaError(f"--rows: unknown rows {unknown}; known: {', '.join(r.name for r in ROWS)}")
+    path = _json_path(args)
+    flag = "--json" if args.json else "--out"
+    problem = target_problem(path)
+    if problem:
+        raise AlzzaError(f"{flag} {path}: {problem}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise AlzzaError(f"{flag} {path}: a part of this path is a file, not a folder") from None
+    except OSError as exc:
+        raise AlzzaError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
 
 
 def _loadavg():
@@ -299,6 +323,7 @@ def main(argv=None, log=print) -> int:
 
 def run(args, argv, log=print) -> int:
     """Run the suite here, or in a child process when the BLAS environment must change first."""
+    check_options(args)  # here too: a child process would only print a traceback
     env = _child_env(args)
     if env is not None:
         argv = list(sys.argv[1:] if argv is None else argv)

@@ -83,12 +83,12 @@ class Autoencoder(BookMethods, AutoencoderForms, _Autoencoder):
         _done(self, dump_structure)
 
     def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3):
-        """The book's exec_all: train, test, visualize (call ``autoencode`` first, as the book does)."""
+        """The book's exec_all: train, test, visualize (call ``autoencode`` first, as the book does);
+        returns nothing, the test metrics stay on ``self.test_metrics``."""
         self.train(epoch_count, batch_size, learning_rate, report)
-        metrics = self.test()
+        self.test_metrics = self.test()  # returned by none of the book's calls: no Out[] dict under the cell
         if show_cnt:
             self.visualize(show_cnt)
-        return metrics
 
     def semantic_hasing_index(self):
         return self.semantic_hashing_index()
@@ -130,6 +130,16 @@ class EncoderDecoder(BookMethods, EncoderDecoderForms, _EncoderDecoder):
         if isinstance(self.printer, BookPrinter):  # the book's test line: "Model mnist_eng test report: ..."
             self.printer.test_name = book_dataset_name(dataset)
         _done(self, dump_structure)
+
+    # the book's exec_N calls return nothing (no Out[] dict under a cell); metrics: self.test_metrics
+    def exec_1_step(self, *args, **options) -> None:
+        self.test_metrics = super().exec_1_step(*args, **options)
+
+    def exec_2_steps(self, *args, **options) -> None:
+        self.test_metrics = super().exec_2_steps(*args, **options)
+
+    def exec_3_steps(self, *args, **options) -> None:
+        self.test_metrics = super().exec_3_steps(*args, **options)
 
 
 class Gan(BookMethods, GanForms, _Gan):

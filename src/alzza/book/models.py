@@ -57,6 +57,11 @@ class BookMethods:
         lines = book_visualize(self, num, path)
         return lines if lines is not None else super().visualize(num, path=path)
 
+    def exec_all(self, *args, **options) -> None:
+        """train, test, visualize, as the book's: it returns nothing (a notebook cell that ends
+        with it shows no ``Out[]`` dict); the test metrics stay on ``self.test_metrics``."""
+        self.test_metrics = super().exec_all(*args, **options)
+
     @property
     def use_adam(self) -> bool:
         return self.optimizer.name == "adam"
@@ -113,11 +118,11 @@ class CnnRegModel(CnnBasicModel):
         super().__init__(name, dataset, hconfigs, show_maps, l2_decay=l2_decay, l1_decay=l1_decay, **options)
 
     def exec_all(self, epoch_count=10, batch_size=10, learning_rate=0.001, report=0, show_cnt=3,
-                 show_params=False):
-        metrics = super().exec_all(epoch_count, batch_size, learning_rate, report, show_cnt)
+                 show_params=False, **options):
+        """The book's call; ``options`` are alzza's training options (max_batches, validate, ...)."""
+        super().exec_all(epoch_count, batch_size, learning_rate, report, show_cnt, **options)  # returns nothing
         if show_params:
             self.show_param_dist()
-        return metrics
 
     def show_param_dist(self):
         """The weight histograms (:func:`alzza.viz.weights.weight_histograms`) and their numbers."""

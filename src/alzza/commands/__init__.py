@@ -6,8 +6,8 @@ the one place a command is registered (cli.py reads it and builds the parser).
 
 from __future__ import annotations
 
-from . import bench, data, export, fetch, gradcheck, listing, reproduce, run, summary
+from . import bench, data, export, fetch, generate, gradcheck, listing, reproduce, run, summary
 
 #: command name → its module, in the order ``alzza --help`` lists them
 COMMAND_MODULES = {"list": listing, "run": run, "summary": summary, "bench": bench, "fetch": fetch, "data": data,
-                   "reproduce": reproduce, "export": export, "gradcheck": gradcheck}
+                   "reproduce": reproduce, "export": export, "gradcheck": gradcheck, "generate": generate}

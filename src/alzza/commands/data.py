@@ -56,18 +56,48 @@ def status(source: Source, root: Path) -> tuple[str, int]:
     """``('found' | 'partly (2 of 4 files)' | 'missing', bytes on disk)`` of one source."""
     present = [root / p for p in source.paths if (root / p).exists()]
     size = sum(_disk_size(p) for p in present)
-    if source.content is not None and present:
-        count = sum(1 for _ in present[0].iterdir()) if present[0].is_dir() else 0
-        return ("found" if count == source.content.count
-                else f"partly ({count} of {source.content.count} recordings)"), size
+    expected = _folder_files(source)
+    if expected is not None and present:
+        count = len(expected) - len(missing_files(source, root))
+        return ("found" if count == len(expected) else f"partly ({count} of {len(expected)} files)"), size
     if not present:
         instead = [root / a for a in source.alternatives if (root / a).is_file()]
         if instead:
             return f"found as {', '.join(p.name for p in instead)}", sum(p.stat().st_size for p in instead)
         return "missing", 0
+    required = [f.path for f in source.files if not f.optional]
+    if all((root / p).exists() for p in required) and len(present) < len(source.paths):
+        return f"found ({len(present)} of {len(source.paths)} files; the missing ones are optional)", size
     if len(present) < len(source.paths):
         return f"partly ({len(present)} of {len(source.paths)} files)", size
     return "found", size
+
+
+def _folder_files(source: Source) -> list[str] | None:
+    """The files a folder data set must hold (its listing, or FSDD's recording names)."""
+    if source.listing is not None:
+        return [path for path, _ in source.listing.entries]
+    if source.content is not None:
+        return source.content.names()
+    return None
+
+
+def missing_files(source: Source, root: Path) -> list[str]:
+    """The data-folder paths of ``source`` that are not there (optional files marked so)."""
+    expected = _folder_files(source)
+    if expected is not None:
+        folder = root / source.folder
+        return [f"{source.folder}/{name}" for name in expected if not (folder / name).is_file()]
+    return [f.path + (" (optional)" if f.optional else "") for f in source.files if not (root / f.path).exists()]
+
+
+def _there_lines(source: Source, root: Path) -> list[str]:
+    missing = missing_files(source, root)
+    if source.files:
+        there = [f.path for f in source.files if (root / f.path).exists()]
+        return [f"  there: {', '.join(there)}", f"  missing: {', '.join(missing)}"]
+    shown = ", ".join(missing[:5]) + (f" ... ({len(missing)} in all)" if len(missing) > 5 else "")
+    return [f"  missing: {shown}"]
 
 
 def experiments_by_dataset() -> dict[str, list[str]]:
@@ -97,9 +127,12 @@ def run(args, out=print) -> int:
         names = sorted({e for d in source.datasets for e in used.get(d, [])})
         text = f"used by {len(names)} experiment(s): {', '.join(names)}" if names else "used by no shipped experiment"
         out(textwrap.fill(text, width=100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False))
+        if state.startswith("partly") or "optional" in state:
+            for line in _there_lines(source, root):
+                out(line)
         if state == "missing" or state.startswith("partly"):
-            how = source.how_to_get().splitlines()[0] if source.downloadable else "by hand, see alzza fetch --list"
-            out(f"  to get it: {how}")
+            how = source.how_to_get().splitlines()[0] if source.mirrorable else "by hand, see alzza fetch --list"
+            out(f"  to get it: {how.removesuffix(', or by hand:')}")
     out("")
     entries = cache.entries()
     out(f"cache: {cache.root}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+
+from ..user_code import add_import_option
 
 EPILOG = """\
 examples:
@@ -35,6 +38,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--verify", action="store_true",
                    help=f"run each graph in onnxruntime on random inputs and compare with alzza "
                         f"(fails above {TOLERANCE:g})")
+    add_import_option(p)  # the module defining a user layer of the model (and its ONNX form)
 
 
 def _class_names(text):
@@ -52,13 +56,17 @@ def _class_names(text):
 
 
 def run(args, out=print) -> int:
-    from ..export import ExportError, export_all, to_onnx
+    from ..export import ExportError, check_output, export_all, part_path, to_onnx
     from ..export.plans import plans_of
     from ..saving.model_files import load_model
 
     model = load_model(args.model, printer=lambda *_: None)
     names = _class_names(args.class_names)
     plans = plans_of(model)
+    targets = [Path(args.out)] if args.part is not None else \
+        [Path(args.out) if i == 0 else part_path(args.out, part) for i, part in enumerate(plans)]
+    for target in targets:  # before anything is written: never the model file itself, only regular files
+        check_output(target, source=args.model)
     if args.part is not None:
         to_onnx(model, args.out, part=args.part, class_names=names)
         written = {args.part: args.out}

@@ -20,8 +20,15 @@ examples:
   alzza fetch mnist --mirror http://classroom.local/alzza-data
 
 A mirror is any web server that serves a data folder: each file is fetched from
-MIRROR/<its path in the data folder> and checked against the same hashes.
+MIRROR/<its path in the data folder> and checked against the same hashes (a
+recompressed .gz copy by its decompressed content). Every data set whose files alzza
+knows can come from one, flowers (Kaggle needs an account) included; a file the data
+sets run without (MNIST's 60k training files) may be missing there.
 $ {MIRROR_ENV} sets a mirror for every fetch.
+
+bounds: a file stops at the registry's size ($ALZZA_FETCH_MAX_BYTES, default 1G, where
+it gives none; $ALZZA_FETCH_MARGIN, default 0.5, over an estimated size) and after
+$ALZZA_FETCH_DEADLINE seconds (default 600); free space is checked first.
 """
 
 
@@ -73,6 +80,9 @@ def list_lines(registry, data_dir=None) -> list[str]:
                 lines.append(f"      {check}")
         elif source.archive is not None:
             lines.append(f"  {source.folder}/: from the release archive {source.archive.url}")
+        elif source.listing is not None:
+            lines.append(f"  {source.folder}/: {source.listing.count} files ({source.listing.bytes:,} bytes) from a "
+                         f"mirror only: {source.listing.description}")
         elif source.homepage:
             lines.append(f"  origin: {source.homepage}")
         if source.homepage and source.downloadable:

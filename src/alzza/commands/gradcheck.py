@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import AlzzaError
 from ..user_code import add_import_option
+from .argtypes import positive_finite_float
 
 #: a correct float64 backward is ~1e-9; a wrong formula ~0.1–1
 DEFAULT_TOL = 1e-6
@@ -47,39 +48,76 @@ def add_parser(subparsers):
     p.add_argument("--examples", type=int, default=3, help="training examples fed to the checks (default 3)")
     p.add_argument("--entries", type=int, default=10,
                    help="entries checked per array, chosen at random (default 10; 0 = all)")
-    p.add_argument("--tol", type=float, default=DEFAULT_TOL,
-                   help=f"tolerance on the relative error (default {DEFAULT_TOL:g})")
+    p.add_argument("--tol", type=positive_finite_float, default=DEFAULT_TOL,
+                   help=f"tolerance on the relative error, a positive number (default {DEFAULT_TOL:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and of the sampled entries (default 0)")
     add_import_option(p)
     return p
 
 
-def gradient_rows(chain, x, y, *, entries=None, seed: int = 0, whole: str = "model") -> list[tuple[str, str, float]]:
+def gradient_rows(chain, x, y, *, entries=None, seed: int = 0, whole: str = "model",
+                  problems: list | None = None) -> list[tuple[str, str, float]]:
     """(check, parameter, relative error) for every top-level layer of every part on
     ``chain`` (a :class:`~alzza.models.parts.Chain`, or a Model: its chain) on the
     activations it receives from ``x``, then, labelled ``whole``, for every weight the
-    chain trains through the whole chain."""
+    chain trains through the whole chain.
+
+    A layer whose forward or backward breaks the contract (a wrong shape, None, not an
+    array) or raises is a row with error ``inf`` (a FAIL) and a line in ``problems``
+    naming the layer and what is wrong; the layers after it are not checked (their input
+    would be wrong), and the whole-chain check says it can't run."""
     from ..models.parts import _to_shape
     from ..testing import check_built_layer_gradients, check_model_gradients
 
+    problems = [] if problems is None else problems
     chain = getattr(chain, "chain", chain)
     rows = []
     rng = np.random.default_rng(seed)
     activation = chain.owner._cast(x)
+    broken = False
     for part in chain.parts:
+        if broken:
+            break
         activation = _to_shape(activation, part.input_shape)
         for layer in part.network.layers:
             probe = copy.deepcopy(layer)  # checked at the model's weights, without touching them
-            errors = check_built_layer_gradients(probe, _jittered(activation, rng),
-                                                 rng=np.random.default_rng(seed), entries=entries, eps=STEPS,
-                                                 training=True)
-            for name, error in errors.items():
-                if error is not None:
-                    rows.append((layer.path, "dL/dx" if name == "x" else name, error))
-            activation = layer.forward(activation, training=False)
-    errors = check_model_gradients(chain, x, y, entries=entries, eps=STEPS, rng=np.random.default_rng(seed))
+            # token ids (an embedding's input) are data, not a point to jitter
+            given = activation if layer.type_name == "embed" else _jittered(activation, rng)
+            try:
+                errors = check_built_layer_gradients(probe, given,
+                                                     rng=np.random.default_rng(seed), entries=entries, eps=STEPS,
+                                                     training=True)
+                for name, error in errors.items():
+                    if error is not None:
+                        rows.append((layer.path, "dL/dx" if name == "x" else name, error))
+                activation = layer.forward(activation, training=False)
+            except Exception as exc:  # noqa: BLE001 — the layer's own code (a user's): report it, don't crash
+                rows.append((layer.path, "contract", float("inf")))
+                problems.append(_problem(layer, exc))
+                broken = True
+                break
+    if broken:
+        rows.append((whole, "(not checked: a layer above is broken)", float("inf")))
+        return rows
+    try:
+        errors = check_model_gradients(chain, x, y, entries=entries, eps=STEPS, rng=np.random.default_rng(seed))
+    except Exception as exc:  # noqa: BLE001
+        rows.append((whole, "contract", float("inf")))
+        problems.append(f"{whole}: the whole-chain check failed: {type(exc).__name__}: {exc}")
+        return rows
     rows += [(whole, name, error) for name, error in errors.items()]
     return rows
+
+
+def _problem(layer, exc) -> str:
+    """One line: the layer and what its code did wrong."""
+    from ..errors import AlzzaError
+
+    text = str(exc)
+    where = layer.path or layer.type_name
+    if isinstance(exc, AlzzaError):
+        return text if text.startswith(where) else f"{where}: {text}"
+    return f"{where}: its forward or backward raised {type(exc).__name__}: {text}"
 
 
 def _jittered(x, rng):
@@ -107,7 +145,9 @@ def run(args, out=print) -> int:
         raise AlzzaError(f"{exp.name}: the data set has no training examples to check on")
     family = exp.kind != "network"
     whole = "chain" if family else "model"
-    tables = [(chain, len(x), gradient_rows(chain, x, y, entries=args.entries or None, seed=args.seed, whole=whole))
+    problems: list[str] = []
+    tables = [(chain, len(x), gradient_rows(chain, x, y, entries=args.entries or None, seed=args.seed, whole=whole,
+                                            problems=problems))
               for chain, x, y in checks]
 
     entries = f"up to {args.entries} entries per array" if args.entries else "every entry"
@@ -131,6 +171,8 @@ def run(args, out=print) -> int:
     if not failed:
         out(f"all {total} gradients agree with central differences (relative error < {args.tol:g})")
         return 0
+    for problem in dict.fromkeys(problems):
+        out(f"FAIL {problem}")
     layers = list(dict.fromkeys(r[0] for r in failed if r[0] != whole))
     where = f"; the backward of {', '.join(layers)} disagrees with its forward" if layers else ""
     out(f"{len(failed)} of {total} gradients differ from central differences "

@@ -22,7 +22,7 @@ def run(args, out=print) -> int:
                           if k in ("accuracy", "precision", "recall", "f1") and v is not None)
         # row: "book" = the book's cell as printed, "variant" = settings changed on purpose;
         # data: "≠" = run on other data than the book's (stand-ins, MNIST's 10k test digits)
-        kind = "variant" if exp.variant else "book"
+        kind = "beyond the book" if exp.beyond else "variant" if exp.variant else "book"
         rows.append((exp.name, str(exp.chapter or ""), exp.dataset_name + (" ≠" if exp.data_differs else ""),
                      kind, book or "—", exp.title))
     headers = ("name", "ch", "dataset", "row", "book's result", "what")
@@ -30,7 +30,8 @@ def run(args, out=print) -> int:
     out("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip())
     for row in rows:
         out("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
-    out("row: book = the book's cell as printed, variant = its settings changed on purpose; "
+    out("row: book = the book's cell as printed, variant = its settings changed on purpose, beyond the book = "
+        "not in the book (chapter 16: attention and what it needs); "
         "≠ = run on other data than the book's (see the experiment's data_differs)")
     return 0
 

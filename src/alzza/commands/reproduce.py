@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 
 from ..device import add_device_option
-from .argtypes import positive_float as _positive_float, positive_int as _positive_int
+from .argtypes import non_negative_int as _non_negative_int
+from .argtypes import positive_float as _positive_float
+from .argtypes import positive_int as _positive_int
 
 EPILOG = """\
 examples:
@@ -48,7 +50,7 @@ def add_parser(subparsers):
     where.add_argument("--workers", type=_positive_int, metavar="K",
                        help="run K experiments at once on this machine (default: the number of cores)")
     where.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at tcp://HOST:PORT")
-    parser.add_argument("--seeds", type=int, nargs="+", action="extend", default=[], metavar="N",
+    parser.add_argument("--seeds", type=_non_negative_int, nargs="+", action="extend", default=[], metavar="N",
                         help="also run every experiment with these seeds (run folders NAME@seedN): the report "
                              "shows how far one run moves with its seed")
     parser.add_argument("--threads", type=_positive_int,

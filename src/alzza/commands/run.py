@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 
 from ..device import add_device_option
 from ..user_code import add_import_option
@@ -30,23 +33,52 @@ def add_parser(subparsers) -> None:
     p.add_argument("--checkpoint-every", type=positive_int, metavar="N",
                        help="write model.npz and checkpoint.json to --out every N epochs")
     p.add_argument("--resume", metavar="DIR",
-                       help="continue the run in DIR from its last checkpoint (weights, optimiser, epoch)")
+                       help="continue the run in DIR from its last checkpoint (weights, optimiser, epoch, and its "
+                            "settings: --epochs, --batch-size, --lr, --max-batches given again must agree; "
+                            "--epochs may be raised)")
     p.add_argument("--lang", choices=("en", "ko"), default="en",
                        help="report language: en (alzza's) or ko (the book's printed forms, in Korean)")
     add_import_option(p)
     add_device_option(p)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a run: handled as Ctrl-C is (the resume hint is printed), exit status 143."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While training, SIGTERM (a scheduler or ``kill`` stopping the run) stops it as Ctrl-C
+    does: the checkpoint stays, and the same "Continue ... --resume" line is printed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args, out=print) -> int:
     from ..experiments import run_experiment
 
-    result = run_experiment(args.experiment, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                            seed=args.seed, report=args.report, data_dir=args.data_dir, out=args.out,
-                            max_batches=args.max_batches, progress=False if args.no_progress else None,
-                            printer=out, resume=args.resume, checkpoint_every=args.checkpoint_every,
-                            lang=args.lang)
+    with sigterm_as_interrupt():
+        result = _run(args, out, run_experiment)
     if result.get("diverged"):  # results written and marked; the status stays 0 (README: Limits and hostile input)
         print(f"alzza: warning: training of {result['experiment']} diverged; result.json says \"diverged\": true",
               file=sys.stderr)
     return 0
+
+
+def _run(args, out, run_experiment):
+    return run_experiment(args.experiment, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                          seed=args.seed, report=args.report, data_dir=args.data_dir, out=args.out,
+                          max_batches=args.max_batches, progress=False if args.no_progress else None,
+                          printer=out, resume=args.resume, checkpoint_every=args.checkpoint_every,
+                          lang=args.lang)
 

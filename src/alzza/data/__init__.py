@@ -76,6 +76,8 @@ from .sets import tabular as _tabular  # noqa: E402,F401  (registers abalone, pu
 from .sets import images as _images  # noqa: E402,F401  (registers flowers, office31 and the stand-in)
 from .sets import dummy as _dummy  # noqa: E402,F401  (registers dummy: shapes only, no data)
 from .sets import automata as _automata  # noqa: E402,F401  (registers automata: generated expression strings)
+from .sets import korean_reading as _korean_reading  # noqa: E402,F401  (registers korean-numbers: digits → reading)
+from .sets import expression_text as _expression_text  # noqa: E402,F401  (registers expressions: a language model's text)
 from .sets import audio as _audio  # noqa: E402,F401  (registers urban-sound, fsdd and urban-sound-or-fsdd)
 from .sets import videoshot as _videoshot  # noqa: E402,F401  (registers videoshot, videoshot-standin, videoshot-or-standin)
 from .sets import mnist as _mnist, mnist_eng as _mnist_eng, mnist_kor as _mnist_kor  # noqa: E402,F401  (chapters 13-14)

@@ -10,6 +10,8 @@ An experiment file (YAML) looks like::
     macros: {}                    # name -> spec, for ['custom', {'name': ...}]
     macro_files: [book9]          # shared macro files (alzza/experiments/macros/book9.yaml)
     train: {epochs: 50, batch_size: 10, learning_rate: 0.001, report: 10, optimizer: sgd}
+                                  # + validate, early_stopping, lr_schedule, checkpoint_every,
+                                  #   clip_norm (largest global gradient norm; optim.Optimizer.clip)
     book: {accuracy: 0.350, train_seconds: null}
     book_cell: chap04/mlp_test#7  # the book's cell this row reproduces (required for shipped rows)
     variant: "why it differs"     # only for rows that change the book's settings on purpose
@@ -54,10 +56,12 @@ FAMILY_MODEL_KEYS = {"encoder", "decoder", "supervised", "fix_encoder", "autoenc
                      "decoder_actfunc", "encoder_output",
                      "seed_shape", "generator", "discriminator", "discriminor"}
 TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay",
-              "validate", "early_stopping", "lr_schedule", "checkpoint_every", "device"}
+              "validate", "early_stopping", "lr_schedule", "checkpoint_every", "clip_norm",
+              "device"}
 TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 10, "learning_rate": 0.001, "report": 0, "optimizer": "sgd",
                   "l2_decay": 0.0, "l1_decay": 0.0, "validate": "auto", "early_stopping": None,
-                  "lr_schedule": None, "checkpoint_every": 0, "device": None}
+                  "lr_schedule": None, "checkpoint_every": 0, "clip_norm": None,
+                  "device": None}
 #: extra pictures an experiment may ask for (drawn after training, see the runner)
 PICTURES = {
     "maps": "conv kernels and feature maps of a few examples (maps.png)",
@@ -95,6 +99,8 @@ class Experiment:
     variant: str = ""
     #: how the data differs from the book's ("" when it is the book's data)
     data_differs: str = ""
+    #: a shipped row beyond the book (alzza/experiments/beyond/: no book cell, no book figures)
+    beyond: bool = False
 
     @property
     def dataset_name(self) -> str:
@@ -156,6 +162,12 @@ def parse_experiment(data, source: str) -> Experiment:
         raise ExperimentError(f"{source}: train.device: must be one of {', '.join(DEVICES)} (cuda needs "
                               f"alzza[gpu]), got {train['device']!r}")
     _check_training_options(train, source)
+    if train["clip_norm"] is not None:  # a training option, carried out by the optimiser (optim.Optimizer.clip)
+        optimizer = train["optimizer"]
+        spec = {"name": optimizer} if isinstance(optimizer, str) else dict(_expect(
+            optimizer, dict, "train.optimizer", source, "a name or a mapping with 'name'"))
+        spec["clip_norm"] = train["clip_norm"]
+        train["optimizer"] = spec
     try:
         make_optimizer(train["optimizer"], train["l2_decay"], train["l1_decay"])
     except SpecError as exc:
@@ -408,16 +420,27 @@ def load_experiment_file(path) -> Experiment:
     return parse_experiment(data, str(path))
 
 
+#: the folders of shipped experiments: the book's rows, and the rows beyond the book (chapter 16 on)
+SHIPPED_FOLDERS = ("book", "beyond")
+
+
 def _shipped_files():
-    folder = resources.files("alzza.experiments").joinpath("book")
-    return sorted((entry for entry in folder.iterdir() if entry.name.endswith(".yaml")), key=lambda e: e.name)
+    entries = []
+    for folder_name in SHIPPED_FOLDERS:
+        folder = resources.files("alzza.experiments").joinpath(folder_name)
+        if folder.is_dir():
+            entries += [(folder_name, entry) for entry in folder.iterdir() if entry.name.endswith(".yaml")]
+    return sorted(entries, key=lambda e: e[1].name)
 
 
-def _shipped_experiment(entry) -> Experiment:
+def _shipped_experiment(entry, folder: str = "book") -> Experiment:
     data = yaml.safe_load(entry.read_text(encoding="utf-8"))
-    exp = parse_experiment(data, f"alzza/experiments/book/{entry.name}")
-    if exp.book_cell is None:  # every shipped row names the book's cell it reproduces
+    exp = parse_experiment(data, f"alzza/experiments/{folder}/{entry.name}")
+    exp.beyond = folder == "beyond"
+    if exp.book_cell is None and not exp.beyond:  # every shipped book row names the book's cell it reproduces
         raise ExperimentError(f"{exp.source}: a shipped experiment needs book_cell (e.g. chap07/cnn_basic_test#5)")
+    if exp.beyond and (exp.book_cell is not None or exp.book):
+        raise ExperimentError(f"{exp.source}: a row beyond the book has no book_cell and no book figures")
     if entry.name != f"{exp.name}.yaml":  # find_experiment reads NAME.yaml alone
         raise ExperimentError(f"{exp.source}: a shipped experiment's file is named after it ({exp.name}.yaml)")
     return exp
@@ -425,7 +448,7 @@ def _shipped_experiment(entry) -> Experiment:
 
 def list_experiments() -> list[Experiment]:
     """Every shipped experiment, ordered by chapter then name."""
-    experiments = [_shipped_experiment(entry) for entry in _shipped_files()]
+    experiments = [_shipped_experiment(entry, folder) for folder, entry in _shipped_files()]
     return sorted(experiments, key=lambda e: (e.chapter or 0, e.name))
 
 
@@ -435,9 +458,10 @@ def find_experiment(name_or_path) -> Experiment:
     if text.endswith((".yaml", ".yml", ".json")) or Path(text).is_file():
         return load_experiment_file(text)
     # A shipped experiment lives in NAME.yaml: read that one file, not all of them.
-    entry = resources.files("alzza.experiments").joinpath("book", f"{text}.yaml")
-    if "/" not in text and "\\" not in text and entry.is_file():
-        return _shipped_experiment(entry)
+    for folder in SHIPPED_FOLDERS:
+        entry = resources.files("alzza.experiments").joinpath(folder, f"{text}.yaml")
+        if "/" not in text and "\\" not in text and entry.is_file():
+            return _shipped_experiment(entry, folder)
     experiments = {e.name: e for e in list_experiments()}
     if text in experiments:
         return experiments[text]

@@ -183,7 +183,7 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
                                                         int(hash_options.get("max_rank", 5)),
                                                         path=out_dir / "hashing.png")
                 pictures["hashing"] = "hashing.png"
-                extra["hashing"] = {"buckets": len(model.hash_index.buckets),
+                extra["hashing"] = {"buckets": len(model.hash_index.buckets), "note": model.hashing_note,
                                     "bits": int(model.code_shape[0]),
                                     "queries": [{"bits": m.bits, "bucket_size": m.bucket_size,
                                                  "matches": [int(i) for i in m.indices],

@@ -73,7 +73,7 @@ def settings_fingerprint(data: dict) -> str:
 
 def settings_fingerprint_of(exp) -> str:
     """The settings fingerprint of an experiment (a shipped one is read from the package's
-    book/NAME.yaml, a user's from its file)."""
+    ``alzza/experiments/<folder>/NAME.yaml`` — book/ or beyond/ — a user's from its file)."""
     from importlib import resources
 
     import yaml
@@ -82,7 +82,8 @@ def settings_fingerprint_of(exp) -> str:
     if path.is_file():
         text = path.read_text(encoding="utf-8")
     else:
-        text = resources.files("alzza.experiments").joinpath("book", f"{exp.name}.yaml").read_text(encoding="utf-8")
+        folder = "beyond" if str(exp.source).startswith("alzza/experiments/beyond/") else "book"
+        text = resources.files("alzza.experiments").joinpath(folder, f"{exp.name}.yaml").read_text(encoding="utf-8")
     return settings_fingerprint(yaml.safe_load(text) or {})
 
 

@@ -182,12 +182,18 @@ def warn_if_diverged(model, history, printer=print) -> bool:
 FIT_OPTIONS = ("validate", "lr_schedule", "early_stopping")
 
 
+#: the run's settings a checkpoint records, so that ``--resume`` continues the same run
+RESUMED_SETTINGS = ("epochs", "batch_size", "learning_rate", "max_batches")
+
+
 def fit_options(settings: dict, out_dir: Path, exp, seed, resume=None, stage="train") -> dict:
     """The keyword options of :func:`alzza.training.loop.fit` for one training stage of a run."""
     options = {key: settings[key] for key in FIT_OPTIONS if settings.get(key) is not None}
     if settings.get("checkpoint_every"):
         options.update(checkpoint_every=settings["checkpoint_every"], checkpoint_dir=out_dir,
-                       checkpoint_info={"experiment": exp.name, "seed": seed})
+                       checkpoint_info={"experiment": exp.name, "seed": seed,
+                                        # what a resume takes over (W2 of issue 23)
+                                        "settings": {key: settings.get(key) for key in RESUMED_SETTINGS}})
     if resume is not None and resume.get("stage", "train") == stage:
         options["resume"] = resume
     return options

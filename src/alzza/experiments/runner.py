@@ -20,7 +20,6 @@ Writes to the output folder:
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import time
@@ -32,6 +31,8 @@ from ..data import describe_dataset, make_dataset
 from ..errors import ExperimentError
 from ..layers.initializers import ShapeOnly
 from ..models import Model
+from ..progress import progress_setting
+from ..options import checked, non_negative_int, positive_float, positive_int
 from ..viz.plots import training_curves
 from .catalogue import PICTURES, Experiment, check_run_name, find_experiment
 from .records import (  # noqa: F401  (shared with the families runner; importable from here as before)
@@ -123,16 +124,10 @@ def draw_pictures(exp: Experiment, model: Model, dataset, out_dir: Path, printer
 def check_settings(settings: dict, seed, exp: Experiment) -> None:
     """Every setting checked before anything is loaded or trained (overrides included)."""
     where = exp.source or exp.name
-    for key in ("epochs", "batch_size"):
-        if isinstance(settings[key], bool) or not isinstance(settings[key], int) or settings[key] < 1:
-            raise ExperimentError(f"{where}: {key} must be an integer >= 1, got {settings[key]!r}")
-    if isinstance(settings["report"], bool) or not isinstance(settings["report"], int) or settings["report"] < 0:
-        raise ExperimentError(f"{where}: report must be an integer >= 0, got {settings['report']!r}")
-    lr = settings["learning_rate"]
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
-        raise ExperimentError(f"{where}: the learning rate must be a finite number > 0, got {lr!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ExperimentError(f"{where}: the seed must be an integer >= 0, got {seed!r}")
+    for key, option in (("epochs", positive_int()), ("batch_size", positive_int()), ("report", non_negative_int()),
+                        ("learning_rate", positive_float())):
+        checked(settings[key], option, key, ExperimentError, where)
+    checked(seed, non_negative_int(), "the seed", ExperimentError, where)
     check_run_name(exp.name, where)
 
 
@@ -173,6 +168,34 @@ def read_resume(folder, exp, seed):
     return record
 
 
+#: the settings a checkpoint records and a resume takes over (with the flags' names)
+RESUMED = (("epochs", "--epochs"), ("batch_size", "--batch-size"), ("learning_rate", "--lr"),
+           ("max_batches", "--max-batches"))
+
+
+def resumed_settings(record: dict, settings: dict, folder, **given):
+    """Take the interrupted run's settings from its checkpoint into ``settings``; returns
+    its ``max_batches``. A flag given again must agree — except ``--epochs``, which may be
+    raised to train on past the run's end."""
+    saved = record.get("settings")
+    if saved is None:  # a checkpoint of an older alzza: the flags as given
+        return given["max_batches"]
+    for key, flag in RESUMED:
+        value, was = given[key], saved[key]
+        if value is None or value == was:
+            if key != "max_batches":
+                settings[key] = was
+            continue
+        if key == "epochs" and value > was:
+            settings[key] = value
+            continue
+        shown = "not given" if was is None else was
+        raise ExperimentError(f"{folder}: the run being resumed was started with {flag} {shown}, not {value}; "
+                              f"resume without {flag} (the checkpoint's settings are used)"
+                              + (" or with a larger --epochs to train further" if key == "epochs" else ""))
+    return saved["max_batches"]
+
+
 def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=None, seed=None, report=None,
                    data_dir=None, out=None, max_batches=None, progress=None, printer=print, resume=None,
                    checkpoint_every=None, lang="en") -> dict:
@@ -197,6 +220,9 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         seed = seed if seed is not None else resume_record.get("seed")
         if out is None:
             out = resume
+        max_batches = resumed_settings(resume_record, settings, resume, epochs=epochs, batch_size=batch_size,
+                                       learning_rate=learning_rate, max_batches=max_batches)
+    settings["max_batches"] = max_batches  # recorded in the checkpoints (a resume uses it)
     seed = seed if seed is not None else (exp.seed if exp.seed is not None else DEFAULT_SEED)
     check_settings(settings, seed, exp)
     out_dir = prepare_out_dir(out, exp)
@@ -204,7 +230,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
     check_spec(exp, data_dir)  # a typo in the model fails now, before the data loads
     start = time.perf_counter()
-    dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
+    with progress_setting(progress):  # --no-progress: the image-decoding bar too
+        dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
     printer(f"dataset {dataset}: {dataset.train_count} train / {dataset.validate_count} validate / "
             f"{dataset.test_count} test  (loaded in {time.perf_counter() - start:.1f} s)")
     if exp.kind != "network":  # the model families train in stages: see experiments/families.py

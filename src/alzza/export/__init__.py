@@ -17,9 +17,12 @@ from pathlib import Path
 
 from .build import OPSET, build_model
 from .errors import ExportError
+from .graph import Value
+from .layers import emitter
 from .plans import GraphPlan, plans_of
 
-__all__ = ["OPSET", "ExportError", "GraphPlan", "export_all", "graph_names", "plans_of", "to_onnx"]
+__all__ = ["OPSET", "ExportError", "GraphPlan", "Value", "emitter", "export_all", "graph_names", "plans_of",
+           "to_onnx"]
 
 
 def graph_names(model) -> list[str]:
@@ -59,10 +62,32 @@ def export_all(model, path, *, class_names=None, opset: int = OPSET) -> dict[str
     return written
 
 
+def check_output(path: Path, source=None) -> None:
+    """Refuse an output that is not a new file nor a regular one (a folder, a FIFO, a device
+    such as /dev/null), one under a file, and ``source`` itself (the model file read)."""
+    from ..saving.atomic import target_problem
+
+    problem = target_problem(path)
+    if problem:
+        raise ExportError(f"{path}: {problem}; give the path of a new .onnx file (or of one to replace)")
+    if source is not None and path.exists() and Path(source).exists() and path.samefile(source):
+        raise ExportError(f"{path} is the model file {source} itself: exporting there would overwrite the "
+                          f"trained model; give another name, e.g. {Path(source).with_suffix('.onnx')}")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, then rename it into place
-    (:mod:`alzza.saving.atomic`: mode 0644 under the usual umask, killed saves' temp files cleaned)."""
+    (:mod:`alzza.saving.atomic`: mode 0644 under the usual umask, killed saves' temp files cleaned).
+    Only a regular file is written: see :func:`check_output`."""
     from ..saving.atomic import write_bytes_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, data)
+    check_output(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, data)
+    except (FileExistsError, NotADirectoryError):
+        raise ExportError(f"{path}: a part of this path is a file, not a folder") from None
+    except IsADirectoryError:
+        raise ExportError(f"{path}: is a folder, not a file; give the path of a .onnx file") from None
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write there ({exc.strerror or exc}); give a writable place") from None

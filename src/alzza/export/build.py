@@ -21,6 +21,7 @@ from .errors import ExportError
 from .graph import GraphBuilder, Value
 from .layers import emit
 from . import recurrent  # noqa: F401  (registers the emitters of rnn, lstm, seqwrap)
+from . import attention  # noqa: F401  (registers the emitters of embed, posenc, attention, rms_normal, seqpool)
 
 #: the ONNX operator set the graphs are written for (LSTM, RNN, Split with inputs: opset ≥ 13)
 OPSET = 17

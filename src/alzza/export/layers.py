@@ -21,12 +21,32 @@ add                the branches (+ x), Tile to the widest, Sum, then the actions
 rnn, lstm, gru     see :mod:`alzza.export.recurrent` (also seqwrap)
 =================  ===================================================================
 
-Activations: relu → Relu, sigmoid → Sigmoid, tanh → Tanh, none → nothing.
+Activations: relu → Relu, sigmoid → Sigmoid, tanh → Tanh, none → nothing, gelu → Erf form,
+gelu_tanh → Tanh form. The Transformer's layers: see :mod:`alzza.export.attention`.
 A layer type without an emitter — or an option without an ONNX form — raises one
 :class:`~alzza.export.errors.ExportError` naming the layer's path and why.
+
+Your own layer's ONNX form
+--------------------------
+A layer class of your own (``@register_layer``) declares how it is exported with a
+method ``onnx_form(self, builder, value) -> Value``: ``builder`` is the
+:class:`~alzza.export.graph.GraphBuilder` (``builder.op(op_type, inputs, hint, **attrs)``
+adds a node and returns its output name, ``builder.const(array, hint)`` a weight,
+``builder.scalar(x)`` a constant), ``value`` the :class:`~alzza.export.graph.Value` coming
+in (its ``name`` in the graph and alzza's per-example ``shape``); return
+``value.like(output_name, new_shape)``. For y = 2x::
+
+    def onnx_form(self, builder, value):
+        return value.like(builder.op("Mul", [value.name, builder.scalar(2.0)], self.path))
+
+(``@alzza.export.emitter(MyLayer)`` on a function ``emit(builder, layer, value)`` does the
+same from outside the class.) A layer with neither is one clear error: "layer type X has
+no ONNX form". Export the model with ``alzza export MODEL OUT --import mylayer.py``.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -62,24 +82,57 @@ def where(layer) -> str:
 
 def emit(b: GraphBuilder, layer, value: Value) -> Value:
     """The ONNX nodes of ``layer`` applied to ``value`` (ExportError if it has no ONNX form)."""
+    own = getattr(type(layer), "onnx_form", None)
+    if own is not None:
+        return _own_form(b, layer, value)
     for cls in type(layer).__mro__:
         fn = EMITTERS.get(cls)
         if fn is not None:
             return fn(b, layer, value)
     known = ", ".join(sorted({c.type_name for c in EMITTERS}))
-    raise ExportError(f"{where(layer)}: layer type {layer.type_name!r} cannot be exported to ONNX: the exporter "
-                      f"has no ONNX form for it (exportable types: {known})")
+    raise ExportError(f"{where(layer)}: layer type {layer.type_name!r} cannot be exported to ONNX: it has no ONNX "
+                      f"form (exportable types: {known}); a layer class of your own declares one with a method "
+                      f"onnx_form(self, builder, value) (see alzza.export.layers)")
+
+
+def _own_form(b: GraphBuilder, layer, value: Value) -> Value:
+    """A user layer's ``onnx_form``: its failures and a result that is not a Value are ExportErrors."""
+    try:
+        result = layer.onnx_form(b, value)
+    except ExportError:
+        raise
+    except Exception as exc:  # the user's code: say whose it is
+        raise ExportError(f"{where(layer)}: the onnx_form of layer type {layer.type_name!r} failed: "
+                          f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(result, Value):
+        raise ExportError(f"{where(layer)}: the onnx_form of layer type {layer.type_name!r} returned "
+                          f"{type(result).__name__}, not the output Value (value.like(name, shape))")
+    return result
 
 
 def activation(b: GraphBuilder, layer, name: str, value: Value) -> Value:
     """f(value) for alzza's activation ``name`` (canonical name, e.g. from ``Activation.name``)."""
     if name == "none":
         return value
+    if name in ("gelu", "gelu_tanh"):
+        return value.like(_gelu(b, where(layer), value.name, name == "gelu_tanh"))
     op = ACTIVATION_OPS.get(name)
     if op is None:
         raise ExportError(f"{where(layer)}: activation {name!r} cannot be exported to ONNX (exportable: none, "
                           f"{', '.join(ACTIVATION_OPS)})")
     return value.like(b.op(op, [value.name], where(layer)))
+
+
+def _gelu(b: GraphBuilder, hint: str, x: str, tanh: bool) -> str:
+    """½x(1 + erf(x/√2)) with ONNX's Erf, or ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    if tanh:
+        cube = b.op("Mul", [b.op("Mul", [x, x], hint), x], hint)
+        inner = b.op("Add", [x, b.op("Mul", [cube, b.scalar(0.044715, "gelu/c")], hint)], hint)
+        t = b.op("Tanh", [b.op("Mul", [inner, b.scalar(math.sqrt(2 / math.pi), "gelu/s")], hint)], hint)
+    else:
+        t = b.op("Erf", [b.op("Mul", [x, b.scalar(math.sqrt(0.5), "gelu/r")], hint)], hint)
+    half_x = b.op("Mul", [x, b.scalar(0.5, "half")], hint)
+    return b.op("Mul", [half_x, b.op("Add", [t, b.scalar(1.0, "one")], hint)], hint)
 
 
 # --- full ---------------------------------------------------------------------------
@@ -223,7 +276,7 @@ def emit_add(b, layer: Add, value: Value) -> Value:
     out = outs[0].like(total, layer.output_shape)
     for action in layer.actions:
         out = activation(b, layer, layer.activation.name, out) if action == "A" else emit_batch_norm(b, layer.bn, out)
-    return out
+    return b.zero_padding(out, where(layer)) if value.seq else out   # a residual's padding: 0, as in alzza
 
 
 @emitter(LayerNorm)

@@ -22,13 +22,20 @@ def random_inputs(plan, count: int, rng: np.random.Generator):
 
     Sequences get random lengths in 1..T (the first example uses all T steps; all of them
     where a layer after a seqwrap reads the whole fixed-length tensor); a GAN
-    seed is drawn from U(−1, 1) as the model draws it; everything else from N(0, 1).
+    seed is drawn from U(−1, 1) as the model draws it; token ids for a first ``embed`` layer;
+    everything else from N(0, 1).
     """
     shape = tuple(plan.input_shape)
     if plan.input_name == "seed":
         x = rng.uniform(-1.0, 1.0, size=(count,) + shape).astype(np.float32)
     else:
         x = rng.standard_normal((count,) + shape, dtype=np.float32)
+    first = next((layer for layer in plan.stages[0][0].walk() if not layer.children()), None)
+    vocab = getattr(first, "vocab", None) if first is not None and first.type_name == "embed" else None
+    if vocab is not None:   # token ids (or one-hot rows) for an embedding
+        ids = rng.integers(0, vocab, size=(count, shape[0]))
+        x = np.eye(vocab, dtype=np.float32)[ids] if first.one_hot else ids.reshape((count,) + shape)
+        x = x.astype(np.float32)
     if not is_sequence_shape(plan.input_shape):
         return x, {plan.input_name: x}
     lengths = rng.integers(1, shape[0] + 1, size=count).astype(np.int64)

@@ -18,7 +18,9 @@ The contract, in one place (checked by the model, see :func:`check_built` and
 :func:`check_gradients`; :func:`alzza.testing.check_layer` tests a layer class against it):
 
 * ``OPTIONS`` declares the spec options (name → :class:`~alzza.options.Option`), once:
-  the spec front end validates them, the constructor receives them by name, and
+  the spec front end validates them, the constructor receives them by name (and the
+  base class checks every argument given to any layer's constructor against them, so a
+  layer built from Python — ``Dense(0)``, ``LSTM(-2)`` — is refused like a spec), and
   :meth:`Layer.options` (summaries) and :meth:`Layer.to_spec` (saving) read them back
   from the attributes of the same names. A layer without options declares nothing.
 * ``accepts_children``: the constructor takes ``children`` (a list of Layers) first.
@@ -36,6 +38,8 @@ The contract, in one place (checked by the model, see :func:`check_built` and
 
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass, field
 from math import prod
 
@@ -48,11 +52,23 @@ from ..options import Option, option_problem
 
 @dataclass
 class BuildContext:
-    """What building needs besides the input shape: the RNG, the dtype, the initialiser."""
+    """What building needs besides the input shape: the RNG, the dtype, the initialiser.
+
+    ``memories``: the sequences a network may read besides its input, name → shape
+    (SeqShape (S, D)), e.g. ``{'source': SeqShape((S, D))}`` for a decoder whose
+    cross-attention reads an encoder's output (``['attention', {memory: source}]``). A
+    model provides them; a plain network has none. ``encoder``: the network being built is
+    an encoder, which reads its whole input — a causal attention in it is refused.
+    ``tables``: the embedding layers built so far that have a ``name``, name → layer, so an
+    output projection (``unembed``) can tie its weights to one.
+    """
 
     rng: np.random.Generator
     dtype: np.dtype
     init: Initializer = field(default_factory=Initializer)
+    memories: dict = field(default_factory=dict)
+    encoder: bool = False
+    tables: dict = field(default_factory=dict)
 
 
 class Layer:
@@ -68,6 +84,12 @@ class Layer:
     accepts_sequences = False
     #: parameter keys that receive L1/L2 decay
     decayed: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not hasattr(init, "__signature_checked__"):
+            cls.__init__ = _checking_options(init)
 
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
@@ -96,15 +118,22 @@ class Layer:
         raise NotImplementedError
 
     # --- options ------------------------------------------------------------------
-    def check_options(self, **values) -> None:
-        """SpecError naming this layer unless every value fits its declared Option
-        (for layers built from Python objects; a spec is checked before construction)."""
+    def check_options(self, **values) -> dict:
+        """SpecError naming this layer unless every value fits its declared Option; returns
+        the values (an int given for a float option made a float). The base class calls it
+        on every constructor's arguments, so a layer needs not call it itself."""
+        out = {}
         for key, value in values.items():
-            option = self.OPTIONS[key]
-            _, problem = option_problem(option, value)
+            option = self.OPTIONS.get(key)
+            if option is None:
+                known = ", ".join(self.OPTIONS) or "none"
+                raise SpecError(getattr(self, "path", "") or self.type_name,
+                                f"unknown option {key!r}; known options: {known}")
+            out[key], problem = option_problem(option, value)
             if problem:
                 hint = f" ({key}: {option.doc})" if option.doc else ""
-                raise SpecError(self.path or self.type_name, f"option {key!r} {problem}{hint}")
+                raise SpecError(getattr(self, "path", "") or self.type_name, f"option {key!r} {problem}{hint}")
+        return out
 
     def options(self) -> dict:
         """The options as a spec writes them: every declared option that is required or
@@ -163,6 +192,34 @@ class Layer:
 
     def __repr__(self):
         return f"<{self.describe()} at {self.path or '?'}>"
+
+
+def _checking_options(init):
+    """``init`` wrapped so that the outermost constructor of a layer checks each argument
+    that names a declared option (a default left as it is, is not checked again)."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        declared = type(self).OPTIONS
+        if declared and type(self).__init__ is __init__:
+            try:
+                bound = signature.bind(self, *args, **kwargs)
+            except TypeError:
+                return init(self, *args, **kwargs)  # Python's own error for a wrong call
+            given = {key: value for key, value in bound.arguments.items()
+                     if key in declared and not _is_default(value, declared[key])}
+            bound.arguments.update(self.check_options(**given))
+            return init(*bound.args, **bound.kwargs)
+        return init(self, *args, **kwargs)
+
+    __init__.__signature_checked__ = True
+    return __init__
+
+
+def _is_default(value, option: Option) -> bool:
+    default = option.default
+    return not option.required and (value is default or (type(value) is type(default) and value == default))
 
 
 def _plain(value):

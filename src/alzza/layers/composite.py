@@ -16,6 +16,8 @@ from ..backend import array_module
 
 from ..errors import SpecError
 from ..ops.activations import ACTIVATIONS, get_activation
+from ..sequences import SeqShape, Sequences, is_sequence_shape, length_mask, seq_data
+from ..options import flag, int_in, one_of
 from .base import BuildContext, Layer
 from .registry import Option, register_layer
 
@@ -37,7 +39,7 @@ class Serial(Layer):
         return self.layers
 
     def build(self, input_shape, ctx: BuildContext):
-        self.input_shape = shape = tuple(input_shape)
+        self.input_shape = shape = input_shape if is_sequence_shape(input_shape) else tuple(input_shape)
         for layer in self.layers:
             shape = layer.build(shape, ctx)
         self.output_shape = shape
@@ -177,6 +179,20 @@ def _accumulate(total: np.ndarray, part: np.ndarray, first: bool) -> None:
         view += src
 
 
+def _check_sequence_branches(layer) -> None:
+    """SpecError unless every layer a sequence reaches inside ``layer``'s branches reads sequences."""
+    stack = list(layer.branches)
+    while stack:
+        child = stack.pop()
+        if type(child) is Serial:
+            stack.extend(child.layers)
+        elif not child.accepts_sequences:
+            raise SpecError(child.path or child.type_name,
+                            f"'{child.type_name}' works on single examples, but inside '{layer.type_name}' at "
+                            f"{layer.path or '?'} it reads a sequence; wrap it in ['seqwrap', ...] to apply it "
+                            "to every step")
+
+
 def _fold(dy: np.ndarray, chn: int) -> np.ndarray:
     """The adjoint of tiling to dy's width: the sum of dy over the tiles of ``chn`` channels."""
     width = dy.shape[-1]
@@ -209,19 +225,24 @@ class Add(_Branching):
 
     i.e. the gradient of a tiled branch is the sum over its tiles.
     (Children must not modify the gradient they are given in place.)
+
+    Sequences (a Transformer block's residual): with a sequence input every branch must
+    read sequences (wrap per-step layers in ``seqwrap``), the sum keeps the lengths, its
+    padded steps are 0 and get no gradient; action B (batch norm) is refused there.
     """
 
     OPTIONS = {
-        "x": Option((bool,), True, doc="add the input itself to the sum", attr="use_x"),
+        "x": flag("add the input itself to the sum", True, attr="use_x"),
         "actions": Option((str,), "", doc="what to do with the sum, in order: A activation, B batch norm",
                           check=lambda v: _valid_actions(v),
                           expects="a string of the letters A and B, each at most once"),
-        "actfunc": Option((str,), "relu", tuple(ACTIVATIONS), "activation function of action A"),
+        "actfunc": one_of(ACTIVATIONS, "activation function of action A", "relu"),
     }
+    #: a residual around sequence layers (attention) keeps the sequence
+    accepts_sequences = True
 
     def __init__(self, children: list[Layer], x: bool = True, actions: str = "", actfunc: str = "relu"):
         super().__init__(children)
-        self.check_options(x=x, actions=actions, actfunc=actfunc)
         self.use_x = bool(x)
         self.actions = actions
         self.actfunc = actfunc
@@ -240,7 +261,9 @@ class Add(_Branching):
 
     def build(self, input_shape, ctx: BuildContext):
         _check_branches(self)
-        self.input_shape = tuple(input_shape)
+        if is_sequence_shape(input_shape):
+            _check_sequence_branches(self)
+        self.input_shape = input_shape if is_sequence_shape(input_shape) else tuple(input_shape)
         shapes = [tuple(branch.build(self.input_shape, ctx)) for branch in self.branches]
         named = _names(self.branches)
         if self.use_x:
@@ -256,6 +279,11 @@ class Add(_Branching):
                                    f"count must divide {width}; got {_shape_list(named, shapes)}")
         self.channels = [s[-1] for s in shapes[:len(self.branches)]]
         self.output_shape = shapes[0][:-1] + (width,)
+        if is_sequence_shape(input_shape):
+            if "B" in self.actions:
+                raise SpecError(where, "'add' on a sequence cannot batch-normalise (action B): padded steps would "
+                                       "enter the statistics; use layer_normal or rms_normal after it")
+            self.output_shape = SeqShape(self.output_shape)
         self.bn = None
         if "B" in self.actions:
             from .norm import BatchNorm  # imported here: norm.py builds on this module's siblings
@@ -267,6 +295,9 @@ class Add(_Branching):
 
     def forward(self, x, training=False):
         xp = array_module(x)
+        self._real = None
+        if isinstance(x, Sequences):
+            return self._forward_sequences(x, training)
         outputs = [branch.forward(x, training) for branch in self.branches]
         total = xp.empty((len(x),) + self.output_shape, dtype=outputs[0].dtype)
         for i, out in enumerate(outputs):
@@ -277,6 +308,7 @@ class Add(_Branching):
         self._act_y = None
         for action in self.actions:
             if action == "A":
+                self._act_z = total if self.activation.needs_input else None
                 total = self.activation.forward(total if own else total.copy())
                 self._act_y = total
                 own = True
@@ -285,10 +317,32 @@ class Add(_Branching):
                 own = False
         return total
 
+    def _forward_sequences(self, x, training):
+        """The sum of Sequences: data summed, lengths kept, padded steps 0."""
+        self._real = None
+        outputs = [seq_data(branch.forward(x, training)) for branch in self.branches]
+        data = x.data
+        total = np.empty(data.shape[:2] + tuple(self.output_shape[1:]), dtype=outputs[0].dtype)  # T of this batch
+        for i, out in enumerate(outputs):
+            _accumulate(total, out, i == 0)
+        if self.use_x:
+            _accumulate(total, data, False)
+        self._act_y = None
+        if "A" in self.actions:
+            self._act_z = total if self.activation.needs_input else None
+            total = self._act_y = self.activation.forward(total if self._act_z is None else total.copy())
+        if not x.full:
+            self._real = length_mask(x.lengths, data.shape[1], total.dtype)[:, :, None]
+            total = np.where(self._real > 0, total, total.dtype.type(0))   # even a NaN of padding stays out
+        return Sequences(total, x.lengths)
+
     def backward(self, dy):
+        dy = seq_data(dy)
+        if getattr(self, "_real", None) is not None:
+            dy = dy * self._real                      # padded steps: no gradient in or out
         for action in reversed(self.actions):
             if action == "A":
-                dy = self.activation.backward(dy, self._act_y)
+                dy = self.activation.backward(dy, self._act_y, self._act_z)
             else:
                 dy = self.bn.backward(dy)
         parts = [branch.backward(_fold(dy, chn)) for branch, chn in zip(self.branches, self.channels, strict=False)]
@@ -315,8 +369,7 @@ class Loop(Serial):
     """
 
     OPTIONS = {
-        "repeat": Option((int,), 1, doc="how many copies of the child run in sequence",
-                         check=lambda v: v >= 1, expects="an integer >= 1"),
+        "repeat": int_in(1, doc="how many copies of the child run in sequence", default=1),
     }
     accepts_children = True
 

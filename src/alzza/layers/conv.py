@@ -21,6 +21,7 @@ from ..ops.windows import (
     prefer_channels_last,
     unpadded_grad,
 )
+from ..options import one_of, positive_int
 from .base import BuildContext, Layer
 from .geometry import STRIDE_RULE_OPTION, image_shape, is_pair, plain_pair, spatial_output, to_pair
 from .norm import BatchNorm
@@ -68,6 +69,8 @@ def actions_error(actions) -> str | None:
 class Conv2D(Layer):
     """2-D convolution on NHWC images, with bias, activation and optional batch norm.
 
+    Reference (the same correlation, one output cell at a time): :func:`alzza.reference.conv2d`.
+
     ``actions`` runs in order: L = the linear convolution z = x ⊛ K + b, A = the
     activation f, B = batch normalisation without scale/shift (running statistics in
     ``state['mean']``, ``state['var']``). 'LA' (default), 'LAB', 'LBA', 'BLA', 'AL', ...
@@ -98,12 +101,11 @@ class Conv2D(Layer):
     OPTIONS = {
         "ksize": Option((int, list, tuple), doc="kernel size, an int or [height, width]", check=is_pair,
                         expects="a positive integer or [height, width]", plain=plain_pair),
-        "chn": Option((int,), doc="number of output channels", check=lambda v: v > 0,
-                      expects="a positive integer"),
+        "chn": positive_int("number of output channels"),
         "stride": Option((int, list, tuple), 1, check=is_pair, expects="a positive integer or [height, width]",
                          plain=plain_pair),
-        "padding": Option((str,), "SAME", ("SAME", "VALID")),
-        "actfunc": Option((str,), "relu", tuple(ACTIVATIONS), "activation function"),
+        "padding": one_of(("SAME", "VALID"), default="SAME"),
+        "actfunc": one_of(ACTIVATIONS, "activation function", "relu"),
         "actions": Option((str,), "LA", doc="L, A, B in the order they run",
                           check=lambda v: actions_error(v) is None,
                           expects="a string of L, A, B with exactly one L (A and B at most once)"),
@@ -114,8 +116,6 @@ class Conv2D(Layer):
     def __init__(self, ksize, chn: int, stride=1, padding: str = "SAME", actfunc: str = "relu",
                  actions: str = "LA", stride_rule: str = "book"):
         super().__init__()
-        self.check_options(ksize=ksize, chn=chn, stride=stride, padding=padding, actfunc=actfunc, actions=actions,
-                           stride_rule=stride_rule)
         self.stride_rule = stride_rule
         self.ksize = to_pair(ksize, "ksize", "conv")
         self.stride = to_pair(stride, "stride", "conv")
@@ -334,6 +334,7 @@ class Conv2D(Layer):
                     x2 = self.bn.normalize(x2, out=x2) if training else self.bn.infer(x2, out=x2)
                     return x2.reshape(x.shape)  # "LAB" is the only order with L, A, B in a row: B was last
                 # the activation works in place: only on the conv's own output
+                self._act_z = x if self.activation.needs_input else None   # gelu keeps z
                 x = self.activation.forward(x if previous == "L" else x.copy())
                 self._act_y = x
             else:
@@ -349,7 +350,7 @@ class Conv2D(Layer):
                     return None  # the data's gradient; what runs before L has no parameters
             elif action == "A":
                 if self._relu_mask is None:
-                    dy = self.activation.backward(dy, self._act_y)
+                    dy = self.activation.backward(dy, self._act_y, self._act_z)
             elif self._relu_mask is not None:
                 dy = self.bn.backward(dy, mask=self._relu_mask)
             else:

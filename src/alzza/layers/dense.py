@@ -8,7 +8,8 @@ from ..backend import array_module
 
 from ..ops.activations import ACTIVATIONS, get_activation
 from .base import BuildContext, Layer, flat_size
-from .registry import Option, register_layer
+from ..options import one_of, positive_int
+from .registry import register_layer
 
 
 @register_layer("full")
@@ -17,15 +18,15 @@ class Dense(Layer):
 
     Shapes: x (N, F) · W (F, H) + b (H,) → z (N, H); y = f(z).
 
-    Backward, with dz = dy ⊙ f'(z):
+    Backward, with dz = dy ⊙ f'(z) (f' written with y, or with z for gelu):
         dW = xᵀ · dz        (F, H)
         db = Σ_n dz         (H,)
         dx = dz · Wᵀ        (N, F), reshaped to the input's shape
     """
 
     OPTIONS = {
-        "width": Option((int,), doc="number of outputs", check=lambda v: v > 0, expects="a positive integer"),
-        "actfunc": Option((str,), "relu", tuple(ACTIVATIONS), "activation function"),
+        "width": positive_int("number of outputs"),
+        "actfunc": one_of(ACTIVATIONS, "activation function", "relu"),
     }
     decayed = ("w",)
 
@@ -49,11 +50,12 @@ class Dense(Layer):
         z += self.params["b"]
         y = self.activation.forward(z)
         self._x, self._y = x2, y
+        self._z = z if self.activation.needs_input else None   # gelu's derivative needs z
         return y
 
     def backward(self, dy):
         xp = array_module(dy)
-        dz = self.activation.backward(dy, self._y)
+        dz = self.activation.backward(dy, self._y, self._z)
         self.grads["w"] = self._x.T @ dz
         self.grads["b"] = xp.add.reduce(dz, axis=0)  # Σ_n dz, without ndarray.sum's Python wrapper
         if not self.needs_input_grad:

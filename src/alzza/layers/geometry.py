@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from ..errors import SpecError
 from ..ops.windows import STRIDE_RULES, output_size
+from ..options import one_of
 from .base import Layer
-from .registry import Option
 
 
 def is_pair(value) -> bool:
@@ -56,6 +56,6 @@ def spatial_output(layer: Layer, hw, ksize, stride, padding, rule="book"):
 
 
 #: the ``stride_rule`` option shared by conv and the pools
-STRIDE_RULE_OPTION = Option((str,), "book", STRIDE_RULES,
+STRIDE_RULE_OPTION = one_of(STRIDE_RULES, default="book", doc=
                             "output size of a strided window: 'book' (H // s with SAME, (H - k + 1) // s "
                             "with VALID, sampling from offset (s - 1) // 2) or 'ceil' (TensorFlow's ceil(H / s))")

@@ -13,9 +13,10 @@ import numpy as np
 from ..backend import array_module
 
 from ..sequences import seq_data
+from ..options import flag
 from .base import BuildContext
 from .recurrent import RecurrentBase
-from .registry import Option, register_layer
+from .registry import register_layer
 
 
 @register_layer("gru")
@@ -68,13 +69,12 @@ class GRU(RecurrentBase):
     """
 
     gates = 3
-    OPTIONS: dict = dict(RecurrentBase.OPTIONS, reset_after=Option(
-        (bool,), True, doc="reset gate after the recurrent product (torch, cuDNN); false: before it (Cho et al.)"))
+    OPTIONS: dict = dict(RecurrentBase.OPTIONS, reset_after=flag(
+        default=True, doc="reset gate after the recurrent product (torch, cuDNN); false: before it (Cho et al.)"))
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
                  reset_after: bool = True):
         super().__init__(recur_size, inseq, outseq, timesteps)
-        self.check_options(reset_after=reset_after)
         self.reset_after = bool(reset_after)
 
     def build(self, input_shape, ctx: BuildContext):

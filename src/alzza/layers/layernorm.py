@@ -9,8 +9,9 @@ from ..backend import array_module
 from ..errors import SpecError
 from ..ops.windows import channel_sum
 from ..sequences import SeqShape, Sequences, is_sequence_shape, length_mask
+from ..options import flag, positive_float
 from .base import BuildContext, Layer
-from .registry import Option, register_layer
+from .registry import register_layer
 
 
 @register_layer("layer_normal")
@@ -39,16 +40,14 @@ class LayerNorm(Layer):
     """
 
     OPTIONS = {
-        "rescale": Option((bool,), True, doc="learn a gain γ and bias β per feature"),
-        "epsilon": Option((float,), 1e-5, doc="added to the variance", check=lambda v: v > 0,
-                          expects="a positive number"),
+        "rescale": flag("learn a gain γ and bias β per feature", True),
+        "epsilon": positive_float("added to the variance", 1e-5),
     }
     #: works on single examples and on every step of a sequence alike
     accepts_sequences = True
 
     def __init__(self, rescale: bool = True, epsilon: float = 1e-5):
         super().__init__()
-        self.check_options(rescale=rescale, epsilon=epsilon)
         self.rescale = bool(rescale)
         self.epsilon = float(epsilon)
 

@@ -9,13 +9,16 @@ from ..backend import array_module
 from ..errors import SpecError
 from ..ops.channelwise import per_channel
 from ..ops.windows import channel_sum
+from ..options import flag, positive_float, probability
 from .base import BuildContext, Layer
-from .registry import Option, register_layer
+from .registry import register_layer
 
 
 @register_layer("batch_normal")
 class BatchNorm(Layer):
     """Normalise each channel (the last axis) over all other axes, then scale and shift.
+
+    Reference: :func:`alzza.reference.batch_norm`.
 
     On images (N, H, W, C) the statistics are per channel, over N·H·W values — not per
     activation. With x reshaped to (M, C):
@@ -39,11 +42,9 @@ class BatchNorm(Layer):
     """
 
     OPTIONS = {
-        "rescale": Option((bool,), True, doc="learn a scale γ and shift β per channel"),
-        "epsilon": Option((float,), 0.001, doc="added to the variance", check=lambda v: v > 0,
-                          expects="a positive number"),
-        "exp_ratio": Option((float,), 0.001, doc="update ratio of the running statistics",
-                            check=lambda v: 0 <= v <= 1, expects="a number in [0, 1]"),
+        "rescale": flag("learn a scale γ and shift β per channel", True),
+        "epsilon": positive_float("added to the variance", 0.001),
+        "exp_ratio": probability("update ratio of the running statistics", 0.001),
     }
 
     def __init__(self, rescale: bool = True, epsilon: float = 0.001, exp_ratio: float = 0.001):

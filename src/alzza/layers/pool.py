@@ -18,6 +18,7 @@ import numpy as np
 from ..backend import array_module
 from ..device import to_host
 from ..ops.windows import offset_slices, padded_input, real_cells, unpadded_grad
+from ..options import one_of
 from .base import BuildContext, Layer
 from .geometry import STRIDE_RULE_OPTION, image_shape, is_pair, plain_pair, spatial_output, to_pair
 from .registry import Option, register_layer
@@ -32,7 +33,7 @@ class _Pool2D(Layer):
         "ksize": Option((int, list, tuple), None, doc="window size (default: the stride)",
                         check=lambda v: v is None or is_pair(v), expects="a positive integer or [height, width]",
                         attr="ksize_option", plain=lambda v: v if v is None else plain_pair(v)),
-        "padding": Option((str,), "SAME", ("SAME", "VALID")),
+        "padding": one_of(("SAME", "VALID"), default="SAME"),
         "stride_rule": STRIDE_RULE_OPTION,
     }
     #: value of padded cells (max: −∞ so padding never wins; avg: 0, and divide by real cells)
@@ -40,7 +41,6 @@ class _Pool2D(Layer):
 
     def __init__(self, stride, ksize=None, padding: str = "SAME", stride_rule: str = "book"):
         super().__init__()
-        self.check_options(stride=stride, padding=padding, stride_rule=stride_rule)
         self.stride_rule = stride_rule
         self.stride = to_pair(stride, "stride", self.type_name)
         self.ksize = self.stride if ksize is None else to_pair(ksize, "ksize", self.type_name)
@@ -90,6 +90,8 @@ class _Pool2D(Layer):
 @register_layer("max")
 class MaxPool(_Pool2D):
     """y[n, y, x, c] = max over the window of x (padded cells are −∞ and never win).
+
+    Reference: :func:`alzza.reference.max_pool` and :func:`alzza.reference.max_pool_backward`.
 
     Backward sends dy to the window's maximum only. Ties: the FIRST maximum in the
     window's row-major order gets all of dy (the others get 0), as in PyTorch.
@@ -220,6 +222,8 @@ def _route(g, idx, outs):
 @register_layer("avg")
 class AvgPool(_Pool2D):
     """y = (1/m)·Σ over the window of x, m = the number of REAL (non-padded) cells.
+
+    Reference: :func:`alzza.reference.avg_pool`.
 
     Backward: every real cell of a window receives dy/m (summed over the windows that
     contain it); padded cells get nothing.

@@ -9,8 +9,8 @@ each example's own last output (``outseq: false``: (N, H), taken at t = length �
 Nothing flows through padded steps (t ≥ length): their outputs are zero, the state of
 an example stops at its length, and no gradient enters or leaves them.
 
-How it is computed (see ARCHITECTURE "Fast on NumPy")
------------------------------------------------------
+How it is computed (measured in docs/performance.md)
+---------------------------------------------------
 Parameters are one fused matrix ``w`` = [W_x; W_h] of shape (F + H, G·H) and a bias
 ``b`` (G·H,), G = 1 for rnn and 4 for lstm (3 for ``gru``, in gru.py, which shares
 all of this). Per batch:
@@ -38,7 +38,7 @@ import numpy as np
 from ..backend import array_module
 
 from ..errors import SpecError
-from ..ops.activations import ACTIVATIONS, get_activation
+from ..ops.activations import OUTPUT_FORM, get_activation
 from ..sequences import (
     SeqShape,
     Sequences,
@@ -46,8 +46,9 @@ from ..sequences import (
     seq_data,
     split_sequences,
 )
+from ..options import flag, one_of, positive_int
 from .base import BuildContext, Layer
-from .registry import Option, register_layer
+from .registry import register_layer
 
 
 def _positive(v):
@@ -64,12 +65,10 @@ class RecurrentBase(Layer):
     accepts_sequences = True
 
     OPTIONS: dict = {
-        "recur_size": Option((int,), doc="size H of the recurrent state", check=_positive,
-                             expects="a positive integer"),
-        "inseq": Option((bool,), True, doc="the input is a sequence (else one vector fed at every step)"),
-        "outseq": Option((bool,), True, doc="emit the whole output sequence (else each example's last step)"),
-        "timesteps": Option((int,), None, doc="number of steps when inseq is false", check=_positive,
-                            expects="a positive integer"),
+        "recur_size": positive_int("size H of the recurrent state"),
+        "inseq": flag("the input is a sequence (else one vector fed at every step)", True),
+        "outseq": flag("emit the whole output sequence (else each example's last step)", True),
+        "timesteps": positive_int("number of steps when inseq is false", None),
     }
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None):
@@ -294,8 +293,7 @@ class RNN(RecurrentBase):
     """
 
     gates = 1
-    OPTIONS: dict = dict(RecurrentBase.OPTIONS,
-                         actfunc=Option((str,), "relu", tuple(ACTIVATIONS), "activation f of the cell"))
+    OPTIONS: dict = dict(RecurrentBase.OPTIONS, actfunc=one_of(OUTPUT_FORM, "activation f of the cell", "relu"))
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
                  actfunc: str = "relu"):
@@ -375,8 +373,7 @@ class LSTM(RecurrentBase):
     """
 
     gates = 4
-    OPTIONS: dict = dict(RecurrentBase.OPTIONS,
-                         use_state=Option((bool,), False, doc="emit the cell state c instead of h"))
+    OPTIONS: dict = dict(RecurrentBase.OPTIONS, use_state=flag("emit the cell state c instead of h", False))
 
     def __init__(self, recur_size: int, inseq: bool = True, outseq: bool = True, timesteps: int | None = None,
                  use_state: bool = False):

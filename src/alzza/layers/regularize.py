@@ -11,6 +11,7 @@ while yes/no decisions (does this step add noise?) stay with the host ``rng``.
 from __future__ import annotations
 
 import numpy as np
+from ..options import non_negative_float, one_of, probability
 
 from ..backend import array_module
 
@@ -33,13 +34,11 @@ class Dropout(Layer):
     """
 
     OPTIONS = {
-        "keep_prob": Option((float,), 1.0, doc="probability of keeping a unit",
-                            check=lambda v: 0.0 < v <= 1.0, expects="in (0, 1]"),
+        "keep_prob": probability("probability of keeping a unit", 1.0, low_open=True),
     }
 
     def __init__(self, keep_prob: float = 1.0):
         super().__init__()
-        self.check_options(keep_prob=keep_prob)
         self.keep_prob = float(keep_prob)
         self.rng: np.random.Generator | None = None
         #: the device's generator for the mask (None: draw it from ``rng``, on the host)
@@ -84,17 +83,14 @@ class Noise(Layer):
     """
 
     OPTIONS = {
-        "type": Option((str,), "normal", ("normal",), "noise distribution (only 'normal')"),
+        "type": one_of(("normal",), "noise distribution (only 'normal')", "normal"),
         "mean": Option((float,), 0.0, doc="mean of the noise"),
-        "std": Option((float,), 1.0, doc="standard deviation of the noise",
-                      check=lambda v: v >= 0, expects="a non-negative number"),
-        "ratio": Option((float,), 1.0, doc="share of training steps that add noise",
-                        check=lambda v: 0.0 <= v <= 1.0, expects="in [0, 1]"),
+        "std": non_negative_float("standard deviation of the noise", 1.0),
+        "ratio": probability("share of training steps that add noise", 1.0),
     }
 
     def __init__(self, type: str = "normal", mean: float = 0.0, std: float = 1.0, ratio: float = 1.0):
         super().__init__()
-        self.check_options(type=type, mean=mean, std=std, ratio=ratio)
         self.type = type
         self.mean = float(mean)
         self.std = float(std)

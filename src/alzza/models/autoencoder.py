@@ -151,6 +151,8 @@ class Autoencoder(FamilyModel):
         width = int(np.prod(self.output_shape[1:] if is_sequence_shape(self.output_shape) else self.output_shape))
         self.head = make_head(self.mode, head_sizes, width, **self.head_options)
         self.hash_index: SemanticHashIndex | None = None
+        #: why every query's matches are the same, when they are (hashing_note); '' otherwise
+        self.hashing_note = ""
 
     # --- paths ---------------------------------------------------------------------
     @property
@@ -308,6 +310,9 @@ class Autoencoder(FamilyModel):
             pick = self.rng.permutation(len(x))[:show_cnt]
             query_x, labels = x[pick], y[pick]
         matches = self.hash_index.search(self.encode(query_x), max_rank)
+        self.hashing_note = hashing_note(self.hash_index, matches[:show_cnt])
+        if self.hashing_note:
+            self.printer(f"Model {self.name} semantic hashing: {self.hashing_note}")
         for i, m in enumerate(matches[:show_cnt]):
             ranked = ", ".join(f"#{k} ({d:.3f})" for k, d in zip(m.indices, m.distances, strict=False))
             self.printer(f"query {i}: bucket {m.bits} holds {m.bucket_size}; nearest: {ranked or 'none'}")
@@ -317,7 +322,8 @@ class Autoencoder(FamilyModel):
             dataset = self.dataset
             if dataset is not None and hasattr(dataset, "input_images") and len(query_x):
                 self.last_figure = hash_search_figure(self, dataset, query_x[:show_cnt], matches[:show_cnt],
-                                                      max_rank, query_labels=labels, path=path)
+                                                      max_rank, query_labels=labels, path=path,
+                                                      note=self.hashing_note)
         return matches
 
     # --- persistence ------------------------------------------------------------------
@@ -333,3 +339,18 @@ class Autoencoder(FamilyModel):
         return cls(dataset, parts["encoder"], parts["decoder"], parts["supervised"], fix_encoder=config.get(
             "fix_encoder", False), head=config.get("head"), head_sizes=config.get("head_sizes"), printer=printer,
             decoder_actfunc=config.get("decoder_actfunc", "none"), **cls._common(config))
+
+
+def hashing_note(index, matches) -> str:
+    """Why the queries' match lists are all the same, when they are: the codes collapsed
+    into one bucket, or every query fell into the same bucket ('' otherwise)."""
+    buckets = getattr(index, "buckets", {})
+    if len(buckets) == 1:
+        (members,) = buckets.values()
+        bits = f" ({matches[0].bits})" if matches else ""
+        return (f"all {len(members)} indexed codes fell into one bucket{bits}: the code collapsed, so every "
+                f"query gets the same nearest codes (train the autoencoder longer or with another code layer)")
+    if len(matches) > 1 and len({m.bits for m in matches}) == 1:
+        return (f"all {len(matches)} queries fell into the same bucket ({matches[0].bits}, of {len(buckets)}): "
+                f"their match lists are the same bucket's")
+    return ""

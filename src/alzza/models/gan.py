@@ -28,11 +28,12 @@ from ..device import to_host
 
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
-from .kinds import register_model_kind
+from ..options import option_problem, positive_int
 from ..sequences import is_sequence_shape
-from .family import FamilyModel, training_examples
-from .parts import Chain
 from ..training.callbacks import ReportPrinter
+from .family import FamilyModel, training_examples
+from .kinds import register_model_kind
+from .parts import Chain
 from .step import plain_metrics
 
 __all__ = ["Gan"]
@@ -65,7 +66,7 @@ class Gan(FamilyModel):
         if isinstance(seed_shape, int):
             seed_shape = (seed_shape,)
         if (not isinstance(seed_shape, (list, tuple)) or not seed_shape
-                or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in seed_shape)):
+                or any(option_problem(positive_int(), d)[1] for d in seed_shape)):
             raise SpecError("seed_shape", f"must be a list of positive integers, e.g. [16], got {seed_shape!r}")
         self.seed_shape = tuple(int(d) for d in seed_shape)
         value_range = value_range if value_range is not None else getattr(dataset, "value_range", (0.0, 1.0))
@@ -224,12 +225,16 @@ class Gan(FamilyModel):
 
 
 class GanReport(ReportPrinter):
-    """The GAN's epoch line, one format for every pair: the means since the last line,
-    then validation, always discriminator/generator::
+    """The GAN's epoch line, one format for every pair: the means over the reported epoch's
+    own batches (the figures history.csv, the curves and report.html give for that epoch —
+    not a mean since the last line), then validation, always discriminator/generator::
 
         Epoch 4: discriminator loss=0.683, generator loss=0.693, accuracy=0.933/0.103,
                  validation 0.990/0.021 (discriminator/generator) (1/3 secs)
     """
+
+    def on_epoch_begin(self, run, logs):
+        run.model._running = []  # the line reports this epoch alone
 
     def epoch_line(self, run, logs, since_last):
         gan = run.model

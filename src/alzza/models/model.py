@@ -33,8 +33,21 @@ from ..heads import make_head
 from .kinds import register_model_kind
 from ..sequences import is_sequence_shape, shape_to_config
 from ..training.loop import fit, format_accuracy, show_curves_inline
+from .array_fit import (
+    checked_arrays,
+    class_weighting,
+    evaluate_arrays,
+    optimizer_line,
+    outputs_by,
+    split_validation,
+    verbosity,
+)
 from .family import FamilyModel, training_examples
 from .parts import SEQUENCE_MODES, Chain, Part
+
+
+def _silent(*lines, **options) -> None:
+    """The printer of a ``fit(verbose=0)``: says nothing."""
 
 
 @register_model_kind("network")
@@ -115,11 +128,18 @@ class Model(FamilyModel):
     def train_step(self, x, y, learning_rate: float):
         return self.chain.train_step(x, y, learning_rate)
 
-    def evaluate(self, x, y) -> dict:
-        return self.chain.evaluate(x, y)
+    def evaluate(self, x, y, batch_size: int | None = None) -> dict:
+        """Every metric of the head on (x, y), in inference mode: a dict of plain floats
+        (``loss``, ``accuracy``, ...). ``x``, ``y`` as :meth:`fit` takes them (class
+        indices or one-hot rows); ``batch_size``: examples per forward pass."""
+        x, y = checked_arrays(self, x, y)
+        return evaluate_arrays(self.chain, x, y, batch_size)
 
-    def predict(self, x):
-        return self.chain.predict(x)
+    def predict(self, x, batch_size: int | None = None):
+        """The head's estimate for ``x`` (as :meth:`fit` takes it): values, a probability,
+        or class probabilities. ``batch_size``: examples per forward pass."""
+        x, _ = checked_arrays(self, x)
+        return self.chain.head.estimate(outputs_by(self.chain, x, batch_size))
 
     def gradient_checks(self, count: int) -> list:
         return [(self.chain, *training_examples(self._need_dataset("gradient_checks()"), count))]
@@ -127,10 +147,10 @@ class Model(FamilyModel):
     # --- the book's workflow --------------------------------------------------------
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
               progress=None, max_batches: int | None = None, **options):
-        """Train on the data set's training split; returns the :class:`~alzza.training.loop.History`.
+        """Train on the data set's training split; returns the :class:`~alzza.training.loop.loop.History`.
 
         ``max_batches`` limits the minibatches per epoch (for smoke runs). ``options`` are
-        those of :func:`alzza.training.loop.fit`: ``validate``, ``lr_schedule``,
+        those of :func:`alzza.training.loop.loop.fit`: ``validate``, ``lr_schedule``,
         ``early_stopping``, ``callbacks``, ``reporter``, ``checkpoint_every`` /
         ``checkpoint_dir``, ``resume``.
         """
@@ -142,19 +162,33 @@ class Model(FamilyModel):
         return self.history
 
     def fit(self, x, y, *, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001,
-            validation_data=None, report: int = 0, progress=None, **options):
-        """Train on your own arrays: ``x`` (N, ...input_shape), ``y`` (N, ...output_shape).
+            validation_data=None, validation_split: float = 0.0, report: int | None = None, progress=None,
+            verbose=None, class_weight: dict | None = None, **options):
+        """Train on your own arrays: ``x`` (N, ...input_shape) or flattened rows, ``y`` (N,
+        ...output_shape), one-hot rows or class indices (N,).
 
-        ``validation_data=(vx, vy)`` is scored after every epoch (the curves, early
-        stopping and plateau schedules read it). Other options as :meth:`train`.
-        Returns the :class:`~alzza.training.loop.History`; the model's own data set is untouched.
+        The optimiser is the model's own (``Model(..., optimizer='adam')``; the default is
+        plain gradient descent, 'sgd'); ``fit`` says which in its first line.
+        ``validation_data=(vx, vy)`` or ``validation_split=s`` (the last ⌊s·N⌋ examples,
+        before shuffling, as Keras) is scored after every epoch (the curves, early stopping
+        and plateau schedules read it). ``verbose`` as Keras (0 silent, 1 a progress bar
+        and a line per epoch, 2 a line per epoch; None: ``report`` every N epochs and
+        ``progress``); ``class_weight={class: weight}`` weighs the training loss per class
+        (:mod:`alzza.models.array_fit`). Other options as :meth:`train`. Returns the
+        :class:`~alzza.training.loop.history.History` (``history.history["val_loss"]``, as Keras); the
+        model's own data set is untouched.
         """
         from ..data.sets.arrays import ArrayDataset
 
+        x, y, validation_data = split_validation(x, y, validation_split, validation_data)
+        report, progress, silent = verbosity(verbose, report, progress)
+        printer = _silent if silent else self.printer
         data = ArrayDataset(x, y, validation_data, input_shape=self.input_shape, output_shape=self.output_shape,
                             mode=self.mode, name=f"{self.name}-arrays")
-        self.history = fit(self, data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                           report=report, rng=self.rng, printer=self.printer, progress=progress, **options)
+        printer(optimizer_line(self, learning_rate, batch_size, data.train_count, data.validate_count))
+        with class_weighting(self.chain, class_weight, int(np.prod(self.output_shape))):
+            self.history = fit(self, data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                               report=report, rng=self.rng, printer=printer, progress=progress, **options)
         return self.history
 
     def test(self) -> dict:

@@ -23,9 +23,10 @@ import numpy as np
 
 from ..backend import array_module
 from ..device import to_host
-from ..errors import SpecError
+from ..errors import DataError, SpecError
 from ..layers import BuildContext, Dense, Layer, Serial
 from ..layers.base import check_built
+from ..layers.recurrent import RecurrentBase
 from ..layers.seqwrap import SeqWrap, WholeSequence
 from ..limits import LimitError
 from ..training.optimizers import Slot
@@ -92,8 +93,9 @@ def _chain(layers, shape, ctx, after_seqwrap):
             raise SpecError(layer.path or layer.type_name, str(exc)) from None
         if isinstance(layer, SeqWrap):
             after_seqwrap = True
-        elif layer.accepts_sequences and not isinstance(layer, WholeSequence):
+        elif isinstance(layer, RecurrentBase):
             after_seqwrap = False  # a recurrent layer: what follows it is its own sequence
+        # (a layer that only passes a sequence through, such as layer_normal, keeps the rule)
     return shape, after_seqwrap
 
 
@@ -229,6 +231,10 @@ class Chain(TrainingStep):
         x = self._cast(x)
         for network, shape in self._links:
             if shape is not None and not isinstance(x, Sequences) and x.shape[1:] != shape:
+                if x.ndim < 1 or int(np.prod(x.shape[1:])) != int(np.prod(shape)):
+                    raise DataError(f"{network.path or self.name}: the input has shape {x.shape} ({x.shape[1:]} per "
+                                    f"example), but this takes {shape} per example (an array of shape "
+                                    f"(N,) + {shape}, or N rows of {int(np.prod(shape))} values)")
                 x = x.reshape((len(x),) + shape)
             x = network.forward(x, training)
         return x

@@ -80,23 +80,88 @@ def run_local(tasks: list[Task], workers: int, progress, on_outcome, deadline: f
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-#: how long to wait for the scheduler to answer
-CONNECT_TIMEOUT = "20s"
+#: seconds to wait for the scheduler to answer (ALZZA_SCHEDULER_TIMEOUT overrides)
+CONNECT_TIMEOUT = 20.0
+#: a Dask handshake frame is small; a first frame claiming more is not a scheduler talking
+HANDSHAKE_LIMIT = 1 << 20
+
+
+def connect_timeout() -> float:
+    """ALZZA_SCHEDULER_TIMEOUT (seconds, > 0), else CONNECT_TIMEOUT."""
+    import math
+    import os
+
+    text = os.environ.get("ALZZA_SCHEDULER_TIMEOUT", "").strip()
+    if not text:
+        return CONNECT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise AlzzaError(f"ALZZA_SCHEDULER_TIMEOUT={text!r} is not a positive number of seconds")
+    return value
+
+
+def probe_scheduler(address: str, timeout: float) -> None:
+    """Check that ``address`` (tcp://HOST:PORT) answers like a Dask scheduler within ``timeout``
+    seconds: a Dask server sends its handshake frame as soon as it accepts a connection. A
+    server that stays silent (dask.distributed would wait for it forever) or whose first
+    frame is nonsense (a length it would try to allocate) is one clear error."""
+    import socket
+    import time as clock
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp":
+        return  # tls:// and others: left to dask.distributed
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        port = None
+    if not host or port is None:
+        raise AlzzaError(f"--scheduler {address!r}: give the address as tcp://HOST:PORT")
+    hint = "start one with 'dask scheduler', or run locally with --workers K"
+    end = clock.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            head = b""
+            while len(head) < 8:
+                sock.settimeout(max(0.01, end - clock.monotonic()))
+                chunk = sock.recv(8 - len(head))
+                if not chunk:
+                    raise AlzzaError(f"the server at {address!r} closed the connection without answering; it is "
+                                     f"not a Dask scheduler ({hint})")
+                head += chunk
+    except TimeoutError:
+        raise AlzzaError(f"the server at {address!r} accepted the connection but did not answer as a Dask "
+                         f"scheduler within {timeout:g} s (ALZZA_SCHEDULER_TIMEOUT); {hint}") from None
+    except OSError as error:
+        raise AlzzaError(f"cannot reach the Dask scheduler at {address!r} ({error.strerror or error}); "
+                         f"{hint}") from None
+    if int.from_bytes(head, "little") > HANDSHAKE_LIMIT:
+        raise AlzzaError(f"the server at {address!r} answered with something that is not a Dask scheduler's "
+                         f"handshake (a first frame of {int.from_bytes(head, 'little')} bytes); {hint}")
 
 
 def connect(address: str):
     """A dask.distributed Client of the scheduler at ``address``, or one clear error."""
+    timeout = connect_timeout()
     try:
         from distributed import Client
     except ImportError:
         raise AlzzaError("--scheduler needs dask.distributed, which is not installed: "
                          "pip install 'alzza[cluster]' (or run locally with --workers K)") from None
+    probe_scheduler(address, timeout)
     try:
-        return Client(address, timeout=CONNECT_TIMEOUT)
+        return Client(address, timeout=f"{timeout}s")
     except (OSError, TimeoutError, ValueError) as error:
         raise AlzzaError(f"cannot reach the Dask scheduler at {address!r} ({type(error).__name__}: {error}); "
                          f"start one with 'dask scheduler' and workers with 'dask worker {address}', "
                          f"or run locally with --workers K") from None
+    except MemoryError:
+        raise AlzzaError(f"the Dask scheduler at {address!r} sent a reply too big to read: it is not a Dask "
+                         "scheduler, or not one of this version") from None
 
 
 def cluster_slots(client) -> int:

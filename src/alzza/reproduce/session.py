@@ -27,6 +27,7 @@ from pathlib import Path
 from ..version import __version__
 from ..errors import AlzzaError, ExperimentError
 from ..experiments.fingerprint import code_hash, fingerprint
+from ..saving.atomic import target_problem
 from .progress import Progress, format_duration
 from .rows import SEED_MARK, read_row
 from .tasks import Task, allow_tasks, stop_all
@@ -119,7 +120,9 @@ def plan_tasks(experiments, options: Options, root: Path) -> list[Task]:
     tasks = []
     for exp in experiments:
         kind = task_kind(exp)
-        experiment = exp.name if exp.source.startswith("alzza/experiments/book/") else str(Path(exp.source).resolve())
+        # a shipped experiment (book/ or beyond/) goes by its name; a user's file by its path
+        shipped = exp.source.startswith(("alzza/experiments/book/", "alzza/experiments/beyond/"))
+        experiment = exp.name if shipped else str(Path(exp.source).resolve())
         # the extra seeds train again; a parameter count does not depend on a seed
         seeds = [None] + ([s for s in options.seeds if s != default_seed(exp)] if kind == "run" else [])
         for seed in dict.fromkeys(seeds):
@@ -153,11 +156,16 @@ def local_workers(options: Options) -> int:
 def up_to_date(task: Task, expected: dict) -> bool:
     """True when the run folder holds a result.json made by the same code, settings and seed."""
     path = Path(task.out_dir) / "result.json"
+    problem = target_problem(path)
+    if problem:  # a folder (or device) where result.json belongs: the run could never write it
+        raise AlzzaError(f"{path}: {problem}; remove it so that the experiment can run again")
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # missing, damaged or nested too deeply: run it again
         return False
-    stamp = record.get("fingerprint") if isinstance(record, dict) else None
+    if not isinstance(record, dict) or not isinstance(record.get("metrics"), dict):
+        return False  # not a result this session can report: run it again (the file is replaced)
+    stamp = record.get("fingerprint")
     return isinstance(stamp, dict) and stamp.get("digest") == expected["digest"]
 
 
@@ -270,6 +278,22 @@ def stop_on_signals():
             signal.signal(getattr(signal, name), handler)
 
 
+def prepare_root(root: Path) -> Path:
+    """The --out folder, created: one clear error when it is a file, under a file or unwritable."""
+    if root.exists() and not root.is_dir():
+        raise AlzzaError(f"--out {root}: is a file (or device), not a folder; give a folder for the report and "
+                         "the run folders")
+    if not root.exists() and target_problem(root):  # a part of the path is a file
+        raise AlzzaError(f"--out {root}: {target_problem(root)}")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise AlzzaError(f"--out {root}: a part of this path is a file, not a folder") from None
+    except OSError as exc:
+        raise AlzzaError(f"--out {root}: cannot write there ({exc.strerror or exc})") from None
+    return root
+
+
 def reproduce(options: Options, printer=print) -> int:
     """Run the session; 0 when every task succeeded, 1 when some failed (the report says which)."""
     from ..experiments.runner import write_json_atomic
@@ -277,8 +301,7 @@ def reproduce(options: Options, printer=print) -> int:
     if options.workers is not None and options.scheduler:
         raise AlzzaError("alzza reproduce: --workers runs locally, --scheduler on a Dask cluster: give one of them")
     experiments = select_experiments(options.names, options.chapters, options.everything)
-    root = Path(options.out)
-    root.mkdir(parents=True, exist_ok=True)
+    root = prepare_root(Path(options.out))
     sessions = read_sessions(root)
     if options.report_only:
         rows, (md, page) = write_rows_report(experiments, root, sessions)

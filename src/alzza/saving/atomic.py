@@ -20,11 +20,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write", "clean_stale_temps", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["atomic_path", "atomic_write", "clean_stale_temps", "target_problem", "write_bytes_atomic",
+           "write_text_atomic"]
 
 _TEMP_SUFFIX = ".tmp"
 #: a temp file untouched this long, whose process is gone, is a killed save's leftover
@@ -68,6 +70,33 @@ def clean_stale_temps(path) -> int:
                 os.unlink(entry.path)
                 removed += 1
     return removed
+
+
+def target_problem(path) -> str | None:
+    """Why a file may not be written at ``path`` by a rename (None when it may): only a new
+    name, or a regular file (a link to one counts), is replaced — never a folder, a FIFO, a
+    device (``/dev/null`` replaced by a regular file breaks the machine) or a socket."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except NotADirectoryError:
+        return "a part of this path is a file, not a folder"
+    except OSError as exc:
+        return f"cannot look at it ({exc.strerror or exc})"
+    if mode is None:
+        for parent in path.parents:
+            if parent.exists():
+                return None if parent.is_dir() else "a part of this path is a file, not a folder"
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "not a plain file")
+    return f"is {kind}, not a regular file"
 
 
 @contextlib.contextmanager

@@ -90,7 +90,9 @@ def _read_archive(path: Path) -> dict[str, np.ndarray]:
     if path.is_dir():
         raise ModelFileError(f"{path} is a folder, not a model file")
     try:
-        return read_npz(path)
+        # the JSON description is bounded by its own limit before it is inflated (a zip bomb
+        # there would otherwise be allowed all of ALZZA_MAX_MEMORY)
+        return read_npz(path, member_limits={META_KEY: (max_spec_bytes(), "ALZZA_MAX_SPEC_BYTES")})
     except NpzError as exc:
         raise ModelFileError(f"{path} is not a readable alzza model file: {exc}") from None
     except OSError as exc:

@@ -5,6 +5,8 @@ before a byte is read), a member may decompress from 8 MB to 8 GiB, a damaged zi
 directory raises ``NotImplementedError``, and a file that is not a zip at all is
 reported as "pickled data". This reader checks before it allocates:
 
+0. the path is a regular file (a link to one is fine): a FIFO, a device such as
+   ``/dev/zero`` or a folder is refused before a byte is read;
 1. the file is a zip archive (else: "not a zip/npz archive", with its first bytes);
 2. every member is a ``.npy`` file whose declared uncompressed size (zip directory)
    fits, with all the others, in ALZZA_MAX_MEMORY — zipfile never inflates a member
@@ -20,6 +22,8 @@ callers turn it into their own error (ModelFileError, a cache miss).
 
 from __future__ import annotations
 
+import os
+import stat
 import zipfile
 import zlib
 from math import prod
@@ -49,25 +53,72 @@ def _first_bytes(path: Path) -> str:
     return f"; it starts with {shown!r}"
 
 
-def read_npz(path, max_bytes: int | None = None) -> dict[str, np.ndarray]:
+#: room for a .npy header in a member bounded by ``member_limits``
+NPY_HEADER_ROOM = 4096
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
+
+
+def open_regular(path: Path):
+    """``path`` opened for reading, after checking it is a regular file (links followed).
+
+    A FIFO would block the open, so the kind is checked first; O_NONBLOCK and the
+    second check on the open descriptor close the gap of a swap in between.
+    """
+    mode = os.stat(path).st_mode  # FileNotFoundError for a missing file
+    if not stat.S_ISREG(mode):
+        raise NpzError(f"it is {_kind(mode)}, not a regular file")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NpzError(f"it is {_kind(mode)}, not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_npz(path, max_bytes: int | None = None, member_limits: dict | None = None) -> dict[str, np.ndarray]:
     """The arrays of the ``.npz`` file ``path`` (name → array, member order), read safely.
 
-    ``max_bytes`` (default ALZZA_MAX_MEMORY) bounds the total decompressed size.
-    Raises :class:`NpzError` for anything wrong and ``FileNotFoundError`` for a missing file.
+    ``max_bytes`` (default ALZZA_MAX_MEMORY) bounds the total decompressed size;
+    ``member_limits`` maps an array name to ``(bytes, setting)``: that member's data may
+    not be bigger (checked on the zip directory, before anything is inflated; ``setting``
+    names the limit in the message). Raises :class:`NpzError` for anything wrong and
+    ``FileNotFoundError`` for a missing file.
     """
     path = Path(path)
     allowed = max_memory() if max_bytes is None else max_bytes
-    if not path.exists():
-        raise FileNotFoundError(path)
+    handle = open_regular(path)
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(handle)
     except zipfile.BadZipFile:
+        handle.close()
         raise NpzError(f"not a zip/npz archive{_first_bytes(path)}") from None
     except (OSError, ValueError, EOFError, NotImplementedError, RuntimeError, zipfile.LargeZipFile) as exc:
+        handle.close()
         raise NpzError(f"its zip directory is damaged ({type(exc).__name__}: {exc})") from None
     arrays: dict[str, np.ndarray] = {}
-    with archive:
+    with handle, archive:
         infos = archive.infolist()
+        for info in infos:
+            bound = (member_limits or {}).get(info.filename[:-4] if info.filename.endswith(".npy") else None)
+            if bound is not None and info.file_size > bound[0] + NPY_HEADER_ROOM:
+                raise NpzError(f"array {info.filename[:-4]!r} would take {format_bytes(info.file_size)} once "
+                               f"decompressed, more than the limit of {format_bytes(bound[0])} ({bound[1]})")
         total = sum(info.file_size for info in infos)
         if total > allowed:
             raise NpzError(f"its arrays would take {format_bytes(total)} once decompressed, more than the limit "

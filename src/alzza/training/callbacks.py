@@ -5,6 +5,9 @@ with some of these methods)::
 
     on_train_begin(run, logs)    before the first epoch        logs: {"epoch": first epoch - 1}
     on_epoch_begin(run, logs)    before each epoch             logs: {"epoch": e}
+    on_batch_begin(run, logs)    before each optimiser step    logs: {"step": s, "total_steps": S}
+                                 (s counts from 1 over the whole run; only callbacks that
+                                 have this method are called per step: warmup schedules)
     on_epoch_end(run, logs)      after each epoch's validation logs: the epoch's figures (below)
     on_train_end(run, logs)      after the last epoch          logs: the last epoch's figures
 
@@ -16,7 +19,7 @@ The epoch logs (plain Python numbers; a per-head accuracy is a tuple)::
 
     epoch, loss, accuracy                  mean training loss and accuracy of the epoch
     val_loss, val_accuracy, val_<metric>   the head's metrics on the validation examples
-    learning_rate                          the rate used during the epoch
+    learning_rate                          the rate used during the epoch (its last step's)
     epoch_seconds, elapsed_seconds         this epoch, and the run so far
 
 Callbacks run in the order given; the loop's own ones (learning-rate schedule, early
@@ -39,6 +42,7 @@ import math
 from pathlib import Path
 
 from ..errors import TrainingError
+from ..options import checked, positive_int
 
 __all__ = ["Callback", "Checkpoint", "EarlyStopping", "ReportPrinter", "Run", "monitored_value"]
 
@@ -196,9 +200,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, patience: int = 5, metric: str = "val_loss", mode: str = "auto", restore_best: bool = True,
                  min_delta: float = 0.0):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise TrainingError(f"early_stopping.patience must be a positive integer, got {patience!r}")
-        self.patience = patience
+        self.patience = checked(patience, positive_int(), "early_stopping.patience", TrainingError)
         self.metric = metric
         self.mode = better_mode(metric, mode)
         self.restore_best = bool(restore_best)
@@ -267,8 +269,7 @@ class Checkpoint(Callback):
     """
 
     def __init__(self, folder, every: int = 1, stage: str = "train", callbacks=(), rng=None, extra=None):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise TrainingError(f"checkpoint_every must be a positive integer, got {every!r}")
+        checked(every, positive_int(), "checkpoint_every", TrainingError)
         self.folder = Path(folder)
         self.every = every
         self.stage = stage
@@ -320,4 +321,6 @@ def read_checkpoint(folder) -> dict:
         raise TrainingError(f"{path} is not an alzza checkpoint; start the run afresh")
     if not (Path(folder) / "model.npz").is_file():
         raise TrainingError(f"{folder}: {CHECKPOINT_FILE} is there but model.npz is missing; start afresh")
-    return record
+    from .checkpoint_check import check_checkpoint
+
+    return check_checkpoint(record, path)

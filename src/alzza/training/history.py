@@ -98,25 +98,56 @@ class History:
         history.validate_full = bool(data.get("validate_full", True))
         return history
 
-    # --- history.csv ------------------------------------------------------------------
+    # --- one epoch's figures: the callbacks' logs, History.history, history.csv -----------
+    def epoch_logs(self, i: int) -> dict:
+        """The figures of the ``i``-th recorded epoch under the names every consumer uses:
+        the callbacks' ``logs``, :attr:`history` (Keras's ``History.history``) and the
+        columns of history.csv (where a per-head tuple is split into ``<key>_<name>``).
+
+        ``epoch``; ``loss``, ``accuracy`` (the epoch's training means); ``val_loss``,
+        ``val_accuracy``, ``val_<metric>`` (the head's other metrics on the validation
+        examples, per-head accuracies not repeated); ``learning_rate``; ``epoch_seconds``,
+        ``elapsed_seconds``.
+        """
+        i = range(len(self.epoch))[i]
+        metrics = self.validate_metrics[i] if i < len(self.validate_metrics) else {}
+        # the components of a per-head accuracy are already in val_accuracy
+        repeated = {"accuracy", "loss", *(f"{name}_accuracy" for name in self.accuracy_names or ())}
+        previous = self.seconds[i - 1] if i else 0.0
+        return {
+            "epoch": self.epoch[i],
+            "loss": self.loss[i],
+            "accuracy": self.train_accuracy[i],
+            "val_loss": self.validate_loss[i] if i < len(self.validate_loss) else float("nan"),
+            "val_accuracy": self.validate_accuracy[i] if i < len(self.validate_accuracy) else float("nan"),
+            **{f"val_{key}": value for key, value in metrics.items() if key not in repeated},
+            "learning_rate": self.learning_rate[i] if i < len(self.learning_rate) else float("nan"),
+            "epoch_seconds": self.seconds[i] - previous if i < len(self.seconds) else float("nan"),
+            "elapsed_seconds": self.seconds[i] if i < len(self.seconds) else float("nan"),
+        }
+
+    @property
+    def history(self) -> dict:
+        """Keras's shape: figure name → one value per epoch (``history.history["val_loss"]``),
+        the names of the callbacks' logs (:meth:`epoch_logs`) but ``epoch``, which is
+        :attr:`epoch` itself, as in Keras."""
+        columns: dict = {}
+        for i in range(len(self.epoch)):
+            for key, value in self.epoch_logs(i).items():
+                if key != "epoch":
+                    columns.setdefault(key, []).append(value)
+        return columns
+
     def rows(self) -> list[dict]:
-        """One dict per epoch: the columns of history.csv (per-head accuracies split)."""
+        """One dict per epoch: the columns of history.csv — ``stage``, then the epoch logs,
+        a per-head accuracy split into ``accuracy_<name>``."""
         rows = []
-        for i, epoch in enumerate(self.epoch):
-            row = {"stage": self.stage, "epoch": epoch, "loss": self.loss[i]}
-            _put(row, "accuracy", self.train_accuracy[i], self.accuracy_names)
-            row["val_loss"] = self.validate_loss[i] if i < len(self.validate_loss) else ""
-            metrics = self.validate_metrics[i] if i < len(self.validate_metrics) else {}
-            _put(row, "val_accuracy", self.validate_accuracy[i], self.accuracy_names)
-            # the components of a per-head accuracy are already there as val_accuracy_<name>
-            repeated = {f"{name}_accuracy" for name in self.accuracy_names or ()}
-            for key, value in metrics.items():
-                if key not in ("accuracy", "loss") and key not in repeated:
-                    _put(row, f"val_{key}", value, None)
-            row["learning_rate"] = self.learning_rate[i] if i < len(self.learning_rate) else ""
-            previous = self.seconds[i - 1] if i else 0.0
-            row["epoch_seconds"] = round(self.seconds[i] - previous, 4)
-            row["elapsed_seconds"] = round(self.seconds[i], 4)
+        for i in range(len(self.epoch)):
+            row = {"stage": self.stage}
+            for key, value in self.epoch_logs(i).items():
+                if key.endswith("_seconds"):
+                    value = round(value, 4)
+                _put(row, key, value, self.accuracy_names if key in ("accuracy", "val_accuracy") else None)
             rows.append(row)
         return rows
 

@@ -4,7 +4,7 @@ The loop knows a model only through ``train_step(x, y, learning_rate) -> (loss, 
 and ``evaluate(x, y)``, and a data set only through ``train_batches`` and
 ``validate_sample`` — it never knows a layer type. Everything else a run does at an
 epoch's edge (the report line, learning-rate schedules, early stopping, checkpoints,
-your own hooks) is a callback (:mod:`alzza.training.callbacks`).
+your own hooks) is a callback (:mod:`alzza.training.loop.callbacks`).
 
 Validation (``validate``): ``"full"`` scores the whole validation split every epoch;
 an integer N a fixed sample of N validation examples drawn once at the start (so the
@@ -15,8 +15,6 @@ curve moves only when the model does); ``"auto"`` (the default) is full up to
 from __future__ import annotations
 
 import math
-import numbers
-import sys
 import time
 
 import numpy as np
@@ -33,13 +31,13 @@ from .callbacks import (  # noqa: F401  (format_accuracy is re-exported: callers
 from .diagnose import explain_non_finite
 from ..errors import TrainingError
 from ..memory import check_training
+from ..options import checked, non_negative_int, positive_float, positive_int
 from .history import History, _plain, history_csv  # noqa: F401  (History and history_csv are used from here too)
+from ..progress import PROGRESS_DELAY, progress_bar  # noqa: F401  (PROGRESS_DELAY: read from here too)
 from .schedules import make_schedule
 
 #: validation splits up to this size are scored whole each epoch by default
 FULL_VALIDATION_LIMIT = 1000
-#: seconds before an automatic progress bar appears
-PROGRESS_DELAY = 2.0
 #: why a run stopped, as result.json says it
 STOP_COMPLETED = "completed"
 
@@ -71,8 +69,7 @@ def validation_set(dataset, validate, rng):
         validate = "full" if count <= FULL_VALIDATION_LIMIT else FULL_VALIDATION_LIMIT
     if validate == "full":
         return dataset.validate_sample(None, rng)
-    if isinstance(validate, bool) or not isinstance(validate, int) or validate < 1:
-        raise TrainingError(f"validate must be 'full', 'auto' or a positive number of examples, got {validate!r}")
+    checked(validate, positive_int(), "validate ('full', 'auto' or a number of examples)", TrainingError)
     return dataset.validate_sample(validate, rng)
 
 
@@ -84,32 +81,6 @@ def _copy_rng(state: dict):
     bit_generator = getattr(npr, state["bit_generator"])()
     bit_generator.state = state
     return np.random.Generator(bit_generator)
-
-
-def _progress_bar(total, progress, desc):
-    """A tqdm bar: widgets in Jupyter when ipywidgets is there; else a text bar — on
-    stdout inside Jupyter, so that it stays in order with the report lines."""
-    in_notebook = "ipykernel" in sys.modules
-    if in_notebook:
-        try:
-            import ipywidgets  # noqa: F401
-            from tqdm.notebook import tqdm as bar_class
-            file = None
-        except ImportError:
-            from tqdm.std import tqdm as bar_class
-            file = sys.stdout
-    else:
-        from tqdm.std import tqdm as bar_class
-        file = None
-    # progress=None: automatic — only on a terminal (or notebook), and only once the run
-    # has taken a couple of seconds (short runs stay quiet); True/False force it on or off.
-    options = dict(total=total, disable=None if progress is None else not progress,
-                   delay=PROGRESS_DELAY if progress is None else 0, unit="batch", leave=False, desc=desc)
-    if file is not None:
-        options["file"] = file
-        if progress is None:
-            options["disable"] = False
-    return bar_class(**options)
 
 
 def default_callbacks(*, report, on_report=None, reporter=None, lr_schedule=None, early_stopping=None,
@@ -149,27 +120,25 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     """Train ``model`` on ``dataset`` for up to ``epochs`` epochs; returns the :class:`History`.
 
     - ``report``: print a line every ``report`` epochs and at the last (0: only the end);
-      ``reporter`` replaces the line printer (a :class:`~alzza.training.callbacks.ReportPrinter`;
+      ``reporter`` replaces the line printer (a :class:`~alzza.training.loop.callbacks.ReportPrinter`;
       default: the model's ``report_printer`` class attribute, else ReportPrinter);
       ``on_report(epoch)`` runs after each line.
     - ``validate``: ``'auto'``, ``'full'`` or N (module docstring).
-    - ``lr_schedule``: a :mod:`alzza.training.schedules` spec or object; ``early_stopping``: a
+    - ``lr_schedule``: a :mod:`alzza.training.loop.schedules` spec or object; ``early_stopping``: a
       mapping ``{patience, metric, mode, restore_best, min_delta}`` or an EarlyStopping.
-    - ``callbacks``: your own (:mod:`alzza.training.callbacks`), run before the report printer.
+    - ``callbacks``: your own (:mod:`alzza.training.loop.callbacks`), run before the report printer.
     - ``checkpoint_every`` N with ``checkpoint_dir``: model.npz + checkpoint.json every N
-      epochs; ``resume``: a checkpoint record (:func:`~alzza.training.callbacks.read_checkpoint`)
+      epochs; ``resume``: a checkpoint record (:func:`~alzza.training.loop.callbacks.read_checkpoint`)
       whose weights are already in the model — training continues after its epoch.
 
     Each epoch reshuffles the training split and runs ``train_count // batch_size``
     steps (``max_batches`` cuts epochs short: smoke runs). A non-finite loss stops
     training with a :class:`TrainingError` that says where and what to try.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1 or batch_size < 1:
-        raise TrainingError(f"epochs and batch size must be at least 1 (got {epochs}, {batch_size})")
-    if not 0 < learning_rate < math.inf:
-        raise TrainingError(f"learning rate must be a finite number > 0 (got {learning_rate})")
-    if isinstance(report, bool) or not isinstance(report, numbers.Integral) or report < 0:
-        raise TrainingError(f"report must be an integer >= 0 (every N epochs; 0: only the end), got {report!r}")
+    checked(epochs, positive_int(), "epochs", TrainingError)
+    checked(batch_size, positive_int(), "batch_size", TrainingError)
+    checked(learning_rate, positive_float(), "learning_rate", TrainingError)
+    checked(report, non_negative_int(), "report (every N epochs; 0: only the end)", TrainingError)
     check_training(model, batch_size)  # refuse before allocating, not with a MemoryError mid-epoch
     steps = dataset.batches_per_epoch(batch_size)
     if steps < 1:
@@ -217,9 +186,11 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         run.stop(resume["stop_reason"])  # that run had ended (early stopping): nothing to continue
     offset = history.seconds[-1] if history.seconds else 0.0
     logs: dict = {"epoch": first - 1}
-    bar = _progress_bar(max(0, epochs - first + 1) * steps, progress, getattr(model, "name", ""))
+    bar = progress_bar(max(0, epochs - first + 1) * steps, progress, f"{getattr(model, 'name', '')} {stage}".strip())
     start = time.perf_counter()
     call(chain, "on_train_begin", run, logs)
+    per_step = [callback for callback in chain if hasattr(callback, "on_batch_begin")]
+    step_logs = {"step": 0, "total_steps": epochs * steps}
     # Overflow inside a step shows up as a non-finite loss, which stops the run with one
     # clear message below; NumPy's own RuntimeWarnings would only bury it.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -231,6 +202,10 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
                 lr = run.learning_rate
                 losses, accs = [], []
                 for n, (x, y) in enumerate(dataset.train_batches(batch_size, rng)):
+                    if per_step:  # warmup schedules: a rate for every optimiser step
+                        step_logs["step"] = (epoch - 1) * steps + n + 1
+                        call(per_step, "on_batch_begin", run, step_logs)
+                        lr = run.learning_rate
                     loss, acc = model.train_step(x, y, lr)
                     if not math.isfinite(loss):
                         raise TrainingError(
@@ -254,12 +229,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
                 history.learning_rate.append(lr)
                 history.seconds.append(now)
                 history.train_seconds = now
-                logs = {"epoch": epoch, "loss": history.loss[-1], "accuracy": history.train_accuracy[-1],
-                        "val_loss": history.validate_loss[-1], "val_accuracy": val_acc,
-                        **{f"val_{k}": v for k, v in metrics.items() if k not in ("loss", "accuracy")},
-                        "learning_rate": lr,
-                        "epoch_seconds": now - (history.seconds[-2] if len(history.seconds) > 1 else offset),
-                        "elapsed_seconds": now}
+                logs = history.epoch_logs(-1)  # the same names as History.history and history.csv
                 bar.clear()
                 call(chain, "on_epoch_end", run, logs)
                 epoch += 1

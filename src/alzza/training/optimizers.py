@@ -12,18 +12,29 @@ Adam (bias-corrected, t counts this parameter's updates):
     m ← β₁m + (1−β₁)g'          v ← β₂v + (1−β₂)g'²
     m̂ = m / (1 − β₁ᵗ)           v̂ = v / (1 − β₂ᵗ)
     w ← w − η·m̂ / (√v̂ + ε)
+AdamW (Loshchilov & Hutter 2019, decoupled weight decay λ = ``weight_decay``):
+    w ← w − η·λ·w                  (decayed slots only; not through the gradient, so
+                                    not rescaled by √v̂ the way an L2 term would be)
+    then the Adam step above with the plain gradient g.
+
+Gradient clipping by global norm (``clip_norm`` c, any optimiser), before anything else:
+    ‖g‖ = √(Σ_slots Σ g²)           g ← g · c / (‖g‖ + 10⁻⁶)   when that factor is < 1
+(torch.nn.utils.clip_grad_norm_'s rule); the raw gradients are scaled in place, decay
+terms are added after. ``last_grad_norm`` keeps ‖g‖ of the latest step.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from ..backend import array_module
 from ..device import to_host
 from ..errors import SpecError
+from ..options import Option, check_arguments, non_negative_float, positive_float, probability
 from ..registries import Registry
 
 
@@ -61,18 +72,32 @@ class Slot:
 
 
 class Optimizer:
-    """Base: decay handling and the step loop; subclasses give the update rule."""
+    """Base: decay handling and the step loop; subclasses give the update rule.
+
+    ``OPTIONS`` declares the constructor's arguments (name → :class:`~alzza.options.Option`),
+    as a layer's do; :meth:`checked` holds each given value to its declaration.
+    """
 
     name = ""
+    OPTIONS: dict[str, Option] = {
+        "l2_decay": non_negative_float("λ₂ of the L2 weight decay", 0.0),
+        "l1_decay": non_negative_float("λ₁ of the L1 weight decay", 0.0),
+        "clip_norm": positive_float("the largest global gradient norm (null: no clipping)", None),
+    }
 
-    def __init__(self, l2_decay: float = 0.0, l1_decay: float = 0.0):
-        for key, value in (("l2_decay", l2_decay), ("l1_decay", l1_decay)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise SpecError(key, f"must be a finite number >= 0, got {value!r}")
-        self.l2_decay = float(l2_decay)
-        self.l1_decay = float(l1_decay)
+    def __init__(self, l2_decay: float = 0.0, l1_decay: float = 0.0, clip_norm: float | None = None):
+        values = self.checked(l2_decay=l2_decay, l1_decay=l1_decay, clip_norm=clip_norm)
+        self.l2_decay = float(values["l2_decay"])
+        self.l1_decay = float(values["l1_decay"])
+        self.clip_norm = None if values["clip_norm"] is None else float(values["clip_norm"])
+        #: the global gradient norm of the latest step (before clipping); None until a clipped step
+        self.last_grad_norm: float | None = None
         #: scratch buffers per (slot name, index): reused every step, never part of the state
         self._buffers: dict = {}
+
+    def checked(self, **values) -> dict:
+        """``values`` held to ``OPTIONS``: a SpecError at ``optimizer.<name>`` for a bad one."""
+        return check_arguments(self.OPTIONS, values, error=partial(SpecError, "optimizer"))
 
     def decayed_grad(self, slot: Slot, out: np.ndarray | None = None) -> np.ndarray:
         """g' = g + λ₂·w + λ₁·sign(w) on decayed slots, else g itself (never modified).
@@ -118,7 +143,24 @@ class Optimizer:
                     total += self.l1_decay * float(xp.abs(w).sum())
         return total
 
+    def clip(self, slots) -> None:
+        """Scale every slot's gradient by c / (‖g‖ + 10⁻⁶) when that is below 1 (in place;
+        ‖g‖ the norm of all of them together). Nothing without ``clip_norm``."""
+        if self.clip_norm is None:
+            return
+        total = 0.0
+        for slot in slots:
+            g = slot.grads[slot.key]
+            total += float(array_module(g).vdot(g, g))
+        norm = math.sqrt(total)
+        self.last_grad_norm = norm
+        factor = self.clip_norm / (norm + 1e-6)
+        if factor < 1.0:
+            for slot in slots:
+                slot.grads[slot.key] *= factor
+
     def step(self, slots, learning_rate: float):
+        self.clip(slots)
         for slot in slots:
             self.update(slot, self.decayed_grad(slot), learning_rate)
 
@@ -144,6 +186,8 @@ class Optimizer:
             spec["l2_decay"] = self.l2_decay
         if self.l1_decay:
             spec["l1_decay"] = self.l1_decay
+        if self.clip_norm is not None:
+            spec["clip_norm"] = self.clip_norm
         return spec
 
 
@@ -165,6 +209,7 @@ class SGD(Optimizer):
     SMALL = 4096
 
     def step(self, slots, learning_rate):
+        self.clip(slots)
         decay = self.l2_decay or self.l1_decay
         for slot in slots:
             if decay:  # g' = g + λ₂·w + λ₁·sign(w), into the slot's buffer when it is big
@@ -188,22 +233,27 @@ class SGD(Optimizer):
 
 @register_optimizer("adam")
 class Adam(Optimizer):
-    """Adam with bias correction (Kingma & Ba, 2015); state per parameter name."""
+    """Adam with bias correction (Kingma & Ba, 2015); state per parameter name.
 
+    The textbook form, one array at a time, is :func:`alzza.reference.adam_step`; this
+    one folds the two bias corrections into one scalar and updates through one buffer.
+    """
+
+    OPTIONS = dict(Optimizer.OPTIONS,
+                   beta1=probability("decay rate β₁ of the first moment", 0.9, high_open=True),
+                   beta2=probability("decay rate β₂ of the second moment", 0.999, high_open=True),
+                   epsilon=positive_float("ε added to √v̂", 1e-8))
 
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, **decay):
         super().__init__(**decay)
-        for key, value, ok, expects in (("beta1", beta1, lambda v: 0 <= v < 1, "in [0, 1)"),
-                                         ("beta2", beta2, lambda v: 0 <= v < 1, "in [0, 1)"),
-                                         ("epsilon", epsilon, lambda v: 0 < v < math.inf, "a finite number > 0")):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
-                raise SpecError(f"optimizer.{key}", f"Adam's {key} must be {expects}, got {value!r}")
-        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+        values = self.checked(beta1=beta1, beta2=beta2, epsilon=epsilon)
+        self.beta1, self.beta2, self.epsilon = (float(values[k]) for k in ("beta1", "beta2", "epsilon"))
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
         self.t: dict[str, int] = {}
 
     def step(self, slots, learning_rate):
+        self.clip(slots)
         decay = self.l2_decay or self.l1_decay
         for slot in slots:
             # with decay, g' goes into scratch buffer 1 (buffer 0 is the update's)
@@ -284,6 +334,31 @@ class Adam(Optimizer):
         return spec
 
 
+@register_optimizer("adamw")
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): w ← w − η·λ·w, then Adam.
+
+    λ = ``weight_decay`` (torch's default 0.01) shrinks the weights and kernels (never
+    biases) by the same factor 1 − ηλ each step, however big their gradients are.
+    """
+
+    OPTIONS = dict(Adam.OPTIONS, weight_decay=non_negative_float("decoupled decay λ (w ← (1 − ηλ)·w)", 0.01))
+
+    def __init__(self, weight_decay=0.01, **options):
+        super().__init__(**options)
+        self.weight_decay = float(self.checked(weight_decay=weight_decay)["weight_decay"])
+
+    def update(self, slot, grad, learning_rate):
+        if self.weight_decay and slot.decayed:
+            slot.value *= 1.0 - learning_rate * self.weight_decay  # w ← (1 − ηλ)·w, then the Adam step
+        super().update(slot, grad, learning_rate)
+
+    def to_spec(self):
+        spec = super().to_spec()
+        spec["weight_decay"] = self.weight_decay
+        return spec
+
+
 def make_optimizer(spec=None, l2_decay=0.0, l1_decay=0.0) -> Optimizer:
     """``'sgd'``, ``'adam'`` or ``{'name': 'adam', 'beta1': 0.9, ...}`` → an Optimizer."""
     if spec is None:
@@ -297,6 +372,8 @@ def make_optimizer(spec=None, l2_decay=0.0, l1_decay=0.0) -> Optimizer:
         raise SpecError("optimizer", f"unknown optimizer {given!r}; use one of {', '.join(OPTIMIZERS)} "
                                      "(a name, or a mapping like {name: adam, beta1: 0.9})")
     options = {k: v for k, v in spec.items() if k != "name"}
+    if options.get("clip_norm", 0) is None:
+        options.pop("clip_norm")
     options.setdefault("l2_decay", l2_decay)
     options.setdefault("l1_decay", l1_decay)
     try:

@@ -16,12 +16,13 @@ def _label(y_row, names):
 
 
 def hash_search_figure(model, dataset, queries, matches, max_rank: int, query_labels=None, path=None,
-                       panel_size: float = 1.6) -> Figure:
+                       panel_size: float = 1.6, note: str = "") -> Figure:
     """One row per query: the query, then up to ``max_rank`` matches of its bucket.
 
     Captions give the query's number and (when known) its label, its bucket's bits and
     size, each match's rank and code distance, and — when the data set can tell
-    (``all_train_targets``, for reports only) — each match's label.
+    (``all_train_targets``, for reports only) — each match's label. ``note`` (e.g. that the
+    codes collapsed into one bucket, so every row is the same) goes under the title.
     """
     names = getattr(dataset, "target_names", None)
     targets = dataset.all_train_targets() if hasattr(dataset, "all_train_targets") else None
@@ -55,7 +56,15 @@ def hash_search_figure(model, dataset, queries, matches, max_rank: int, query_la
         if not ax.images:
             ax.set_axis_off()
     fig.suptitle(f"{model.name}: semantic hashing, queries and their bucket's nearest codes", fontsize=9)
-    fig.tight_layout()
+    if note:
+        import textwrap
+
+        fig.text(0.5, 0.955, textwrap.fill(note, 110), ha="center", va="top", fontsize=7, color="#b00020",
+                 gid="note")
+    if note:
+        fig.tight_layout(rect=(0, 0, 1, 0.92))
+    else:
+        fig.tight_layout()
     if path is not None:
         from .plots import save_figure
 

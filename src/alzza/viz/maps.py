@@ -11,7 +11,10 @@ top-level ``conv`` layer, in one figure:
 * one **map row per example**: the example's input picture first, then every channel
   of the layer's output (after its activation) as a grayscale panel, each normalised
   on its own; a constant map (a channel whose relu is off everywhere) shows as
-  plain mid-grey.
+  plain mid-grey captioned ``dead: all <value>``.
+
+At most :data:`WRAP` panels stand side by side: a layer with more channels wraps them
+onto further lines, so the picture stays readable at a normal width.
 
 Layers deeper inside composites (serial, parallel, ...) are not drawn. At most
 ``max_channels`` channels per layer are drawn (the first ones). Every panel carries a
@@ -35,6 +38,11 @@ __all__ = ["conv_layers", "kernel_pictures", "layer_outputs", "panel_counts", "s
 
 #: the most channels drawn per conv layer
 MAX_CHANNELS = 32
+#: panels per line: more channels wrap onto further lines (a readable width, ~1,100 px)
+WRAP = 10
+#: font sizes of the block labels and of the captions under dead maps (points, at 100 dpi)
+LABEL_SIZE = 9
+CAPTION_SIZE = 7
 
 
 def conv_layers(model) -> list[tuple[int, object]]:
@@ -96,7 +104,7 @@ def _input_pictures(model, x) -> list[np.ndarray] | None:
 
 
 def show_maps(model, x, path=None, *, examples: int = 3, max_channels: int = MAX_CHANNELS,
-              panel_size: float = 0.75, show: bool = True) -> Figure:
+              panel_size: float = 0.9, show: bool = True) -> Figure:
     """Kernels and feature maps of every top-level conv layer, for ``examples`` inputs.
 
     ``x`` is a batch of model inputs (the first ``examples`` rows are used). Writes the
@@ -113,20 +121,26 @@ def show_maps(model, x, path=None, *, examples: int = 3, max_channels: int = MAX
     inputs = _input_pictures(model, x)
     count = len(x)
     has_input = inputs is not None
-    shown = [min(layer.chn, max_channels) for _, layer in convs]
-    columns = max(shown) + (1 if has_input else 0)
-    rows = len(convs) * (1 + count)
-    width, height = panel_size * columns * 1.1 + 0.3, panel_size * rows * 1.45 + 0.6
-    fig = Figure(figsize=(width, height), dpi=100)
-    grid = fig.add_gridspec(rows, columns, hspace=0.4, wspace=0.1, left=0.15 / width, right=1 - 0.15 / width,
-                            bottom=0.1 / height, top=1 - 0.5 / height)
     offset = 1 if has_input else 0
-    for block, ((index, layer), channels) in enumerate(zip(convs, shown, strict=False)):
-        top = block * (1 + count)
+    shown = [min(layer.chn, max_channels) for _, layer in convs]
+    # at most WRAP panels a line: many channels wrap onto more lines instead of widening the picture
+    lines = [-(-channels // WRAP) for channels in shown]
+    columns = min(max(shown), WRAP) + offset
+    rows = sum(n * (1 + count) for n in lines)
+    width, height = panel_size * columns * 1.1 + 0.3, panel_size * rows * 1.5 + 0.7
+    fig = Figure(figsize=(width, height), dpi=100)
+    grid = fig.add_gridspec(rows, columns, hspace=0.55, wspace=0.1, left=0.15 / width, right=1 - 0.15 / width,
+                            bottom=0.1 / height, top=1 - 0.55 / height)
+
+    def cell(first_row, f):
+        return grid[first_row + f // WRAP, offset + f % WRAP]
+
+    top = 0
+    for (index, layer), channels, n in zip(convs, shown, lines, strict=True):
         kh, kw = layer.ksize
         kernels = kernel_pictures(to_host(layer.params["k"]))[:channels]
         for f, picture in enumerate(kernels):
-            ax = fig.add_subplot(grid[top, offset + f])
+            ax = fig.add_subplot(cell(top, f))
             ax.imshow(picture, cmap=None if picture.ndim == 3 else "gray", vmin=0.0, vmax=1.0,
                       interpolation="nearest")
             ax.set_gid("kernel")
@@ -134,10 +148,10 @@ def show_maps(model, x, path=None, *, examples: int = 3, max_channels: int = MAX
             if f == 0:
                 more = f" (first {channels} of {layer.chn})" if channels < layer.chn else ""
                 ax.set_title(f"{layer.path or f'layers[{index}]'} conv {kh}×{kw}×{layer.chn}: kernels{more}",
-                             fontsize=7, loc="left")
+                             fontsize=LABEL_SIZE, loc="left")
         maps = outputs[index]
         for e in range(count):
-            row = top + 1 + e
+            row = top + n * (1 + e)
             if has_input:
                 ax = fig.add_subplot(grid[row, 0])
                 picture = inputs[e]
@@ -146,16 +160,27 @@ def show_maps(model, x, path=None, *, examples: int = 3, max_channels: int = MAX
                 ax.set_gid("input")
                 ax.set_axis_off()
                 if e == 0:
-                    ax.set_title("input", fontsize=7)
+                    ax.set_title("input", fontsize=LABEL_SIZE)
             for f in range(channels):
-                ax = fig.add_subplot(grid[row, offset + f])
-                ax.imshow(_unit(maps[e, :, :, f]), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+                ax = fig.add_subplot(cell(row, f))
+                channel = maps[e, :, :, f]
+                ax.imshow(_unit(channel), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
                 ax.set_gid("map")
                 ax.set_axis_off()
+                if _is_constant(channel):  # the mid-grey tile: say what it is
+                    ax.text(0.5, -0.04, f"dead: all {float(np.asarray(channel).flat[0]):.3g}", transform=ax.transAxes,
+                            ha="center", va="top", fontsize=CAPTION_SIZE, color="#b00020", gid="dead")
                 if e == 0 and f == 0:
-                    ax.set_title(f"feature maps {maps.shape[1]}×{maps.shape[2]}", fontsize=7, loc="left")
+                    ax.set_title(f"feature maps {maps.shape[1]}×{maps.shape[2]}", fontsize=LABEL_SIZE, loc="left")
+        top += n * (1 + count)
     return finish_figure(fig, f"{model.name}: conv kernels and feature maps of {count} example(s)", path=path,
-                         show=show, fontsize=9, tight=False)
+                         show=show, fontsize=11, tight=False)
+
+
+def _is_constant(a) -> bool:
+    """The map _unit draws as plain mid-grey: the same value everywhere (a relu off everywhere)."""
+    a = np.asarray(a, dtype=np.float64)
+    return not np.isfinite(a).all() or float(a.max()) - float(a.min()) < 1e-12
 
 
 def panel_counts(fig: Figure) -> dict[str, int]:

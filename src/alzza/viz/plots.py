@@ -31,18 +31,14 @@ def _plot_stage(ax_loss, ax_acc, history, head_names, stage_title=""):
     epochs = list(history.epoch)
     names = getattr(history, "accuracy_names", None) or []
     metrics = getattr(history, "validate_metrics", None) or []
-    # a model with a loss per part (the GAN: discriminator, generator) shows each part's
-    # validation loss; its training loss is their sum and says so
+    # a model with a loss per part (the GAN: discriminator, generator) trains on their sum;
+    # its validation loss is the same sum (history's validate_loss), drawn as such
     parts = [n for n in names if metrics and all(f"{n}_loss" in m for m in metrics)]
-    ax_loss.plot(epochs, history.loss, marker="o", ms=3, color="tab:red",
-                 label="train" + (f" ({' + '.join(parts)})" if parts else ""))
+    summed = f" ({' + '.join(parts)})" if parts else ""
+    ax_loss.plot(epochs, history.loss, marker="o", ms=3, color="tab:red", label="train" + summed)
     val_loss = list(getattr(history, "validate_loss", []))
-    if parts and len(metrics) == len(epochs):
-        for i, name in enumerate(parts):
-            ax_loss.plot(epochs, [m[f"{name}_loss"] for m in metrics], marker="s", ms=3, ls="--",
-                         color=f"C{4 + i}", label=f"validation ({name})")
-    elif val_loss and len(val_loss) == len(epochs) and any(v == v for v in val_loss):
-        ax_loss.plot(epochs, val_loss, marker="s", ms=3, ls="--", color="tab:purple", label="validation")
+    if val_loss and len(val_loss) == len(epochs) and any(v == v for v in val_loss):
+        ax_loss.plot(epochs, val_loss, marker="s", ms=3, ls="--", color="tab:purple", label="validation" + summed)
     ax_loss.legend(fontsize=8)
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("mean loss")

@@ -59,18 +59,16 @@ def image_data_uri(path: Path) -> str:
 def _comparison_rows(result: dict) -> list[str]:
     metrics, book = result.get("metrics") or {}, result.get("book") or {}
     rows = []
+    # one form for a per-head pair everywhere on the page (here and in the history table):
+    # 0.242+1.000, its heads named in the row's label
+    names = "discriminator+generator" if "discriminator_accuracy" in metrics else ""
     for key in COMPARED:
         if key in metrics:
             ours = metrics[key]
             theirs = book.get(key)
-            rows.append(f"<tr><td>{key}</td><td class=num>{_e(format_accuracy(ours))}</td>"
+            label = f"{key} ({names})" if names and key == "accuracy" else key
+            rows.append(f"<tr><td>{_e(label)}</td><td class=num>{_e(format_accuracy(ours))}</td>"
                         f"<td class=num>{_e(format_accuracy(theirs)) if theirs is not None else '—'}</td></tr>")
-    if "discriminator_accuracy" in metrics:
-        theirs = book.get("accuracy")
-        rows.append("<tr><td>accuracy (discriminator/generator)</td>"
-                    f"<td class=num>{metrics['discriminator_accuracy']:.3f}/{metrics['generator_accuracy']:.3f}</td>"
-                    f"<td class=num>{_e('/'.join(f'{v:.3f}' for v in theirs)) if isinstance(theirs, list) else '—'}"
-                    "</td></tr>")
     seconds = result.get("train_seconds")
     ours = (f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s") if seconds is not None else "—"
     rows.append(f"<tr><td>train time</td><td class=num>{ours}</td>"

@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from alzza.data.store.cache import DiskCache, cache_key, str_array
 from alzza.errors import DataError
 from alzza.limits import check_memory
+from alzza.progress import progress_bar
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageFolder", "read_image_folder"]
 
@@ -94,13 +94,14 @@ def read_image_folder(
     resolution: tuple[int, int] = (100, 100),
     *,
     cache: DiskCache | None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> ImageFolder:
     """Read every image under ``folder/<class>/`` resized to ``resolution = (height, width)``.
 
     ``cache=None`` decodes every time; pass a :class:`DiskCache` (e.g. ``DiskCache()``
-    for the default location) to decode once. ``progress`` shows a tqdm bar while
-    decoding (nothing is shown on a cache hit, which is fast).
+    for the default location) to decode once. ``progress`` is the decoding bar's setting
+    (:func:`alzza.progress.progress_bar`: None automatic, True always, False never;
+    nothing is shown on a cache hit, which is fast).
 
     Raises :class:`DataError` if the folder is missing, has no class subfolders, or a
     class subfolder has no readable image. Warns (``UserWarning``) about skipped
@@ -219,7 +220,7 @@ def _list_tree(folder: Path) -> tuple[list[str], list[Path], np.ndarray, list[st
 
 
 def _decode_all(
-    folder: Path, files: list[Path], size: tuple[int, int], progress: bool
+    folder: Path, files: list[Path], size: tuple[int, int], progress: bool | None
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
     """uint8 pixels of the readable files, the indices of those files, and the skipped ones."""
     height, width = size
@@ -227,7 +228,7 @@ def _decode_all(
     pixels = np.empty((len(files), height, width, 3), dtype=np.uint8)
     kept: list[int] = []
     skipped: list[tuple[str, str]] = []
-    bar = tqdm(files, desc=f"decoding {folder.name}", unit="img", disable=not progress)
+    bar = progress_bar(len(files), progress, f"decoding {folder.name}", unit="img", iterable=files)
     for index, path in enumerate(bar):
         try:
             pixels[len(kept)] = _decode(path, height, width)

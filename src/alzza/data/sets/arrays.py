@@ -31,21 +31,37 @@ class ArrayDataset(Dataset):
         self._set_splits(train, validate, empty)
 
     def _checked(self, x, y, what):
-        x = x if isinstance(x, Sequences) else np.asarray(x, dtype=np.float32)
-        y = np.asarray(y, dtype=np.float32)
+        x, y = as_inputs(x, self.input_shape, what), as_targets(y, self.output_shape, what)
         if len(x) != len(y):
             raise DataError(f"{what}: {len(x)} inputs but {len(y)} targets")
-        if not isinstance(x, Sequences) and tuple(x.shape[1:]) != tuple(self.input_shape):
-            if int(np.prod(x.shape[1:])) != int(np.prod(self.input_shape)):
-                raise DataError(f"{what}: inputs of shape {tuple(x.shape[1:])} do not fit the model's input shape "
-                                f"{tuple(self.input_shape)}")
-            x = x.reshape((len(x),) + tuple(self.input_shape))
-        if y.ndim == 1 and len(self.output_shape) == 1:
-            y = y.reshape(-1, 1) if self.output_shape[0] == 1 else _one_hot(y, self.output_shape[0], what)
-        if int(np.prod(y.shape[1:])) != int(np.prod(self.output_shape)):
-            raise DataError(f"{what}: targets of shape {tuple(y.shape[1:])} do not fit the model's output shape "
-                            f"{tuple(self.output_shape)}")
         return x, y
+
+
+def as_inputs(x, input_shape, what: str = "x"):
+    """Inputs (N, ...input_shape) as float32; flattened rows (N, prod) are reshaped.
+    Sequences pass as they are."""
+    if isinstance(x, Sequences):
+        return x
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim < 1 or tuple(x.shape[1:]) != tuple(input_shape):
+        if x.ndim < 1 or int(np.prod(x.shape[1:])) != int(np.prod(input_shape)):
+            raise DataError(f"{what}: inputs of shape {tuple(x.shape[1:])} do not fit the model's input shape "
+                            f"{tuple(input_shape)}")
+        x = x.reshape((len(x),) + tuple(input_shape))
+    return x
+
+
+def as_targets(y, output_shape, what: str = "y"):
+    """Targets as float32 in the output's shape: one-hot rows or the output's own values
+    as they are; 1-D class indices (N,) become one-hot rows for a K-wide output (K > 1),
+    a column for a 1-wide one (binary 0/1, regression)."""
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 1 and len(output_shape) == 1:
+        y = y.reshape(-1, 1) if output_shape[0] == 1 else _one_hot(y, output_shape[0], what)
+    if y.ndim < 1 or int(np.prod(y.shape[1:])) != int(np.prod(output_shape)):
+        raise DataError(f"{what}: targets of shape {tuple(y.shape[1:])} do not fit the model's output shape "
+                        f"{tuple(output_shape)}")
+    return y
 
 
 def _one_hot(labels, classes, what):

@@ -1,6 +1,6 @@
 """Where data files live: one rule, and one clear error when a file is not there.
 
-The rule (ARCHITECTURE.md, "Rules"): the folder given explicitly (the command line's
+The rule (README.md, the settings table under "Install"): the folder given explicitly (the command line's
 ``--data-dir``), else the ``ALZZA_DATA`` environment variable, else a per-user cache
 folder (``platformdirs.user_cache_dir('alzza')/data``). Every reader asks this module
 for its files, so a user learns the rule once, and a missing file always produces the

@@ -16,6 +16,7 @@ naming the entry and the key.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -25,10 +26,23 @@ import yaml
 
 from ...errors import DataError
 
-__all__ = ["Archive", "Content", "Source", "SourceFile", "load_registry", "source_for_path",
-           "sources_for_dataset"]
+__all__ = ["Archive", "Content", "Listing", "Source", "SourceFile", "Unpacked", "load_registry",
+           "source_for_path", "sources_for_dataset"]
 
 HASHES = ("sha256", "md5")
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """What a gzip file decompresses to: its size and hashes (algorithm → hex digest).
+
+    A mirror may serve a recompressed copy of a published gzip file: its bytes (and so the
+    published hash) differ, the content does not. Such a copy is accepted when its
+    decompressed content has exactly this size and these hashes.
+    """
+
+    size: int
+    hashes: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -40,11 +54,32 @@ class SourceFile:
     algorithm: str | None      # 'sha256', 'md5' or None (no hash known as a fact)
     digest: str | None
     size: int | None
+    #: the data sets run without it (MNIST's 60k training files): a mirror may lack it
+    optional: bool = False
+    #: for a gzip file: what it decompresses to (a recompressed copy is checked by that)
+    gunzipped: Unpacked | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A folder whose files alzza knows by name and size (a text file shipped beside the registry).
+
+    ``entries`` is ``((path inside the folder, size), ...)`` sorted by path; the download is
+    checked by the SHA-256 of its manifest (the lines ``"<sha256>  <path>"`` sorted by path).
+    """
+
+    file: str
+    entries: tuple[tuple[str, int], ...]
+    manifest_sha256: str
+    description: str
 
     @property
-    def known_hash(self) -> str | None:
-        """In pooch's notation, ``'md5:...'``; None when no hash is known."""
-        return f"{self.algorithm}:{self.digest}" if self.algorithm else None
+    def count(self) -> int:
+        return len(self.entries)
+
+    @property
+    def bytes(self) -> int:
+        return sum(size for _, size in self.entries)
 
 
 @dataclass(frozen=True)
@@ -97,10 +132,18 @@ class Source:
     note: str | None = None
     #: data-folder files the readers take instead of ``files`` (UCI's own abalone.data ...)
     alternatives: tuple[str, ...] = ()
+    #: the folder's files by name and size: a mirror can serve them (the origin needs an account)
+    listing: Listing | None = None
 
     @property
     def downloadable(self) -> bool:
+        """alzza can download it from its origin."""
         return bool(self.files) or self.archive is not None
+
+    @property
+    def mirrorable(self) -> bool:
+        """alzza knows which files to ask a mirror for, and how to check them."""
+        return self.downloadable or self.listing is not None
 
     @property
     def paths(self) -> list[str]:
@@ -120,12 +163,18 @@ class Source:
             return (f"no published hash for the archive: its content is checked instead "
                     f"({self.content.count} recordings, {self.content.bits}-bit "
                     f"{self.content.rate} Hz WAV headers, SHA-256 of the file list)")
+        if self.listing is not None:
+            return (f"from a mirror: {self.listing.count} files by name and size, and the SHA-256 of "
+                    f"the file list ({self.listing.description})")
         return "not downloaded by alzza (see the steps below)"
 
     def how_to_get(self) -> str:
         """The one line (``alzza fetch NAME``) or the manual steps."""
         if self.downloadable:
             return f"alzza fetch {self.name}"
+        if self.listing is not None:
+            return (f"alzza fetch {self.name} --mirror URL (a mirror serving {self.listing.description}), "
+                    "or by hand:\n" + (self.manual or "").rstrip())
         return (self.manual or "no way known to get it").rstrip()
 
 
@@ -154,6 +203,24 @@ def _relative(path: str, where: str) -> str:
     return path
 
 
+def _digest(entry: dict, algorithm: str, where: str) -> str:
+    digest = str(entry[algorithm]).lower()
+    length = 64 if algorithm == "sha256" else 32
+    if not re.fullmatch(f"[0-9a-f]{{{length}}}", digest):
+        raise DataError(f"{where}: {algorithm} must be {length} hex digits, got {entry[algorithm]!r}")
+    return digest
+
+
+def _unpacked(entry, where: str) -> Unpacked:
+    if not isinstance(entry, dict) or set(entry) - {"size", *HASHES}:
+        raise DataError(f"{where}: 'gunzipped' is a mapping with size and sha256 and/or md5")
+    hashes = tuple((name, _digest(entry, name, where)) for name in HASHES if entry.get(name) is not None)
+    size = _size(entry.get("size"), where)
+    if size is None or not hashes:
+        raise DataError(f"{where}: 'gunzipped' needs the decompressed size and at least one hash")
+    return Unpacked(size, hashes)
+
+
 def _file(entry, where: str) -> SourceFile:
     if not isinstance(entry, dict):
         raise DataError(f"{where}: a file is a mapping with path, url, sha256 or md5, size")
@@ -163,16 +230,46 @@ def _file(entry, where: str) -> SourceFile:
     if len(given) > 1:
         raise DataError(f"{where}: give one hash (sha256 or md5), not {' and '.join(given)}")
     algorithm = given[0] if given else None
-    digest = None
-    if algorithm:
-        digest = str(entry[algorithm]).lower()
-        length = 64 if algorithm == "sha256" else 32
-        if not re.fullmatch(f"[0-9a-f]{{{length}}}", digest):
-            raise DataError(f"{where}: {algorithm} must be {length} hex digits, got {entry[algorithm]!r}")
-    unknown = set(entry) - {"path", "url", "size", *HASHES}
+    digest = _digest(entry, algorithm, where) if algorithm else None
+    unknown = set(entry) - {"path", "url", "size", "optional", "gunzipped", *HASHES}
     if unknown:
         raise DataError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    return SourceFile(path, url, algorithm, digest, _size(entry.get("size"), where))
+    optional = entry.get("optional", False)
+    if not isinstance(optional, bool):
+        raise DataError(f"{where}: 'optional' must be true or false, got {optional!r}")
+    gunzipped = _unpacked(entry["gunzipped"], f"{where}.gunzipped") if entry.get("gunzipped") else None
+    return SourceFile(path, url, algorithm, digest, _size(entry.get("size"), where), optional, gunzipped)
+
+
+MAX_LISTING_BYTES = 4 * 1024 * 1024   # a listing is a few hundred kB; anything bigger is not one
+
+
+def _listing(entry, where: str, base) -> Listing:
+    """The ``listing:`` of a folder entry: the file (beside the registry) is read and checked."""
+    if not isinstance(entry, dict) or set(entry) - {"file", "sha256", "manifest_sha256", "description"}:
+        raise DataError(f"{where}: 'listing' is a mapping with file, sha256, manifest_sha256, description")
+    name = _relative(_text(entry, "file", where), where)
+    pinned = _digest(entry, "sha256", where) if entry.get("sha256") is not None else None
+    manifest = _digest({"sha256": entry.get("manifest_sha256")}, "sha256", f"{where}.manifest_sha256")
+    try:
+        raw = base.joinpath(name).read_bytes() if base is not None else None
+    except OSError as exc:
+        raise DataError(f"{where}: cannot read the listing {name}: {exc.strerror or exc}") from None
+    if raw is None:
+        raise DataError(f"{where}: a listing needs a registry read from a file or the package")
+    if len(raw) > MAX_LISTING_BYTES:
+        raise DataError(f"{where}: the listing {name} is over {MAX_LISTING_BYTES} bytes")
+    if pinned is not None and hashlib.sha256(raw).hexdigest() != pinned:
+        raise DataError(f"{where}: the listing {name} does not match its SHA-256 in the registry")
+    entries = []
+    for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
+        size, _, path = line.partition(" ")
+        if not size.isdigit() or not path:
+            raise DataError(f"{where}: {name} line {number}: expected '<size> <path>', got {line[:80]!r}")
+        entries.append((_relative(path, f"{where}: {name} line {number}"), int(size)))
+    if not entries or [p for p, _ in entries] != sorted({p for p, _ in entries}):
+        raise DataError(f"{where}: {name} must list each file once, sorted by path")
+    return Listing(name, tuple(entries), manifest, _text(entry, "description", where))
 
 
 def _content(entry, where: str) -> Content:
@@ -191,7 +288,7 @@ def _content(entry, where: str) -> Content:
     return content
 
 
-def _source(name: str, entry, origin: str) -> Source:
+def _source(name: str, entry, origin: str, base=None) -> Source:
     where = f"{origin}: datasets.{name}"
     if not isinstance(entry, dict):
         raise DataError(f"{where}: must be a mapping")
@@ -212,6 +309,9 @@ def _source(name: str, entry, origin: str) -> Source:
     folder = entry.get("folder")
     if folder is not None:
         folder = _relative(_text(entry, "folder", where), where)
+    listing = _listing(entry["listing"], f"{where}.listing", base) if entry.get("listing") else None
+    if listing is not None and folder is None:
+        raise DataError(f"{where}: a listing needs 'folder' (where its files go)")
     if archive is not None and (folder is None or content is None):
         raise DataError(f"{where}: an archive needs 'folder' (where its members go) and 'content' "
                         "(how to check them)")
@@ -225,7 +325,8 @@ def _source(name: str, entry, origin: str) -> Source:
         layout=_text(entry, "layout", where, required=False),
         also_reads=_text(entry, "also_reads", where, required=False),
         note=_text(entry, "note", where, required=False),
-        alternatives=tuple(_relative(str(a), where) for a in entry.get("alternatives") or ()))
+        alternatives=tuple(_relative(str(a), where) for a in entry.get("alternatives") or ()),
+        listing=listing)
     if not source.downloadable and not source.manual:
         raise DataError(f"{where}: give 'files', an 'archive', or the 'manual' steps")
     if not source.downloadable and not source.folder:
@@ -233,21 +334,23 @@ def _source(name: str, entry, origin: str) -> Source:
     return source
 
 
-def parse_registry(text: str, origin: str) -> dict[str, Source]:
-    """The sources of a registry's YAML text; ``origin`` names it in errors."""
+def parse_registry(text: str, origin: str, base=None) -> dict[str, Source]:
+    """The sources of a registry's YAML text; ``origin`` names it in errors, ``base`` (a folder,
+    a Path or an importlib Traversable) holds the listings it names."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DataError(f"{origin}: not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
         raise DataError(f"{origin}: a data registry is a mapping with 'datasets'")
-    return {str(name): _source(str(name), entry, origin) for name, entry in data["datasets"].items()}
+    return {str(name): _source(str(name), entry, origin, base) for name, entry in data["datasets"].items()}
 
 
 @functools.lru_cache(maxsize=1)
 def _packaged() -> dict[str, Source]:
-    text = resources.files("alzza.data.store").joinpath("registry.yaml").read_text(encoding="utf-8")
-    return parse_registry(text, "alzza's registry.yaml")
+    package = resources.files("alzza.data.store")
+    text = package.joinpath("registry.yaml").read_text(encoding="utf-8")
+    return parse_registry(text, "alzza's registry.yaml", package)
 
 
 def load_registry(path=None) -> dict[str, Source]:
@@ -259,7 +362,7 @@ def load_registry(path=None) -> dict[str, Source]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DataError(f"{path}: cannot read the data registry: {exc.strerror or exc}") from None
-    return parse_registry(text, str(path))
+    return parse_registry(text, str(path), path.parent)
 
 
 def source_for_path(relative) -> Source | None:
