@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from ..device import to_host
 from ..errors import SpecError
 from ..heads import make_head
 from .kinds import register_model_kind
@@ -139,7 +140,7 @@ class Model(FamilyModel):
         """The head's estimate for ``x`` (as :meth:`fit` takes it): values, a probability,
         or class probabilities. ``batch_size``: examples per forward pass."""
         x, _ = checked_arrays(self, x)
-        return self.chain.head.estimate(outputs_by(self.chain, x, batch_size))
+        return to_host(self.chain.head.estimate(outputs_by(self.chain, x, batch_size)))  # host, whatever the device
 
     def gradient_checks(self, count: int) -> list:
         return [(self.chain, *training_examples(self._need_dataset("gradient_checks()"), count))]
