@@ -18,8 +18,9 @@ SIZES = [(7,), (SGD.SMALL + 1,), (30, 40)]
 
 
 def _slots(rng, dtype=np.float64, decayed=(True, True, False)):
-    return [Slot(f"layer{i}/w", rng.standard_normal(size).astype(dtype), {"w": np.zeros(size, dtype)}, "w", dec)
-            for i, (size, dec) in enumerate(zip(SIZES, decayed, strict=True))]
+    # a slot reaches its array through its owner's params (one owner per parameter)
+    return [Slot(f"layer{i}/w", {"w": rng.standard_normal(size).astype(dtype)}, {"w": np.zeros(size, dtype)}, "w",
+                 dec) for i, (size, dec) in enumerate(zip(SIZES, decayed, strict=True))]
 
 
 def _grads(rng, steps):
@@ -48,7 +49,7 @@ def test_adamw_follows_the_decoupled_rule_and_leaves_biases_undecayed():
 def test_adamw_without_decay_is_adam():
     rng = np.random.default_rng(1)
     a, b = _slots(rng), None
-    b = [Slot(s.name, s.value.copy(), {"w": np.zeros_like(s.value)}, "w", s.decayed) for s in a]
+    b = [Slot(s.name, {"w": s.value.copy()}, {"w": np.zeros_like(s.value)}, "w", s.decayed) for s in a]
     adam, adamw = Adam(), AdamW(weight_decay=0.0)
     for grads in _grads(rng, 3):
         for sa, sb, g in zip(a, b, grads, strict=True):
