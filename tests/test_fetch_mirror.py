@@ -23,22 +23,15 @@ import pytest
 import yaml
 
 from alzza.cli import main
-from alzza.data.store import download as download_module
-from alzza.data.store import fetch as fetch_module
-from alzza.data.store import locate
+
+from _fetch_env import isolate_fetch
 
 SHARED = Path(os.environ.get("ALZZA_DATA", "") or "/nonexistent")
 
 
 @pytest.fixture(autouse=True)
 def _own_folders(monkeypatch, tmp_path):
-    monkeypatch.delenv("ALZZA_DATA", raising=False)
-    monkeypatch.delenv(fetch_module.MIRROR_ENV, raising=False)
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ALZZA_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(locate, "default_data_root", lambda: tmp_path / "user-cache" / "data")
-    monkeypatch.setattr(download_module, "RETRIES", 0)
+    isolate_fetch(monkeypatch, tmp_path)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
