@@ -251,3 +251,22 @@ def _positive(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise DataError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+#: examples a generated data set makes in one call while an epoch is drawn
+GENERATED_CHUNK = 1024
+
+
+def generated_batches(batches: int, batch_size: int, make) -> Iterator:
+    """``batches`` minibatches of fresh examples for a data set that generates its own:
+    ``make(count)`` returns ``(x, y)`` for ``count`` batches at once (about
+    :data:`GENERATED_CHUNK` examples a call, so the generator is not called per batch)."""
+    per_chunk = max(1, GENERATED_CHUNK // batch_size)
+    left = batches
+    while left > 0:
+        count = min(per_chunk, left)
+        x, y = make(count)
+        for k in range(count):
+            part = slice(k * batch_size, (k + 1) * batch_size)
+            yield x[part], y[part]
+        left -= count

@@ -32,13 +32,11 @@ import numpy as np
 from ...options import Option
 from ...sequences import SeqShape, Sequences
 from ..generators import expression_grammar as grammar
-from ..dataset import Dataset, _positive
+from ..dataset import Dataset, generated_batches, _positive
 from ..registry import register_dataset
 
 #: seed of the fixed validation and test sets (never the run's seed)
 FIXED_SEED = 20_201_011
-#: sentences generated at a time for training (spread over as many batches as fit)
-CHUNK = 1024
 TIMESTEPS = grammar.MAX_LENGTH
 
 
@@ -97,15 +95,8 @@ class AutomataDataset(Dataset):
 
     def train_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator:
         """One epoch of freshly generated batches (``train_count // batch_size`` of them)."""
-        left = self.batches_per_epoch(batch_size)
-        per_chunk = max(1, CHUNK // batch_size)
-        while left > 0:
-            count = min(per_chunk, left)
-            x, y = generate_examples(rng, batch_size, count, self.lengths)
-            for k in range(count):
-                part = slice(k * batch_size, (k + 1) * batch_size)
-                yield x[part], y[part]
-            left -= count
+        return generated_batches(self.batches_per_epoch(batch_size), batch_size,
+                                 lambda count: generate_examples(rng, batch_size, count, self.lengths))
 
     def train_data(self):
         """``train_count`` training-like examples, from the fixed seed (training itself uses fresh ones)."""

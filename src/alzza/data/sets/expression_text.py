@@ -28,7 +28,7 @@ import numpy as np
 from ...options import Option
 from ...sequences import SeqShape, Sequences
 from ..generators import expression_grammar as grammar
-from ..dataset import Dataset, _positive
+from ..dataset import Dataset, generated_batches, _positive
 from ..registry import register_dataset
 
 __all__ = ["END", "SYMBOLS", "TIMESTEPS", "ExpressionsDataset", "decode_symbols", "sentence_examples"]
@@ -40,8 +40,6 @@ SYMBOLS = (END, *grammar.ALPHABET)
 TIMESTEPS = grammar.MAX_LENGTH + 1
 #: seed of the fixed validation and test sentences (never the run's seed)
 FIXED_SEED = 20_261_016
-#: sentences generated at a time for training
-CHUNK = 1024
 
 
 def sentence_examples(codes: np.ndarray, lengths: np.ndarray):
@@ -93,15 +91,8 @@ class ExpressionsDataset(Dataset):
 
     def train_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator:
         """One epoch of fresh sentences (``train_count // batch_size`` batches)."""
-        left = self.batches_per_epoch(batch_size)
-        per_chunk = max(1, CHUNK // batch_size)
-        while left > 0:
-            count = min(per_chunk, left)
-            x, y = generate_examples(rng, batch_size * count)
-            for k in range(count):
-                part = slice(k * batch_size, (k + 1) * batch_size)
-                yield x[part], y[part]
-            left -= count
+        return generated_batches(self.batches_per_epoch(batch_size), batch_size,
+                                 lambda count: generate_examples(rng, batch_size * count))
 
     def train_data(self):
         """``train_count`` training-like sentences from a fixed seed (training uses fresh ones)."""
