@@ -327,3 +327,16 @@ def test_user_errors_are_one_message(tmp_path, capsys):
     assert "pulsar-slp" in capsys.readouterr().err  # the nearest name
     assert main(["reproduce", "--markdown-doc", str(tmp_path / "d.md"), "--out", str(tmp_path / "none")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_shipped_rows_of_every_folder_run_by_name_and_a_users_file_by_path(tmp_path):
+    """A shipped experiment (book/ or beyond/) is handed to its worker by name — its source
+    is a path inside the package, not a file on disk; a user's experiment file by its path."""
+    from alzza.experiments import find_experiment
+    from alzza.reproduce.session import Options, plan_tasks
+
+    own = tmp_path / "mine.yaml"
+    own.write_text("name: mine\ndataset: steel\ntrain: {epochs: 1}\nmodel: {layers: [4]}\n")
+    exps = [find_experiment("steel-slp"), find_experiment("automata-transformer"), find_experiment(str(own))]
+    tasks = plan_tasks(exps, Options(), tmp_path / "out")
+    assert [t.experiment for t in tasks] == ["steel-slp", "automata-transformer", str(own.resolve())]

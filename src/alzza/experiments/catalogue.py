@@ -424,6 +424,15 @@ def load_experiment_file(path) -> Experiment:
 SHIPPED_FOLDERS = ("book", "beyond")
 
 
+def shipped_file(source: str):
+    """The packaged file behind a shipped experiment's ``source``
+    (``alzza/experiments/<book or beyond>/NAME.yaml``), or None for a user's file."""
+    parts = Path(source).parts
+    if len(parts) == 4 and parts[:2] == ("alzza", "experiments") and parts[2] in SHIPPED_FOLDERS:
+        return resources.files("alzza.experiments").joinpath(parts[2], parts[3])
+    return None
+
+
 def _shipped_files():
     entries = []
     for folder_name in SHIPPED_FOLDERS:

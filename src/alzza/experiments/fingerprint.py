@@ -74,16 +74,13 @@ def settings_fingerprint(data: dict) -> str:
 def settings_fingerprint_of(exp) -> str:
     """The settings fingerprint of an experiment (a shipped one is read from the package's
     ``alzza/experiments/<folder>/NAME.yaml`` — book/ or beyond/ — a user's from its file)."""
-    from importlib import resources
 
     import yaml
 
+    from .catalogue import shipped_file
+
     path = Path(exp.source)
-    if path.is_file():
-        text = path.read_text(encoding="utf-8")
-    else:
-        folder = "beyond" if str(exp.source).startswith("alzza/experiments/beyond/") else "book"
-        text = resources.files("alzza.experiments").joinpath(folder, f"{exp.name}.yaml").read_text(encoding="utf-8")
+    text = (path if path.is_file() else shipped_file(exp.source)).read_text(encoding="utf-8")
     return settings_fingerprint(yaml.safe_load(text) or {})
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..version import __version__
 from ..errors import AlzzaError, ExperimentError
+from ..experiments.catalogue import shipped_file
 from ..experiments.fingerprint import code_hash, fingerprint
 from ..saving.atomic import target_problem
 from .progress import Progress, format_duration
@@ -120,9 +121,8 @@ def plan_tasks(experiments, options: Options, root: Path) -> list[Task]:
     tasks = []
     for exp in experiments:
         kind = task_kind(exp)
-        # a shipped experiment (book/ or beyond/) goes by its name; a user's file by its path
-        shipped = exp.source.startswith(("alzza/experiments/book/", "alzza/experiments/beyond/"))
-        experiment = exp.name if shipped else str(Path(exp.source).resolve())
+        # a shipped experiment goes by its name; a user's file by its path
+        experiment = exp.name if shipped_file(exp.source) is not None else str(Path(exp.source).resolve())
         # the extra seeds train again; a parameter count does not depend on a seed
         seeds = [None] + ([s for s in options.seeds if s != default_seed(exp)] if kind == "run" else [])
         for seed in dict.fromkeys(seeds):
