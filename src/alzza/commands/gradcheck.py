@@ -74,11 +74,14 @@ def gradient_rows(chain, x, y, *, entries=None, seed: int = 0, whole: str = "mod
     rows = []
     rng = np.random.default_rng(seed)
     activation = chain.owner._cast(x)
+    # a chain whose parts do not feed each other in a line (the translator's decoder reads the
+    # targets, and the encoder's output as a memory) says what enters each part
+    entering = chain.part_inputs(x, y) if hasattr(chain, "part_inputs") else None
     broken = False
-    for part in chain.parts:
+    for i, part in enumerate(chain.parts):
         if broken:
             break
-        activation = _to_shape(activation, part.input_shape)
+        activation = entering[i] if entering is not None else _to_shape(activation, part.input_shape)
         for layer in part.network.layers:
             probe = copy.deepcopy(layer)  # checked at the model's weights, without touching them
             # token ids (an embedding's input) are data, not a point to jitter

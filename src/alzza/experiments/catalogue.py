@@ -53,7 +53,7 @@ BOOK_CELL = re.compile(r"chap(0[1-9]|1[0-5])/[a-z0-9_]+_test#\d+")
 MODEL_KEYS = {"kind", "layers", "init", "head"}
 #: the keys of the model families (chapters 13–15), checked per kind by experiments/families.py
 FAMILY_MODEL_KEYS = {"encoder", "decoder", "supervised", "fix_encoder", "autoencode", "hashing", "schedule",
-                     "decoder_actfunc", "encoder_output",
+                     "decoder_actfunc", "encoder_output", "beam",
                      "seed_shape", "generator", "discriminator", "discriminor"}
 TRAIN_KEYS = {"epochs", "batch_size", "learning_rate", "report", "optimizer", "l2_decay", "l1_decay",
               "validate", "early_stopping", "lr_schedule", "checkpoint_every", "clip_norm",
@@ -67,7 +67,7 @@ PICTURES = {
     "maps": "conv kernels and feature maps of a few examples (maps.png)",
     "weights": "histograms of the weight matrices and kernels (weights.png)",
 }
-KINDS = ("network", "autoencoder", "encoder_decoder", "gan")
+KINDS = ("network", "autoencoder", "encoder_decoder", "gan", "translator")
 
 
 @dataclass

@@ -19,6 +19,11 @@ The ``model`` mapping of such an experiment::
     encoder_output: true             # false: append nothing, the decoder reads the encoder's
                                      # last layer (the book's form; schedules 2, 3 then need it t-shaped)
 
+    kind: translator                 # a Transformer encoder-decoder (models/translator.py)
+    encoder: [...]                   # source → memory (S, D); no output layer appended
+    decoder: [...]                   # teacher-forced, cross-attention reads 'memory'; + the output layer
+    beam: 4                          # also test by beam search of this width (default 1: greedy only)
+
     kind: gan
     seed_shape: [16]
     generator: [...]                 # + a full layer sized to x (tanh / sigmoid by value range)
@@ -45,12 +50,14 @@ FAMILY_KEYS = {
     "autoencoder": {"encoder", "decoder", "supervised", "fix_encoder", "autoencode", "hashing", "decoder_actfunc"},
     "encoder_decoder": {"encoder", "decoder", "schedule", "encoder_output"},
     "gan": {"seed_shape", "generator", "discriminator", "discriminor"},
+    "translator": {"encoder", "decoder", "beam"},
 }
 #: the parts a family can't do without ("a|b": either spelling)
 REQUIRED_PARTS = {
     "autoencoder": ("encoder",),
     "encoder_decoder": ("encoder", "decoder"),
     "gan": ("generator", "discriminator|discriminor"),
+    "translator": ("encoder", "decoder"),
 }
 #: keys every model mapping may hold
 COMMON_KEYS = {"kind", "init", "head", "layers"}
@@ -118,6 +125,13 @@ def build_family_model(exp, dataset, seed: int, printer=print, allocate: bool = 
                                   f"(gan-mnist, gan-picture), got {dataset.name} ({dataset.mode})")
         return model_class(kind)(dataset, spec.get("seed_shape", [16]), spec.get("generator", []),
                               spec.get("discriminator"), discriminor=spec.get("discriminor"), **common)
+    if kind == "translator":
+        beam = spec.get("beam", 1)
+        if not isinstance(beam, int) or isinstance(beam, bool) or not 1 <= beam <= 32:
+            raise ExperimentError(f"{exp.source or exp.name}: model.beam is the beam-search width of the test, "
+                                  f"an integer from 1 (greedy only) to 32, got {beam!r}")
+        return model_class(kind)(dataset, spec.get("encoder", []), spec.get("decoder", []), head=spec.get("head"),
+                                 **common)
     raise ExperimentError(f"{exp.source or exp.name}: model.kind {kind!r} is not a model family")
 
 
@@ -197,6 +211,12 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
                                                           max_batches=max_batches, path=picture, **stage_options)
             extra["stages"] = {mode: _plain(m) for mode, m in model.stage_metrics.items()}
             extra["schedule"] = [name for name, _ in model.histories]
+        elif exp.kind == "translator":
+            beam = spec.get("beam", 1)   # checked when the model was built
+            model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches, **options("train"))
+            metrics = model.test(beam=beam)
+            if exp.show:
+                model.visualize(exp.show)
         else:
             model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches, picture_dir=out_dir,
                         show_cnt=max(exp.show, 8), **options("train"))

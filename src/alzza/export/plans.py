@@ -13,6 +13,8 @@ encoder_decoder   predict (encoder → decoder → estimate), encoder (x → its
                   output e, what ``encode`` gives), decoder (e → estimate)
 gan               generator (seed z → generated example, in the data's shape),
                   discriminator (x → probability that x is real)
+translator        encoder (source x → memory m); the decoder, a step-by-step loop
+                  reading m by cross-attention, is not exported
 ================  ===============================================================
 
 Each :class:`GraphPlan` also carries ``reference(model, x)``: the alzza call whose
@@ -145,8 +147,18 @@ def plans_of(model) -> dict[str, GraphPlan]:
                 "estimate", "sigmoid probability that x is real", lambda m, x: m.discriminate(x),
                 "model.discriminate(x)", head=model.discriminator_chain.head),
         }
+    if kind == "translator":
+        # the decoder runs step by step over its own outputs, reading the encoder's output through
+        # cross-attention: a loop ONNX export does not write; the encoder is a plain sequence network
+        enc = model.parts["encoder"]
+        return {
+            "encoder": GraphPlan(
+                "encoder", [(enc.network, enc.input_shape)], "x", _input_meaning(enc.input_shape, "x"), "memory",
+                "the encoder's output m (N, S, D), what the decoder's cross-attention reads",
+                lambda m, x: seq_data(m.encode(x)), "model.encode(x)"),
+        }
     raise ExportError(f"cannot export a {type(model).__name__} to ONNX: export takes an alzza Model, Autoencoder, "
-                      "EncoderDecoder or Gan")
+                      "EncoderDecoder, Gan or Translator (its encoder)")
 
 
 def _part_forward(model, part: str, x, shape):

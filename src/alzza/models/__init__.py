@@ -6,8 +6,9 @@ from .autoencoder import Autoencoder
 from .encoder_decoder import EncoderDecoder
 from .gan import Gan
 from .model import Model
+from .translator import Translator
 
 #: the model kinds beyond the plain network, by the name experiment files use (read from the registry)
 FAMILIES = {kind: cls for kind, cls in MODEL_KINDS.items() if kind != "network"}
 
-__all__ = ["FAMILIES", "Autoencoder", "EncoderDecoder", "Gan", "Model"]
+__all__ = ["FAMILIES", "Autoencoder", "EncoderDecoder", "Gan", "Model", "Translator"]
