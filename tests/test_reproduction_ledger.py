@@ -179,3 +179,25 @@ def test_record_runs_replaces_a_rows_record(tmp_path, ledger):
     assert record["runs"][0]["validate_tail"] == [0.79, 0.82, 5]
     check_ledger(data)
     assert staleness(data)["settings"] == [(n, r) for n, r in staleness(ledger)["settings"] if n != "abalone-slp"]
+
+
+def test_readme_beyond_the_book_figures_are_the_ledgers(ledger):
+    """Each row of README's "Beyond the book" results table states its seed-1234 figure as recorded."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Beyond the book", 1)[1].split("\n## ", 1)[0]
+    checked = 0
+    for name, cell in re.findall(r"^\| `([\w-]+)`[^|]*\| (.*) \|$", section, re.M):
+        if name not in ledger["rows"]:
+            continue                                    # the table of layers
+        metrics = ledger["rows"][name]["runs"][0]["metrics"]
+        accuracy = metrics["accuracy"]
+        whole = accuracy[-1] if isinstance(accuracy, list) else accuracy
+        stated = re.search(r"accuracy (?:of whole readings )?([\d.]+)", cell)
+        perplexity = re.search(r"e\^([\d.]+)", cell)
+        assert stated or perplexity, f"README's row {name} states no figure"
+        if stated:
+            assert stated.group(1) == f"{whole:.3f}", name
+        if perplexity:
+            assert perplexity.group(1) == f"{metrics['loss']:.3f}", name
+        checked += 1
+    assert checked >= 5
