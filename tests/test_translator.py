@@ -187,3 +187,17 @@ def test_bind_memory_is_what_the_decoder_reads(numbers):
     bind_memory(decoder, "memory", Sequences(np.zeros_like(seq_data(model.encode(x))), x.lengths))
     other = seq_data(decoder.forward(model._cast(model.shifted(y))))
     assert not np.allclose(first, other)
+
+
+def test_parameter_counts_match_torchs_transformer_layers(numbers):
+    torch = pytest.importorskip("torch")
+    post = {"#heads": 4, "#width": 16, "#ffn": 32, "#act": "relu", "#keep": 1.0}
+    encoder = [["embed", {"vocab": 10, "width": 16}], ["custom", {"name": "encoder_post", "args": post}]]
+    decoder = [["embed", {"vocab": 14, "width": 16}],
+               ["custom", {"name": "cross_decoder_post", "args": {**post, "#memory": "memory"}}]]
+    model = translator(numbers, encoder=encoder, decoder=decoder)
+    count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+    enc_block = model.parts["encoder"].network.layers[1]
+    dec_block = model.parts["decoder"].network.layers[1]
+    assert enc_block.parameter_count() == count(torch.nn.TransformerEncoderLayer(16, 4, 32, batch_first=True))
+    assert dec_block.parameter_count() == count(torch.nn.TransformerDecoderLayer(16, 4, 32, batch_first=True))
