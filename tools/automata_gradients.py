@@ -35,7 +35,7 @@ model = build_model(
     printer=lambda *a: None,
     dtype=np.float64 if variant == "f64" else None,
 )
-rnn = [layer for layer in model.chain.parts[0].network.layers if layer.type_name == "rnn"][0]
+rnn = [layer for layer in model.chain.route[0].network.layers if layer.type_name == "rnn"][0]
 vx, vy = data.validate_data()
 for epoch in range(1, epochs + 1):
     norms, accuracies, largest_h = [], [], 0.0

@@ -314,7 +314,7 @@ def check_model_gradients(model, x, y, *, eps: float = 1e-6, tol: float | None =
     x = _float64_copy(x)
     y = np.array(y, dtype=np.float64)
     fixed = _FixedRandomness(model.network.layers if hasattr(model, "network") else
-                             [part.network for part in model.parts])
+                             [part.network for part in model.route])
 
     def loss():
         fixed()

@@ -73,12 +73,12 @@ def gradient_rows(chain, x, y, *, entries=None, seed: int = 0, whole: str = "mod
     chain = getattr(chain, "chain", chain)
     rows = []
     rng = np.random.default_rng(seed)
-    activation = chain.owner._cast(x)
+    activation = chain.runtime.cast(x)
     # a chain whose parts do not feed each other in a line (the translator's decoder reads the
     # targets, and the encoder's output as a memory) says what enters each part
     entering = chain.part_inputs(x, y) if hasattr(chain, "part_inputs") else None
     broken = False
-    for i, part in enumerate(chain.parts):
+    for i, part in enumerate(chain.route):
         if broken:
             break
         activation = entering[i] if entering is not None else _to_shape(activation, part.input_shape)
@@ -161,7 +161,7 @@ def run(args, out=print) -> int:
     failed, total = [], 0
     for chain, n, rows in tables:
         if family:
-            parts = " → ".join(part.name for part in chain.parts)
+            parts = " → ".join(part.name for part in chain.route)
             trained = ", ".join(part.name for part in chain.trained)
             out(f"chain {chain.name}: {parts} (trains {trained}; {n} examples)")
         table = [(check, name, f"{error:.2e}", "ok" if error < args.tol else "FAIL") for check, name, error in rows]

@@ -38,7 +38,10 @@ def to_onnx(model, path=None, *, part: str | None = None, class_names=None, opse
     plans = plans_of(model)
     name = part or next(iter(plans))
     if name not in plans:
-        raise ExportError(f"{model.name} has no graph {name!r} to export; it has {', '.join(plans)}")
+        why = (" (a translator's decoder runs one step per output symbol, reading the encoder's output "
+               "by cross-attention: a loop ONNX export does not write)"
+               if getattr(model, "kind", "") == "translator" and name == "decoder" else "")
+        raise ExportError(f"{model.name} has no graph {name!r} to export{why}; it has {', '.join(plans)}")
     proto = build_model(model, plans[name], class_names=class_names, opset=opset, check=check)
     if path is not None:
         write_atomic(Path(path), proto.SerializeToString())

@@ -162,5 +162,5 @@ def plans_of(model) -> dict[str, GraphPlan]:
 
 
 def _part_forward(model, part: str, x, shape):
-    out = model.parts[part].network.forward(model._cast(x), False)
+    out = model.parts[part].network.forward(model.runtime.cast(x), False)
     return np.asarray(out).reshape((len(out),) + tuple(shape))

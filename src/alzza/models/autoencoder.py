@@ -131,7 +131,6 @@ class Autoencoder(FamilyModel):
                     output_shape=output_shape, mode=mode, device=device)
         if is_sequence_shape(self.input_shape):
             raise SpecError("model", "the autoencoder reconstructs single examples, not sequences")
-        self.fix_encoder = bool(fix_encoder)
         self.head_options = dict(head or {})
         enc = self._part("encoder", encoder, self.input_shape)
         if is_sequence_shape(enc.output_shape):
@@ -150,30 +149,44 @@ class Autoencoder(FamilyModel):
         head_sizes = head_sizes if head_sizes is not None else getattr(dataset, "head_sizes", None)
         width = int(np.prod(self.output_shape[1:] if is_sequence_shape(self.output_shape) else self.output_shape))
         self.head = make_head(self.mode, head_sizes, width, **self.head_options)
+        reconstruction = Chain(self.runtime, f"{self.name} (autoencode)", [enc, dec], self.reconstruction_head,
+                               report_printer=self.report_printer)
+        # the regression head's "accuracy" 1 − RMSE/mean(x) goes below 0 on images: say what it is
+        reconstruction.accuracy_label = RECONSTRUCTION_LABEL
+        #: the paths, built once: autoencode (x → x̂), supervised (x → y), encode (x → code, inference)
+        self.chains = {"autoencode": reconstruction, "encode": Chain(self.runtime, "encode", [enc], None, [])}
+        self.fix_encoder = fix_encoder      # builds the supervised chain
         self.hash_index: SemanticHashIndex | None = None
         #: why every query's matches are the same, when they are (hashing_note); '' otherwise
         self.hashing_note = ""
 
     # --- paths ---------------------------------------------------------------------
     @property
+    def fix_encoder(self) -> bool:
+        """Whether supervised training leaves the encoder as autoencoding made it."""
+        return self._fix_encoder
+
+    @fix_encoder.setter
+    def fix_encoder(self, value) -> None:
+        self._fix_encoder = bool(value)
+        p = self.parts
+        trained = [p["supervised"]] if self._fix_encoder else [p["encoder"], p["supervised"]]
+        self.chains["supervised"] = Chain(self.runtime, self.name, [p["encoder"], p["supervised"]], self.head,
+                                          trained, report_printer=self.report_printer)
+
+    @property
     def reconstruction(self) -> Chain:
         """x → encoder → decoder → x̂, MSE against x; trains encoder and decoder."""
-        p = self.parts
-        chain = Chain(self, f"{self.name} (autoencode)", [p["encoder"], p["decoder"]], self.reconstruction_head)
-        # the regression head's "accuracy" 1 − RMSE/mean(x) goes below 0 on images: say what it is
-        chain.accuracy_label = RECONSTRUCTION_LABEL
-        return chain
+        return self.chains["autoencode"]
 
     @property
     def supervised_chain(self) -> Chain:
         """x → encoder → supervised → head; trains the supervised part (and the encoder unless fixed)."""
-        p = self.parts
-        trained = [p["supervised"]] if self.fix_encoder else [p["encoder"], p["supervised"]]
-        return Chain(self, self.name, [p["encoder"], p["supervised"]], self.head, trained)
+        return self.chains["supervised"]
 
     def encode(self, x) -> np.ndarray:
         """The codes of any number of inputs (inference mode)."""
-        return encode_in_chunks(Chain(self, "encode", [self.parts["encoder"]], None, []), x)
+        return encode_in_chunks(self.chains["encode"], x)
 
     def reconstruct(self, x) -> np.ndarray:
         """x̂ in the input's shape (inference mode; host arrays, whatever the device)."""

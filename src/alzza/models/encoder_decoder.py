@@ -89,6 +89,14 @@ class EncoderDecoder(FamilyModel):
         width = int(np.prod(self.output_shape[1:] if is_sequence_shape(self.output_shape) else self.output_shape))
         self.head = make_head(self.mode, None, width, **self.head_options)
         self.encoder_head = make_head(self.encoder_mode, None, int(np.prod(self.encoder_shape)))
+        #: the path of each training mode, built once
+        self.chains = {
+            "both": Chain(self.runtime, self.name, [enc, dec], self.head, report_printer=self.report_printer),
+            "encoder": Chain(self.runtime, f"{self.name} (encoder)", [enc], self.encoder_head,
+                             report_printer=self.report_printer),
+            "decoder": Chain(self.runtime, f"{self.name} (decoder)", [dec], self.head,
+                             report_printer=self.report_printer),
+        }
         self.train_mode = "both"
         #: test metrics of each stage trained by the last schedule, by mode
         self.stage_metrics: dict = {}
@@ -96,13 +104,7 @@ class EncoderDecoder(FamilyModel):
     # --- paths ---------------------------------------------------------------------
     def chain(self, mode: str | None = None) -> Chain:
         """The path of a training mode (default: the current ``train_mode``)."""
-        mode = self._check_mode(mode)
-        enc, dec = self.parts["encoder"], self.parts["decoder"]
-        if mode == "both":
-            return Chain(self, self.name, [enc, dec], self.head)
-        if mode == "encoder":
-            return Chain(self, f"{self.name} (encoder)", [enc], self.encoder_head)
-        return Chain(self, f"{self.name} (decoder)", [dec], self.head)
+        return self.chains[self._check_mode(mode)]
 
     def _check_mode(self, mode):
         mode = self.train_mode if mode is None else mode

@@ -31,8 +31,9 @@ from ..layers.initializers import Initializer
 from ..layers import BuildContext, Serial
 from ..memory import check_activation_memory
 from ..training.optimizers import make_optimizer
-from ..sequences import Sequences, seq_data, shape_from_config, shape_to_config
+from ..sequences import shape_from_config, shape_to_config
 from .parts import Chain, Part, encode_in_chunks, output_layer
+from .runtime import Runtime
 
 __all__ = ["Chain", "FamilyModel", "Part", "describe_model", "encode_in_chunks", "output_layer", "training_examples"]
 
@@ -57,21 +58,21 @@ class FamilyModel:
 
     def _setup(self, dataset, name, *, optimizer, l2_decay, l1_decay, init, seed, dtype, macros, printer,
                input_shape, output_shape, mode, device=None):
-        #: where the arrays live (:mod:`alzza.device`); checked first: no CuPy → one clear error
-        self.device = get_device(device)
+        # where the arrays live (:mod:`alzza.device`; checked first: no CuPy → one clear error), in
+        # which dtype, stepped by which optimiser: the one Runtime every chain of this model shares
+        self.runtime = Runtime(get_device(device), resolve_dtype(dtype),
+                               make_optimizer(optimizer, l2_decay=l2_decay, l1_decay=l1_decay))
         self.dataset = dataset
         self.name = name or (f"{dataset.name}-{self.kind}" if dataset is not None else self.kind)
         self.printer = printer
         self.rng = make_rng(seed)
         self.seed = seed if isinstance(seed, int) else None
-        self.dtype = resolve_dtype(dtype)
         self.macros = dict(macros or {})
         self.init = Initializer.from_spec(init)
         self.input_shape = shape_from_config(input_shape if input_shape is not None else _need(dataset, "input_shape"))
         self.output_shape = shape_from_config(output_shape if output_shape is not None
                                               else _need(dataset, "output_shape"))
         self.mode = mode or _need(dataset, "mode")
-        self.optimizer = make_optimizer(optimizer, l2_decay=l2_decay, l1_decay=l1_decay)
         self.ctx = BuildContext(self.rng, self.dtype, self.init)
         self.history = None
         self.histories: list = []
@@ -93,7 +94,30 @@ class FamilyModel:
         device, self.device = self.device, CPU
         self.to(device)
 
-    # --- the device -------------------------------------------------------------------
+    # --- the runtime: device, dtype, optimiser (read and set through the one Runtime) ----
+    @property
+    def device(self):
+        """Where the arrays live (:mod:`alzza.device`)."""
+        return self.runtime.device
+
+    @device.setter
+    def device(self, device):
+        self.runtime.device = device
+
+    @property
+    def dtype(self):
+        """The dtype of every weight and activation (float32 unless chosen)."""
+        return self.runtime.dtype
+
+    @property
+    def optimizer(self):
+        """The one optimiser that steps every slot of every chain."""
+        return self.runtime.optimizer
+
+    @optimizer.setter
+    def optimizer(self, optimizer):
+        self.runtime.optimizer = optimizer
+
     def to(self, device):
         """Move every parameter, layer state and optimiser state to ``device`` ('cpu',
         'cuda', 'standin' or a Device); returns the model.
@@ -143,17 +167,6 @@ class FamilyModel:
         return self.network.parameter_count()
 
     # --- computing ------------------------------------------------------------------
-    def _cast(self, a):
-        """Inputs on the model's device in its dtype (one copy per batch); a Sequences keeps
-        its lengths on the host."""
-        if isinstance(a, Sequences):
-            return Sequences(self.device.asarray(a.data, dtype=self.dtype), a.lengths)
-        return self.device.asarray(a, dtype=self.dtype)
-
-    def _target(self, y, output):
-        """Targets cast and shaped like the output's data ((N, T, K) for a sequence output)."""
-        return self._cast(seq_data(y)).reshape(seq_data(output).shape)
-
     def _need_dataset(self, what):
         if self.dataset is None:
             raise AlzzaError(f"{self.name}: {what} needs a data set; pass one to the Model (or model.dataset = ...)")
@@ -263,7 +276,7 @@ class FamilyModel:
             options["resume"] = record
         history = fit(chain, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                       report=report, rng=self.rng, printer=self.printer, progress=progress,
-                      max_batches=max_batches, on_report=on_report, stage=stage, **options)
+                      max_batches=max_batches, on_report=on_report, stage=stage, owner=self, **options)
         self.histories.append((chain.name, history))
         self.history = history
         from ..training.loop import show_curves_inline

@@ -83,9 +83,11 @@ class Gan(FamilyModel):
         self._finish({"generator": gen, "discriminator": dis})
         self.mode = "binary"
         self.head = make_head("binary")
-        self.discriminator_chain = Chain(self, f"{self.name} (discriminator)", [dis], self.head)
+        self.discriminator_chain = Chain(self.runtime, f"{self.name} (discriminator)", [dis], self.head)
         #: G(z) through the frozen D: only the generator is stepped
-        self.generator_chain = Chain(self, f"{self.name} (generator)", [gen, dis], self.head, trained=[gen])
+        self.generator_chain = Chain(self.runtime, f"{self.name} (generator)", [gen, dis], self.head, trained=[gen])
+        #: the paths, built once (training alternates them: :meth:`train_step`)
+        self.chains = {"discriminator": self.discriminator_chain, "generator": self.generator_chain}
         self._running: list = []
 
     # --- computing -------------------------------------------------------------------
@@ -101,7 +103,7 @@ class Gan(FamilyModel):
         """As :meth:`generate`, left on the model's device (the seeds are drawn on the host
         by the model's generator: the same seeds whatever the device)."""
         seeds = self.draw_seeds(count) if seeds is None else seeds
-        out = self.parts["generator"].network.forward(self._cast(seeds), training)
+        out = self.parts["generator"].network.forward(self.runtime.cast(seeds), training)
         return out.reshape((len(out),) + tuple(self.input_shape))
 
     def discriminate(self, x) -> np.ndarray:
@@ -109,7 +111,7 @@ class Gan(FamilyModel):
         return self.discriminator_chain.predict(x)
 
     def _mixed(self, x, fake):
-        x = self._cast(x).reshape(fake.shape)
+        x = self.runtime.cast(x).reshape(fake.shape)
         labels = np.zeros((2 * len(x), 1), dtype=self.dtype)  # targets: host, cast with the batch
         labels[:len(x)] = 1
         return array_module(fake).concatenate([x, fake]), labels

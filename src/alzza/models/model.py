@@ -52,7 +52,7 @@ def _silent(*lines, **options) -> None:
 
 
 @register_model_kind("network")
-class Model(FamilyModel):
+class Model(FamilyModel, Chain):
     """A network for one data set's shapes and output mode: a family of one part.
 
     ``layers`` is a list in the description language (or Layer objects); the output
@@ -94,8 +94,15 @@ class Model(FamilyModel):
                                     f"{self.output_shape!r}: the per-step modes seqselect and seqbinary need a "
                                     "network that ends in a sequence (e.g. outseq: true), and the other modes "
                                     "one that does not")
-        #: the one path: data → network → head, training every weight
-        self.chain = Chain(self, self.name, [network], self.head, output_shape=self.output_shape)
+        # the model is its one chain: data → network → head, training every weight (forward,
+        # loss_and_backward, train_step ... are the Chain's own methods, not forwarders)
+        Chain.__init__(self, self.runtime, self.name, [network], self.head, output_shape=self.output_shape)
+        self.chains = {"network": self}
+
+    @property
+    def chain(self) -> Chain:
+        """The one chain: the model itself (as every kind's ``chains`` lists it)."""
+        return self
 
     @property
     def layers(self):
@@ -107,43 +114,23 @@ class Model(FamilyModel):
         """The hidden layers' spec list (for Layer objects, the specs they write)."""
         return self.parts["network"].spec
 
-    # --- computing: along the one chain -------------------------------------------------
-    def forward(self, x, training: bool = False):
-        """The network's raw output for a batch (logits for classification modes).
-
-        A Sequences (N, T, K) when the output is per step, else an array in the data
-        set's output shape.
-        """
-        return self.chain.forward(x, training)
-
-    def output_in_chunks(self, x):
-        """Inference output for any number of examples, EVAL_CHUNK at a time."""
-        return self.chain.output_in_chunks(x)
-
-    def loss_and_backward(self, x, y):
-        return self.chain.loss_and_backward(x, y)
-
-    def training_loss(self, x, y):
-        return self.chain.training_loss(x, y)
-
-    def train_step(self, x, y, learning_rate: float):
-        return self.chain.train_step(x, y, learning_rate)
-
+    # --- computing: the Chain's forward, output_in_chunks, loss_and_backward, training_loss and
+    # train_step; evaluate and predict also take arrays as fit does ---------------------
     def evaluate(self, x, y, batch_size: int | None = None) -> dict:
         """Every metric of the head on (x, y), in inference mode: a dict of plain floats
         (``loss``, ``accuracy``, ...). ``x``, ``y`` as :meth:`fit` takes them (class
         indices or one-hot rows); ``batch_size``: examples per forward pass."""
         x, y = checked_arrays(self, x, y)
-        return evaluate_arrays(self.chain, x, y, batch_size)
+        return evaluate_arrays(self, x, y, batch_size)
 
     def predict(self, x, batch_size: int | None = None):
         """The head's estimate for ``x`` (as :meth:`fit` takes it): values, a probability,
         or class probabilities. ``batch_size``: examples per forward pass."""
         x, _ = checked_arrays(self, x)
-        return to_host(self.chain.head.estimate(outputs_by(self.chain, x, batch_size)))  # host, whatever the device
+        return to_host(self.head.estimate(outputs_by(self, x, batch_size)))  # host, whatever the device
 
     def gradient_checks(self, count: int) -> list:
-        return [(self.chain, *training_examples(self._need_dataset("gradient_checks()"), count))]
+        return [(self, *training_examples(self._need_dataset("gradient_checks()"), count))]
 
     # --- the book's workflow --------------------------------------------------------
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,
@@ -187,7 +174,7 @@ class Model(FamilyModel):
         data = ArrayDataset(x, y, validation_data, input_shape=self.input_shape, output_shape=self.output_shape,
                             mode=self.mode, name=f"{self.name}-arrays")
         printer(optimizer_line(self, learning_rate, batch_size, data.train_count, data.validate_count))
-        with class_weighting(self.chain, class_weight, int(np.prod(self.output_shape))):
+        with class_weighting(self, class_weight, int(np.prod(self.output_shape))):
             self.history = fit(self, data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                                report=report, rng=self.rng, printer=printer, progress=progress, **options)
         return self.history

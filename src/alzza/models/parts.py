@@ -185,7 +185,7 @@ class Part:
 
 # --- a chain ----------------------------------------------------------------------------
 class Chain(TrainingStep):
-    """A path through ``parts`` scored by ``head``, training (stepping) only ``trained``.
+    """A path through ``parts`` (kept as ``route``) scored by ``head``, training (stepping) only ``trained``.
 
     Quacks like a model for :func:`~alzza.training.loop.fit` and
     :func:`~alzza.testing.check_model_gradients`: its ``slots`` are those of the
@@ -196,35 +196,42 @@ class Chain(TrainingStep):
     given, is the shape inference outputs are handed out in ((N,) + output_shape: the
     plain Model's data-set shape); training always sees the last part's own output.
 
-    The ``owner`` (the model the parts belong to) supplies ``dtype``, ``optimizer``,
-    ``_cast`` and ``_target``.
+    ``runtime`` (:class:`~alzza.models.runtime.Runtime`, the model's one) casts the
+    batches and targets and holds the optimiser; ``report_printer`` is the per-epoch report
+    class of the model's kind (None: the default one).
     """
 
-    def __init__(self, owner, name: str, parts, head, trained=None, *, output_shape=None):
-        self.owner, self.name, self.parts, self.head = owner, name, list(parts), head
-        trained = self.parts if trained is None else list(trained)
+    def __init__(self, runtime, name: str, parts, head, trained=None, *, output_shape=None, report_printer=None):
+        #: the parts a batch passes through, in order
+        self.runtime, self.name, self.route, self.head = runtime, name, list(parts), head
+        if report_printer is not None:
+            self.report_printer = report_printer
+        trained = self.route if trained is None else list(trained)
         for part in trained:
-            if part not in self.parts:
+            if part not in self.route:
                 raise ValueError(f"{part.name} is trained but not on the path {name}")
         self.trained = trained
-        self.slots = [slot for part in self.parts if part in trained for slot in part.slots]
-        self._first = min((self.parts.index(p) for p in trained), default=len(self.parts))
+        self.slots = [slot for part in self.route if part in trained for slot in part.slots]
+        self._first = min((self.route.index(p) for p in trained), default=len(self.route))
         # (network, plain input shape or None for a sequence input): looked up once, not per batch
         self._links = [(part.network, None if is_sequence_shape(part.input_shape) else tuple(part.input_shape))
-                       for part in self.parts]
+                       for part in self.route]
         self._reshaped = (tuple(output_shape) if output_shape is not None and len(output_shape) > 1
                           and not is_sequence_shape(output_shape) else None)
-        # the owner's dtype handling, bound once (one call less per batch than a forwarding method)
-        self._cast, self._target = owner._cast, owner._target
+        # the runtime's casts, bound once (one call less per batch than a forwarding method)
+        self._cast, self._target = runtime.cast, runtime.target
+
+    #: the per-epoch report class of the model's kind (None: the default one)
+    report_printer = None
 
     # what the trainer and the gradient checker read
     @property
     def dtype(self):
-        return self.owner.dtype
+        return self.runtime.dtype
 
     @property
     def optimizer(self):
-        return self.owner.optimizer
+        return self.runtime.optimizer
 
     def _run(self, x, training=True):
         """x through every part (training mode by default: this is also the training forward)."""
@@ -258,7 +265,7 @@ class Chain(TrainingStep):
 
     def backward(self, d):
         """dL/d(output) → through the parts, down to the first trained one (grads only)."""
-        parts = self.parts
+        parts = self.route
         for i in range(len(parts) - 1, self._first - 1, -1):
             d = parts[i].network.backward(d)
             if i > self._first and d is not None:
@@ -266,7 +273,7 @@ class Chain(TrainingStep):
         return d
 
     # the hooks of TrainingStep (loss_and_backward, train_step, evaluate, predict); _target
-    # is the owner's, bound in __init__
+    # is the runtime's, bound in __init__
     _train_forward = _run
     _train_backward = backward
 

@@ -54,46 +54,48 @@ class TranslatorChain(TrainingStep):
     ``training_loss`` is teacher-forced (it needs y for the decoder's input);
     ``output_in_chunks`` decodes greedily (no y)."""
 
-    def __init__(self, owner):
-        self.owner, self.name, self.head = owner, owner.name, owner.head
-        self.parts = [owner.parts["encoder"], owner.parts["decoder"]]
-        self.trained = list(self.parts)
-        self.slots = owner.slots
-        self._cast = owner._cast
-        self._target = owner._target
+    def __init__(self, translator):
+        # the translator's computing (teacher forcing, greedy decoding) is the chain's forward: kept
+        # as bound methods, the chain needs nothing else of the model
+        self.name, self.head, self.runtime = translator.name, translator.head, translator.runtime
+        self.route = [translator.parts["encoder"], translator.parts["decoder"]]
+        self.trained = list(self.route)
+        self.slots = translator.slots
+        self._teacher_forced, self._greedy = translator.teacher_forced, translator.greedy_scores
+        self._encode, self._shifted = translator.encode, translator.shifted
+        self._cast, self._target = self.runtime.cast, self.runtime.target
 
     @property
     def dtype(self):
-        return self.owner.dtype
+        return self.runtime.dtype
 
     @property
     def optimizer(self):
-        return self.owner.optimizer
+        return self.runtime.optimizer
 
     def training_loss(self, x, y):
-        output = self.owner.teacher_forced(x, y, training=True)
+        output = self._teacher_forced(x, y, training=True)
         y = self._target(y, output)
         return self.head.loss(output, y) + self.optimizer.decay_loss(self.slots), output, y
 
     def part_inputs(self, x, y) -> list:
         """What enters each part in a training forward — the source, and the shifted targets
         (with the encoder's output bound as the decoder's memory): per-layer checks start there."""
-        owner = self.owner
-        bind_memory(self.parts[1].network, MEMORY, owner.encode(x))
-        return [owner._cast(x), owner._cast(owner.shifted(y))]
+        bind_memory(self.route[1].network, MEMORY, self._encode(x))
+        return [self.runtime.cast(x), self.runtime.cast(self._shifted(y))]
 
     def _train_backward(self, d):
-        encoder, decoder = (part.network for part in self.parts)
+        encoder, decoder = (part.network for part in self.route)
         decoder.backward(d)       # its first layer reads data (the shifted targets): no dL/d(input)
         d_memory = memory_gradient(decoder, MEMORY)
         return encoder.backward(d_memory)
 
     def output_in_chunks(self, x):
-        outputs = [self.owner.greedy_scores(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
+        outputs = [self._greedy(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
         return outputs[0] if len(outputs) == 1 else Sequences.concatenate(outputs)
 
     def forward(self, x, training: bool = False):
-        return self.owner.greedy_scores(x)
+        return self._greedy(x)
 
 
 @register_model_kind("translator")
@@ -137,6 +139,8 @@ class Translator(FamilyModel):
         self._finish({"encoder": enc, "decoder": dec})
         self.head = make_head("seqselect", None, self.vocabulary, **self.head_options)
         self._chain = TranslatorChain(self)
+        #: the one training path, built once
+        self.chains = {"translate": self._chain}
 
     def _part(self, key, spec, input_shape, ctx=None, **options):
         if ctx is None:
@@ -154,7 +158,7 @@ class Translator(FamilyModel):
 
     def encode(self, x, training: bool = False):
         """The memory m = encoder(x): a Sequences (N, S, D) with the source lengths."""
-        out = self.parts["encoder"].network.forward(self._cast(x), training)
+        out = self.parts["encoder"].network.forward(self.runtime.cast(x), training)
         return out if isinstance(out, Sequences) else Sequences(out)
 
     def shifted(self, y):
@@ -169,7 +173,7 @@ class Translator(FamilyModel):
         """Decoder scores (N, T, V) given the true previous symbols (the training forward)."""
         decoder = self.parts["decoder"].network
         bind_memory(decoder, MEMORY, self.encode(x, training))
-        return decoder.forward(self._cast(self.shifted(y)), training)
+        return decoder.forward(self.runtime.cast(self.shifted(y)), training)
 
     def greedy_scores(self, x) -> Sequences:
         """Scores (N, T, V) of greedy free-running decoding: each step's input is the argmax of

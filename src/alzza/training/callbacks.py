@@ -67,8 +67,11 @@ class Run:
     """What a callback sees of the training run in progress (see the module docstring)."""
 
     def __init__(self, model, dataset, *, epochs, batch_size, learning_rate, report, printer, history,
-                 first_epoch=1):
+                 first_epoch=1, owner=None):
+        #: what trains (a Model, or one chain of a family's model)
         self.model = model
+        #: the whole model ``model`` belongs to: what checkpoints save and early stopping restores
+        self.owner = model if owner is None else owner
         self.dataset = dataset
         self.epochs = epochs
         self.batch_size = batch_size
@@ -183,10 +186,9 @@ class ReportPrinter(Callback):
 
 def weight_arrays(model) -> list:
     """Every array that defines the model's function: parameters and layer state (batch-norm
-    statistics). A family's chain answers for its whole owner."""
-    owner = getattr(model, "owner", model)
-    arrays = [slot.value for slot in owner.slots]
-    arrays += [value for layer in owner.network.walk() for value in layer.state.values()]
+    statistics) — of a whole model (a run's ``owner``)."""
+    arrays = [slot.value for slot in model.slots]
+    arrays += [value for layer in model.network.walk() for value in layer.state.values()]
     return arrays
 
 
@@ -222,7 +224,7 @@ class EarlyStopping(Callback):
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, logs["epoch"], 0
             if self.restore_best:
-                self._best_weights = [a.copy() for a in weight_arrays(run.model)]
+                self._best_weights = [a.copy() for a in weight_arrays(run.owner)]
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -231,7 +233,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, run, logs):
         if self.restore_best and self._best_weights is not None and self.best_epoch != run.epoch:
-            for target, saved in zip(weight_arrays(run.model), self._best_weights, strict=False):
+            for target, saved in zip(weight_arrays(run.owner), self._best_weights, strict=False):
                 target[...] = saved
             run.restored_epoch = self.best_epoch
             run.printer(f"Model {run.model.name}: weights restored from epoch {self.best_epoch} "
@@ -284,7 +286,7 @@ class Checkpoint(Callback):
 
     def write(self, run, epoch: int) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        owner = getattr(run.model, "owner", run.model)
+        owner = run.owner
         owner.save(self.folder / "model.npz")
         record = {
             "format": "alzza-checkpoint",

@@ -48,9 +48,9 @@ def _first_bad_layer(layers, x):
 
 def _stages(model):
     """(name, layers, input shape) of what a batch passes through: a Model's network, or a chain's parts."""
-    parts = getattr(model, "parts", None)
-    if parts is not None and hasattr(model, "owner"):  # a family's Chain
-        return [(part.name, part.network.layers, part.input_shape) for part in parts]
+    route = getattr(model, "route", None)
+    if route is not None and not hasattr(model, "network"):  # a family's Chain
+        return [(part.name, part.network.layers, part.input_shape) for part in route]
     network = getattr(model, "network", None)
     if network is not None:
         return [("", network.layers, None)]
@@ -65,7 +65,8 @@ def explain_non_finite(model, x, y) -> str:
                             if n)
         return (f"the batch holds {what} (NaN or inf): the data is at fault, not the learning rate; "
                 "check the data files for empty, 'nan' or 'inf' cells")
-    cast = getattr(model, "_cast", None) or getattr(getattr(model, "owner", None), "_cast", None)
+    runtime = getattr(model, "runtime", None)
+    cast = runtime.cast if runtime is not None else None
     try:
         with np.errstate(all="ignore"):
             h = cast(x) if cast is not None else x

@@ -116,7 +116,7 @@ def _early_stopping(options: dict) -> EarlyStopping:
 def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, report: int, rng,
         printer=print, progress=None, max_batches: int | None = None, on_report=None, validate="auto",
         callbacks=(), reporter=None, lr_schedule=None, early_stopping=None, checkpoint_every: int = 0,
-        checkpoint_dir=None, checkpoint_info=None, resume=None, stage: str = "train") -> History:
+        checkpoint_dir=None, checkpoint_info=None, resume=None, stage: str = "train", owner=None) -> History:
     """Train ``model`` on ``dataset`` for up to ``epochs`` epochs; returns the :class:`History`.
 
     - ``report``: print a line every ``report`` epochs and at the last (0: only the end);
@@ -130,6 +130,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
     - ``checkpoint_every`` N with ``checkpoint_dir``: model.npz + checkpoint.json every N
       epochs; ``resume``: a checkpoint record (:func:`~alzza.training.loop.callbacks.read_checkpoint`)
       whose weights are already in the model — training continues after its epoch.
+    - ``owner``: the model ``model`` is a chain of (a family's, when training one stage):
+      what checkpoints save and early stopping restores; default ``model`` itself.
 
     Each epoch reshuffles the training split and runs ``train_count // batch_size``
     steps (``max_batches`` cuts epochs short: smoke runs). A non-finite loss stops
@@ -147,8 +149,7 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         steps = min(steps, max_batches)
     if reporter is None:
         # a model class may name its own printer (e.g. the book's report format) once for all its runs
-        factory = (getattr(model, "report_printer", None)
-                   or getattr(getattr(model, "owner", None), "report_printer", None))
+        factory = getattr(model, "report_printer", None)
         if factory is not None:
             reporter = factory(report)
     chain = default_callbacks(report=report, on_report=on_report, reporter=reporter, lr_schedule=lr_schedule,
@@ -180,8 +181,8 @@ def fit(model, dataset, *, epochs: int, batch_size: int, learning_rate: float, r
         vx, vy = validation_set(dataset, validate, _copy_rng(validate_rng_state))
     history.validate_count = len(vy)
     history.validate_full = len(vy) >= getattr(dataset, "validate_count", len(vy))
-    run = Run(model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, report=report,
-              printer=printer, history=history, first_epoch=first)
+    run = Run(model, dataset, owner=owner, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+              report=report, printer=printer, history=history, first_epoch=first)
     if resume is not None and resume.get("stop_reason"):
         run.stop(resume["stop_reason"])  # that run had ended (early stopping): nothing to continue
     offset = history.seconds[-1] if history.seconds else 0.0
