@@ -75,14 +75,14 @@ def dataset_symbols(dataset):
 
 def decode_tokens(x, symbols) -> list[list[str]] | None:
     """Per example, the symbols of its real steps: ``x`` a Sequences of one-hot rows
-    (N, T, V) or of ids (N, T). None when ``x`` is not that or a class has no symbol."""
+    (N, T, V) or of whole-number ids (N, T). None when ``x`` is not that or an id has no symbol."""
     if not isinstance(x, Sequences) or symbols is None:
         return None
     data = np.asarray(to_host(x.data))
     if data.ndim == 3:
         ids = data.argmax(axis=-1)
-    elif data.ndim == 2 and data.dtype.kind in "iu":
-        ids = data
+    elif data.ndim == 2 and np.all(np.isfinite(data)) and np.array_equal(data, np.round(data)):
+        ids = data.astype(np.int64)      # ids as an embedding takes them (often float, in a float batch)
     else:
         return None
     if ids.size and (ids.min() < 0 or ids.max() >= len(symbols)):
