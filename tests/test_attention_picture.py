@@ -19,7 +19,7 @@ from alzza.cli import main
 from alzza.experiments import run_experiment
 from alzza.experiments.catalogue import PICTURES, find_experiment
 from alzza.layers import BuildContext
-from alzza.layers.attention import MultiHeadAttention, bind_memory
+from alzza.layers.attention import MultiHeadAttention, bind_memory, start_decoding, stop_decoding
 from alzza.layers.composite import Serial
 from alzza.layers.initializers import Initializer
 from alzza.models import Model
@@ -100,6 +100,13 @@ def test_given_labels_win_and_short_ones_are_one_clear_error(tmp_path):
     assert ticks(panels(fig)[0].get_yticklabels()) == words[0]
     with pytest.raises(ValueError, match=r"token_labels for layers\[2\], example 0: 2 labels for 6 real steps"):
         attention_figure(model, x, examples=1, token_labels=[["a", "b"]], show=False)
+    # a forward that skips the attention layers, or a model decoding step by step: one clear error
+    with pytest.raises(ValueError, match=r"did not run the attention layer layers\[2\]"):
+        attention_figure(model, x, forward=lambda batch: None, show=False)
+    start_decoding(model.network)
+    with pytest.raises(ValueError, match=r"layers\[2\] is decoding step by step.*stop_decoding"):
+        attention_figure(model, x, show=False)
+    stop_decoding(model.network)
     # no symbols anywhere: the step numbers
     model.dataset = None
     fig = attention_figure(model, x, examples=1, show=False)

@@ -122,6 +122,8 @@ def _labels(given, example: int, length: int, what: str, path: str) -> list[str]
 def _recorded_forward(layers, forward, x) -> list[np.ndarray]:
     """Run ``forward(x)``, recording the query lengths each attention layer's input had."""
     seen: list = [None] * len(layers)
+    for _, layer in layers:
+        layer.weights = None    # a layer the forward skips must not show an earlier forward's weights
 
     def recorder(index, layer):
         method = type(layer).forward
@@ -157,6 +159,10 @@ def attention_figure(model, x, path=None, *, examples: int = 2, token_labels=Non
     name = getattr(model, "name", type(model).__name__)
     if not layers:
         raise ValueError(f"{name}: attention_figure needs an 'attention' layer; the network has none")
+    stepping = [where for where, layer in layers if layer.decoding is not None]
+    if stepping:
+        raise ValueError(f"{name}: attention layer {stepping[0]} is decoding step by step (its weights are one "
+                         "step's); call alzza.layers.attention.stop_decoding(model.network) before attention_figure")
     count = max(1, int(examples))
     x = _first(x, count)
     if forward is None:
