@@ -7,8 +7,8 @@ of panels — one row per attention layer (in network order, labelled with the l
 path), one column per head. A panel is the matrix P[example, head] over the example's
 *real* steps only: queries down the y-axis, keys along the x-axis, each tick labelled
 with its token. Cross-attention (a layer with ``memory``) has the memory's tokens on
-the x-axis. Each panel is coloured on its own scale, 0 (white) to its largest weight
-(dark, the value in the panel's title), on a square-root scale (:data:`GAMMA`): with 40
+the x-axis. Each panel is coloured on its own scale, 0 (dark) to its largest weight
+(yellow, the value in the panel's title), on a square-root scale (:data:`GAMMA`): with 40
 keys a typical weight is ~0.025, and a shared linear 0–1 scale would leave most panels
 blank.
 
@@ -54,6 +54,8 @@ TITLE_SIZE = 7
 #: colour = (P / panel max) ** GAMMA: a square root lifts the many small weights of a long row into
 #: view beside one large one (a causal row 0 always has the weight 1 on its only key)
 GAMMA = 0.5
+#: a perceptually uniform map: small differences between near-equal weights stay visible
+CMAP = "viridis"
 
 
 def attention_layers(model) -> list[tuple[str, MultiHeadAttention]]:
@@ -184,35 +186,46 @@ def attention_figure(model, x, path=None, *, examples: int = 2, token_labels=Non
     count = min(count, len(weights[0][0]))
     if count == 0:
         raise ValueError("attention_figure needs at least one example")
-    heads = max(layer.heads for _, layer in layers)
-    longest = max(min(int(max(q[:count].max(), k[:count].max())), max_steps) for _, q, k in weights)
-    size = panel_size or float(np.clip(0.07 * longest + 0.9, 1.6, 3.6))
-    rows = count * len(layers)
-    width, height = size * heads + 0.8, (size + 0.55) * rows + 0.8
-    fig = Figure(figsize=(width, height), dpi=100)
-    grid = fig.add_gridspec(rows, heads, hspace=0.3, wspace=0.12, left=0.75 / width, right=1 - 0.1 / width,
-                            bottom=0.35 / height, top=1 - 0.7 / height)
+    blocks = []                                  # one row of panels per (example, layer)
     for e in range(count):
-        for li, ((where, layer), (p, q_lengths, k_lengths)) in enumerate(zip(layers, weights, strict=True)):
+        for (where, layer), (p, q_lengths, k_lengths) in zip(layers, weights, strict=True):
             tq, tk = int(q_lengths[e]), int(k_lengths[e])
-            cross = layer.memory is not None
             queries = _labels(_for_layer(token_labels, where), e, tq, "token_labels", where)
-            keys = _labels(_for_layer(memory_labels, where), e, tk, "memory_labels", where) if cross else queries
+            keys = (_labels(_for_layer(memory_labels, where), e, tk, "memory_labels", where)
+                    if layer.memory is not None else queries)
             sq, sk = min(tq, max_steps), min(tk, max_steps)
-            for h in range(layer.heads):
-                ax = fig.add_subplot(grid[e * len(layers) + li, h])
-                panel = p[e, h, :sq, :sk]
-                top = float(panel.max()) if panel.size else 0.0
-                ax.imshow(panel, cmap="Blues", norm=PowerNorm(GAMMA, vmin=0.0, vmax=top if top > 0 else 1.0),
-                          interpolation="nearest", aspect="auto")
-                ax.set_gid("attention")
-                ax.set_xticks(range(sk), keys[:sk], fontsize=TICK_SIZE,
-                              rotation=0 if max(map(len, keys[:sk]), default=0) <= 1 else 90)
-                ax.set_yticks(range(sq), queries[:sq], fontsize=TICK_SIZE)
-                ax.tick_params(length=1.5, pad=1)
-                cut = " (first steps)" if sq < tq or sk < tk else ""
-                ax.set_title(f"{'cross, ' if cross else ''}head {h} · max {top:.2f}{cut}", fontsize=TITLE_SIZE)
-                if h == 0:
-                    ax.set_ylabel(f"example {e} · {where}", fontsize=TITLE_SIZE)
+            blocks.append((e, where, layer, p[e, :, :sq, :sk], queries[:sq], keys[:sk], sq < tq or sk < tk))
+    heads = max(layer.heads for _, layer in layers)
+    longest = max(max(len(queries), len(keys)) for *_, queries, keys, _ in blocks)
+    size = panel_size or float(np.clip(0.07 * longest + 0.9, 1.6, 3.6))
+    # inches for tick labels (the longest label's characters), and above a row for its two title lines
+    chars = max(len(label) for *_, queries, keys, _ in blocks for label in (*queries, *keys))
+    ticks = 0.065 * chars * (TICK_SIZE / 5.5) + 0.12
+    above, rows = 0.42, len(blocks)
+    width = size * heads + ticks * heads + 0.3
+    height = rows * size + (rows - 1) * (above + ticks) + 0.45 + above + ticks + 0.1
+    fig = Figure(figsize=(width, height), dpi=100)
+    grid = fig.add_gridspec(rows, heads, hspace=(above + ticks) / size, wspace=ticks / size,
+                            left=(ticks + 0.1) / width, right=1 - 0.2 / width, bottom=(ticks + 0.1) / height,
+                            top=1 - (0.45 + above) / height)
+    for row, (e, where, layer, panel_rows, queries, keys, cut) in enumerate(blocks):
+        cross = layer.memory is not None
+        for h in range(layer.heads):
+            ax = fig.add_subplot(grid[row, h])
+            panel = panel_rows[h]
+            top = float(panel.max()) if panel.size else 0.0
+            ax.imshow(panel, cmap=CMAP, norm=PowerNorm(GAMMA, vmin=0.0, vmax=top if top > 0 else 1.0),
+                      interpolation="nearest", aspect="auto")
+            ax.set_gid("attention")
+            ax.set_xticks(range(len(keys)), keys, fontsize=TICK_SIZE,
+                          rotation=0 if max(map(len, keys), default=0) <= 1 else 90)
+            ax.set_yticks(range(len(queries)), queries, fontsize=TICK_SIZE)
+            ax.tick_params(length=1.5, pad=1)
+            ax.set_title(f"{'cross, ' if cross else ''}head {h} · max {top:.2f}{' (first steps)' if cut else ''}",
+                         fontsize=TITLE_SIZE, pad=2)
+            if h == 0:   # the row's label, a line above the head titles, free to run across the row
+                ax.annotate(f"example {e} · {where}", (0, 1), xycoords="axes fraction", xytext=(0, 14),
+                            textcoords="offset points", fontsize=TITLE_SIZE + 1, fontweight="bold",
+                            ha="left", va="bottom", gid="row")
     return finish_figure(fig, f"{name}: attention weights (rows: layer, columns: head; queries ↓, keys →), "
                               f"{count} example(s)", path=path, show=show, fontsize=10, tight=False)
