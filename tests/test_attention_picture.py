@@ -181,3 +181,14 @@ def test_alzza_run_writes_attention_png_and_report_shows_it(tmp_path, capsys):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'alt="attention"' in page and "attention.png" in page
     assert page.count("data:image/png;base64,") == len(result["pictures"])
+
+
+def test_a_model_on_the_standin_device_draws_host_copies():
+    """The weights live on the model's device; the picture reads host copies (no host/device mix)."""
+    model = Model(None, [["attention", {"heads": HEADS}], ["attention", {"heads": HEADS}], ["seqpool"]],
+                  input_shape=SeqShape((5, WIDTH)), output_shape=(3,), mode="select", seed=0,
+                  printer=lambda *a: None, device="standin")
+    x = Sequences(np.random.default_rng(0).standard_normal((3, 5, WIDTH)).astype(np.float32), np.array([5, 2, 4]))
+    fig = attention_figure(model, x, examples=2, show=False)
+    assert len(panels(fig)) == 2 * 2 * HEADS
+    assert ticks(panels(fig)[-1].get_xticklabels()) == ["0", "1"]
