@@ -117,7 +117,7 @@ def test_unknown_picture_is_an_experiment_error_with_a_hint():
     with pytest.raises(errors.ExperimentError, match="pictures"):
         parse_experiment({**data, "pictures": 3}, "x.yaml")
     assert parse_experiment({**data, "pictures": "weights"}, "x.yaml").pictures == ["weights"]
-    assert set(PICTURES) == {"maps", "weights"}
+    assert set(PICTURES) == {"maps", "weights", "attention"}
 
 
 def test_maps_on_a_network_without_conv_fails_before_training(flower_dir, tmp_path):

@@ -16,7 +16,7 @@ An experiment file (YAML) looks like::
     book_cell: chap04/mlp_test#7  # the book's cell this row reproduces (required for shipped rows)
     variant: "why it differs"     # only for rows that change the book's settings on purpose
     data_differs: "how"           # only for rows run on other data than the book's (stand-ins, MNIST 10k)
-    pictures: [maps]              # extra pictures after training: maps, weights
+    pictures: [maps]              # extra pictures after training: maps, weights, attention
 
 Every key is checked; a typo is reported with its path and the nearest known key.
 
@@ -66,6 +66,7 @@ TRAIN_DEFAULTS = {"epochs": 10, "batch_size": 10, "learning_rate": 0.001, "repor
 PICTURES = {
     "maps": "conv kernels and feature maps of a few examples (maps.png)",
     "weights": "histograms of the weight matrices and kernels (weights.png)",
+    "attention": "attention weights, layer × head, of a few examples over their tokens (attention.png)",
 }
 KINDS = ("network", "autoencoder", "encoder_decoder", "gan", "translator")
 

@@ -15,7 +15,9 @@ Writes to the output folder:
 * the experiment's extra ``pictures``: ``maps.png`` (``maps``: conv kernels and the
   feature maps of a few test examples, :func:`alzza.viz.maps.show_maps`) and
   ``weights.png`` (``weights``: weight histograms, :func:`alzza.viz.weights.weight_histograms`;
-  their mean / std / near-zero share also go to ``result.json`` under ``weights``).
+  their mean / std / near-zero share also go to ``result.json`` under ``weights``) and
+  ``attention.png`` (``attention``: every attention layer's weights, layer × head, for a
+  few test examples over their tokens, :func:`alzza.viz.attention.attention_figure`).
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ from .records import (  # noqa: F401  (shared with the families runner; importab
 DEFAULT_SEED = 1234
 #: examples whose feature maps the ``maps`` picture shows
 MAP_EXAMPLES = 3
+#: examples whose attention weights the ``attention`` picture shows (each a block of layers × heads)
+ATTENTION_EXAMPLES = 2
 
 
 def build_model(exp: Experiment, dataset, seed: int, printer=print, allocate: bool = True, dtype=None) -> Model:
@@ -92,6 +96,13 @@ def check_pictures(exp: Experiment, model: Model) -> None:
         if not conv_layers(model):
             raise ExperimentError(f"{exp.source or exp.name}: pictures: 'maps' draws conv kernels and feature "
                                   f"maps, but the network has no top-level 'conv' layer")
+    if "attention" in exp.pictures:
+        from ..viz.attention import attention_layers
+
+        if not attention_layers(model):
+            raise ExperimentError(f"{exp.source or exp.name}: pictures: 'attention' draws the weights of the "
+                                  "attention layers, but the network has none; remove 'attention' from "
+                                  "pictures or add an 'attention' layer")
 
 
 def draw_pictures(exp: Experiment, model: Model, dataset, out_dir: Path, printer=print) -> tuple[dict, dict]:
@@ -104,10 +115,12 @@ def draw_pictures(exp: Experiment, model: Model, dataset, out_dir: Path, printer
         if name == "maps":
             from ..viz.maps import show_maps
 
-            x, _ = dataset.test_data()
-            if len(x) == 0:
-                x, _ = dataset.validate_sample(MAP_EXAMPLES, model.rng)
-            show_maps(model, x[:MAP_EXAMPLES], path, examples=MAP_EXAMPLES)
+            show_maps(model, _examples(dataset, model, MAP_EXAMPLES), path, examples=MAP_EXAMPLES)
+        elif name == "attention":
+            from ..viz.attention import attention_figure
+
+            attention_figure(model, _examples(dataset, model, ATTENTION_EXAMPLES), path,
+                             examples=ATTENTION_EXAMPLES)
         elif name == "weights":
             from ..viz.weights import NEAR_ZERO, weight_histograms
 
@@ -119,6 +132,14 @@ def draw_pictures(exp: Experiment, model: Model, dataset, out_dir: Path, printer
                         f"near zero {100 * s['near_zero']:5.1f}%")
         files[name] = path.name
     return files, extra
+
+
+def _examples(dataset, model, count: int):
+    """The first ``count`` test examples (a validation sample when there is no test set)."""
+    x, _ = dataset.test_data()
+    if len(x) == 0:
+        x, _ = dataset.validate_sample(count, model.rng)
+    return x[:count]
 
 
 def check_settings(settings: dict, seed, exp: Experiment) -> None:
