@@ -54,8 +54,8 @@ def register_dataset(name: str, factory: Callable[..., Dataset] | None = None,
     ``factory(data_dir=..., rng=..., **options)`` builds the data set; ``options`` maps
     each option it accepts to an :class:`~alzza.options.Option`. ``shapes(data_dir=...,
     **options)``, if given, returns the data set's shapes and mode without reading data
-    (see :func:`alzza.data.describe_dataset`; the shipped data sets declare theirs in
-    :mod:`alzza.data.shapes`). A name already taken by another factory is a ValueError.
+    (see :func:`alzza.data.describe_dataset`; the shipped data sets declare theirs in their
+    own modules with :func:`~alzza.data.dataset.declared`). A name already taken by another factory is a ValueError.
 
     ``register_dataset(name, factory, options, ...)``, the factory given, registers it at once
     (the form for a factory made at run time).

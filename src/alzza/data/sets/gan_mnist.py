@@ -7,9 +7,9 @@ import numpy as np
 from ...backend import make_rng
 from ...errors import DataError
 from ...options import Option
-from ..dataset import Dataset
+from ..dataset import Dataset, declared
 from ..registry import register_dataset
-from .mnist_files import FLATTEN, mnist_pool, _MnistPixels, SIDE
+from .mnist_files import FLATTEN, image_shape, mnist_pool, _MnistPixels, SIDE
 
 
 def _check_nums(value) -> str | None:
@@ -27,7 +27,14 @@ def _check_max_cnt(value) -> str | None:
     return None
 
 
-@register_dataset("gan-mnist", options={
+def gan_mnist_shapes(nums=None, flatten: bool = True, **_count) -> dict:
+    """gan-mnist's name, mode, shapes and pixel range from its options (the constructor and summaries read these)."""
+    digits = sorted({int(n) for n in nums}) if nums else []
+    return {"name": "gan-mnist" + ("-" + "".join(map(str, digits)) if digits else ""), "mode": "gan",
+            "input_shape": image_shape(flatten), "output_shape": (1,), "value_range": (-1.0, 1.0)}
+
+
+@register_dataset("gan-mnist", shapes=declared(gan_mnist_shapes), options={
     "nums": Option((list, tuple), None, doc="only these digits, e.g. [6, 8] (default all)", check=_check_nums),
     "max_cnt": Option(int, 0, doc="at most this many images, first in file order (0 = all)", check=_check_max_cnt),
     "flatten": FLATTEN,
@@ -49,12 +56,10 @@ class GanMnistDataset(_MnistPixels, Dataset):
             index = index[:max_cnt]
         if len(index) == 0:
             raise DataError(f"gan-mnist: {source} holds no image of the digits {nums}")
-        name = "gan-mnist" + ("-" + "".join(map(str, nums)) if nums else "")
         what = f"digits {', '.join(map(str, nums))}" if nums else "all digits"
-        super().__init__(name, "gan", input_shape=self.image_shape, output_shape=(1,),
-                         source=f"{source}: {what}, {len(index)} images"
-                                + (f" (max_cnt {max_cnt}, first in file order)" if max_cnt else "")
-                                + ", scaled to [-1, 1]")
+        source = (f"{source}: {what}, {len(index)} images"
+                  + (f" (max_cnt {max_cnt}, first in file order)" if max_cnt else "") + ", scaled to [-1, 1]")
+        super().__init__(**gan_mnist_shapes(nums, self.flatten), source=source)
         self.nums, self.max_cnt = nums, int(max_cnt)
         x = self._pixels(images[index])
         self._split(x, np.ones((len(index), 1), dtype=np.float32), make_rng(rng))

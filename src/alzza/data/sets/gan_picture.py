@@ -39,7 +39,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ...backend import make_rng
 from ...errors import DataError
 from ...options import Option
-from ..dataset import Dataset
+from ..dataset import Dataset, declared
 from ..store.locate import find_data_file
 from ..registry import register_dataset
 
@@ -98,7 +98,15 @@ OPTIONS = {
 }
 
 
-@register_dataset("gan-picture", options=OPTIONS,
+def gan_picture_shapes(file: str = "gogh", flatten: bool = True, **_tiling) -> dict:
+    """gan-picture's name (the picture's file stem), mode, shapes and value range from its options (the
+    constructor and summaries read these)."""
+    return {"name": f"gan-picture-{Path(PICTURES.get(file, file)).stem}", "mode": "gan",
+            "input_shape": (TILE * TILE * 3,) if flatten else (TILE, TILE, 3), "output_shape": (1,),
+            "value_range": (0.0, 1.0)}
+
+
+@register_dataset("gan-picture", options=OPTIONS, shapes=declared(gan_picture_shapes),
                   summary="a painting cut into 32×32×3 tiles in [0, 1], for a GAN (gan)")
 class GanPictureDataset(Dataset):
     """gan-picture: 32×32×3 tiles of one picture in [0, 1], for a GAN (mode ``gan``)."""
@@ -135,14 +143,11 @@ class GanPictureDataset(Dataset):
         if len(pieces) == 0:
             raise DataError(f"gan-picture: {path} is {width}×{height}, smaller than one "
                             f"{TILE}×{TILE} tile")
-        stem = Path(path).stem
-        shape = (TILE * TILE * 3,) if self.flatten else (TILE, TILE, 3)
-        super().__init__(f"gan-picture-{stem}", "gan", input_shape=shape, output_shape=(1,),
-                         source=f"{path} ({width}×{height}{note}): {len(pieces)} tiles of "
-                                f"{TILE}×{TILE}" + (f" every {stride} pixels" if stride != TILE else "")
-                                + ", scaled to [0, 1]")
+        source = (f"{path} ({width}×{height}{note}): {len(pieces)} tiles of {TILE}×{TILE}"
+                  + (f" every {stride} pixels" if stride != TILE else "") + ", scaled to [0, 1]")
+        super().__init__(**gan_picture_shapes(file, self.flatten), source=source)
         self.picture = path
-        x = pieces.reshape(len(pieces), *shape).astype(np.float32) * np.float32(1 / 255)
+        x = pieces.reshape(len(pieces), *self.input_shape).astype(np.float32) * np.float32(1 / 255)
         self._split(x, np.ones((len(pieces), 1), dtype=np.float32), make_rng(rng))
 
     def input_images(self, x) -> np.ndarray:

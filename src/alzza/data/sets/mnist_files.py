@@ -274,6 +274,20 @@ FLATTEN = Option(bool, True, doc="one row of 784 values (MLPs); false keeps (28,
 SCALE = Option(bool, False, doc="divide pixels by 255 into [0, 1] (alzza variant; the book feeds raw 0–255 values)")
 
 
+def image_shape(flatten: bool) -> tuple:
+    """The shape of one MNIST image as an input: (784,) or (28, 28, 1)."""
+    return (PIXELS,) if flatten else (SIDE, SIDE, 1)
+
+
+def pixel_range(scale: bool) -> tuple:
+    """The values a 0 and a 255 pixel become: (0, 1) scaled, else (0, 255)."""
+    return (0.0, 1.0) if scale else (0.0, 255.0)
+
+
+def scaled_name(name: str, scale: bool) -> str:
+    return name + ("-scaled" if scale else "")
+
+
 class _MnistPixels:
     """Shared by the MNIST data sets: uint8 images → inputs and back."""
 
@@ -285,12 +299,12 @@ class _MnistPixels:
     def _set_pixels(self, flatten, scale, value_range=None) -> None:
         self.flatten = _check_flag("flatten", flatten)
         self.scale = _check_flag("scale", scale)
-        self.value_range = value_range or ((0.0, 1.0) if self.scale else (0.0, 255.0))
+        self.value_range = value_range or pixel_range(self.scale)
 
     @property
     def image_shape(self) -> tuple:
         """The shape of one image as an input: (784,) or (28, 28, 1)."""
-        return (PIXELS,) if self.flatten else (SIDE, SIDE, 1)
+        return image_shape(self.flatten)
 
     def _pixels(self, images: np.ndarray) -> np.ndarray:
         """uint8 images (..., 28, 28) → float32 inputs (..., 784) or (..., 28, 28, 1)."""

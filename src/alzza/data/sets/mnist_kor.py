@@ -11,7 +11,9 @@ from ...sequences import SeqShape, Sequences
 from .encoder_decoder import EncoderDecoderDataset, Triple, check_split
 from ..generators.korean_numerals import read_korean
 from ..generators.korean_numerals import SYMBOLS as KOREAN_SYMBOLS
+from ..dataset import declared
 from ..registry import register_dataset
+from .mnist_files import image_shape, pixel_range, scaled_name
 from .mnist_files import (
     FLATTEN,
     KOREAN_COUNT,
@@ -45,7 +47,18 @@ def _check_count(value) -> str | None:
     return None
 
 
-@register_dataset("mnist-kor", options={
+def mnist_kor_shapes(digits: int = 3, flatten: bool = True, scale: bool = False, **_count) -> dict:
+    """mnist-kor's name, mode, shapes, symbols, encoder target and pixel range from its options (the constructor
+    and summaries read these)."""
+    digits = int(digits)
+    return {"name": scaled_name(f"mnist-kor{digits}", scale), "mode": "seqselect",
+            "input_shape": SeqShape((digits, *image_shape(flatten))),
+            "output_shape": SeqShape((2 * digits, len(KOREAN_SYMBOLS))), "target_names": list(KOREAN_SYMBOLS),
+            "encoder_mode": "regression", "encoder_shape": (1,), "encoder_target_names": None,
+            "value_range": pixel_range(scale)}
+
+
+@register_dataset("mnist-kor", shapes=declared(mnist_kor_shapes), options={
     "digits": Option(int, 3, doc="digit images per example: 1–4 (the book: 2, 3, 4)", check=_check_digits),
     "flatten": FLATTEN, "scale": SCALE,
     "count": Option(int, KOREAN_COUNT, doc="examples in all: 80% an epoch of fresh training examples, 5% validate, "
@@ -73,15 +86,7 @@ class MnistKorDataset(_MnistPixels, EncoderDecoderDataset):
         rng = make_rng(rng)
         splits = load_mnist(data_dir, rng, "mnist-kor", printer)
         self.digits = int(digits)
-        steps = 2 * self.digits
-        super().__init__(f"mnist-kor{self.digits}" + ("-scaled" if self.scale else ""),
-                         "seqselect", input_shape=SeqShape((self.digits, *self.image_shape)),
-                         output_shape=(steps, len(KOREAN_SYMBOLS)),
-                         target_names=list(KOREAN_SYMBOLS), source=splits.source)
-        # Dataset.__init__ stores plain tuples: mark the sequence shapes again
-        self.input_shape = SeqShape((self.digits, *self.image_shape))
-        self.output_shape = SeqShape((steps, len(KOREAN_SYMBOLS)))
-        self.encoder_mode, self.encoder_shape, self.encoder_target_names = "regression", (1,), None
+        super().__init__(**mnist_kor_shapes(self.digits, self.flatten, self.scale), source=splits.source)
         self._table = korean_targets(self.digits)
         self._pools = {}
         for name in ("train", "validate", "test"):
