@@ -209,6 +209,18 @@ class Dataset:
             x, y = x[:count], y[:count]
         return x, y
 
+    #: how many inputs unsupervised training (the autoencoder's) goes over; None: ``train_count``
+    autoencode_count: int | None = None
+
+    def autoencode_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+        """One epoch of input batches for unsupervised training (:class:`~alzza.data.views.Reconstruction`).
+
+        Default: the inputs of :meth:`train_batches`. A data set that keeps labels for only
+        part of its training inputs (mnist's ``train_ratio``) overrides it with all of them.
+        """
+        for x, _ in self.train_batches(batch_size, rng):
+            yield x
+
     def train_data(self) -> Batch:
         """All training examples ``(x, y)`` in split order."""
         return self._train
