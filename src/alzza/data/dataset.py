@@ -51,9 +51,13 @@ class Dataset:
       ``encoder_mode`` / ``encoder_shape`` / ``encoder_target_names`` (an encoder-decoder's
       intermediate target ``t``) and ``value_range`` (a GAN's pixel range).
 
-    Optional methods, with the defaults below (a data set overrides what it can say better):
-    :meth:`describe_input`, :meth:`describe_output`, :meth:`input_images`,
-    :meth:`show_sample`, :meth:`stage`.
+    Methods a data set overrides where it can say better, with their defaults below:
+    :meth:`describe_input`, :meth:`describe_output`, :meth:`show_sample`,
+    :meth:`all_train_targets`, :meth:`autoencode_batches` (and ``autoencode_count``).
+    Methods only some data sets have (the models still look for them by name):
+    ``input_images(x)`` (inputs back as uint8 pictures ``(n, h, w, 3)``: the image data
+    sets), ``unlabelled_train_inputs()`` (mnist), ``stage(mode)`` and
+    ``describe_encoder_output(t_row)`` (the encoder-decoder data sets).
 
     A data set's shapes are declared once, in its own module: a function of its options
     that returns these keywords (name, mode, shapes, names), which its constructor passes
@@ -247,6 +251,19 @@ class Dataset:
         if row.ndim > 1:
             return f"array of shape {row.shape}"
         return format_values(row)
+
+    def describe_output(self, y_row) -> str | None:
+        """A data set's own text of one target or estimate (per-step classes → a word, say).
+
+        Default None: the callers (:mod:`alzza.viz.text`) write the target names instead.
+        """
+        return None
+
+    def all_train_targets(self) -> np.ndarray | None:
+        """The targets of ALL training inputs, for reports only (semantic-hash neighbours'
+        labels). Default None: nothing beyond :meth:`train_data`'s is kept (mnist with
+        ``train_ratio`` < 1 keeps its hidden labels for this)."""
+        return None
 
     def __str__(self) -> str:
         # the book's format: name(mode, train+test+validate)
