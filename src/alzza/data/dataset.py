@@ -21,6 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import DataError
+from ..options import checked, positive_int
 from ..sequences import SeqShape, Sequences
 
 Batch = tuple[np.ndarray, np.ndarray]
@@ -301,9 +302,7 @@ def _shape(shape):
 
 
 def _positive(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise DataError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return int(checked(value, positive_int(), name, DataError))
 
 
 #: examples a generated data set makes in one call while an epoch is drawn

@@ -59,7 +59,7 @@ from ..readers.audio_features import (  # noqa: F401  (the features' names, as t
     fft_size,
     read_audio_features,
 )
-from ..registry import register_dataset
+from ..registry import checked_option, register_dataset
 
 __all__ = [
     "FEATURE_VERSION",
@@ -142,15 +142,11 @@ HOLDOUT = Option((list, tuple, int), None, doc="speakers (names, or a count draw
 
 def _checked(window, interval, bands, max_steps):
     # make_dataset checks specs; this guards direct Python construction too
-    for name, value in (("window", window), ("interval", interval)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise DataError(f"option '{name}' must be a positive number of milliseconds, got {value!r}")
-    for name, value in (("bands", bands), ("max_steps", max_steps)):
-        if value is None and name == "max_steps":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise DataError(f"option '{name}' must be a positive integer, got {value!r}")
-    return float(window), float(interval), int(bands), (None if max_steps is None else int(max_steps))
+    window, interval, bands = (checked_option(value, OPTIONS[name], name) for name, value in
+                               (("window", window), ("interval", interval), ("bands", bands)))
+    if max_steps is not None:  # None: all windows
+        max_steps = int(checked_option(max_steps, OPTIONS["max_steps"], "max_steps"))
+    return float(window), float(interval), int(bands), max_steps
 
 
 # --------------------------------------------------------------------------- shapes (declared once)

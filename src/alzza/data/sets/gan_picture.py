@@ -41,7 +41,7 @@ from ...errors import DataError
 from ...options import Option
 from ..dataset import Dataset, declared
 from ..store.locate import find_data_file
-from ..registry import register_dataset
+from ..registry import checked_option, register_dataset
 
 __all__ = ["PICTURES", "TILE", "GanPictureDataset", "cut_tiles", "resolve_picture"]
 
@@ -81,20 +81,16 @@ def cut_tiles(pixels: np.ndarray, tile: int = TILE, stride: int | None = None) -
     return np.ascontiguousarray(windows.reshape(-1, tile, tile, 3))
 
 
-def _check_max_tiles(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return f"max_tiles must be a whole number ≥ 0 (0 = no limit), got {value!r}"
-    return None
-
-
 OPTIONS = {
     "file": Option(str, "gogh", doc="the picture: 'gogh', 'jungsun' or a path under the data folder such as "
                                     "'pictures/gogh.jpg'"),
     "max_tiles": Option(int, DEFAULT_MAX_TILES, doc="downscale a larger picture to at most this many tiles "
-                                                    "(0 = never)", check=_check_max_tiles),
+                                                    "(0 = never)", check=lambda v: v >= 0,
+                       expects="a whole number ≥ 0 (0 = no limit)"),
     "flatten": Option(bool, True, doc="one row of 3072 values; false keeps (32, 32, 3)"),
     "stride": Option(int, TILE, doc="pixels between tile starts (32: side by side, the book's cut; smaller: "
-                                    "overlapping tiles, more examples)"),
+                                    "overlapping tiles, more examples)",
+                     check=lambda v: 1 <= v <= TILE, expects=f"a whole number from 1 to {TILE}"),
 }
 
 
@@ -115,14 +111,10 @@ class GanPictureDataset(Dataset):
 
     def __init__(self, data_dir=None, rng=None, file: str = "gogh",
                  max_tiles: int = DEFAULT_MAX_TILES, flatten: bool = True, stride: int = TILE):
-        problem = _check_max_tiles(max_tiles)
-        if isinstance(stride, bool) or not isinstance(stride, int) or not 1 <= stride <= TILE:
-            raise DataError(f"option 'stride' must be a whole number from 1 to {TILE}, got {stride!r}")
-        if problem:
-            raise DataError(problem)
-        if not isinstance(flatten, (bool, np.bool_)):
-            raise DataError(f"option 'flatten' must be true or false, got {flatten!r}")
-        self.flatten = bool(flatten)
+        # make_dataset checks specs; this guards direct Python construction too
+        stride = checked_option(stride, OPTIONS["stride"], "stride")
+        max_tiles = checked_option(max_tiles, OPTIONS["max_tiles"], "max_tiles")
+        self.flatten = checked_option(flatten, OPTIONS["flatten"], "flatten")
         path = resolve_picture(file, data_dir)
         try:
             with Image.open(path) as opened:

@@ -40,7 +40,7 @@ from ..store.cache import DiskCache
 from ..dataset import Dataset, declared
 from ..readers.image_folder import read_image_folder
 from ..store.locate import find_data_file, missing_file_message, resolve_data_root
-from ..registry import register_dataset
+from ..registry import checked_option, register_dataset
 
 __all__ = [
     "FLOWERS_SOURCE",
@@ -90,13 +90,11 @@ def check_resolution(value) -> str | None:
 
 def _checked_options(resolution, flatten, scale) -> tuple[tuple[int, int], bool, bool]:
     # make_dataset checks specs; this guards direct Python construction too
-    problem = check_resolution(resolution)
+    problem = check_resolution(resolution)  # its words for a value of the wrong type as well
     if problem:
         raise DataError(problem)
-    for name, value in (("flatten", flatten), ("scale", scale)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise DataError(f"option '{name}' must be true or false, got {value!r}")
-    return (int(resolution[0]), int(resolution[1])), bool(flatten), bool(scale)
+    return ((int(resolution[0]), int(resolution[1])), checked_option(flatten, OPTIONS["flatten"], "flatten"),
+            checked_option(scale, OPTIONS["scale"], "scale"))
 
 
 # --------------------------------------------------------------------------- shapes (declared once)

@@ -36,7 +36,7 @@ from ...options import Option
 from ..readers.csv_reader import CsvTable, read_csv
 from ..dataset import Dataset, declared, format_values
 from ..store.locate import find_data_file
-from ..registry import register_dataset
+from ..registry import checked_option, register_dataset
 
 ABALONE_SOURCE = ('UCI Machine Learning Repository "Abalone" (CC BY 4.0) — '
                   "https://archive.ics.uci.edu/dataset/1/abalone")
@@ -118,13 +118,6 @@ def _read(dataset: str, relative: str, source: str, data_dir, columns: int,
     return read_csv(path, converters=converters, expected_columns=columns)
 
 
-def _require_bool(value, name: str) -> bool:
-    # make_dataset checks specs; this guards direct Python construction too
-    if not isinstance(value, (bool, np.bool_)):
-        raise DataError(f"option '{name}' must be true or false, got {value!r}")
-    return bool(value)
-
-
 STANDARDIZE = Option(bool, False, doc="z-score inputs with training-split statistics")
 BALANCED = Option(bool, False, doc="oversample pulsars to match the stars (book ch. 2)")
 #: chapters 1–4 split 80 / 20 and report each epoch on the test split; chapter 5 splits 80 / 5 / 15
@@ -138,11 +131,10 @@ SPLIT_OPTIONS = {"split": SPLIT, "split_multiple": SPLIT_MULTIPLE}
 
 
 def _split_setting(split: str, split_multiple: int) -> dict:
-    if split not in SPLIT.choices:
-        raise DataError(f"option 'split' must be one of {list(SPLIT.choices)}, got {split!r}")
-    if isinstance(split_multiple, bool) or not isinstance(split_multiple, int) or split_multiple < 1:
-        raise DataError(f"option 'split_multiple' must be an integer of at least 1, got {split_multiple!r}")
-    return {"test_is_validate": split == "80/20", "multiple": split_multiple}
+    # make_dataset checks specs; this guards direct Python construction too
+    split = checked_option(split, SPLIT, "split")
+    return {"test_is_validate": split == "80/20",
+            "multiple": checked_option(split_multiple, SPLIT_MULTIPLE, "split_multiple")}
 
 
 class TabularDataset(Dataset):
@@ -172,7 +164,7 @@ class AbaloneDataset(TabularDataset):
 
     def __init__(self, data_dir=None, rng=None, standardize: bool = False, split: str = "80/5/15",
                  split_multiple: int = 10):
-        standardize = _require_bool(standardize, "standardize")
+        standardize = checked_option(standardize, STANDARDIZE, "standardize")
         super().__init__(**abalone_shapes(standardize), source=ABALONE_SOURCE)
         table = _read("abalone", ABALONE_FILE, ABALONE_SOURCE, data_dir, 9,
                       converters={0: _sex_code}, uci=ABALONE_UCI)
@@ -221,8 +213,8 @@ class PulsarDataset(TabularDataset):
 
     def __init__(self, data_dir=None, rng=None, balanced: bool = False,
                  standardize: bool = False, split: str = "80/5/15", split_multiple: int = 10):
-        balanced = _require_bool(balanced, "balanced")
-        standardize = _require_bool(standardize, "standardize")
+        balanced = checked_option(balanced, BALANCED, "balanced")
+        standardize = checked_option(standardize, STANDARDIZE, "standardize")
         super().__init__(**pulsar_shapes(balanced, standardize), source=PULSAR_SOURCE)
         xs, labels, self.input_names = _load_pulsar("pulsar", data_dir, balanced)
         self._finish(xs, labels[:, None], make_rng(rng), standardize, split, split_multiple)
@@ -236,8 +228,8 @@ class PulsarSelectDataset(TabularDataset):
 
     def __init__(self, data_dir=None, rng=None, balanced: bool = False,
                  standardize: bool = False):
-        balanced = _require_bool(balanced, "balanced")
-        standardize = _require_bool(standardize, "standardize")
+        balanced = checked_option(balanced, BALANCED, "balanced")
+        standardize = checked_option(standardize, STANDARDIZE, "standardize")
         super().__init__(**pulsar_select_shapes(balanced, standardize), source=PULSAR_SOURCE)
         xs, labels, self.input_names = _load_pulsar("pulsar-select", data_dir, balanced)
         ys = np.stack([1.0 - labels, labels], axis=1)
@@ -252,7 +244,7 @@ class SteelDataset(TabularDataset):
 
     def __init__(self, data_dir=None, rng=None, standardize: bool = False, split: str = "80/5/15",
                  split_multiple: int = 10):
-        standardize = _require_bool(standardize, "standardize")
+        standardize = checked_option(standardize, STANDARDIZE, "standardize")
         columns = STEEL_INPUTS + STEEL_CLASSES
         table = _read("steel", STEEL_FILE, STEEL_SOURCE, data_dir, columns, uci=STEEL_UCI)
         # the class names of the file read (the book's header or UCI's names), not the declared ones
