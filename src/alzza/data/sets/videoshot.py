@@ -88,14 +88,19 @@ def _named(name: str):
     return lambda **options: videoshot_shapes(name=name, **options)
 
 
+def _movie_given(file, data_dir) -> Path | None:
+    """Where videoshot-or-standin looks for ``file``: absolute, or under the data folder (None: no file)."""
+    if not file:
+        return None
+    path = Path(file).expanduser()
+    return path if path.is_absolute() else resolve_data_root(data_dir)[0] / path
+
+
 def _videoshot_or_standin_declared(data_dir=None, file=None, **options) -> Dataset:
     # chooses as the factory does, by whether the movie file exists (a look, not a read)
-    if file:
-        path = Path(file).expanduser()
-        path = path if path.is_absolute() else resolve_data_root(data_dir)[0] / path
-        if path.is_file():
-            return declared(_named("videoshot"))(data_dir, **options)
-    return declared(_named("videoshot-standin"))(data_dir, **options)
+    path = _movie_given(file, data_dir)
+    name = "videoshot" if path is not None and path.is_file() else "videoshot-standin"
+    return declared(_named(name))(data_dir, **options)
 
 
 class VideoShotDataset(Dataset):
@@ -288,9 +293,8 @@ def make_videoshot_standin(data_dir=None, rng=None, *, timesteps=5, train_count=
                   summary="videoshot when 'file' exists, else videoshot-standin")
 def make_videoshot_or_standin(data_dir=None, rng=None, *, file=None, printer=print, **options) -> VideoShotDataset:
     """The book's movie when ``file`` names an existing file, else the stand-in (said so)."""
-    if file:
-        path = Path(file).expanduser()
-        path = path if path.is_absolute() else resolve_data_root(data_dir)[0] / path
+    path = _movie_given(file, data_dir)
+    if path is not None:
         if path.is_file():
             printer(f"videoshot-or-standin: using the movie {path}")
             return make_videoshot(data_dir, rng, file=str(path), **options)
