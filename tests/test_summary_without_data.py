@@ -1,6 +1,6 @@
 """``alzza summary`` and the spec check read no data and draw no weights.
 
-Summaries build the model on each data set's declared shapes (alzza.data.shapes) with
+Summaries build the model on each data set's declared shapes (each data-set module's shapes=) with
 ShapeOnly weights (a broadcast zero: right shape and size, no memory). The tests run
 every shipped experiment's summary on an empty data folder, hold each declaration
 against the data set built from small files, and measure VGG-19's build with tracemalloc.
@@ -24,7 +24,8 @@ from alzza.data import make_dataset
 from alzza.data import register_dataset
 from alzza.data.registry import DATASETS
 from alzza.data.sets.dummy import make_dummy
-from alzza.data.shapes import FSDD_LONGEST_SAMPLES, DeclaredDataset
+from alzza.data.dataset import DeclaredDataset
+from alzza.data.sets.audio import FSDD_LONGEST_SAMPLES
 from alzza.data.readers.wav import write_wav
 from alzza.errors import DataError, SpecError
 from alzza.experiments import find_experiment, list_experiments

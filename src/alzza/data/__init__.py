@@ -12,14 +12,14 @@ Each data-set module decorates its classes or factories with :func:`register_dat
 (defaults included) and returns a :class:`Dataset`.
 
 :func:`describe_dataset` checks a spec the same way and returns the data set's declared
-shapes (:mod:`alzza.data.shapes`) without reading a file: what summaries and the spec
-check before training build models on.
+shapes (each data-set module's ``shapes=`` at registration) without reading a file: what
+summaries and the spec check before training build models on.
 """
 
 from __future__ import annotations
 
 from ..backend import make_rng
-from .dataset import Dataset
+from .dataset import Dataset, DeclaredDataset, declared
 from .store.locate import data_root, find_data_file, resolve_data_root
 from .registry import (
     DATASETS,
@@ -37,24 +37,18 @@ def describe_dataset(spec, data_dir=None, seed=None, declared_only: bool = False
     """The data set of ``spec`` with its declared shapes and mode, and no examples.
 
     The spec is checked as :func:`make_dataset` checks it, then the data set's
-    declaration (:mod:`alzza.data.shapes`, or its ``shapes=`` at registration) gives name,
-    mode and shapes without reading a file. A data set registered without a
-    declaration is built from its data (``seed`` drives that build), or with
-    ``declared_only`` None is returned.
+    declaration (its ``shapes=`` at registration) gives name, mode and shapes without
+    reading a file. A data set registered without a declaration is built from its data
+    (``seed`` drives that build), or with ``declared_only`` None is returned.
     """
     if isinstance(spec, Dataset):
         return spec
-    from .shapes import DECLARED
-
     entry, options = checked_spec(spec)
-    declare = entry.shapes or DECLARED.get(entry.name)
-    if declare is None or (entry.name in DECLARED and entry.factory is not _BUILTIN_FACTORIES.get(entry.name)):
-        # a user's own data set (or one registered under a built-in's name after it was removed from
-        # DATASETS): its shapes come from its data
+    if entry.shapes is None:  # a user's own data set: its shapes come from its data
         if declared_only:
             return None
         return entry.factory(data_dir=data_dir, rng=make_rng(seed), **options)
-    return declare(data_dir=data_dir, **options)
+    return entry.shapes(data_dir=data_dir, **options)
 
 
 
@@ -63,7 +57,9 @@ __all__ = [
     "Dataset",
     "DatasetEntry",
     "DatasetOption",
+    "DeclaredDataset",
     "data_root",
+    "declared",
     "dataset_entry",
     "dataset_names",
     "describe_dataset",
@@ -83,5 +79,5 @@ from .sets import videoshot as _videoshot  # noqa: E402,F401  (registers videosh
 from .sets import mnist as _mnist, mnist_eng as _mnist_eng, mnist_kor as _mnist_kor  # noqa: E402,F401  (chapters 13-14)
 from .sets import gan_mnist as _gan_mnist, gan_picture as _gan_picture  # noqa: E402,F401  (chapter 15's real examples)
 
-#: the factories registered above, so a data set re-registered by a user is built from its data
+#: the factories registered above (the shipped data sets)
 _BUILTIN_FACTORIES = {name: dataset_entry(name).factory for name in dataset_names()}

@@ -21,11 +21,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import DataError
+from ..options import checked, positive_int
 from ..sequences import SeqShape, Sequences
 
 Batch = tuple[np.ndarray, np.ndarray]
 
 _EMPTY = np.zeros((0,), dtype=np.float32)
+
+#: what a data set may declare beside its shapes and names (set as attributes of the same name)
+FURTHER_FACTS = ("encoder_mode", "encoder_shape", "encoder_target_names", "value_range")
 
 
 class Dataset:
@@ -44,12 +48,37 @@ class Dataset:
     - ``source``: where the data comes from, for messages and reports.
     - ``train_count``, ``validate_count``, ``test_count``.
     - ``input_mean`` / ``input_std``: set when inputs were standardised (else ``None``).
+    - the facts some data sets add (keywords of the constructor too, :data:`FURTHER_FACTS`):
+      ``encoder_mode`` / ``encoder_shape`` / ``encoder_target_names`` (an encoder-decoder's
+      intermediate target ``t``) and ``value_range`` (a GAN's pixel range).
+
+    Methods a data set overrides where it can say better, with their defaults below:
+    :meth:`describe_input`, :meth:`describe_output`, :meth:`show_sample`,
+    :meth:`all_train_targets`, :meth:`autoencode_batches` (and ``autoencode_count``).
+    Methods only some data sets have (the models still look for them by name):
+    ``input_images(x)`` (inputs back as uint8 pictures ``(n, h, w, 3)``: the image data
+    sets), ``unlabelled_train_inputs()`` (mnist), ``stage(mode)`` and
+    ``describe_encoder_output(t_row)`` (the encoder-decoder data sets).
+
+    A data set's shapes are declared once, in its own module: a function of its options
+    that returns these keywords (name, mode, shapes, names), which its constructor passes
+    here and :func:`declared` turns into the ``shapes=`` of ``register_dataset`` (the
+    shapes without the data, for summaries and spec checks).
     """
+
+    #: True on a :class:`DeclaredDataset` (shapes only, no examples)
+    declared = False
 
     def __init__(self, name: str, mode: str, *, source: str = "",
                  input_shape: tuple | None = None, output_shape: tuple | None = None,
                  head_sizes: tuple | None = None, target_names: list | None = None,
-                 head_names: list | None = None):
+                 head_names: list | None = None, **facts):
+        unknown = sorted(set(facts) - set(FURTHER_FACTS))
+        if unknown:
+            raise TypeError(f"Dataset {name!r}: unknown keyword(s) {unknown}; "
+                            f"known beside the shapes: {', '.join(FURTHER_FACTS)}")
+        for key, value in facts.items():
+            setattr(self, key, value)
         self.name = name
         self.mode = mode
         self.source = source
@@ -185,6 +214,18 @@ class Dataset:
             x, y = x[:count], y[:count]
         return x, y
 
+    #: how many inputs unsupervised training (the autoencoder's) goes over; None: ``train_count``
+    autoencode_count: int | None = None
+
+    def autoencode_batches(self, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+        """One epoch of input batches for unsupervised training (:class:`~alzza.data.views.Reconstruction`).
+
+        Default: the inputs of :meth:`train_batches`. A data set that keeps labels for only
+        part of its training inputs (mnist's ``train_ratio``) overrides it with all of them.
+        """
+        for x, _ in self.train_batches(batch_size, rng):
+            yield x
+
     def train_data(self) -> Batch:
         """All training examples ``(x, y)`` in split order."""
         return self._train
@@ -211,6 +252,19 @@ class Dataset:
         if row.ndim > 1:
             return f"array of shape {row.shape}"
         return format_values(row)
+
+    def describe_output(self, y_row) -> str | None:
+        """A data set's own text of one target or estimate (per-step classes → a word, say).
+
+        Default None: the callers (:mod:`alzza.viz.text`) write the target names instead.
+        """
+        return None
+
+    def all_train_targets(self) -> np.ndarray | None:
+        """The targets of ALL training inputs, for reports only (semantic-hash neighbours'
+        labels). Default None: nothing beyond :meth:`train_data`'s is kept (mnist with
+        ``train_ratio`` < 1 keeps its hidden labels for this)."""
+        return None
 
     def __str__(self) -> str:
         # the book's format: name(mode, train+test+validate)
@@ -248,9 +302,7 @@ def _shape(shape):
 
 
 def _positive(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise DataError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return int(checked(value, positive_int(), name, DataError))
 
 
 #: examples a generated data set makes in one call while an epoch is drawn
@@ -270,3 +322,41 @@ def generated_batches(batches: int, batch_size: int, make) -> Iterator:
             part = slice(k * batch_size, (k + 1) * batch_size)
             yield x[part], y[part]
         left -= count
+
+
+class DeclaredDataset(Dataset):
+    """A data set's shapes and meaning without examples; asking it for data is a DataError.
+
+    ``alzza summary`` and the spec check before training build models on it: no file is
+    read, so a summary works with an empty data folder and a typo in a spec is reported
+    before the data loads. Keywords beyond :class:`Dataset`'s are set as attributes.
+    """
+
+    declared = True
+
+    def __init__(self, name: str, mode: str, *, input_shape, output_shape, source: str = "", **extra):
+        known = ("head_sizes", "target_names", "head_names", *FURTHER_FACTS)
+        meta = {k: extra.pop(k) for k in known if k in extra}
+        super().__init__(name, mode, source=source or "declared shapes (no data read)",
+                         input_shape=input_shape, output_shape=output_shape, **meta)
+        for key, value in extra.items():  # a user's own further facts
+            setattr(self, key, value)
+
+    def _no_data(self, *args, **kwargs):
+        raise DataError(f"{self.name}: only its declared shapes are here (for summaries); "
+                        "build it with make_dataset to get its examples")
+
+    train_data = validate_data = test_data = train_batches = validate_sample = show_sample = _no_data
+
+
+def declared(shapes):
+    """``register_dataset(..., shapes=declared(shapes))``: the data set's declaration as a
+    :class:`DeclaredDataset`. ``shapes(**options)`` is the function of the data set's module
+    that its constructor also reads: it returns Dataset's keywords (name, mode, input_shape,
+    output_shape, target_names, ...) from the options alone."""
+    def declare(data_dir=None, **options):
+        del data_dir  # the shapes follow from the options; the data folder is not looked at
+        return DeclaredDataset(**shapes(**options))
+
+    declare.__doc__ = f"The declared shapes of {getattr(shapes, '__qualname__', shapes)} (no data read)."
+    return declare

@@ -15,8 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from ..backend import make_rng
-from ..errors import SpecError
+from ..errors import DataError, SpecError
 from ..options import Option, option_problem
 from ..registries import Registry
 from .dataset import Dataset
@@ -29,6 +31,27 @@ def DatasetOption(types, default=None, help: str = "", check: Callable[[Any], st
     """An :class:`~alzza.options.Option` written positionally, with None as its default:
     ``DatasetOption(int, 40, "size", check)`` is ``Option(int, 40, doc="size", check=check)``."""
     return Option(types, default, doc=help, check=check)
+
+
+def checked_option(value, option: Option, name: str):
+    """A data set's option as its constructor receives it from Python (``make_dataset`` has
+    checked a spec's already): the value when it fits ``option``, else one DataError —
+    ``option 'NAME' must be ..., got ...``, or the option's own check's words. NumPy's
+    bools count as bools."""
+    if isinstance(value, np.bool_):
+        value = bool(value)
+    value, problem = option_problem(replace(option, check=None), value)
+    if problem is None and option.check is not None:
+        verdict = option.check(value)
+        if isinstance(verdict, str) and verdict:
+            if not verdict.startswith("must "):
+                raise DataError(verdict)  # the check's own words name the option already
+            problem = verdict
+        if verdict is False:
+            problem = f"must be {option.expects or 'valid'}, got {value!r}"
+    if problem:
+        raise DataError(f"option '{name}' {problem}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -54,8 +77,8 @@ def register_dataset(name: str, factory: Callable[..., Dataset] | None = None,
     ``factory(data_dir=..., rng=..., **options)`` builds the data set; ``options`` maps
     each option it accepts to an :class:`~alzza.options.Option`. ``shapes(data_dir=...,
     **options)``, if given, returns the data set's shapes and mode without reading data
-    (see :func:`alzza.data.describe_dataset`; the shipped data sets declare theirs in
-    :mod:`alzza.data.shapes`). A name already taken by another factory is a ValueError.
+    (see :func:`alzza.data.describe_dataset`; the shipped data sets declare theirs in their
+    own modules with :func:`~alzza.data.dataset.declared`). A name already taken by another factory is a ValueError.
 
     ``register_dataset(name, factory, options, ...)``, the factory given, registers it at once
     (the form for a factory made at run time).

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.views import Reconstruction
 from ..device import to_host
 
 from ..errors import AlzzaError, SpecError
@@ -35,33 +36,6 @@ __all__ = ["Autoencoder", "HashMatch", "SemanticHashIndex"]
 
 #: what the autoencode stage's report calls the regression head's accuracy
 RECONSTRUCTION_LABEL = "reconstruction score (1-RMSE/mean)"
-
-
-class _Reconstruction:
-    """A data set view for :meth:`Autoencoder.autoencode`: x → x over ALL training inputs."""
-
-    def __init__(self, dataset):
-        self.dataset = dataset
-        self.name = f"{dataset.name}-autoencode"
-        self.train_count = getattr(dataset, "autoencode_count", dataset.train_count)
-
-    def batches_per_epoch(self, batch_size: int) -> int:
-        return max(1, self.train_count // batch_size) if self.train_count else 0
-
-    def train_batches(self, batch_size, rng):
-        if hasattr(self.dataset, "autoencode_batches"):
-            for x in self.dataset.autoencode_batches(batch_size, rng):
-                yield x, x
-        else:
-            for x, _ in self.dataset.train_batches(batch_size, rng):
-                yield x, x
-
-    def validate_sample(self, count, rng):
-        x, _ = self.dataset.validate_sample(count, rng)
-        return x, x
-
-    def __str__(self):
-        return f"{self.name}({self.train_count} inputs)"
 
 
 @dataclass
@@ -223,7 +197,7 @@ class Autoencoder(FamilyModel):
 
         ``options`` as :func:`alzza.training.loop.fit` (validate, lr_schedule, early_stopping, ...)."""
         dataset = self._need_dataset("autoencode()")
-        return self._train_chain(self.reconstruction, _Reconstruction(dataset), epochs, batch_size,
+        return self._train_chain(self.reconstruction, Reconstruction(dataset), epochs, batch_size,
                                  learning_rate, report, progress, max_batches, stage="autoencode", **options)
 
     def train(self, epochs: int = 10, batch_size: int = 10, learning_rate: float = 0.001, report: int = 0,

@@ -25,7 +25,7 @@ def hash_search_figure(model, dataset, queries, matches, max_rank: int, query_la
     codes collapsed into one bucket, so every row is the same) goes under the title.
     """
     names = getattr(dataset, "target_names", None)
-    targets = dataset.all_train_targets() if hasattr(dataset, "all_train_targets") else None
+    targets = dataset.all_train_targets()
     inputs = model.hash_inputs
     rows, cols = len(queries), 1 + max_rank
     fig = Figure(figsize=(panel_size * cols, panel_size * 1.25 * rows + 0.6))

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from ..sequences import Sequences
 from .hangul import caption_text
+from .text import own_text
 
 __all__ = ["estimate_captions", "finish_figure", "image_grid", "in_notebook", "show_inline"]
 
@@ -108,9 +109,9 @@ def estimate_captions(dataset, head, estimate, y) -> tuple[list[str], list[str]]
 
 def _steps_text(dataset, classes) -> str:
     """Per-step class indices as text: the data set's own decoding, else symbols joined."""
-    describe = getattr(dataset, "describe_output", None)
-    if describe is not None:
-        return str(describe(classes))
+    text = own_text(dataset, classes)
+    if text is not None:
+        return text
     names = getattr(dataset, "target_names", None)
     if names and all(len(str(n)) == 1 for n in names):
         return "".join(str(names[c]) for c in classes)

@@ -18,6 +18,12 @@ import numpy as np
 from ..sequences import Sequences
 
 
+def own_text(dataset, steps) -> str | None:
+    """The data set's own text of per-step classes (:meth:`Dataset.describe_output`; None: it has none)."""
+    text = dataset.describe_output(steps) if dataset is not None else None
+    return None if text is None else str(text)
+
+
 def _class_name(names, index):
     return names[index] if names and index < len(names) else str(index)
 
@@ -30,9 +36,9 @@ def _select_text(probs, target, names):
 
 def _symbols(dataset, steps, names) -> str:
     """Text of one sequence of per-step classes (see the module docstring)."""
-    describe = getattr(dataset, "describe_output", None)
-    if describe is not None:
-        return str(describe(steps))
+    text = own_text(dataset, steps)
+    if text is not None:
+        return text
     if names and all(isinstance(n, str) for n in names) and int(steps.max(initial=0)) < len(names):
         parts = [names[int(k)] for k in steps]
         return "".join(parts) if all(len(n) == 1 for n in names) else " ".join(parts)
@@ -46,9 +52,9 @@ def _sequence_text(dataset, head, est, ans, names) -> str:
         a_steps = (ans > 0.5).astype(np.int64).reshape(len(ans), -1)
         if e_steps.shape[1] == 1:
             e_steps, a_steps = e_steps[:, 0], a_steps[:, 0]
-            describe = getattr(dataset, "describe_output", None)
-            e_text = describe(e_steps) if describe else "".join(str(v) for v in e_steps)
-            a_text = describe(a_steps) if describe else "".join(str(v) for v in a_steps)
+            e_text, a_text = own_text(dataset, e_steps), own_text(dataset, a_steps)
+            e_text = "".join(str(v) for v in e_steps) if e_text is None else e_text
+            a_text = "".join(str(v) for v in a_steps) if a_text is None else a_text
         else:
             e_text = " ".join("".join(str(v) for v in row) for row in e_steps)
             a_text = " ".join("".join(str(v) for v in row) for row in a_steps)
@@ -64,7 +70,7 @@ def _sequence_text(dataset, head, est, ans, names) -> str:
 def estimate_lines(dataset, head, x, estimate, y) -> list[str]:
     """One line per example: ``<input> => estimate … : answer …`` in the head's terms."""
     lines = []
-    describe = getattr(dataset, "describe_input", None)
+    describe = dataset.describe_input if dataset is not None else None
     names = getattr(dataset, "target_names", None)
     y = y.data if isinstance(y, Sequences) else y
     for i in range(len(x)):

@@ -2,7 +2,10 @@
 
 :func:`read_wav` parses the RIFF/WAVE container itself with :mod:`struct` — Python's
 :mod:`wave` module rejects ``WAVE_FORMAT_EXTENSIBLE`` before Python 3.12, and many real
-recordings (24-bit, multichannel) are written that way.
+recordings (24-bit, multichannel) are written that way. Neither :mod:`wave` nor PyAV (an
+alzza dependency, for video) refuses a truncated ``data`` chunk — both return the samples
+that are there — and PyAV decodes IEEE-float WAV as readily as PCM, so neither could give
+the errors below without this header walk; the decoding after it is a few NumPy lines.
 
 What is accepted:
 

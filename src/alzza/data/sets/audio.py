@@ -47,7 +47,7 @@ from ...errors import DataError
 from ...options import Option
 from ...sequences import Sequences, SeqShape
 from ..store.cache import DiskCache
-from ..dataset import Dataset
+from ..dataset import Dataset, declared
 from ..store.locate import find_data_file, missing_file_message, resolve_data_root
 from ..readers.audio_features import (  # noqa: F401  (the features' names, as they were here)
     DEFAULT_BANDS,
@@ -59,7 +59,7 @@ from ..readers.audio_features import (  # noqa: F401  (the features' names, as t
     fft_size,
     read_audio_features,
 )
-from ..registry import register_dataset
+from ..registry import checked_option, register_dataset
 
 __all__ = [
     "FEATURE_VERSION",
@@ -86,6 +86,13 @@ URBAN_SOURCE = ("UrbanSound8K (Salamon, Jacoby & Bello, ACM MM 2014), Kaggle lay
 FSDD_SOURCE = ("Free Spoken Digit Dataset (Jakobovski et al., CC BY-SA 4.0): "
                "fsdd/recordings/<digit>_<speaker>_<n>.wav, 8 kHz mono — "
                "https://github.com/Jakobovski/free-spoken-digit-dataset")
+#: the published facts the declared shapes use (a data set built from its files measures them):
+#: UrbanSound8K's 10 classes of clips of at most 4 s (declared at 44.1 kHz, the common rate), and the
+#: longest FSDD v1.0.10 recording (9_theo_16.wav), in samples at its 8 kHz
+URBAN_CLASSES = ["air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling", "engine_idling",
+                 "gun_shot", "jackhammer", "siren", "street_music"]
+URBAN_LONGEST_SECONDS, URBAN_RATE = 4, 44100
+FSDD_LONGEST_SAMPLES, FSDD_RATE = 18262, 8000
 _FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$", re.IGNORECASE)
 
 
@@ -135,15 +142,41 @@ HOLDOUT = Option((list, tuple, int), None, doc="speakers (names, or a count draw
 
 def _checked(window, interval, bands, max_steps):
     # make_dataset checks specs; this guards direct Python construction too
-    for name, value in (("window", window), ("interval", interval)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise DataError(f"option '{name}' must be a positive number of milliseconds, got {value!r}")
-    for name, value in (("bands", bands), ("max_steps", max_steps)):
-        if value is None and name == "max_steps":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise DataError(f"option '{name}' must be a positive integer, got {value!r}")
-    return float(window), float(interval), int(bands), (None if max_steps is None else int(max_steps))
+    window, interval, bands = (checked_option(value, OPTIONS[name], name) for name, value in
+                               (("window", window), ("interval", interval), ("bands", bands)))
+    if max_steps is not None:  # None: all windows
+        max_steps = int(checked_option(max_steps, OPTIONS["max_steps"], "max_steps"))
+    return float(window), float(interval), int(bands), max_steps
+
+
+# --------------------------------------------------------------------------- shapes (declared once)
+def _steps(samples: int, rate: int, window, interval, max_steps) -> int:
+    from ..readers.wav import ms_to_samples, window_count
+
+    steps = window_count(samples, ms_to_samples(window, rate), ms_to_samples(interval, rate))
+    return min(steps, int(max_steps)) if max_steps is not None else steps
+
+
+def fsdd_shapes(window=10, interval=10, bands=DEFAULT_BANDS, max_steps=None, holdout_speakers=None,
+                name: str = "fsdd") -> dict:
+    """fsdd's declared shapes: T from the release's longest recording (the data set measures its own)."""
+    steps = _steps(FSDD_LONGEST_SAMPLES, FSDD_RATE, window, interval, max_steps)
+    return {"name": name, "mode": "select", "input_shape": SeqShape((steps, int(bands))), "output_shape": (10,),
+            "target_names": [str(d) for d in range(10)]}
+
+
+def urban_shapes(window=10, interval=10, bands=DEFAULT_BANDS, max_steps=None) -> dict:
+    """urban-sound's declared shapes: T from 4 s clips, its 10 published classes."""
+    steps = _steps(URBAN_LONGEST_SECONDS * URBAN_RATE, URBAN_RATE, window, interval, max_steps)
+    return {"name": "urban-sound", "mode": "select", "input_shape": SeqShape((steps, int(bands))),
+            "output_shape": (len(URBAN_CLASSES),), "target_names": list(URBAN_CLASSES)}
+
+
+def _urban_or_fsdd_declared(data_dir=None, **options) -> Dataset:
+    # chooses as the factory does, by whether the real folder exists (a look, not a read)
+    if (resolve_data_root(data_dir)[0] / URBAN_DIR).exists():
+        return declared(urban_shapes)(data_dir, **options)
+    return declared(fsdd_shapes)(data_dir, name=STANDIN_NAME, **options)
 
 
 def _ms(value: float) -> str:
@@ -218,7 +251,7 @@ class AudioDataset(Dataset):
                 f"{_ms(self.interval)} ms)")
 
 
-@register_dataset("urban-sound", options=OPTIONS,
+@register_dataset("urban-sound", options=OPTIONS, shapes=declared(urban_shapes),
                   summary="urban-sound/train.csv + Train/<ID>.wav: FFT frame sequences → class (select)")
 class UrbanSoundDataset(AudioDataset):
     """urban-sound: ``urban-sound/train.csv`` (ID, Class) + ``urban-sound/Train/<ID>.wav``."""
@@ -271,7 +304,7 @@ def _read_urban_table(path: Path) -> tuple[list[str], list[str]]:
     return ids, classes
 
 
-@register_dataset("fsdd", options={**OPTIONS, "holdout_speakers": HOLDOUT},
+@register_dataset("fsdd", options={**OPTIONS, "holdout_speakers": HOLDOUT}, shapes=declared(fsdd_shapes),
                   summary="fsdd/recordings/<digit>_<speaker>_<n>.wav: FFT frame sequences → digit (select)")
 class FsddDataset(AudioDataset):
     """fsdd: ``fsdd/recordings/<digit>_<speaker>_<n>.wav`` → digit; whole speakers may be held out."""
@@ -340,7 +373,7 @@ def _list_fsdd(folder: Path):
     return files, np.array(digits, dtype=np.int64), np.array(speakers, dtype=str), ignored
 
 
-@register_dataset("urban-sound-or-fsdd", options=OPTIONS,
+@register_dataset("urban-sound-or-fsdd", options=OPTIONS, shapes=_urban_or_fsdd_declared,
                   summary="urban-sound when <data>/urban-sound exists, else FSDD as its stand-in")
 def urban_sound_or_fsdd(data_dir=None, rng=None, printer=print, **options) -> Dataset:
     """urban-sound when ``<data>/urban-sound`` exists, else FSDD named as its stand-in; says which."""

@@ -32,7 +32,7 @@ import numpy as np
 from ...options import Option
 from ...sequences import SeqShape, Sequences
 from ..generators import expression_grammar as grammar
-from ..dataset import Dataset, generated_batches, _positive
+from ..dataset import Dataset, declared, generated_batches, _positive
 from ..registry import register_dataset
 
 #: seed of the fixed validation and test sets (never the run's seed)
@@ -72,15 +72,19 @@ def describe_sequence(data_row, length: int | None = None) -> str:
     return grammar.decode(np.argmax(data_row, axis=-1), int(length))
 
 
+def automata_shapes(**_options) -> dict:
+    """The name, mode, shapes and class names (the same for any options; the constructor and summaries read these)."""
+    return {"name": "automata", "mode": "binary", "input_shape": SeqShape((TIMESTEPS, grammar.ALPHABET_SIZE)),
+            "output_shape": (1,), "target_names": ["invalid", "valid"]}
+
+
 class AutomataDataset(Dataset):
     """Generated strings of the expression grammar → valid sentence (1) or not (0)."""
 
     def __init__(self, data_dir=None, rng=None, train_count: int = 10000,
                  validate_count: int = 200, test_count: int = 1000, lengths: str = "book"):
         del data_dir, rng  # no files; training data come from the rng given to train_batches
-        super().__init__("automata", "binary", source="generated: expression grammar (book ch. 10)",
-                         output_shape=(1,), target_names=["invalid", "valid"])
-        self.input_shape = SeqShape((TIMESTEPS, grammar.ALPHABET_SIZE))
+        super().__init__(**automata_shapes(), source="generated: expression grammar (book ch. 10)")
         self.alphabet = grammar.ALPHABET
         self.train_count = _positive(train_count, "train_count")
         if lengths not in grammar.LENGTH_CHOICES:
@@ -132,7 +136,7 @@ OPTIONS = {
 }
 
 
-@register_dataset("automata", options=OPTIONS,
+@register_dataset("automata", options=OPTIONS, shapes=declared(automata_shapes),
                   summary="generated strings of an expression grammar → valid sentence or not (binary, ch. 10–11)")
 def make_automata(data_dir=None, rng=None, *, train_count=10000, validate_count=200,
                   test_count=1000, lengths="book") -> AutomataDataset:

@@ -73,8 +73,6 @@ class DummyDataset(Dataset):
         self._set_splits(empty, empty, empty)
 
 
-@register_dataset("dummy", options=OPTIONS,
-                  summary="no data, shapes only: for building and summarising big models (book ch. 9)")
 def make_dummy(data_dir=None, rng=None, *, input_shape=None, classes=None, output_shape=None,
                mode: str = "select") -> DummyDataset:
     """The registry factory: check the options and return a :class:`DummyDataset`."""
@@ -92,3 +90,8 @@ def make_dummy(data_dir=None, rng=None, *, input_shape=None, classes=None, outpu
     if mode == "binary" and list(output_shape) != [1]:
         raise SpecError("dataset.output_shape", f"mode 'binary' has one output, got {list(output_shape)}")
     return DummyDataset(input_shape, output_shape, mode)
+
+
+# registered after its definition: the factory is its own declaration (it reads nothing already)
+register_dataset("dummy", make_dummy, OPTIONS, shapes=make_dummy,
+                 summary="no data, shapes only: for building and summarising big models (book ch. 9)")

@@ -28,7 +28,7 @@ import numpy as np
 from ...options import Option
 from ...sequences import SeqShape, Sequences
 from ..generators import expression_grammar as grammar
-from ..dataset import Dataset, generated_batches, _positive
+from ..dataset import Dataset, declared, generated_batches, _positive
 from ..registry import register_dataset
 
 __all__ = ["END", "SYMBOLS", "TIMESTEPS", "ExpressionsDataset", "decode_symbols", "sentence_examples"]
@@ -71,16 +71,19 @@ def decode_symbols(ids) -> str:
     return "".join(text)
 
 
+def expressions_shapes(**_counts) -> dict:
+    """The name, mode, shapes and symbols (the same for any counts; the constructor and summaries read these)."""
+    return {"name": "expressions", "mode": "seqselect", "input_shape": SeqShape((TIMESTEPS, len(SYMBOLS))),
+            "output_shape": SeqShape((TIMESTEPS, len(SYMBOLS))), "target_names": list(SYMBOLS)}
+
+
 class ExpressionsDataset(Dataset):
     """Valid expressions, framed by ``$``, as next-symbol examples (see the module docstring)."""
 
     def __init__(self, data_dir=None, rng=None, train_count: int = 10000, validate_count: int = 500,
                  test_count: int = 1000):
         del data_dir, rng
-        super().__init__("expressions", "seqselect", source="generated: expression grammar (book ch. 10)",
-                         target_names=list(SYMBOLS))
-        self.input_shape = SeqShape((TIMESTEPS, len(SYMBOLS)))
-        self.output_shape = SeqShape((TIMESTEPS, len(SYMBOLS)))
+        super().__init__(**expressions_shapes(), source="generated: expression grammar (book ch. 10)")
         self.input_symbols = SYMBOLS
         self.train_count = _positive(train_count, "train_count")
         fixed = np.random.SeedSequence(FIXED_SEED).spawn(3)
@@ -114,13 +117,6 @@ class ExpressionsDataset(Dataset):
         return decode_symbols(index)
 
 
-def _declared(data_dir=None, **_options):
-    from ..shapes import DeclaredDataset
-
-    return DeclaredDataset("expressions", "seqselect", input_shape=SeqShape((TIMESTEPS, len(SYMBOLS))),
-                           output_shape=SeqShape((TIMESTEPS, len(SYMBOLS))), target_names=list(SYMBOLS))
-
-
 def _count(value):
     return None if value > 0 else f"must be a positive integer, got {value!r}"
 
@@ -132,7 +128,7 @@ OPTIONS = {
 }
 
 
-@register_dataset("expressions", options=OPTIONS, shapes=_declared,
+@register_dataset("expressions", options=OPTIONS, shapes=declared(expressions_shapes),
                   summary="generated: valid expressions of chapter 10, next symbol at every step (seqselect, "
                           "beyond the book)")
 def make_expressions(data_dir=None, rng=None, *, train_count=10000, validate_count=500,

@@ -39,9 +39,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ...backend import make_rng
 from ...errors import DataError
 from ...options import Option
-from ..dataset import Dataset
+from ..dataset import Dataset, declared
 from ..store.locate import find_data_file
-from ..registry import register_dataset
+from ..registry import checked_option, register_dataset
 
 __all__ = ["PICTURES", "TILE", "GanPictureDataset", "cut_tiles", "resolve_picture"]
 
@@ -81,24 +81,28 @@ def cut_tiles(pixels: np.ndarray, tile: int = TILE, stride: int | None = None) -
     return np.ascontiguousarray(windows.reshape(-1, tile, tile, 3))
 
 
-def _check_max_tiles(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return f"max_tiles must be a whole number ≥ 0 (0 = no limit), got {value!r}"
-    return None
-
-
 OPTIONS = {
     "file": Option(str, "gogh", doc="the picture: 'gogh', 'jungsun' or a path under the data folder such as "
                                     "'pictures/gogh.jpg'"),
     "max_tiles": Option(int, DEFAULT_MAX_TILES, doc="downscale a larger picture to at most this many tiles "
-                                                    "(0 = never)", check=_check_max_tiles),
+                                                    "(0 = never)", check=lambda v: v >= 0,
+                       expects="a whole number ≥ 0 (0 = no limit)"),
     "flatten": Option(bool, True, doc="one row of 3072 values; false keeps (32, 32, 3)"),
     "stride": Option(int, TILE, doc="pixels between tile starts (32: side by side, the book's cut; smaller: "
-                                    "overlapping tiles, more examples)"),
+                                    "overlapping tiles, more examples)",
+                     check=lambda v: 1 <= v <= TILE, expects=f"a whole number from 1 to {TILE}"),
 }
 
 
-@register_dataset("gan-picture", options=OPTIONS,
+def gan_picture_shapes(file: str = "gogh", flatten: bool = True, **_tiling) -> dict:
+    """gan-picture's name (the picture's file stem), mode, shapes and value range from its options (the
+    constructor and summaries read these)."""
+    return {"name": f"gan-picture-{Path(PICTURES.get(file, file)).stem}", "mode": "gan",
+            "input_shape": (TILE * TILE * 3,) if flatten else (TILE, TILE, 3), "output_shape": (1,),
+            "value_range": (0.0, 1.0)}
+
+
+@register_dataset("gan-picture", options=OPTIONS, shapes=declared(gan_picture_shapes),
                   summary="a painting cut into 32×32×3 tiles in [0, 1], for a GAN (gan)")
 class GanPictureDataset(Dataset):
     """gan-picture: 32×32×3 tiles of one picture in [0, 1], for a GAN (mode ``gan``)."""
@@ -107,14 +111,10 @@ class GanPictureDataset(Dataset):
 
     def __init__(self, data_dir=None, rng=None, file: str = "gogh",
                  max_tiles: int = DEFAULT_MAX_TILES, flatten: bool = True, stride: int = TILE):
-        problem = _check_max_tiles(max_tiles)
-        if isinstance(stride, bool) or not isinstance(stride, int) or not 1 <= stride <= TILE:
-            raise DataError(f"option 'stride' must be a whole number from 1 to {TILE}, got {stride!r}")
-        if problem:
-            raise DataError(problem)
-        if not isinstance(flatten, (bool, np.bool_)):
-            raise DataError(f"option 'flatten' must be true or false, got {flatten!r}")
-        self.flatten = bool(flatten)
+        # make_dataset checks specs; this guards direct Python construction too
+        stride = checked_option(stride, OPTIONS["stride"], "stride")
+        max_tiles = checked_option(max_tiles, OPTIONS["max_tiles"], "max_tiles")
+        self.flatten = checked_option(flatten, OPTIONS["flatten"], "flatten")
         path = resolve_picture(file, data_dir)
         try:
             with Image.open(path) as opened:
@@ -135,14 +135,11 @@ class GanPictureDataset(Dataset):
         if len(pieces) == 0:
             raise DataError(f"gan-picture: {path} is {width}×{height}, smaller than one "
                             f"{TILE}×{TILE} tile")
-        stem = Path(path).stem
-        shape = (TILE * TILE * 3,) if self.flatten else (TILE, TILE, 3)
-        super().__init__(f"gan-picture-{stem}", "gan", input_shape=shape, output_shape=(1,),
-                         source=f"{path} ({width}×{height}{note}): {len(pieces)} tiles of "
-                                f"{TILE}×{TILE}" + (f" every {stride} pixels" if stride != TILE else "")
-                                + ", scaled to [0, 1]")
+        source = (f"{path} ({width}×{height}{note}): {len(pieces)} tiles of {TILE}×{TILE}"
+                  + (f" every {stride} pixels" if stride != TILE else "") + ", scaled to [0, 1]")
+        super().__init__(**gan_picture_shapes(file, self.flatten), source=source)
         self.picture = path
-        x = pieces.reshape(len(pieces), *shape).astype(np.float32) * np.float32(1 / 255)
+        x = pieces.reshape(len(pieces), *self.input_shape).astype(np.float32) * np.float32(1 / 255)
         self._split(x, np.ones((len(pieces), 1), dtype=np.float32), make_rng(rng))
 
     def input_images(self, x) -> np.ndarray:

@@ -37,10 +37,10 @@ from ...backend import make_rng
 from ...errors import DataError
 from ...options import Option
 from ..store.cache import DiskCache
-from ..dataset import Dataset
+from ..dataset import Dataset, declared
 from ..readers.image_folder import read_image_folder
 from ..store.locate import find_data_file, missing_file_message, resolve_data_root
-from ..registry import register_dataset
+from ..registry import checked_option, register_dataset
 
 __all__ = [
     "FLOWERS_SOURCE",
@@ -71,6 +71,9 @@ STANDIN_SOURCE = ("stand-in built from the flower photos; Office-31 is not avail
 OFFICE31_DOMAINS = ("amazon", "dslr", "webcam")
 STANDIN_DOMAINS = ("photo", "gray", "lowres")
 HEAD_NAMES = ["domain", "object"]
+#: the published facts the declared shapes use (the data sets themselves count the folders they read)
+FLOWER_CLASSES = ["daisy", "dandelion", "rose", "sunflower", "tulip"]
+OFFICE31_OBJECTS = 31
 #: the low-resolution domain of the stand-in keeps 1/LOWRES_FACTOR of each side
 LOWRES_FACTOR = 4
 #: ITU-R BT.601 luma weights (what Pillow's convert('L') uses)
@@ -87,13 +90,51 @@ def check_resolution(value) -> str | None:
 
 def _checked_options(resolution, flatten, scale) -> tuple[tuple[int, int], bool, bool]:
     # make_dataset checks specs; this guards direct Python construction too
-    problem = check_resolution(resolution)
+    problem = check_resolution(resolution)  # its words for a value of the wrong type as well
     if problem:
         raise DataError(problem)
-    for name, value in (("flatten", flatten), ("scale", scale)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise DataError(f"option '{name}' must be true or false, got {value!r}")
-    return (int(resolution[0]), int(resolution[1])), bool(flatten), bool(scale)
+    return ((int(resolution[0]), int(resolution[1])), checked_option(flatten, OPTIONS["flatten"], "flatten"),
+            checked_option(scale, OPTIONS["scale"], "scale"))
+
+
+# --------------------------------------------------------------------------- shapes (declared once)
+def image_shape(resolution, flatten: bool) -> tuple:
+    """One image as an input: (h·w·3,) flat, else (h, w, 3)."""
+    height, width = int(resolution[0]), int(resolution[1])
+    return (height * width * 3,) if flatten else (height, width, 3)
+
+
+def _scaled(name: str, scale: bool) -> str:
+    return name + ("-scaled" if scale else "")
+
+
+def flowers_shapes(resolution=(100, 100), flatten: bool = True, scale: bool = False) -> dict:
+    """flowers' name, mode, shapes and its 5 published classes (the constructor counts the folders it reads)."""
+    return {"name": _scaled("flowers", scale), "mode": "select", "input_shape": image_shape(resolution, flatten),
+            "output_shape": (len(FLOWER_CLASSES),), "target_names": list(FLOWER_CLASSES)}
+
+
+def _domain_object_shapes(name, domains, objects: int, resolution, flatten: bool, scale: bool) -> dict:
+    return {"name": _scaled(name, scale), "mode": "multi-select", "input_shape": image_shape(resolution, flatten),
+            "output_shape": (len(domains) + objects,), "head_sizes": (len(domains), objects),
+            "head_names": list(HEAD_NAMES)}
+
+
+def office31_shapes(resolution=(100, 100), flatten: bool = True, scale: bool = False) -> dict:
+    """office31's name, mode and shapes: 3 domains × 31 published objects."""
+    return _domain_object_shapes("office31", OFFICE31_DOMAINS, OFFICE31_OBJECTS, resolution, flatten, scale)
+
+
+def office31_standin_shapes(resolution=(100, 100), flatten: bool = True, scale: bool = False) -> dict:
+    """office31-standin's name, mode and shapes: 3 renderings × the 5 flower classes."""
+    return _domain_object_shapes("office31-standin", STANDIN_DOMAINS, len(FLOWER_CLASSES), resolution, flatten,
+                                 scale)
+
+
+def _office31_or_standin_declared(data_dir=None, **options) -> Dataset:
+    # chooses as the factory does, by whether the real folder exists (a look, not a read)
+    real = (resolve_data_root(data_dir)[0] / OFFICE31_DIR).exists()
+    return declared(office31_shapes if real else office31_standin_shapes)(data_dir, **options)
 
 
 #: the options every image data set takes
@@ -107,13 +148,10 @@ OPTIONS = {
 class ImageDataset(Dataset):
     """A data set of RGB images of one resolution, flat or HWC, raw 0–255 or scaled."""
 
-    def __init__(self, name: str, mode: str, *, resolution, flatten: bool, scale: bool,
-                 **kwargs):
+    def __init__(self, shapes, *, resolution, flatten: bool, scale: bool, source: str):
         self.resolution, self.flatten, self.scale = _checked_options(resolution, flatten, scale)
-        height, width = self.resolution
-        shape = (height * width * 3,) if self.flatten else (height, width, 3)
-        super().__init__(name + ("-scaled" if self.scale else ""), mode, input_shape=shape,
-                         **kwargs)
+        # ``shapes``: the data set's declaration; what the files hold (classes) is set when they are read
+        super().__init__(**shapes(self.resolution, self.flatten, self.scale), source=source)
 
     def _inputs(self, images: np.ndarray) -> np.ndarray:
         """float32 NHWC 0–255 pixels → model inputs (scaled in place, flattened as a view)."""
@@ -144,14 +182,14 @@ def _read_flowers(dataset: str, data_dir, resolution, source: str):
     return read_image_folder(folder, resolution, cache=DiskCache())
 
 
-@register_dataset("flowers", options=OPTIONS,
+@register_dataset("flowers", options=OPTIONS, shapes=declared(flowers_shapes),
                   summary="flowers/<class>/*.jpg: 5 kinds of flower photos → class (select)")
 class FlowersDataset(ImageDataset):
     """flowers: one folder per class (daisy, dandelion, rose, sunflower, tulip) → class."""
 
     def __init__(self, data_dir=None, rng=None, resolution=(100, 100), flatten: bool = True,
                  scale: bool = False):
-        super().__init__("flowers", "select", resolution=resolution, flatten=flatten,
+        super().__init__(flowers_shapes, resolution=resolution, flatten=flatten,
                          scale=scale, source=FLOWERS_SOURCE)
         folder = _read_flowers("flowers", data_dir, self.resolution, FLOWERS_SOURCE)
         self.target_names = list(folder.class_names)
@@ -183,14 +221,14 @@ class _DomainObjectDataset(ImageDataset):
         self._split(self._inputs(images), _two_hot(domains, objects, sizes), rng)
 
 
-@register_dataset("office31", options=OPTIONS,
+@register_dataset("office31", options=OPTIONS, shapes=declared(office31_shapes),
                   summary="office31/<domain>/images/<object>/*.jpg → (domain, object) (multi-select)")
 class Office31Dataset(_DomainObjectDataset):
     """office31: ``office31/{amazon,dslr,webcam}/images/<object>/*.jpg`` → (domain, object)."""
 
     def __init__(self, data_dir=None, rng=None, resolution=(100, 100), flatten: bool = True,
                  scale: bool = False):
-        super().__init__("office31", "multi-select", resolution=resolution, flatten=flatten,
+        super().__init__(office31_shapes, resolution=resolution, flatten=flatten,
                          scale=scale, source=OFFICE31_SOURCE)
         root = find_data_file(OFFICE31_DIR, data_dir, dataset="office31", source=OFFICE31_SOURCE)
         data_root, rule = resolve_data_root(data_dir)
@@ -241,7 +279,7 @@ def render_lowres(images: np.ndarray, factor: int = LOWRES_FACTOR) -> np.ndarray
     return out
 
 
-@register_dataset("office31-standin", options=OPTIONS,
+@register_dataset("office31-standin", options=OPTIONS, shapes=declared(office31_standin_shapes),
                   summary="stand-in for Office-31 from the flower photos: (photo|gray|lowres, flower) (multi-select)")
 class Office31StandinDataset(_DomainObjectDataset):
     """office31-standin: (domain, object) from the flower photos, when Office-31 is absent.
@@ -252,7 +290,7 @@ class Office31StandinDataset(_DomainObjectDataset):
 
     def __init__(self, data_dir=None, rng=None, resolution=(100, 100), flatten: bool = True,
                  scale: bool = False):
-        super().__init__("office31-standin", "multi-select", resolution=resolution,
+        super().__init__(office31_standin_shapes, resolution=resolution,
                          flatten=flatten, scale=scale, source=STANDIN_SOURCE)
         rng = make_rng(rng)
         folder = _read_flowers("office31-standin", data_dir, self.resolution, STANDIN_SOURCE)
@@ -275,7 +313,7 @@ class Office31StandinDataset(_DomainObjectDataset):
                      folder.class_names, rng)
 
 
-@register_dataset("office31-or-standin", options=OPTIONS,
+@register_dataset("office31-or-standin", options=OPTIONS, shapes=_office31_or_standin_declared,
                   summary="office31 when <data>/office31 exists, else office31-standin")
 def office31_or_standin(data_dir=None, rng=None, printer=print, **options) -> Dataset:
     """Office-31 when ``<data>/office31`` exists, else the flower stand-in; says which."""

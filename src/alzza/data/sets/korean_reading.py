@@ -24,7 +24,7 @@ import numpy as np
 
 from ...options import Option
 from ...sequences import SeqShape, Sequences
-from ..dataset import Dataset
+from ..dataset import Dataset, declared
 from ..generators.korean_numerals import SYMBOLS, read_korean
 from ..registry import register_dataset
 
@@ -58,22 +58,25 @@ def reading_targets(numbers, digits: int) -> np.ndarray:
     return out
 
 
+def korean_numbers_shapes(digits: int = 4) -> dict:
+    """The name, mode, shapes and symbols of ``digits``-digit numbers (the constructor and summaries read these)."""
+    return {"name": "korean-numbers" if digits == 4 else f"korean-numbers{digits}", "mode": "seqselect",
+            "input_shape": SeqShape((digits, 10)), "output_shape": SeqShape((2 * digits, len(SYMBOLS))),
+            "target_names": list(SYMBOLS)}
+
+
 class KoreanNumbersDataset(Dataset):
     """Digits → Korean reading (see the module docstring)."""
 
     def __init__(self, data_dir=None, rng=None, digits: int = 4):
         del data_dir, rng  # no files; the split has its own fixed seed
         self.digits = digits
-        steps = 2 * digits
-        super().__init__("korean-numbers" if digits == 4 else f"korean-numbers{digits}", "seqselect",
-                         source="generated: chapter 14's reading rules", target_names=list(SYMBOLS))
+        super().__init__(**korean_numbers_shapes(digits), source="generated: chapter 14's reading rules")
         self.input_symbols = DIGIT_SYMBOLS
         numbers = np.random.default_rng(SPLIT_SEED).permutation(10 ** digits)
         train, validate = int(len(numbers) * 0.8), int(len(numbers) * 0.1)
         parts = numbers[:train], numbers[train:train + validate], numbers[train + validate:]
         self._set_splits(*[(number_inputs(p, digits), reading_targets(p, digits)) for p in parts])
-        self.input_shape = SeqShape((digits, 10))
-        self.output_shape = SeqShape((steps, len(SYMBOLS)))
         self.numbers = dict(zip(("train", "validate", "test"), parts, strict=True))
 
     def describe_input(self, x_row) -> str:
@@ -93,19 +96,11 @@ class KoreanNumbersDataset(Dataset):
         return text.split(SYMBOLS[0], 1)[0]
 
 
-def _declared(data_dir=None, digits: int = 4):
-    from ..shapes import DeclaredDataset
-
-    return DeclaredDataset("korean-numbers" if digits == 4 else f"korean-numbers{digits}", "seqselect",
-                           input_shape=SeqShape((digits, 10)), output_shape=SeqShape((2 * digits, len(SYMBOLS))),
-                           target_names=list(SYMBOLS))
-
-
 OPTIONS = {"digits": Option(int, 4, doc="numbers of up to this many digits (1–4): 0 … 10^digits − 1",
                             check=lambda v: 1 <= v <= 4, expects="an integer from 1 to 4")}
 
 
-@register_dataset("korean-numbers", options=OPTIONS, shapes=_declared,
+@register_dataset("korean-numbers", options=OPTIONS, shapes=declared(korean_numbers_shapes),
                   summary="generated: a number's digits → its Korean reading (seqselect, beyond the book)")
 def make_korean_numbers(data_dir=None, rng=None, *, digits=4) -> KoreanNumbersDataset:
     """The registry factory."""

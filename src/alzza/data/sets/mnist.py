@@ -9,21 +9,26 @@ import numpy as np
 from ...backend import make_rng
 from ...errors import DataError
 from ...options import Option
-from ..dataset import Dataset
-from ..registry import register_dataset
-from .mnist_files import DIGIT_NAMES, FLATTEN, load_mnist, _MnistPixels, SCALE
+from ..dataset import Dataset, declared
+from ..registry import checked_option, register_dataset
+from .mnist_files import DIGIT_NAMES, FLATTEN, image_shape, load_mnist, _MnistPixels, pixel_range, SCALE, scaled_name
 
 
-def _check_ratio(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        return f"train_ratio must be a number in (0, 1], got {value!r}"
-    return None
+TRAIN_RATIO = Option(float, 1.0, doc="share of the training split that keeps its labels (the autoencoder "
+                                      "pre-trains on all inputs)",
+                     check=lambda v: 0 < v <= 1, expects="a number in (0, 1]")
 
 
-@register_dataset("mnist", options={
+def mnist_shapes(flatten: bool = True, scale: bool = False, **_ratio) -> dict:
+    """mnist's name, mode, shapes, class names and pixel range from its options (the constructor and summaries
+    read these)."""
+    return {"name": scaled_name("mnist", scale), "mode": "select", "input_shape": image_shape(flatten),
+            "output_shape": (10,), "target_names": list(DIGIT_NAMES), "value_range": pixel_range(scale)}
+
+
+@register_dataset("mnist", shapes=declared(mnist_shapes), options={
     "flatten": FLATTEN, "scale": SCALE,
-    "train_ratio": Option(float, 1.0, doc="share of the training split that keeps its labels (the autoencoder "
-                                          "pre-trains on all inputs)", check=_check_ratio),
+    "train_ratio": TRAIN_RATIO,
 }, summary="MNIST IDX files: 28×28 digit → class (select)")
 class MnistDataset(_MnistPixels, Dataset):
     """mnist: a 28×28 digit → its class (select, 10 classes).
@@ -37,14 +42,10 @@ class MnistDataset(_MnistPixels, Dataset):
     def __init__(self, data_dir=None, rng=None, flatten: bool = True, scale: bool = False,
                  train_ratio: float = 1.0, printer=print):
         self._set_pixels(flatten, scale)
-        problem = _check_ratio(train_ratio)
-        if problem:
-            raise DataError(problem)
+        train_ratio = checked_option(train_ratio, TRAIN_RATIO, "train_ratio")
         rng = make_rng(rng)
         splits = load_mnist(data_dir, rng, "mnist", printer)
-        super().__init__("mnist" + ("-scaled" if self.scale else ""), "select",
-                         input_shape=self.image_shape, output_shape=(10,),
-                         target_names=list(DIGIT_NAMES), source=splits.source)
+        super().__init__(**mnist_shapes(self.flatten, self.scale), source=splits.source)
         self.splits = splits
         eye = np.eye(10, dtype=np.float32)
         pairs = [(self._pixels(images), eye[labels]) for images, labels in

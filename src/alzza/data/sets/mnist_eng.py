@@ -9,7 +9,9 @@ from ...sequences import SeqShape
 from .encoder_decoder import EncoderDecoderDataset, check_split
 from ..generators.korean_numerals import read_korean
 from ..generators.korean_numerals import SYMBOLS as KOREAN_SYMBOLS
+from ..dataset import declared
 from ..registry import register_dataset
+from .mnist_files import image_shape, pixel_range, scaled_name
 from .mnist_files import (
     DIGIT_NAMES,
     ENGLISH_STEPS,
@@ -34,7 +36,16 @@ def korean_targets(digits: int) -> np.ndarray:
     return _one_hot_words(words, KOREAN_SYMBOLS, 2 * digits)
 
 
-@register_dataset("mnist-eng", options={"flatten": FLATTEN, "scale": SCALE},
+def mnist_eng_shapes(flatten: bool = True, scale: bool = False) -> dict:
+    """mnist-eng's name, mode, shapes, symbols, encoder target and pixel range from its options (the constructor
+    and summaries read these)."""
+    return {"name": scaled_name("mnist-eng", scale), "mode": "seqselect", "input_shape": image_shape(flatten),
+            "output_shape": SeqShape((ENGLISH_STEPS, len(ENGLISH_SYMBOLS))),  # per-step targets
+            "target_names": list(ENGLISH_SYMBOLS), "encoder_mode": "select", "encoder_shape": (10,),
+            "encoder_target_names": list(DIGIT_NAMES), "value_range": pixel_range(scale)}
+
+
+@register_dataset("mnist-eng", options={"flatten": FLATTEN, "scale": SCALE}, shapes=declared(mnist_eng_shapes),
                   summary="MNIST digit → its English word, a letter per step (select → seqselect)")
 class MnistEngDataset(_MnistPixels, EncoderDecoderDataset):
     """mnist-eng: a digit image → its English word, one letter per step (seqselect).
@@ -48,13 +59,7 @@ class MnistEngDataset(_MnistPixels, EncoderDecoderDataset):
                  printer=print):
         self._set_pixels(flatten, scale)
         splits = load_mnist(data_dir, make_rng(rng), "mnist-eng", printer)
-        super().__init__("mnist-eng" + ("-scaled" if self.scale else ""), "seqselect",
-                         input_shape=self.image_shape,
-                         output_shape=(ENGLISH_STEPS, len(ENGLISH_SYMBOLS)),
-                         target_names=list(ENGLISH_SYMBOLS), source=splits.source)
-        self.output_shape = SeqShape(self.output_shape)  # per-step targets
-        self.encoder_mode, self.encoder_shape = "select", (10,)
-        self.encoder_target_names = list(DIGIT_NAMES)
+        super().__init__(**mnist_eng_shapes(self.flatten, self.scale), source=splits.source)
         self.words = list(ENGLISH_WORDS)
         eye, table = np.eye(10, dtype=np.float32), english_targets()
         self._triples = {}

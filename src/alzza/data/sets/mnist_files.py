@@ -95,6 +95,7 @@ from ...options import Option
 from ..readers.idx import read_idx
 from ..generators.korean_numerals import PAD
 from ..store.locate import find_data_file, missing_file_message, resolve_data_root
+from ..registry import checked_option
 
 MNIST_DIR = "mnist"
 MNIST_SOURCE = ("MNIST (LeCun, Cortes, Burges; CC BY-SA 3.0) — IDX files train-images-idx3-ubyte, "
@@ -264,14 +265,22 @@ def mnist_pool(data_dir=None, dataset: str = "mnist") -> tuple[Pool, str]:
 
 
 # =========================================================================== pixels
-def _check_flag(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise DataError(f"option '{name}' must be true or false, got {value!r}")
-    return bool(value)
-
-
 FLATTEN = Option(bool, True, doc="one row of 784 values (MLPs); false keeps (28, 28, 1) for CNNs")
 SCALE = Option(bool, False, doc="divide pixels by 255 into [0, 1] (alzza variant; the book feeds raw 0–255 values)")
+
+
+def image_shape(flatten: bool) -> tuple:
+    """The shape of one MNIST image as an input: (784,) or (28, 28, 1)."""
+    return (PIXELS,) if flatten else (SIDE, SIDE, 1)
+
+
+def pixel_range(scale: bool) -> tuple:
+    """The values a 0 and a 255 pixel become: (0, 1) scaled, else (0, 255)."""
+    return (0.0, 1.0) if scale else (0.0, 255.0)
+
+
+def scaled_name(name: str, scale: bool) -> str:
+    return name + ("-scaled" if scale else "")
 
 
 class _MnistPixels:
@@ -283,14 +292,14 @@ class _MnistPixels:
     value_range: tuple = (0.0, 255.0)
 
     def _set_pixels(self, flatten, scale, value_range=None) -> None:
-        self.flatten = _check_flag("flatten", flatten)
-        self.scale = _check_flag("scale", scale)
-        self.value_range = value_range or ((0.0, 1.0) if self.scale else (0.0, 255.0))
+        self.flatten = checked_option(flatten, FLATTEN, "flatten")
+        self.scale = checked_option(scale, SCALE, "scale")
+        self.value_range = value_range or pixel_range(self.scale)
 
     @property
     def image_shape(self) -> tuple:
         """The shape of one image as an input: (784,) or (28, 28, 1)."""
-        return (PIXELS,) if self.flatten else (SIDE, SIDE, 1)
+        return image_shape(self.flatten)
 
     def _pixels(self, images: np.ndarray) -> np.ndarray:
         """uint8 images (..., 28, 28) → float32 inputs (..., 784) or (..., 28, 28, 1)."""

@@ -11,7 +11,9 @@ from ...sequences import SeqShape, Sequences
 from .encoder_decoder import EncoderDecoderDataset, Triple, check_split
 from ..generators.korean_numerals import read_korean
 from ..generators.korean_numerals import SYMBOLS as KOREAN_SYMBOLS
-from ..registry import register_dataset
+from ..dataset import declared
+from ..registry import checked_option, register_dataset
+from .mnist_files import image_shape, pixel_range, scaled_name
 from .mnist_files import (
     FLATTEN,
     KOREAN_COUNT,
@@ -33,23 +35,27 @@ def korean_targets(digits: int) -> np.ndarray:
 
 
 
-def _check_digits(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
-        return f"digits must be 1, 2, 3 or 4 (the book uses 2, 3 and 4), got {value!r}"
-    return None
+DIGITS = Option(int, 3, doc="digit images per example: 1–4 (the book: 2, 3, 4)", check=lambda v: 1 <= v <= 4,
+                expects="1, 2, 3 or 4 (the book uses 2, 3 and 4)")
+COUNT = Option(int, KOREAN_COUNT, doc="examples in all: 80% an epoch of fresh training examples, 5% validate, "
+                                      "the rest test", check=lambda v: v >= 20, expects="at least 20")
 
 
-def _check_count(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 20:
-        return f"count must be an integer of at least 20, got {value!r}"
-    return None
+def mnist_kor_shapes(digits: int = 3, flatten: bool = True, scale: bool = False, **_count) -> dict:
+    """mnist-kor's name, mode, shapes, symbols, encoder target and pixel range from its options (the constructor
+    and summaries read these)."""
+    digits = int(digits)
+    return {"name": scaled_name(f"mnist-kor{digits}", scale), "mode": "seqselect",
+            "input_shape": SeqShape((digits, *image_shape(flatten))),
+            "output_shape": SeqShape((2 * digits, len(KOREAN_SYMBOLS))), "target_names": list(KOREAN_SYMBOLS),
+            "encoder_mode": "regression", "encoder_shape": (1,), "encoder_target_names": None,
+            "value_range": pixel_range(scale)}
 
 
-@register_dataset("mnist-kor", options={
-    "digits": Option(int, 3, doc="digit images per example: 1–4 (the book: 2, 3, 4)", check=_check_digits),
+@register_dataset("mnist-kor", shapes=declared(mnist_kor_shapes), options={
+    "digits": DIGITS,
     "flatten": FLATTEN, "scale": SCALE,
-    "count": Option(int, KOREAN_COUNT, doc="examples in all: 80% an epoch of fresh training examples, 5% validate, "
-                                           "the rest test", check=_check_count),
+    "count": COUNT,
 }, summary="2–4 MNIST digit images → the Korean reading of the number (regression → seqselect)")
 class MnistKorDataset(_MnistPixels, EncoderDecoderDataset):
     """mnist-kor: ``digits`` digit images → the Korean reading of their number (seqselect).
@@ -65,23 +71,13 @@ class MnistKorDataset(_MnistPixels, EncoderDecoderDataset):
 
     def __init__(self, data_dir=None, rng=None, digits: int = 3, flatten: bool = True,
                  scale: bool = False, count: int = KOREAN_COUNT, printer=print):
-        problem = _check_digits(digits) or _check_count(count)
-        if problem:
-            raise DataError(problem)
+        digits, count = checked_option(digits, DIGITS, "digits"), checked_option(count, COUNT, "count")
         self._set_pixels(flatten, scale)
         self._printer = printer
         rng = make_rng(rng)
         splits = load_mnist(data_dir, rng, "mnist-kor", printer)
         self.digits = int(digits)
-        steps = 2 * self.digits
-        super().__init__(f"mnist-kor{self.digits}" + ("-scaled" if self.scale else ""),
-                         "seqselect", input_shape=SeqShape((self.digits, *self.image_shape)),
-                         output_shape=(steps, len(KOREAN_SYMBOLS)),
-                         target_names=list(KOREAN_SYMBOLS), source=splits.source)
-        # Dataset.__init__ stores plain tuples: mark the sequence shapes again
-        self.input_shape = SeqShape((self.digits, *self.image_shape))
-        self.output_shape = SeqShape((steps, len(KOREAN_SYMBOLS)))
-        self.encoder_mode, self.encoder_shape, self.encoder_target_names = "regression", (1,), None
+        super().__init__(**mnist_kor_shapes(self.digits, self.flatten, self.scale), source=splits.source)
         self._table = korean_targets(self.digits)
         self._pools = {}
         for name in ("train", "validate", "test"):

@@ -34,9 +34,9 @@ from ...backend import make_rng
 from ...errors import DataError
 from ...options import Option
 from ..readers.csv_reader import CsvTable, read_csv
-from ..dataset import Dataset, format_values
+from ..dataset import Dataset, declared, format_values
 from ..store.locate import find_data_file
-from ..registry import register_dataset
+from ..registry import checked_option, register_dataset
 
 ABALONE_SOURCE = ('UCI Machine Learning Repository "Abalone" (CC BY 4.0) — '
                   "https://archive.ics.uci.edu/dataset/1/abalone")
@@ -74,6 +74,32 @@ def _variant(name: str, *, balanced: bool = False, standardize: bool = False) ->
     return name + ("-balanced" if balanced else "") + ("-std" if standardize else "")
 
 
+# --------------------------------------------------------------------------- shapes (declared once)
+def abalone_shapes(standardize: bool = False, **_split) -> dict:
+    """abalone's name, mode and shapes from its options (the constructor and summaries read these)."""
+    return {"name": _variant("abalone", standardize=standardize), "mode": "regression",
+            "input_shape": (10,), "output_shape": (1,)}
+
+
+def pulsar_shapes(balanced: bool = False, standardize: bool = False, **_split) -> dict:
+    """pulsar's name, mode, shapes and class names from its options."""
+    return {"name": _variant("pulsar", balanced=balanced, standardize=standardize), "mode": "binary",
+            "input_shape": (8,), "output_shape": (1,), "target_names": ["star", "pulsar"]}
+
+
+def pulsar_select_shapes(balanced: bool = False, standardize: bool = False) -> dict:
+    """pulsar-select's name, mode, shapes and class names from its options."""
+    return {"name": _variant("pulsar-select", balanced=balanced, standardize=standardize), "mode": "select",
+            "input_shape": (8,), "output_shape": (2,), "target_names": ["star", "pulsar"]}
+
+
+def steel_shapes(standardize: bool = False, **_split) -> dict:
+    """steel's name, mode and shapes; the class names are UCI's (the constructor reads the file's header)."""
+    return {"name": _variant("steel", standardize=standardize), "mode": "select",
+            "input_shape": (STEEL_INPUTS,), "output_shape": (STEEL_CLASSES,),
+            "target_names": STEEL_UCI[1][STEEL_INPUTS:]}
+
+
 def _read(dataset: str, relative: str, source: str, data_dir, columns: int,
           converters=None, uci=None) -> CsvTable:
     """The book's CSV (with a header row), else UCI's header-less file ``uci``, else the missing-file error."""
@@ -92,13 +118,6 @@ def _read(dataset: str, relative: str, source: str, data_dir, columns: int,
     return read_csv(path, converters=converters, expected_columns=columns)
 
 
-def _require_bool(value, name: str) -> bool:
-    # make_dataset checks specs; this guards direct Python construction too
-    if not isinstance(value, (bool, np.bool_)):
-        raise DataError(f"option '{name}' must be true or false, got {value!r}")
-    return bool(value)
-
-
 STANDARDIZE = Option(bool, False, doc="z-score inputs with training-split statistics")
 BALANCED = Option(bool, False, doc="oversample pulsars to match the stars (book ch. 2)")
 #: chapters 1–4 split 80 / 20 and report each epoch on the test split; chapter 5 splits 80 / 5 / 15
@@ -112,11 +131,10 @@ SPLIT_OPTIONS = {"split": SPLIT, "split_multiple": SPLIT_MULTIPLE}
 
 
 def _split_setting(split: str, split_multiple: int) -> dict:
-    if split not in SPLIT.choices:
-        raise DataError(f"option 'split' must be one of {list(SPLIT.choices)}, got {split!r}")
-    if isinstance(split_multiple, bool) or not isinstance(split_multiple, int) or split_multiple < 1:
-        raise DataError(f"option 'split_multiple' must be an integer of at least 1, got {split_multiple!r}")
-    return {"test_is_validate": split == "80/20", "multiple": split_multiple}
+    # make_dataset checks specs; this guards direct Python construction too
+    split = checked_option(split, SPLIT, "split")
+    return {"test_is_validate": split == "80/20",
+            "multiple": checked_option(split_multiple, SPLIT_MULTIPLE, "split_multiple")}
 
 
 class TabularDataset(Dataset):
@@ -139,16 +157,15 @@ def _sex_code(text: str) -> float:
     return float(SEX_ORDER.index(letter))
 
 
-@register_dataset("abalone", options={"standardize": STANDARDIZE, **SPLIT_OPTIONS},
+@register_dataset("abalone", options={"standardize": STANDARDIZE, **SPLIT_OPTIONS}, shapes=declared(abalone_shapes),
                   summary="abalone.csv: sex + 7 measures → ring count (regression)")
 class AbaloneDataset(TabularDataset):
     """abalone.csv: Sex one-hot (I, M, F) + 7 measures (10 inputs) → Rings (regression)."""
 
     def __init__(self, data_dir=None, rng=None, standardize: bool = False, split: str = "80/5/15",
                  split_multiple: int = 10):
-        standardize = _require_bool(standardize, "standardize")
-        super().__init__(_variant("abalone", standardize=standardize), "regression",
-                         source=ABALONE_SOURCE, input_shape=(10,), output_shape=(1,))
+        standardize = checked_option(standardize, STANDARDIZE, "standardize")
+        super().__init__(**abalone_shapes(standardize), source=ABALONE_SOURCE)
         table = _read("abalone", ABALONE_FILE, ABALONE_SOURCE, data_dir, 9,
                       converters={0: _sex_code}, uci=ABALONE_UCI)
         values = table.values
@@ -189,53 +206,50 @@ def _load_pulsar(dataset: str, data_dir, balanced: bool) -> tuple[np.ndarray, np
 
 
 @register_dataset("pulsar", options={"balanced": BALANCED, "standardize": STANDARDIZE, **SPLIT_OPTIONS},
+                  shapes=declared(pulsar_shapes),
                   summary="pulsar_stars.csv (HTRU2): 8 statistics → pulsar or not (binary)")
 class PulsarDataset(TabularDataset):
     """pulsar_stars.csv (HTRU2): 8 statistics → pulsar or not (binary, one logit)."""
 
     def __init__(self, data_dir=None, rng=None, balanced: bool = False,
                  standardize: bool = False, split: str = "80/5/15", split_multiple: int = 10):
-        balanced = _require_bool(balanced, "balanced")
-        standardize = _require_bool(standardize, "standardize")
-        super().__init__(_variant("pulsar", balanced=balanced, standardize=standardize),
-                         "binary", source=PULSAR_SOURCE, input_shape=(8,),
-                         output_shape=(1,), target_names=["star", "pulsar"])
+        balanced = checked_option(balanced, BALANCED, "balanced")
+        standardize = checked_option(standardize, STANDARDIZE, "standardize")
+        super().__init__(**pulsar_shapes(balanced, standardize), source=PULSAR_SOURCE)
         xs, labels, self.input_names = _load_pulsar("pulsar", data_dir, balanced)
         self._finish(xs, labels[:, None], make_rng(rng), standardize, split, split_multiple)
 
 
 @register_dataset("pulsar-select", options={"balanced": BALANCED, "standardize": STANDARDIZE},
+                  shapes=declared(pulsar_select_shapes),
                   summary="pulsar_stars.csv as two classes star / pulsar (select)")
 class PulsarSelectDataset(TabularDataset):
     """pulsar_stars.csv as two classes: targets one-hot [star, pulsar] (select)."""
 
     def __init__(self, data_dir=None, rng=None, balanced: bool = False,
                  standardize: bool = False):
-        balanced = _require_bool(balanced, "balanced")
-        standardize = _require_bool(standardize, "standardize")
-        super().__init__(_variant("pulsar-select", balanced=balanced, standardize=standardize),
-                         "select", source=PULSAR_SOURCE, input_shape=(8,),
-                         output_shape=(2,), target_names=["star", "pulsar"])
+        balanced = checked_option(balanced, BALANCED, "balanced")
+        standardize = checked_option(standardize, STANDARDIZE, "standardize")
+        super().__init__(**pulsar_select_shapes(balanced, standardize), source=PULSAR_SOURCE)
         xs, labels, self.input_names = _load_pulsar("pulsar-select", data_dir, balanced)
         ys = np.stack([1.0 - labels, labels], axis=1)
         self._finish(xs, ys, make_rng(rng), standardize)
 
 
 # --------------------------------------------------------------------------- steel
-@register_dataset("steel", options={"standardize": STANDARDIZE, **SPLIT_OPTIONS},
+@register_dataset("steel", options={"standardize": STANDARDIZE, **SPLIT_OPTIONS}, shapes=declared(steel_shapes),
                   summary="faults.csv: 27 measures → one of 7 fault types (select)")
 class SteelDataset(TabularDataset):
     """faults.csv: 27 measures → one of 7 fault types (select); names from the header."""
 
     def __init__(self, data_dir=None, rng=None, standardize: bool = False, split: str = "80/5/15",
                  split_multiple: int = 10):
-        standardize = _require_bool(standardize, "standardize")
+        standardize = checked_option(standardize, STANDARDIZE, "standardize")
         columns = STEEL_INPUTS + STEEL_CLASSES
         table = _read("steel", STEEL_FILE, STEEL_SOURCE, data_dir, columns, uci=STEEL_UCI)
-        super().__init__(_variant("steel", standardize=standardize), "select",
-                         source=STEEL_SOURCE, input_shape=(STEEL_INPUTS,),
-                         output_shape=(STEEL_CLASSES,),
-                         target_names=table.header[STEEL_INPUTS:])
+        # the class names of the file read (the book's header or UCI's names), not the declared ones
+        super().__init__(**{**steel_shapes(standardize), "target_names": table.header[STEEL_INPUTS:]},
+                         source=STEEL_SOURCE)
         xs, ys = table.values[:, :STEEL_INPUTS], table.values[:, STEEL_INPUTS:]
         valid = np.all((ys == 0) | (ys == 1), axis=1) & (ys.sum(axis=1) == 1)
         bad = np.flatnonzero(~valid)

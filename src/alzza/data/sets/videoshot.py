@@ -53,7 +53,7 @@ from ...limits import check_memory
 from ...options import Option
 from ...sequences import Sequences, SeqShape
 from ..store.cache import DiskCache
-from ..dataset import Dataset
+from ..dataset import Dataset, declared
 from ..store.locate import find_data_file, missing_file_message, resolve_data_root
 from ..registry import register_dataset
 from ..generators.standin_movie import shot_starts, standin_movie
@@ -76,6 +76,33 @@ TEST_SEED = 1202
 STANDIN_POSITION_SEED = 1203
 
 
+def videoshot_shapes(timesteps: int = 5, *, name: str = "videoshot", frame_size=THUMB_SIZE, **_options) -> dict:
+    """The name, mode, shapes and class names of ``timesteps``-frame sequences of thumbnails (the constructor
+    and summaries read these)."""
+    timesteps = int(timesteps)
+    return {"name": name, "mode": "seqbinary", "input_shape": SeqShape((timesteps, *frame_size, 3)),
+            "output_shape": SeqShape((timesteps, 1)), "target_names": ["same shot", "new shot"]}
+
+
+def _named(name: str):
+    return lambda **options: videoshot_shapes(name=name, **options)
+
+
+def _movie_given(file, data_dir) -> Path | None:
+    """Where videoshot-or-standin looks for ``file``: absolute, or under the data folder (None: no file)."""
+    if not file:
+        return None
+    path = Path(file).expanduser()
+    return path if path.is_absolute() else resolve_data_root(data_dir)[0] / path
+
+
+def _videoshot_or_standin_declared(data_dir=None, file=None, **options) -> Dataset:
+    # chooses as the factory does, by whether the movie file exists (a look, not a read)
+    path = _movie_given(file, data_dir)
+    name = "videoshot" if path is not None and path.is_file() else "videoshot-standin"
+    return declared(_named(name))(data_dir, **options)
+
+
 class VideoShotDataset(Dataset):
     """Sequences of thumbnail frames → per step, does a new shot start here (seqbinary)."""
 
@@ -95,8 +122,7 @@ class VideoShotDataset(Dataset):
         self.position_count = int(positions)
         self.marks = np.zeros(len(self.frames), dtype=np.float32)
         self.marks[::per_position] = 1.0  # the first frame of each position starts a shot
-        super().__init__(name, "seqbinary", source=source)
-        self.target_names = ["same shot", "new shot"]
+        super().__init__(**videoshot_shapes(timesteps, name=name, frame_size=self.frame_size), source=source)
         self._counts = (int(train_count), int(validate_count), int(test_count))
         self.set_timesteps(timesteps)
 
@@ -111,8 +137,8 @@ class VideoShotDataset(Dataset):
         check_memory(sum(self._counts[1:]) * timesteps * h * w * 3 * 4,
                      f"{self.name}: {sum(self._counts[1:])} sequences of {timesteps} frames")
         self.timesteps = timesteps
-        self.input_shape = SeqShape((timesteps, *self.frame_size, 3))
-        self.output_shape = SeqShape((timesteps, 1))
+        shapes = videoshot_shapes(timesteps, name=self.name, frame_size=self.frame_size)
+        self.input_shape, self.output_shape = shapes["input_shape"], shapes["output_shape"]
         train, validate, test = self._counts
         self.train_count = train
         self._train = (Sequences(np.zeros((0, *self.input_shape), np.float32)), np.zeros((0, timesteps, 1), np.float32))
@@ -220,7 +246,7 @@ def _movie_path(file: str, data_dir) -> Path:
     return find_data_file(file, data_dir, dataset="videoshot", source=MOVIE_SOURCE)
 
 
-@register_dataset("videoshot", options={**COMMON, **MOVIE},
+@register_dataset("videoshot", options={**COMMON, **MOVIE}, shapes=declared(_named("videoshot")),
                   summary="a movie's thumbnails → per step, does a new shot start (seqbinary)")
 def make_videoshot(data_dir=None, rng=None, *, file=None, timesteps=5, train_count=2000,
                    validate_count=64, test_count=128, positions=POSITIONS, **_ignored) -> VideoShotDataset:
@@ -244,6 +270,7 @@ def standin_positions(shots: int, shot_frames: int, per_position: int = FRAMES_P
 
 
 @register_dataset("videoshot-standin", options={**COMMON, **STANDIN},
+                  shapes=declared(_named("videoshot-standin")),
                   summary="videoshot on a stand-in movie rendered from the flower photos")
 def make_videoshot_standin(data_dir=None, rng=None, *, timesteps=5, train_count=2000, validate_count=64,
                            test_count=128, shots=100, shot_frames=48, movie_size=(120, 160), fps=24,
@@ -262,12 +289,12 @@ def make_videoshot_standin(data_dir=None, rng=None, *, timesteps=5, train_count=
 
 
 @register_dataset("videoshot-or-standin", options={**COMMON, **MOVIE, **STANDIN},
+                  shapes=_videoshot_or_standin_declared,
                   summary="videoshot when 'file' exists, else videoshot-standin")
 def make_videoshot_or_standin(data_dir=None, rng=None, *, file=None, printer=print, **options) -> VideoShotDataset:
     """The book's movie when ``file`` names an existing file, else the stand-in (said so)."""
-    if file:
-        path = Path(file).expanduser()
-        path = path if path.is_absolute() else resolve_data_root(data_dir)[0] / path
+    path = _movie_given(file, data_dir)
+    if path is not None:
         if path.is_file():
             printer(f"videoshot-or-standin: using the movie {path}")
             return make_videoshot(data_dir, rng, file=str(path), **options)
