@@ -201,3 +201,15 @@ def test_parameter_counts_match_torchs_transformer_layers(numbers):
     dec_block = model.parts["decoder"].network.layers[1]
     assert enc_block.parameter_count() == count(torch.nn.TransformerEncoderLayer(16, 4, 32, batch_first=True))
     assert dec_block.parameter_count() == count(torch.nn.TransformerDecoderLayer(16, 4, 32, batch_first=True))
+
+
+def test_attention_picture_has_every_layer_and_head_with_the_sources_digits(numbers, tmp_path):
+    model = translator(numbers, dtype="float32")
+    x, _ = some(numbers, 4)
+    figure = model.attention_picture(x, tmp_path / "attention.png", examples=2)
+    assert (tmp_path / "attention.png").stat().st_size > 0
+    panels = [ax for ax in figure.axes if ax.get_images()]
+    assert len(panels) == 2 * 3 * 2             # examples × (encoder self, decoder self, cross) × heads
+    cross = [ax for ax in panels if ax.get_title().startswith("cross")][0]
+    digits = [t.get_text() for t in cross.get_xticklabels()]
+    assert digits == list(numbers.describe_input(Sequences(x.data[:1], x.lengths[:1])))

@@ -217,6 +217,11 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
             metrics = model.test(beam=beam)
             if exp.show:
                 model.visualize(exp.show)
+            (out_dir / "attention.png").unlink(missing_ok=True)
+            if "attention" in exp.pictures:
+                x_test, _ = dataset.test_data()
+                model.attention_picture(x_test, out_dir / "attention.png")
+                pictures["attention"] = "attention.png"
         else:
             model.train(epochs, batch, lr, report, progress=progress, max_batches=max_batches, picture_dir=out_dir,
                         show_cnt=max(exp.show, 8), **options("train"))

@@ -290,6 +290,33 @@ class Translator(FamilyModel):
         self.last_figure = None
         return lines
 
+    def attention_picture(self, x, path=None, examples: int = 2):
+        """The attention weights of every layer × head for the first ``examples`` sources, as the
+        decoder reads its own greedy output (:func:`alzza.viz.attention.attention_figure`): the
+        encoder's self-attention over the digits, the decoder's causal self-attention over what
+        it wrote, and its cross-attention from what it wrote to the digits."""
+        from ..viz.attention import attention_figure
+        from ..viz.hangul import hangul_font, romanize
+
+        if isinstance(x, Sequences):
+            x = Sequences(x.data[:examples], x.lengths[:examples])
+        else:
+            x = x[:examples]
+        ids = to_host(self.greedy_scores(x).data.argmax(axis=-1))
+        written = np.eye(self.vocabulary, dtype=self.dtype)[ids]
+        dataset = self.dataset
+        out_names = [str(s) for s in getattr(dataset, "target_names", None) or range(self.vocabulary)]
+        if hangul_font() is None:   # tick labels in matplotlib's own font: Hangul would be empty boxes
+            out_names = [romanize(name) for name in out_names]
+        in_names = [str(s) for s in getattr(dataset, "input_symbols", None) or range(self.input_shape[-1])]
+        data, lengths = split_sequences(x) if isinstance(x, Sequences) else (x, None)
+        source = [[in_names[k] for k in np.asarray(row).argmax(axis=-1)] for row in to_host(data)]
+        shifted = [[out_names[self.start]] + [out_names[k] for k in row[:-1]] for row in ids]
+        return attention_figure(self, x, path, examples=examples,
+                                token_labels={"encoder": source, "decoder": shifted},
+                                memory_labels={"decoder": source},
+                                forward=lambda batch: self.teacher_forced(batch, written), show=False)
+
     # --- persistence --------------------------------------------------------------------
     def config(self) -> dict:
         config = super().config()
