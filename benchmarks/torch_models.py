@@ -6,8 +6,10 @@ Torch is the yardstick only: nothing in alzza imports this file; the suite
 
 The translation mirrors the structure layer by layer (serial, loop, parallel, add with
 channel tiling, conv with its L/A/B actions and SAME padding, max/avg pooling, batch
-norm, dense, dropout, LSTM), with torch's own layout: images are NCHW on the torch side,
-so a dense layer after convolutions flattens (C, H, W) where alzza flattens (H, W, C) —
+norm, dense, dropout, LSTM; and the Transformer's embed, sinusoidal posenc, self-attention
+as ``nn.MultiheadAttention``, layer norm and the residual add on sequences), with torch's
+own layout: images are NCHW on the torch side, so a dense layer after convolutions flattens
+(C, H, W) where alzza flattens (H, W, C) —
 the same amount of work, different weight order. Weights are not copied: the suite
 compares time, and the parameter counts are checked equal instead.
 """
@@ -18,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "none": nn.Identity}
+ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "none": nn.Identity, "gelu": nn.GELU,
+       "gelu_tanh": lambda: nn.GELU(approximate="tanh")}
 
 
 def set_threads(n: int) -> None:
@@ -119,6 +122,59 @@ class TimeDistributed(nn.Module):
         return y.reshape((n, t) + tuple(y.shape[1:]))
 
 
+class SeqAdd(nn.Module):
+    """alzza's ``add`` on sequences (N, T, D): Σ branch(x) [+ x], no tiling, no actions."""
+
+    def __init__(self, branches, use_x):
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+        self.use_x = use_x
+
+    def forward(self, x):
+        total = x if self.use_x else 0
+        for branch in self.branches:
+            total = total + branch(x)
+        return total
+
+
+class IdEmbedding(nn.Module):
+    """alzza's ``embed`` on token ids held as floats (N, T): the ids cast to int64, then a row lookup."""
+
+    def __init__(self, vocab, width):
+        super().__init__()
+        self.table = nn.Embedding(vocab, width)
+
+    def forward(self, ids):
+        return self.table(ids.long())
+
+
+class Sinusoids(nn.Module):
+    """alzza's sinusoidal ``posenc``: x + P[:T], P a fixed buffer (no parameters)."""
+
+    def __init__(self, table):
+        super().__init__()
+        self.register_buffer("table", torch.from_numpy(table.copy()).float())
+
+    def forward(self, x):
+        return x + self.table[: x.shape[1]]
+
+
+class SelfAttention(nn.Module):
+    """alzza's self-``attention`` as ``nn.MultiheadAttention(D, h, batch_first=True)`` (4D² + 4D
+    parameters, same as alzza's W_qkv, b_qkv, W_o, b_o), causal by torch's boolean mask (True = NOT allowed)."""
+
+    def __init__(self, width, heads, causal, keep_prob, bias, steps):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(width, heads, dropout=1.0 - keep_prob, bias=bias, batch_first=True)
+        self.causal = causal
+        self.register_buffer("mask", torch.triu(torch.ones(steps, steps, dtype=torch.bool), 1))
+
+    def forward(self, x):
+        t = x.shape[1]
+        mask = self.mask[:t, :t] if self.causal else None
+        return self.mha(x, x, x, attn_mask=mask, need_weights=False, is_causal=self.causal)[0]
+
+
 def _bn(channels, ndim, affine, layer):
     cls = nn.BatchNorm2d if ndim == 3 else nn.BatchNorm1d
     return cls(channels, eps=layer.epsilon, momentum=layer.exp_ratio, affine=affine)
@@ -165,6 +221,25 @@ def translate(layer) -> nn.Module:
         return nn.Identity()
     if kind == "parallel":
         return Concat([translate(b) for b in layer.branches])
+    if kind == "add" and len(layer.output_shape) == 2 and not layer.actions:  # a sequence (T, D): a residual
+        return SeqAdd([translate(b) for b in layer.branches], layer.use_x)
+    if kind == "embed":
+        if layer.one_hot or layer.scale or layer.padding_id is not None:
+            raise NotImplementedError("the torch twin of 'embed' reads token ids, without scale or padding_id")
+        return IdEmbedding(layer.vocab, layer.width)
+    if kind == "posenc":
+        if layer.kind != "sinusoidal":
+            raise NotImplementedError("the torch twin of 'posenc' is the sinusoidal table")
+        return Sinusoids(layer.table())
+    if kind == "attention":
+        if layer.memory is not None or layer.rotary:
+            raise NotImplementedError("the torch twin of 'attention' is self-attention without rotary")
+        return SelfAttention(layer.width, layer.heads, layer.causal, layer.keep_prob, layer.bias,
+                             int(layer.input_shape[0]))
+    if kind == "layer_normal":
+        return nn.LayerNorm(layer.input_shape[-1], eps=layer.epsilon, elementwise_affine=layer.rescale)
+    if kind == "gelu":
+        return nn.GELU()
     if kind == "add":
         post = []
         for action in layer.actions:

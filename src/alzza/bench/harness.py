@@ -91,6 +91,12 @@ def run_row(row, batch, reference, *, repeats, target, profile=True, ops=False, 
         twin = reference.GanTwin if row.mode == "gan" else reference.TorchTwin
         tmodel = twin(model, row.mode, LEARNING_RATE, x, y, labels)
         result["torch_parameters"] = tmodel.parameter_count()
+        if row.kind == "transformer" and result["torch_parameters"] != result["parameters"]:
+            from ..errors import AlzzaError
+
+            # the twin must be the same model, or the ratio compares two different amounts of work
+            raise AlzzaError(f"{row.name}: the torch twin has {result['torch_parameters']} parameters, alzza's "
+                             f"model {result['parameters']}; benchmarks/torch_models.py translates a layer wrongly")
         sides["torch"] = tmodel.train_step
     times = compare(sides, batch, repeats, target)
     result["train"] = times

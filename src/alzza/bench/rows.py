@@ -50,6 +50,15 @@ FLOWERS_CNN = [["conv", {"ksize": 3, "chn": 6}], ["max", {"stride": 2}],
                ["conv", {"ksize": 3, "chn": 12}], ["max", {"stride": 2}],
                ["conv", {"ksize": 3, "chn": 24}], ["avg", {"stride": 3}]]
 
+def transformer_layers(block, vocab=64, width=128, heads=4, ffn=512, blocks=2):
+    """A Transformer over token ids: embed, sinusoidal posenc, ``blocks`` pre-norm ``block`` macros
+    (macros/transformer.yaml, GELU feed-forward, no dropout), a final layer norm; the model adds the
+    per-step output layer (V scores at every step)."""
+    args = {"#heads": heads, "#width": width, "#ffn": ffn, "#act": "gelu", "#keep": 1.0}
+    return ([["embed", {"vocab": vocab, "width": width}], ["posenc", {}]]
+            + [["custom", {"name": block, "args": dict(args)}] for _ in range(blocks)] + [["layer_normal"]])
+
+
 ROWS = [
     Row("mlp-pulsar", "mlp", (8,), "binary", 2, [4]),
     Row("mlp-mnist", "mlp", (784,), "select", 10, [256, 128]),
@@ -64,6 +73,10 @@ ROWS = [
     Row("encdec-mnist-eng", "family", (784,), "seqselect", 27, None, experiment="mnist-eng-2steps", steps=6),
     # chapter 15: one discriminator step and one generator step
     Row("gan-mnist", "family", (784,), "gan", 1, None, experiment="gan-mnist-8"),
+    # issue 24: a Transformer encoder (every step sees every step) and decoder (causal) training step,
+    # d_model 128, 4 heads, 2 pre-norm blocks, T = 64 token ids of a 64-symbol vocabulary, a class per step
+    Row("transformer-encoder", "transformer", (64,), "seqselect", 64, transformer_layers("encoder_pre"), steps=64),
+    Row("transformer-decoder", "transformer", (64,), "seqselect", 64, transformer_layers("decoder_pre"), steps=64),
 ]
 
 
@@ -90,6 +103,13 @@ def build_alzza(row, seed=0):
         exp = find_experiment(row.experiment)
         dataset = describe_dataset(exp.dataset, declared_only=True)
         return build_model(exp, dataset, seed, printer=lambda *a: None)
+    if row.kind == "transformer":  # token ids seq(T) → V scores per step seq(T, V)
+        from ..experiments.catalogue import load_macro_file
+        from ..sequences import SeqShape
+
+        return Model(None, row.layers, name=row.name, optimizer="sgd", seed=seed, input_shape=SeqShape(row.input_shape),
+                     output_shape=SeqShape((row.steps, row.classes)), mode=row.mode,
+                     macros=load_macro_file("transformer"), printer=lambda *a: None)
     if row.experiment is not None:
         from ..data import make_dataset
         from ..experiments import find_experiment
@@ -103,10 +123,14 @@ def build_alzza(row, seed=0):
 
 
 def make_batch(row, batch, rng):
-    """Random float32 inputs and targets (one-hot for select, 0/1 for binary, per step for seq*)."""
+    """Random float32 inputs and targets (one-hot for select, 0/1 for binary, per step for seq*;
+    a transformer row's inputs are token ids)."""
     if row.mode == "gan":  # real examples in the generator's range (−1, 1); no targets
         return rng.uniform(-1, 1, (batch,) + row.input_shape).astype(np.float32), None, None
-    x = rng.standard_normal((batch,) + row.input_shape, dtype=np.float32)
+    if row.kind == "transformer":  # token ids (as float32, the model's dtype), one vocabulary for in and out
+        x = rng.integers(0, row.classes, (batch,) + row.input_shape).astype(np.float32)
+    else:
+        x = rng.standard_normal((batch,) + row.input_shape, dtype=np.float32)
     if row.mode == "seqbinary":
         labels = rng.integers(0, 2, (batch, row.steps))
         y = labels.astype(np.float32)[..., None]
