@@ -250,6 +250,10 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         from ..book.printed_forms import korean_model
 
         korean_model(model)
+        if exp.chapter in (3, 4, 5):  # those chapters print −Σ y·log(p + 1e-10): a reporting form only
+            from ..book.report_loss import book_report_loss
+
+            book_report_loss(model)
     check_pictures(exp, model)
     if resume_record is not None:
         from ..saving.model_files import load_weights
@@ -265,7 +269,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     printer(f"Result of {exp.name} on the test split:")
     for line in comparison_lines(metrics, exp.book, history.train_seconds):
         printer(line)
-    ran_away = warn_if_diverged(model, history, printer)
+    ran_away = warn_if_diverged(model, history, printer, book_rate=learning_rate is None
+                                or learning_rate <= exp.train.get("learning_rate", learning_rate))
     with keep_model_safe(model, exp, out_dir, printer):
         model.save(out_dir / "model.npz")  # the trained model first: it is what a late failure would lose
         picture = out_dir / "visualize.png"
