@@ -108,3 +108,13 @@ REGRESS = SimpleNamespace(head=SimpleNamespace(mode="regression"))
 ])
 def test_the_rule(model, losses, book_rate, expected):
     assert diverged(model, history(*losses), book_rate) is expected
+
+
+def test_the_book_interface_reports_it_for_chapters_3_to_5_only(tabular_data_dir, monkeypatch):
+    monkeypatch.setenv("ALZZA_DATA", str(tabular_data_dir))
+    from alzza.book.models import AdamModel, MlpModel
+    from alzza.data import make_dataset
+
+    dataset = make_dataset("steel", data_dir=tabular_data_dir, seed=1)
+    assert type(MlpModel("m", dataset, [4]).chain.head) is BookReportSelectHead    # chapter 5
+    assert type(AdamModel("a", dataset, [4]).chain.head) is SelectHead             # chapter 6: alzza's own
