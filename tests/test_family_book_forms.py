@@ -61,8 +61,10 @@ def kinds(name):
 
 def shapes(name, lines):
     """The kind of each report line (between the data set's line and 'Result of'), in order."""
-    start = next(i for i, line in enumerate(lines) if line.startswith("dataset ")) + 1
-    end = next(i for i, line in enumerate(lines) if line.startswith(f"Result of {name} "))
+    # --lang ko writes the runner's lines in Korean too (book/run_forms.py)
+    start = next(i for i, line in enumerate(lines) if line.startswith(("dataset ", "데이터셋 "))) + 1
+    ends = (f"Result of {name} ", f"{name}의 평가 데이터 결과:")
+    end = next(i for i, line in enumerate(lines) if line.startswith(ends))
     found = []
     for line in lines[start:end]:
         kind = next((k for k, regex in kinds(name) if re.fullmatch(regex, line)), None)

@@ -227,6 +227,10 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     check_settings(settings, seed, exp)
     out_dir = prepare_out_dir(out, exp)
 
+    if lang == "ko":  # the runner's own lines in Korean too (book/run_forms.py)
+        from ..book.run_forms import KoreanRunLines
+
+        printer = KoreanRunLines(printer)
     printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
     check_spec(exp, data_dir)  # a typo in the model fails now, before the data loads
     start = time.perf_counter()
@@ -248,8 +252,9 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     model = build_model(exp, dataset, seed, printer)
     if lang == "ko":
         from ..book.printed_forms import korean_model
+        from ..book.run_forms import CHAPTER_FORM
 
-        korean_model(model)
+        korean_model(model, "chapter" if exp.chapter in CHAPTER_FORM else "model")  # the row's own chapter's form
         if exp.chapter in (3, 4, 5):  # those chapters print −Σ y·log(p + 1e-10): a reporting form only
             from ..book.report_loss import book_report_loss
 
