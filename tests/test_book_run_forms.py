@@ -66,3 +66,19 @@ def test_the_divergence_warning_in_korean():
             "are not meaningful. Try a lower learning rate or standardised inputs.")
     assert korean_line(line).startswith("경고: 학습이 발산했습니다 (마지막 에폭의 평균 손실 1.2e+08, 첫 에폭 1.3e+08)")
     assert korean_line("Epoch 1: loss=1.000, accuracy=0.5/0.5") == "Epoch 1: loss=1.000, accuracy=0.5/0.5"
+
+
+@pytest.mark.parametrize("name, book_line", [
+    # chap04/mlp_test.ipynb: cell 0 set_hidden([]), cell 1 set_hidden(4), cell 4 set_hidden([6]),
+    # cell 5 set_hidden([12,6]), cell 6 set_hidden(10) — each cell's first printed line
+    ("abalone-mlp-none", "은닉 계층 0개를 갖는 다층 퍼셉트론이 작동되었습니다."),
+    ("abalone-mlp-4", "은닉 계층 하나를 갖는 다층 퍼셉트론이 작동되었습니다."),
+    ("pulsar-mlp-6", "은닉 계층 1개를 갖는 다층 퍼셉트론이 작동되었습니다."),
+    ("pulsar-mlp-12-6", "은닉 계층 2개를 갖는 다층 퍼셉트론이 작동되었습니다."),
+    ("steel-mlp-10", "은닉 계층 하나를 갖는 다층 퍼셉트론이 작동되었습니다."),
+])
+def test_chapter_4_rows_open_with_the_books_sentence(name, book_line, tabular_data_dir, tmp_path, capsys):
+    lines = korean_run(name, tabular_data_dir, tmp_path / "o", capsys)
+    first_epoch = next(i for i, line in enumerate(lines) if line.startswith("Epoch "))
+    assert lines[first_epoch - 1] == book_line
+    assert lines.count(book_line) == 1

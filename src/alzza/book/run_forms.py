@@ -20,6 +20,10 @@ import re
 #: chapters whose notebooks print the plain ``Epoch N: loss=…`` form and ``Final Test:`` (1–4)
 CHAPTER_FORM = (1, 2, 3, 4)
 
+#: chap04/mlp_test's cells that call set_hidden with an int (the sentence then says "하나", cells 1–3 and 6);
+#: its other cells pass a list and say how many ("1개", cell 4)
+INT_HIDDEN_CELLS = {"chap04/mlp_test#1", "chap04/mlp_test#2", "chap04/mlp_test#3", "chap04/mlp_test#6"}
+
 METRIC_NAMES = {"accuracy": "정확도", "precision": "정밀도", "recall": "재현율", "f1": "F1"}
 
 HEADING = re.compile(r"^== (\S+) \(chapter (\d+)\): (.*)$")
@@ -29,6 +33,16 @@ COMPARED = re.compile(r"^  (\S+)(\s+)ours (\S+)(\s+)book (.*)$")
 TIME = re.compile(r"^  train time: ours (.*), book (.*)$")
 DIVERGED = re.compile(r"^warning: training diverged \(mean loss (\S+) in the last epoch, (\S+) in the first\)")
 WROTE = re.compile(r"^Wrote (.+?): (.*)$")
+
+
+def chapter_preamble(exp) -> str | None:
+    """Chapter 4's first line, ``은닉 계층 N개를 갖는 다층 퍼셉트론이 작동되었습니다.``
+    (chap04/mlp_test, every cell), for a chapter 4 row; None for other chapters."""
+    if exp.chapter != 4:
+        return None
+    hidden = [item for item in (exp.layers or []) if isinstance(item, int)]  # widths, not the variant's norms
+    count = "하나" if exp.book_cell in INT_HIDDEN_CELLS and len(hidden) == 1 else f"{len(hidden)}개"
+    return f"은닉 계층 {count}를 갖는 다층 퍼셉트론이 작동되었습니다."
 
 
 def korean_line(text: str) -> str:

@@ -228,7 +228,7 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     out_dir = prepare_out_dir(out, exp)
 
     if lang == "ko":  # the runner's own lines in Korean too (book/run_forms.py)
-        from ..book.run_forms import KoreanRunLines
+        from ..book.run_forms import KoreanRunLines, chapter_preamble
 
         printer = KoreanRunLines(printer)
     printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
@@ -238,6 +238,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
     printer(f"dataset {dataset}: {dataset.train_count} train / {dataset.validate_count} validate / "
             f"{dataset.test_count} test  (loaded in {time.perf_counter() - start:.1f} s)")
+    if lang == "ko" and (preamble := chapter_preamble(exp)):  # chapter 4's "은닉 계층 …" line
+        printer(preamble)
     if exp.kind != "network":  # the model families train in stages: see experiments/families.py
         from .families import run_family
 
