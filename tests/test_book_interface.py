@@ -110,6 +110,8 @@ def test_trained_weight_and_bias_are_the_readers_names(tabular_files, tmp_path, 
     tabular_files.abalone(tmp_path / "data", count=200)
     out, ns = run("abalone_exec(epoch_count=1)\nprint(weight)\nprint(bias)\n", capsys)
     assert ns["weight"].shape == (10, 1) and ns["bias"].shape == (1,)
+    # README.ko.md's choice: float32, not the book's float64 (chap01/abalone_test cell 2 prints 8 decimals)
+    assert ns["weight"].dtype == np.float32 and ns["bias"].dtype == np.float32
     assert f"{ns['bias'][0]:.4f}"[:5] in out.replace(" ", "")
     _, ns = run("set_hidden([4])\nabalone_exec(epoch_count=1)\n", capsys)
     assert ns["pm_hiddens"][0]["w"].shape == (10, 4) and ns["pm_output"]["w"].shape == (4, 1)

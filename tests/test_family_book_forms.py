@@ -61,8 +61,10 @@ def kinds(name):
 
 def shapes(name, lines):
     """The kind of each report line (between the data set's line and 'Result of'), in order."""
-    start = next(i for i, line in enumerate(lines) if line.startswith("dataset ")) + 1
-    end = next(i for i, line in enumerate(lines) if line.startswith(f"Result of {name} "))
+    # --lang ko writes the runner's lines in Korean too (book/run_forms.py)
+    start = next(i for i, line in enumerate(lines) if line.startswith(("dataset ", "데이터셋 "))) + 1
+    ends = (f"Result of {name} ", f"{name}의 평가 데이터 결과:")
+    end = next(i for i, line in enumerate(lines) if line.startswith(ends))
     found = []
     for line in lines[start:end]:
         kind = next((k for k, regex in kinds(name) if re.fullmatch(regex, line)), None)
@@ -214,3 +216,30 @@ def test_every_chapter_13_to_15_experiment_reports_in_the_books_forms(name, data
         "autoencode ended") >= 1
     test = next(i for i, kind in enumerate(found) if kind in ("test", "gan test"))
     assert found[test + 1] == "blank" and "ended" in found[:test] and "started" not in found[test:]
+
+
+def test_mnist_kor_shows_one_picture_per_example(data_dir, tmp_path, monkeypatch, capsys):
+    """chap14/encoder_decoder_test.ipynb cells 6–8 (mnist_kor): after 'Visualization' each
+    example is a picture of its digits (one panel per digit), then its line — three
+    pictures for three lines; mnist_eng (cell 2) draws one picture before its lines."""
+    import matplotlib.pyplot as plt
+
+    from alzza import book
+
+    monkeypatch.setenv("ALZZA_DATA", str(data_dir))
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda *a, **k: shown.append(1))
+    lines = []
+    model = book.EncoderDecoder("encdec_kor2", book.MnistKorDataset(2),
+                                {"encoder": [["seqwrap", ["full", {"width": 8}]],
+                                             ["lstm", {"recur_size": 8, "outseq": False}]],
+                                 "decoder": [["lstm", {"recur_size": 8, "inseq": False, "outseq": True,
+                                                        "timesteps": 4}],
+                                             ["seqwrap", ["full", {"width": 4, "actfunc": "none"}]]]},
+                                printer=lines.append)
+    model.set_train_mode("both")
+    del lines[:]
+    text = model.visualize(3, mode="both")
+    assert len(text) == 3 and lines == ["Model encdec_kor2 Visualization", *text]
+    assert len(model.example_figures) == 3
+    assert all(len(figure.axes) == 2 for figure in model.example_figures)  # two digits, a panel each

@@ -29,6 +29,7 @@ from ..data import make_dataset
 from ..models import Model
 from .datasets import settings
 from .printed_forms import BookPrinter
+from .report_loss import book_report_loss
 from .session import next_seed
 
 DEFAULTS = {"LEARNING_RATE": 0.001, "RND_STD": 0.0030}
@@ -90,6 +91,7 @@ def _exec(spec, epoch_count, mb_size, report, caller, head=None, result_form=Fal
     dataset = make_dataset(spec, seed=next_seed())
     model = Model(dataset, hidden, name=dataset.name, optimizer="sgd", head=head, seed=next_seed(),
                   init={"scheme": "normal", "std": _setting("RND_STD", caller)}, printer=BookPrinter("chapter"))
+    book_report_loss(model)  # steel (chapter 3) prints −Σ y·log(p + 1e-10), as the book computes it
     if result_form:
         # chapter 2's extended report: the four figures on the test split at every report
         def printer(line, *more, **options):

@@ -39,6 +39,8 @@ from __future__ import annotations
 import re
 import time
 
+import numpy as np
+
 from ..training.loop import format_accuracy
 
 
@@ -155,7 +157,32 @@ class EncoderDecoderForms(FamilyForms):
         lines = sequence_lines(dataset, chain.head, x, estimate, y, codes=self.encode(x))
         if lines is None:
             return super().visualize(num, path, mode)
+        if str(getattr(dataset, "name", "")).startswith("mnist-kor"):
+            return self._picture_per_example(dataset, chain.head, x, estimate, y, lines, path)
         return print_visualization(self, dataset, chain.head, x, estimate, y, lines, path)
+
+    def _picture_per_example(self, dataset, head, x, estimate, y, lines, path):
+        """mnist-kor as the book shows it (chap14/encoder_decoder_test, cells 6–8): the
+        heading, then per example one picture of its digits side by side (a panel each)
+        and that example's ``answer : estimate`` line. ``path`` (``alzza run``'s
+        visualize.png) gets alzza's one grid of all examples, so a run still writes one file."""
+        from ..viz.images import estimate_captions, image_grid
+
+        self.printer(f"Model {self.name} Visualization")
+        strips = dataset.input_images(x)  # (n, 28, 28·digits)
+        figures = []
+        for strip, line in zip(strips, lines, strict=True):
+            digits = np.split(strip, strip.shape[1] // strip.shape[0], axis=1)
+            figures.append(image_grid(np.stack(digits), [""] * len(digits), columns=len(digits),
+                                      panel_size=1.6, show=True))
+            self.printer(line)
+        self.example_figures = figures
+        self.last_figure = figures[0] if figures else None
+        if path is not None and len(strips):
+            captions, colors = estimate_captions(dataset, head, estimate, y)
+            self.last_figure = image_grid(strips, captions, colors=colors, path=path,
+                                          title=f"{self.name}: {len(strips)} validation examples")
+        return lines
 
 
 class GanForms(FamilyForms):

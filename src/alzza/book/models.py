@@ -21,6 +21,7 @@ from ..models import Model
 from ..training.optimizers import make_optimizer
 from .datasets import settings
 from .printed_forms import BookPrinter, book_visualize
+from .report_loss import book_report_loss
 from .session import next_seed
 
 
@@ -84,6 +85,8 @@ class MlpModel(BookMethods, Model):
         options.setdefault("printer", BookPrinter())
         super().__init__(dataset, book_layers(hconfigs), name=name, macros=getattr(type(self), "macros", None),
                          **options)
+        if type(self) is MlpModel:  # chapter 5 reports −Σ y·log(p + 1e-10) (book/report_loss.py)
+            book_report_loss(self)
 
 
 class AdamModel(MlpModel):

@@ -53,8 +53,9 @@ class BookPrinter:
     """A printer that writes alzza's report lines in the book's forms.
 
     ``style`` "model" (chapters 5–15): ``    Epoch N: cost=…, accuracy=…/… (s/t secs)``.
-    ``style`` "chapter" (chapters 1–4's functions): ``Epoch N: loss=…, accuracy=…/…``
-    and no train-ended line. In "model" style a blank line follows the test line. A GAN's epoch
+    ``style`` "chapter" (chapters 1–4's functions): ``Epoch N: loss=…, accuracy=…/…``,
+    no train-ended line, and the test line as ``Final Test: final accuracy = …`` after a
+    blank line (chap01/abalone_test.ipynb, cell 1). In "model" style a blank line follows the test line. A GAN's epoch
     line (chapter 15) becomes
     ``    Epoch N: cost=d/g acc=d/g (s/t secs)`` in any style. Other lines pass through
     unchanged.
@@ -89,7 +90,10 @@ class BookPrinter:
             text = f"Model {name} {self.phase} ended in {secs} secs:"
         else:
             test = TEST.match(text)
-            if test:  # the accuracy only (the book's line), and the time where alzza measured it
+            if test and self.style == "chapter":  # chapters 1–4: a blank line, then their closing line
+                self.out("")
+                text = f"Final Test: final accuracy = {test.group(2)}"
+            elif test:  # the accuracy only (the book's line), and the time where alzza measured it
                 name, acc, rest = test.groups()
                 name = self.test_name or name
                 secs = SECS.search(rest)
@@ -245,15 +249,16 @@ def print_visualization(model, dataset, head, x, estimate, y, lines: list[str], 
     return lines
 
 
-def korean_model(model) -> None:
+def korean_model(model, style: str = "model") -> None:
     """Give a built alzza model the book's report (``alzza run --lang ko``): its printer
-    writes the book's forms, ``train`` says it started, ``visualize`` writes Korean lines."""
+    writes the book's forms (``style`` as :class:`BookPrinter`'s: "chapter" for chapters
+    1–4's rows), ``train`` says it started (chapter 5 on), ``visualize`` writes Korean lines."""
     if not isinstance(model.printer, BookPrinter):
-        model.printer = BookPrinter(out=model.printer)
+        model.printer = BookPrinter(style, out=model.printer)
     plain_train, plain_visualize = model.train, model.visualize
 
     def train(epochs=10, batch_size=10, learning_rate=0.001, report=0, *more, **options):
-        if report:
+        if report and model.printer.style != "chapter":
             model.printer(f"Model {model.name} train started:")
         return plain_train(epochs, batch_size, learning_rate, report, *more, **options)
 

@@ -59,14 +59,21 @@ def _walk(spec, layer, depth: int, lines: list, counter: list, macros: dict, pat
             _walk(child_spec, child, depth + 1, lines, counter, macros, path)
         return
     counter[0] += 1
-    lines.append(f"{indent}{counter[0]}: {layer.type_name}, {_shape(layer.input_shape)}=>"
+    given = counter[0] == 1 and counter[1:] == [True]  # the data set's own shape: a tuple in the book
+    shown = "(" + ", ".join(str(int(d)) for d in layer.input_shape) + ")" if given else _shape(layer.input_shape)
+    lines.append(f"{indent}{counter[0]}: {layer.type_name}, {shown}=>"
                  f"{_shape(layer.output_shape)}{_params(layer)}")
 
 
-def structure_lines(parts, macros: dict) -> list[str]:
-    """The dump of ``parts``: (spec list, built layers) pairs, numbered on through all parts."""
+def structure_lines(parts, macros: dict, tuple_input: bool = False) -> list[str]:
+    """The dump of ``parts``: (spec list, built layers) pairs, numbered on through all parts.
+
+    ``tuple_input``: the first layer's input shape as a tuple, ``(64, 64, 3)`` — the book's
+    data sets keep their input shape as a tuple (chap09/cnn_resnet_test cell 6,
+    cnn_inception_test cell 13); its DummyDataset keeps the list it was given
+    (``[299, 299, 3]``, cnn_inception_test cell 9)."""
     lines: list[str] = []
-    counter = [0]
+    counter: list = [0, True] if tuple_input else [0]
     for specs, layers in parts:
         specs = list(specs)
         for i, layer in enumerate(layers):
@@ -83,7 +90,13 @@ def dump_structure(model, printer=print) -> list[str]:
     else:
         spec = model.layer_spec if isinstance(model.layer_spec, list) else []
         parts = [(spec, model.network.layers)]
-    lines = structure_lines(parts, model.macros)
+    dataset = getattr(model, "dataset", None)
+    # a plain model's first layer takes the data set's input (a family's parts — a GAN's
+    # generator takes its seed — print lists, as the book's chapter 15 dump does)
+    plain = not isinstance(parts_of, dict) or list(parts_of) == ["network"]
+    tuple_input = (plain and dataset is not None
+                   and dataset.__class__.__name__ != "DummyDataset")
+    lines = structure_lines(parts, model.macros, tuple_input)
     total = model.parameter_count()
     lines.append(f"Total parameter count: {total}")
     for line in lines:

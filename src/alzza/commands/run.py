@@ -70,8 +70,12 @@ def run(args, out=print) -> int:
     with sigterm_as_interrupt():
         result = _run(args, out, run_experiment)
     if result.get("diverged"):  # results written and marked; the status stays 0 (README: Limits and hostile input)
-        print(f"alzza: warning: training of {result['experiment']} diverged; result.json says \"diverged\": true",
-              file=sys.stderr)
+        if args.lang == "ko":
+            print(f"alzza: 경고: {result['experiment']}의 학습이 발산했습니다; result.json에 \"diverged\": true",
+                  file=sys.stderr)
+        else:
+            print(f"alzza: warning: training of {result['experiment']} diverged; result.json says \"diverged\": "
+                  "true", file=sys.stderr)
     return 0
 
 

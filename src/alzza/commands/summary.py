@@ -11,6 +11,8 @@ def add_parser(subparsers) -> None:
         description="The structure dump: nested layers, input -> output shapes, parameter counts, total.")
     p.add_argument("experiment", metavar="NAME-or-FILE", help="a name from 'alzza list' or an experiment .yaml file")
     p.add_argument("--data-dir", help="folder holding the data files (else $ALZZA_DATA, else the per-user cache)")
+    p.add_argument("--lang", choices=("en", "ko"), default="en",
+                   help="en: alzza's summary; ko: the book's numbered structure dump (chapter 9's form)")
     add_import_option(p)
 
 
@@ -22,6 +24,12 @@ def run(args, out=print) -> int:
 
     exp = find_experiment(args.experiment)
     dataset = describe_dataset(exp.dataset, data_dir=args.data_dir, seed=exp.seed or 0)
-    build_model(exp, dataset, seed=0, printer=out, allocate=False).summary(print_it=True)
+    model = build_model(exp, dataset, seed=0, printer=out, allocate=False)
+    if getattr(args, "lang", "en") == "ko":
+        from ..book.structure import dump_structure
+
+        dump_structure(model, out)
+    else:
+        model.summary(print_it=True)
     return 0
 

@@ -248,6 +248,10 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     check_settings(settings, seed, exp)
     out_dir = prepare_out_dir(out, exp)
 
+    if lang == "ko":  # the runner's own lines in Korean too (book/run_forms.py)
+        from ..book.run_forms import KoreanRunLines, chapter_preamble
+
+        printer = KoreanRunLines(printer)
     printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
     check_spec(exp, data_dir)  # a typo in the model fails now, before the data loads
     start = time.perf_counter()
@@ -255,6 +259,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
         dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
     printer(f"dataset {dataset}: {dataset.train_count} train / {dataset.validate_count} validate / "
             f"{dataset.test_count} test  (loaded in {time.perf_counter() - start:.1f} s)")
+    if lang == "ko" and (preamble := chapter_preamble(exp)):  # chapter 4's "은닉 계층 …" line
+        printer(preamble)
     if exp.kind != "network":  # the model families train in stages: see experiments/families.py
         from .families import run_family
 
@@ -269,8 +275,13 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     model = build_model(exp, dataset, seed, printer)
     if lang == "ko":
         from ..book.printed_forms import korean_model
+        from ..book.run_forms import CHAPTER_FORM
 
-        korean_model(model)
+        korean_model(model, "chapter" if exp.chapter in CHAPTER_FORM else "model")  # the row's own chapter's form
+        if exp.chapter in (3, 4, 5):  # those chapters print −Σ y·log(p + 1e-10): a reporting form only
+            from ..book.report_loss import book_report_loss
+
+            book_report_loss(model)
     check_pictures(exp, model)
     if resume_record is not None:
         from ..saving.model_files import load_weights
@@ -286,7 +297,8 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     printer(f"Result of {exp.name} on the test split:")
     for line in comparison_lines(metrics, exp.book, history.train_seconds):
         printer(line)
-    ran_away = warn_if_diverged(model, history, printer)
+    ran_away = warn_if_diverged(model, history, printer, book_rate=learning_rate is None
+                                or learning_rate <= exp.train.get("learning_rate", learning_rate))
     with keep_model_safe(model, exp, out_dir, printer):
         model.save(out_dir / "model.npz")  # the trained model first: it is what a late failure would lose
         picture = out_dir / "visualize.png"
