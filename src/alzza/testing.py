@@ -219,21 +219,29 @@ def _compare(analytic, loss, array, eps, indices, good=1e-7):
 class _FixedRandomness:
     """Every call re-seeds the generators of the layers that draw (dropout, noise), so a
     random training forward gives the same output each time it is evaluated; ``restore``
-    puts the original generators back."""
+    puts the original generators back. On a device, the layers' device generators
+    (``array_rng``) are re-seeded the same way, from ``device``'s generator."""
 
-    def __init__(self, layers, seed: int = 0):
-        self.owners = [layer for top in layers for layer in top.walk()
-                       if isinstance(getattr(layer, "rng", None), np.random.Generator)]
+    def __init__(self, layers, seed: int = 0, device=None):
+        walked = [layer for top in layers for layer in top.walk()]
+        self.owners = [layer for layer in walked if isinstance(getattr(layer, "rng", None), np.random.Generator)]
         self.original = [layer.rng for layer in self.owners]
+        self.device_owners = [layer for layer in walked if getattr(layer, "array_rng", None) is not None]
+        self.device_original = [layer.array_rng for layer in self.device_owners]
+        self.device = get_device(device) if self.device_owners else None
         self.seed = seed
 
     def __call__(self):
         for i, layer in enumerate(self.owners):
             layer.rng = np.random.default_rng(self.seed + i)
+        for i, layer in enumerate(self.device_owners):
+            layer.array_rng = self.device.generator(self.seed + i)
 
     def restore(self):
         for layer, rng in zip(self.owners, self.original, strict=False):
             layer.rng = rng
+        for layer, rng in zip(self.device_owners, self.device_original, strict=False):
+            layer.array_rng = rng
 
 
 def check_layer_gradients(layer, input_shape, batch: int = 3, rng=None, *, x=None, init=None,
@@ -268,7 +276,7 @@ def check_built_layer_gradients(layer, x, *, rng=None, eps: float = 1e-6, tol: f
     is moved to ``device`` first (None: the default device, ``$ALZZA_DEVICE``)."""
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(0 if rng is None else rng)
     x = _on_device(layer, _float64_copy(to_host(x)), get_device(device))  # our own copy: perturbed in place
-    fixed = _FixedRandomness([layer])
+    fixed = _FixedRandomness([layer], device=device)
 
     def forward():
         fixed()
@@ -335,7 +343,7 @@ def check_model_gradients(model, x, y, *, eps: float = 1e-6, tol: float | None =
     x = _float64_copy(to_host(x))
     y = np.array(y, dtype=np.float64)
     fixed = _FixedRandomness(model.network.layers if hasattr(model, "network") else
-                             [part.network for part in model.parts])
+                             [part.network for part in model.parts], device=getattr(model, "device", None))
 
     def loss():
         fixed()
@@ -487,6 +495,6 @@ def check_layer(layer_class, options: dict | None = None, input_shape=(4,), *, b
         path = Path(folder) / "layer.npz"
         model.save(path)
         loaded = load_model(path, printer=lambda *a: None)
-    if not np.array_equal(_values(model.forward(x)), _values(loaded.forward(x))):
+    if not np.array_equal(to_host(_values(model.forward(x))), to_host(_values(loaded.forward(x)))):
         fail("a model using the layer saves and loads to the same outputs")
     return errors
