@@ -15,7 +15,7 @@ from alzza.cli import main
 @pytest.fixture
 def fresh_device(monkeypatch):
     """--device sets the process's default device and $ALZZA_DEVICE: put both back afterwards."""
-    monkeypatch.delenv(device_module.DEVICE_ENV, raising=False)
+    monkeypatch.setenv(device_module.DEVICE_ENV, "cpu")  # recorded, so unset again afterwards
     monkeypatch.setattr(device_module, "DEFAULT_DEVICE", "cpu")
     monkeypatch.setattr(device_module, "COMMAND_LINE_DEVICE", None)
 
@@ -50,3 +50,45 @@ def test_gradcheck_refuses_an_unknown_device(fresh_device, capsys):
     with pytest.raises(SystemExit):
         main(["gradcheck", "abalone-slp", "--device", "tpu"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+# --- the device a row ran on (reproduce's fingerprint and ledger) ---------------------------
+
+def test_a_cpu_run_keeps_its_digest_and_a_device_run_gets_another(fresh_device, monkeypatch):
+    from alzza.experiments import find_experiment
+    from alzza.experiments.fingerprint import fingerprint
+
+    exp = find_experiment("abalone-slp")
+    cpu = fingerprint(exp, exp.train, 1)
+    assert cpu["device"] == "cpu"
+    monkeypatch.setattr(device_module, "COMMAND_LINE_DEVICE", "standin")
+    standin = fingerprint(exp, exp.train, 1)
+    assert standin["device"] == "standin" and standin["digest"] != cpu["digest"]
+    monkeypatch.setattr(device_module, "COMMAND_LINE_DEVICE", None)
+    assert fingerprint(exp, exp.train, 1)["digest"] == cpu["digest"]  # no device field in a CPU digest
+
+
+def test_the_ledger_records_the_device_and_a_missing_one_means_cpu(tmp_path):
+    import json
+
+    from alzza.errors import AlzzaError
+    from alzza.experiments import find_experiment
+    from alzza.reproduce.ledger import _run_record, check_ledger
+
+    exp = find_experiment("abalone-slp")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    result = {"seed": 1, "metrics": {"accuracy": 0.5}, "fingerprint": {"code": "0" * 16, "device": "cuda"}}
+    (folder / "result.json").write_text(json.dumps(result))
+    assert _run_record(exp, folder, "a" * 40)["device"] == "cuda"
+    del result["fingerprint"]["device"]
+    (folder / "result.json").write_text(json.dumps(result))
+    record = _run_record(exp, folder, "a" * 40)
+    assert record["device"] == "cpu"
+
+    run = {k: record[k] for k in ("seed", "metrics", "settings", "code", "commit")}
+    ledger = {"format": "alzza-reproduction/1", "sessions": [], "rows": {"abalone-slp": {"runs": [run]}}}
+    check_ledger(ledger)  # an old row without a device is fine
+    run["device"] = "tpu"
+    with pytest.raises(AlzzaError, match="device"):
+        check_ledger(ledger)
