@@ -96,3 +96,26 @@ def test_a_ragged_sequence_sum_stays_on_the_device():
                    output_shape=SeqShape((4, 3)), mode="seqselect", seed=0, device=device,
                    printer=lambda *a: None).train_step(x, y, 0.01) for device in ("cpu", "standin")]
     assert steps[0] == steps[1]
+
+
+def test_load_weights_reads_the_file_on_the_host_whatever_the_default_device(tmp_path, monkeypatch):
+    """A resume on the stand-in suite's default device built the saved model there and then copied
+    its device arrays into host slots with NumPy (an implicit device → host conversion)."""
+    import numpy as np
+
+    from alzza import Model, device
+    from alzza.device import to_host
+    from alzza.saving.model_files import load_weights
+
+    def model(seed, on):
+        return Model(None, [4], input_shape=(3,), output_shape=(2,), mode="regression", seed=seed, device=on,
+                     printer=lambda *a: None)
+
+    saved = model(1, "cpu")
+    saved.save(tmp_path / "m.npz")
+    monkeypatch.setattr(device, "DEFAULT_DEVICE", "standin")
+    for on in ("cpu", "standin"):
+        fresh = model(2, on)
+        load_weights(fresh, tmp_path / "m.npz")
+        for a, b in zip(saved.slots, fresh.slots, strict=True):
+            assert np.array_equal(a.value, to_host(b.value)), (on, a.name)
