@@ -258,7 +258,8 @@ class MultiSelectHead(Head):
         return float(sum(g.loss(o, t) for g, o, t in zip(self.groups, self._cut(output), self._cut(y), strict=False)))
 
     def backward(self):
-        return np.concatenate([g.backward() for g in self.groups], axis=1)
+        grads = [g.backward() for g in self.groups]
+        return array_module(*grads).concatenate(grads, axis=1)  # on the groups' device
 
     def accuracy(self, output, y):
         return tuple(g.accuracy(o, t) for g, o, t in zip(self.groups, self._cut(output), self._cut(y), strict=False))

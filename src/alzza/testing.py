@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .device import get_device, to_host
 from .layers.initializers import Initializer
 from .errors import LayerContractError
 from .layers.base import BuildContext, check_gradients
@@ -96,8 +97,8 @@ def numerical_grad(f, array: np.ndarray, eps: float = 1e-6, indices=None) -> np.
     g[i] = (f(a + ε·e_i) − f(a − ε·e_i)) / 2ε. With ``indices`` (flat indices) only
     those entries are computed and returned, in that order (for big arrays).
     """
-    if not isinstance(array, np.ndarray) or array.dtype != np.float64:
-        got = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
+    if not hasattr(array, "shape") or array.dtype != np.float64:  # a host or device array
+        got = array.dtype if hasattr(array, "dtype") else type(array).__name__
         raise TypeError(f"numerical_grad needs a float64 ndarray (float32 round-off swamps ε), got {got}")
     if indices is not None:
         positions = [np.unravel_index(int(i), array.shape) for i in indices]
@@ -131,7 +132,7 @@ def _check_input_gradient(layer, dx, x) -> None:
                                      "return dL/dx")
         return
     values = _values(dx)
-    if not isinstance(values, np.ndarray):
+    if not isinstance(values, np.ndarray) and type(values) is not type(_values(x)):
         raise LayerContractError(f"{where}: backward returned {type(dx).__name__}, not dL/dx as an array")
     if values.shape != _values(x).shape:
         raise LayerContractError(f"{where}: backward returned dL/dx of shape {values.shape}, but the input has "
@@ -156,6 +157,24 @@ def _float64_copy(x):
     if isinstance(x, Sequences):
         return Sequences(np.array(x.data, dtype=np.float64), x.lengths.copy())
     return np.array(x, dtype=np.float64)
+
+
+def _on_device(layer, x, device):
+    """``layer`` (built on the host) and ``x`` moved to ``device``, as a model moves its layers;
+    the default device is what $ALZZA_DEVICE says, so the stand-in suite checks layers there."""
+    if device.is_host:
+        return x
+    for sub in layer.walk():
+        for store in (sub.params, sub.state):
+            for key, value in store.items():
+                store[key] = device.asarray(value)
+        if hasattr(sub, "to_device"):
+            sub.to_device(device)
+        if hasattr(sub, "array_rng"):
+            sub.array_rng = device.generator(0)
+    if isinstance(x, Sequences):
+        return Sequences(device.asarray(x.data), x.lengths)
+    return device.asarray(x)
 
 
 def _copy(x):
@@ -183,7 +202,7 @@ def _compare(analytic, loss, array, eps, indices, good=1e-7):
     steps near kinks; a wrong backward is wrong at every step. The error itself is judged
     by :func:`_judged`, against the scale of the whole check.
     """
-    analytic = np.asarray(analytic, dtype=np.float64)
+    analytic = np.asarray(to_host(analytic), dtype=np.float64)
     if indices is not None:
         analytic = analytic.ravel()[indices]
     best, chosen = np.inf, None
@@ -200,21 +219,29 @@ def _compare(analytic, loss, array, eps, indices, good=1e-7):
 class _FixedRandomness:
     """Every call re-seeds the generators of the layers that draw (dropout, noise), so a
     random training forward gives the same output each time it is evaluated; ``restore``
-    puts the original generators back."""
+    puts the original generators back. On a device, the layers' device generators
+    (``array_rng``) are re-seeded the same way, from ``device``'s generator."""
 
-    def __init__(self, layers, seed: int = 0):
-        self.owners = [layer for top in layers for layer in top.walk()
-                       if isinstance(getattr(layer, "rng", None), np.random.Generator)]
+    def __init__(self, layers, seed: int = 0, device=None):
+        walked = [layer for top in layers for layer in top.walk()]
+        self.owners = [layer for layer in walked if isinstance(getattr(layer, "rng", None), np.random.Generator)]
         self.original = [layer.rng for layer in self.owners]
+        self.device_owners = [layer for layer in walked if getattr(layer, "array_rng", None) is not None]
+        self.device_original = [layer.array_rng for layer in self.device_owners]
+        self.device = get_device(device) if self.device_owners else None
         self.seed = seed
 
     def __call__(self):
         for i, layer in enumerate(self.owners):
             layer.rng = np.random.default_rng(self.seed + i)
+        for i, layer in enumerate(self.device_owners):
+            layer.array_rng = self.device.generator(self.seed + i)
 
     def restore(self):
         for layer, rng in zip(self.owners, self.original, strict=False):
             layer.rng = rng
+        for layer, rng in zip(self.device_owners, self.device_original, strict=False):
+            layer.array_rng = rng
 
 
 def check_layer_gradients(layer, input_shape, batch: int = 3, rng=None, *, x=None, init=None,
@@ -243,12 +270,13 @@ def check_layer_gradients(layer, input_shape, batch: int = 3, rng=None, *, x=Non
 
 
 def check_built_layer_gradients(layer, x, *, rng=None, eps: float = 1e-6, tol: float | None = None,
-                                entries: int | None = None, **forward_kwargs) -> dict:
+                                entries: int | None = None, device=None, **forward_kwargs) -> dict:
     """:func:`check_layer_gradients` for a layer already built in float64, at its own
-    weights, on the input ``x`` (e.g. the activations a model feeds it)."""
+    weights, on the input ``x`` (e.g. the activations a model feeds it). A host-built layer
+    is moved to ``device`` first (None: the default device, ``$ALZZA_DEVICE``)."""
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(0 if rng is None else rng)
-    x = _float64_copy(x)  # our own copy: it is perturbed in place
-    fixed = _FixedRandomness([layer])
+    x = _on_device(layer, _float64_copy(to_host(x)), get_device(device))  # our own copy: perturbed in place
+    fixed = _FixedRandomness([layer], device=device)
 
     def forward():
         fixed()
@@ -256,7 +284,7 @@ def check_built_layer_gradients(layer, x, *, rng=None, eps: float = 1e-6, tol: f
 
     try:
         out = forward()
-        if not isinstance(out, np.ndarray):
+        if not isinstance(out, np.ndarray) and type(out) is not type(_values(x)):
             raise LayerContractError(f"{layer.path or layer.type_name}: forward returned {type(out).__name__}, "
                                      "not an array")
         declared = getattr(layer, "output_shape", None)
@@ -264,9 +292,10 @@ def check_built_layer_gradients(layer, x, *, rng=None, eps: float = 1e-6, tol: f
             raise LayerContractError(f"{layer.path or layer.type_name}: forward returned shape {out.shape}, "
                                      f"but the layer declared {tuple(declared)} per example when it was built")
         r = rng.standard_normal(out.shape)
+        r = r if isinstance(out, np.ndarray) else get_device(device).asarray(r)  # the weights on out's device
 
         def loss():
-            return float(np.sum(forward() * r))
+            return float((forward() * r).sum())
 
         # analytic gradients first: the numerical passes overwrite the forward caches
         forward()
@@ -276,7 +305,7 @@ def check_built_layer_gradients(layer, x, *, rng=None, eps: float = 1e-6, tol: f
         params = []
         for i, sub in enumerate(layer.walk()):
             for key, value in sub.params.items():
-                params.append((_param_name(sub, i, key), value, np.array(sub.grads[key], dtype=np.float64)))
+                params.append((_param_name(sub, i, key), value, np.array(to_host(sub.grads[key]), dtype=np.float64)))
 
         compared = {}
         if dx is not None:
@@ -311,10 +340,11 @@ def check_model_gradients(model, x, y, *, eps: float = 1e-6, tol: float | None =
     if np.dtype(model.dtype) != np.float64:
         raise TypeError(f"check_model_gradients needs a float64 model (dtype='float64'), got {model.dtype}")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(0 if rng is None else rng)
-    x = _float64_copy(x)
+    x = _float64_copy(to_host(x))
     y = np.array(y, dtype=np.float64)
     fixed = _FixedRandomness(model.network.layers if hasattr(model, "network") else
-                             [part.network for part in model.route])
+                             [part.network for part in model.route],
+                             device=getattr(getattr(model, "runtime", None), "device", None))
 
     def loss():
         fixed()
@@ -323,7 +353,7 @@ def check_model_gradients(model, x, y, *, eps: float = 1e-6, tol: float | None =
     try:
         fixed()
         model.loss_and_backward(x, y)
-        analytic = {s.name: np.array(model.optimizer.decayed_grad(s), dtype=np.float64) for s in model.slots}
+        analytic = {s.name: np.array(to_host(model.optimizer.decayed_grad(s)), dtype=np.float64) for s in model.slots}
         compared = {}
         for slot in model.slots:
             compared[slot.name] = _compare(analytic[slot.name], loss, slot.value, eps,
@@ -466,6 +496,6 @@ def check_layer(layer_class, options: dict | None = None, input_shape=(4,), *, b
         path = Path(folder) / "layer.npz"
         model.save(path)
         loaded = load_model(path, printer=lambda *a: None)
-    if not np.array_equal(_values(model.forward(x)), _values(loaded.forward(x))):
+    if not np.array_equal(to_host(_values(model.forward(x))), to_host(_values(loaded.forward(x)))):
         fail("a model using the layer saves and loads to the same outputs")
     return errors

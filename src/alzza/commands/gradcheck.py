@@ -22,6 +22,7 @@ import copy
 
 import numpy as np
 
+from ..device import add_device_option, to_host
 from ..errors import AlzzaError
 from ..user_code import add_import_option
 from .argtypes import positive_finite_float
@@ -51,6 +52,7 @@ def add_parser(subparsers):
     p.add_argument("--tol", type=positive_finite_float, default=DEFAULT_TOL,
                    help=f"tolerance on the relative error, a positive number (default {DEFAULT_TOL:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and of the sampled entries (default 0)")
+    add_device_option(p)
     add_import_option(p)
     return p
 
@@ -128,7 +130,7 @@ def _jittered(x, rng):
     from ..sequences import Sequences
 
     data = x.data if isinstance(x, Sequences) else x
-    data = np.array(data, dtype=np.float64)
+    data = np.array(to_host(data), dtype=np.float64)  # drawn on the host; the check moves it to the device
     data += rng.standard_normal(data.shape) * (JITTER * (float(data.std()) or 1.0))
     return Sequences(data, x.lengths) if isinstance(x, Sequences) else data
 
@@ -156,7 +158,7 @@ def run(args, out=print) -> int:
     entries = f"up to {args.entries} entries per array" if args.entries else "every entry"
     examples = (f"{exp.kind}, {len(tables)} chains, up to {args.examples} training examples each as the chain "
                 "sees them" if family else f"{tables[0][1]} training examples")
-    out(f"Gradient check of {exp.name}: float64, {examples}, {entries}, tolerance {args.tol:g}")
+    out(f"Gradient check of {exp.name} on {model.device.name}: float64, {examples}, {entries}, tolerance {args.tol:g}")
     headers = ("check", "parameter", "relative error", "verdict")
     failed, total = [], 0
     for chain, n, rows in tables:

@@ -96,4 +96,15 @@ def fingerprint(exp, settings: dict, seed: int, max_batches=None) -> dict:
 
     parts = {"version": __version__, "code": code_hash(), "experiment": experiment_hash(exp),
              "settings": run_settings(settings), "seed": seed, "max_batches": max_batches}
-    return {**parts, "digest": _digest(json.dumps(parts, sort_keys=True, default=str))}
+    device = run_device(settings)
+    if device != "cpu":  # a GPU draws other random streams: its runs are other results. A CPU run
+        parts["device"] = device  # names none, so its digest (and every recorded one) stays as it was
+    return {**parts, "digest": _digest(json.dumps(parts, sort_keys=True, default=str)), "device": device}
+
+
+def run_device(settings: dict) -> str:
+    """The name of the device a run with these training settings builds its model on
+    (--device / $ALZZA_DEVICE, else ``train: device:``, else the default)."""
+    from .. import device
+
+    return device.experiment_device(settings or {}) or device.DEFAULT_DEVICE

@@ -322,7 +322,8 @@ class Add(_Branching):
         self._real = None
         outputs = [seq_data(branch.forward(x, training)) for branch in self.branches]
         data = x.data
-        total = np.empty(data.shape[:2] + tuple(self.output_shape[1:]), dtype=outputs[0].dtype)  # T of this batch
+        xp = array_module(outputs[0])  # the sum lives where the branches computed
+        total = xp.empty(data.shape[:2] + tuple(self.output_shape[1:]), dtype=outputs[0].dtype)  # T of this batch
         for i, out in enumerate(outputs):
             _accumulate(total, out, i == 0)
         if self.use_x:
@@ -332,8 +333,9 @@ class Add(_Branching):
             self._act_z = total if self.activation.needs_input else None
             total = self._act_y = self.activation.forward(total if self._act_z is None else total.copy())
         if not x.full:
-            self._real = length_mask(x.lengths, data.shape[1], total.dtype)[:, :, None]
-            total = np.where(self._real > 0, total, total.dtype.type(0))   # even a NaN of padding stays out
+            # the mask is made from host lengths, then copied to the sum's device once
+            self._real = xp.asarray(length_mask(x.lengths, data.shape[1], total.dtype)[:, :, None])
+            total = xp.where(self._real > 0, total, total.dtype.type(0))   # even a NaN of padding stays out
         return Sequences(total, x.lengths)
 
     def backward(self, dy):

@@ -35,7 +35,16 @@ def scatter_rows(ids, rows, vocab: int):
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
-    grad[sorted_ids[starts]] = xp.add.reduceat(rows[order], starts, axis=0)
+    if xp is np:
+        grad[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)
+        return grad
+    # a device has no add.reduceat (CuPy's ufuncs lack it): run sums as differences of a cumsum;
+    # the indices are host bookkeeping, copied over once
+    ends = np.r_[starts[1:], len(ids)] - 1
+    total = xp.cumsum(rows[xp.asarray(order)], axis=0)
+    runs = total[xp.asarray(ends)]
+    runs[1:] -= total[xp.asarray(ends[:-1])]
+    grad[xp.asarray(sorted_ids[starts])] = runs
     return grad
 
 
@@ -131,7 +140,7 @@ class Embedding(Layer):
         ids, lengths, real = self.token_ids(x)
         table = self.params["table"]
         xp = array_module(table)
-        y = table[ids]                                                     # (N, T, D), a gather
+        y = table[ids if xp is np else xp.asarray(ids)]                    # (N, T, D), a gather; ids: host
         if self.scale:
             y *= table.dtype.type(math.sqrt(self.width))
         used = real if self.padding_id is None else real & (ids != self.padding_id)
@@ -146,7 +155,7 @@ class Embedding(Layer):
         table = self.params["table"]
         keep = self._real if self.padding_id is None else self._real & (self._ids != self.padding_id)
         flat = keep.ravel()
-        rows = dy.reshape(-1, self.width)[flat]
+        rows = dy.reshape(-1, self.width)[flat if isinstance(dy, np.ndarray) else array_module(dy).asarray(flat)]
         grad = scatter_rows(self._ids.ravel()[flat], rows, self.vocab)
         if self.scale:
             grad *= table.dtype.type(math.sqrt(self.width))

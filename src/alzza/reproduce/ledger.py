@@ -10,13 +10,15 @@ checkable later::
          "runs": [{"seed": 1234, "metrics": {"accuracy": 0.8}, "settings": "<16 hex>",
                    "code": "<16 hex>" or "unknown", "commit": "<40 hex>", "seconds": 0.1,
                    "epochs": 10, "max_batches": null, "data": "real", "data_source": "…",
-                   "validate_tail": [0.79, 0.81, 5]}],
+                   "validate_tail": [0.79, 0.81, 5], "device": "cpu"}],
          "seed_spreads": {"accuracy": [0.800, 0.815, 3]},
          "stale": "why the shipped settings differ from the run's (not rerun yet)"}}}
 
 - ``settings`` is :func:`~alzza.reproduce.fingerprint.settings_fingerprint` of the
   experiment file the run used; ``code`` the package hash of the code that ran it
-  (``unknown`` when it was not recorded); ``commit`` the git commit it ran at.
+  (``unknown`` when it was not recorded); ``commit`` the git commit it ran at; ``device``
+  the device that made it (cpu, cuda, standin: a GPU draws other random streams, so its
+  figures differ). Runs recorded before devices have no ``device``: they ran on the CPU.
 - The first run of a row is the one at the experiment's own seed (the row's figure);
   further runs are other seeds. ``seed_spreads`` (optional) keeps a range over seeds whose
   single runs were not recorded: rows imported from a document that gave only the range.
@@ -35,6 +37,7 @@ from pathlib import Path
 
 from ..saving.atomic import write_text_atomic
 from ..errors import AlzzaError
+from ..device import DEVICES
 from ..experiments.fingerprint import code_hash, settings_fingerprint_of
 from .document import (INTRO, NOTES_SUFFIX, explanation, read_notes, render_document, validation_spread,
                        write_text_atomic as _write_doc)
@@ -89,6 +92,8 @@ def _check_run(run, where: str) -> dict:
         raise _problem(f"{where}.commit", f"must be a git commit (hex), got {commit!r}")
     if run.get("seconds") is not None:
         _number(run["seconds"], f"{where}.seconds", allow_list=False)
+    if run.get("device", "cpu") not in DEVICES:  # no device field: a row from before devices, made on the CPU
+        raise _problem(f"{where}.device", f"must be one of {list(DEVICES)}, got {run.get('device')!r}")
     if run.get("data", "real") not in DATA_KINDS:
         raise _problem(f"{where}.data", f"must be one of {list(DATA_KINDS)}, got {run.get('data')!r}")
     tail = run.get("validate_tail")
@@ -232,6 +237,7 @@ def _run_record(exp, folder: Path, commit: str) -> dict | None:
         metrics.setdefault("parameters", result["parameters"])
     metrics = {k: _rounded(v) for k, v in metrics.items() if v is not None and not isinstance(v, (str, bool, dict))}
     code = (result.get("fingerprint") or {}).get("code") or UNKNOWN
+    device = (result.get("fingerprint") or {}).get("device") or "cpu"  # results from before devices: the CPU
     spread = validation_spread(result)
     tail = None
     if spread and not isinstance(spread[0], list):
@@ -241,7 +247,7 @@ def _run_record(exp, folder: Path, commit: str) -> dict | None:
             "code": code, "commit": commit, "seconds": None if seconds is None else round(float(seconds), 2),
             "epochs": result.get("epochs"), "max_batches": result.get("max_batches"),
             "data": data_kind(result, exp.dataset_name), "data_source": str(result.get("data_source") or "")[:500],
-            "validate_tail": tail}
+            "validate_tail": tail, "device": device}
 
 
 def record_runs(ledger: dict, out_dir, commit: str, names=None, session_line: str | None = None) -> list[str]:

@@ -214,7 +214,7 @@ def load_weights(model, path) -> None:
     experiment, then takes the saved arrays.
     """
     path = Path(path)
-    saved = load_model(path, printer=lambda *_: None)
+    saved = load_model(path, printer=lambda *_: None, device="cpu")  # read on the host: only copied from
     with model.on_host():  # copied in on the host; a device model takes the arrays back with it
         _copy_weights(model, saved, path)
 
