@@ -321,3 +321,52 @@ def test_decoding_a_whole_decoder_token_by_token_equals_its_forward():
     stop_decoding(model.network)
     assert np.max(np.abs(np.stack(steps, axis=1) - full)) < 1e-12
     assert np.array_equal(model.network.forward(Sequences(ids)).data, full)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_backward_reading_phi_from_the_output_equals_the_direct_derivative(dtype):
+    from alzza.ops.activations import GELU
+    from alzza.ops.erf import normal_cdf
+
+    z = np.concatenate([np.linspace(-12, 12, 2001), [0.0, 1e-30, -1e-30, -60.0, 60.0]]).astype(dtype)
+    gelu = GELU()
+    y = gelu.forward(z.copy())
+    direct = normal_cdf(z) + z * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+    got = gelu.backward(np.ones_like(z), y, z)
+    assert got.dtype == dtype and np.all(np.isfinite(got))
+    # the series behind normal_cdf is exact to ~1e-12 in float64 (it gives Φ(0) = ½ + 5e-13; y/z gives ½)
+    tol = 2e-12 if dtype == np.float64 else 4 * np.finfo(dtype).eps
+    np.testing.assert_allclose(got, direct, rtol=tol, atol=tol)
+
+
+def test_erfc_in_place_recurrence_is_bit_for_bit_the_plain_form():
+    from alzza.ops import erf as erf_module
+
+    def plain(z):
+        one = z.dtype.type(1)
+        t = 2 / (2 + z)
+        y2 = 2 * (2 * t - one)
+        b1, b2 = np.zeros_like(z), np.zeros_like(z)
+        for c in erf_module.COEFFICIENTS[erf_module.terms_for(z.dtype) - 1:0:-1]:
+            b1, b2 = y2 * b1 - b2 + z.dtype.type(c), b1
+        f = 0.5 * y2 * b1 - b2 + z.dtype.type(erf_module.COEFFICIENTS[0])
+        return t * np.exp(f - z * z)
+
+    for dtype in (np.float32, np.float64):
+        z = np.abs(np.random.default_rng(0).standard_normal(5000) * 4).astype(dtype)
+        assert np.array_equal(erf_module._erfc_nonnegative(z), plain(z))
+
+
+def test_float32_erf_with_its_shorter_series_is_as_accurate_as_the_full_one(monkeypatch):
+    import math
+
+    from alzza.ops import erf as erf_module
+
+    assert erf_module.terms_for(np.float64) == len(erf_module.COEFFICIENTS)
+    assert erf_module.terms_for(np.float32) < len(erf_module.COEFFICIENTS)
+    x = np.linspace(-6, 6, 20001).astype(np.float32)
+    exact = np.array([math.erf(float(v)) for v in x])          # erf of the float32 inputs themselves
+    short = np.max(np.abs(erf_module.erf(x).astype(np.float64) - exact))
+    monkeypatch.setattr(erf_module, "terms_for", lambda dtype: len(erf_module.COEFFICIENTS))
+    full = np.max(np.abs(erf_module.erf(x).astype(np.float64) - exact))
+    assert short <= full + 1e-8 and short < 4e-7                # float32 rounding, not the dropped tail
