@@ -245,7 +245,9 @@ def run_family(exp, dataset, settings: dict, seed: int, out_dir: Path, *, max_ba
         for line in comparison_lines(metrics, exp.book, train_seconds):
             printer(line)
     history = model.history
-    ran_away = exp.kind != "gan" and warn_if_diverged(model, history, printer)
+    # the rule of plain runs: a large finite loss counts only when --lr raised the row's own rate
+    ran_away = exp.kind != "gan" and warn_if_diverged(model, history, printer,
+                                                      book_rate=lr <= exp.train.get("learning_rate", lr))
     with keep_model_safe(model, exp, out_dir, printer):
         model.save(out_dir / "model.npz")  # the trained model first: it is what a late failure would lose
         training_curves([h for _, h in model.histories], title=f"{exp.name} — {dataset}",
