@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from alzza.device import get_device, to_host
 from alzza.errors import AlzzaError, SpecError
 from alzza.experiments.catalogue import load_macro_file
 from alzza.layers.initializers import Initializer
@@ -62,21 +63,24 @@ def test_cross_attention_gradients_including_the_memory():
     layer.attach("a")
     layer.build(SeqShape((T, D)), ctx(memories={"source": SeqShape((4, 6))}))
     memory = seqs(seed=4, t=4, d=6, lengths=np.array([1, 4, 3]))
-    bind_memory(layer, "source", memory)
+    on = get_device()  # where the check moves the layer (the default device): the memory goes there too
+    def bound(m):
+        return Sequences(on.asarray(m.data), m.lengths)
+    bind_memory(layer, "source", bound(memory))
     small(check_built_layer_gradients(layer, seqs(), rng=2))
     # d(memory) against central differences of the same loss
-    x, r = seqs(), np.random.default_rng(7).standard_normal((N, T, D))
+    x, r = bound(seqs()), on.asarray(np.random.default_rng(7).standard_normal((N, T, D)))
     layer.forward(x)
     layer.backward(r)
-    analytic = memory_gradient(layer, "source")
+    analytic = to_host(memory_gradient(layer, "source"))
     numeric = np.zeros_like(memory.data)
     for index in np.ndindex(memory.data.shape):
         values = []
         for sign in (1, -1):
             data = memory.data.copy()
             data[index] += sign * 1e-6
-            bind_memory(layer, "source", Sequences(data, memory.lengths))
-            values.append(np.sum(layer.forward(x).data * r))
+            bind_memory(layer, "source", bound(Sequences(data, memory.lengths)))
+            values.append(float(to_host((layer.forward(x).data * r).sum())))
         numeric[index] = (values[0] - values[1]) / 2e-6
     assert np.max(np.abs(analytic - numeric)) < 1e-7
     assert np.all(analytic[0, 1:] == 0)                      # padded memory steps get nothing
@@ -315,12 +319,14 @@ def test_decoding_a_whole_decoder_token_by_token_equals_its_forward():
     model = Model(None, spec, input_shape=SeqShape((6,)), output_shape=SeqShape((6, 7)), mode="seqselect",
                   macros=macros, dtype="float64", seed=3, printer=lambda *a: None)
     ids = np.random.default_rng(18).integers(0, 7, (2, 6)).astype(float)
-    full = model.network.forward(Sequences(ids)).data
+    def run(part):  # the ids moved to the model's device, the outputs brought back
+        return to_host(model.network.forward(Sequences(model.device.asarray(part))).data)
+    full = run(ids)
     start_decoding(model.network)
-    steps = [model.network.forward(Sequences(ids[:, t:t + 1])).data[:, 0] for t in range(6)]
+    steps = [run(ids[:, t:t + 1])[:, 0] for t in range(6)]
     stop_decoding(model.network)
     assert np.max(np.abs(np.stack(steps, axis=1) - full)) < 1e-12
-    assert np.array_equal(model.network.forward(Sequences(ids)).data, full)
+    assert np.array_equal(run(ids), full)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

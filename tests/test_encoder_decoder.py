@@ -10,6 +10,7 @@ from _family_data import write_tiny_mnist
 import alzza
 from alzza import EncoderDecoder
 from alzza.data import make_dataset
+from alzza.device import to_host
 from alzza.sequences import SeqShape
 from alzza.testing import check_model_gradients
 
@@ -75,11 +76,11 @@ def test_regression_encoder_gradients_with_sequence_input():
 @pytest.mark.parametrize("mode", ["encoder", "decoder"])
 def test_a_one_part_mode_leaves_the_other_part_alone(eng, mode):
     model = EncoderDecoder(eng, [8], DEC_ENG, seed=1, **QUIET)
-    before = {s.name: s.value.copy() for s in model.slots}
+    before = {s.name: to_host(s.value).copy() for s in model.slots}
     model.train(1, 10, 0.01, 0, progress=False, max_batches=3, mode=mode)
     other = "decoder" if mode == "encoder" else "encoder"
-    assert all(np.array_equal(s.value, before[s.name]) for s in model.parts[other].slots)
-    assert not all(np.array_equal(s.value, before[s.name]) for s in model.parts[mode].slots)
+    assert all(np.array_equal(to_host(s.value), before[s.name]) for s in model.parts[other].slots)
+    assert not all(np.array_equal(to_host(s.value), before[s.name]) for s in model.parts[mode].slots)
 
 
 def test_shapes_follow_the_book(eng, kor):
@@ -142,7 +143,7 @@ def test_no_encoder_output_decoder_reads_the_last_encoder_layer(kor):
 @pytest.mark.parametrize("call", ["set_train_mode", "train", "test", "exec_2_steps", "exec_3_steps"])
 def test_no_encoder_output_refuses_the_one_part_modes_when_the_code_is_not_t(kor, call):
     model = EncoderDecoder(kor, KOR_ENC, KOR_DEC, seed=1, encoder_output=False, **QUIET)
-    before = {s.name: s.value.copy() for s in model.slots}
+    before = {s.name: to_host(s.value).copy() for s in model.slots}
     run = {"set_train_mode": lambda: model.set_train_mode("encoder"),
            "train": lambda: model.train(1, 10, 0.01, 0, progress=False, max_batches=1, mode="decoder"),
            "test": lambda: model.test("encoder"),
@@ -151,7 +152,7 @@ def test_no_encoder_output_refuses_the_one_part_modes_when_the_code_is_not_t(kor
     with pytest.raises(alzza.AlzzaError, match=r"ends in \(5,\) and t is \(1,\).*'both' only.*encoder_output true"):
         run()
     assert model.train_mode == "both" and model.histories == []
-    assert all(np.array_equal(s.value, before[s.name]) for s in model.slots)  # refused before any step
+    assert all(np.array_equal(to_host(s.value), before[s.name]) for s in model.slots)  # refused before any step
 
 
 def test_no_encoder_output_with_a_t_shaped_code_trains_every_mode(eng):

@@ -10,6 +10,7 @@ from _family_data import tiny_data_dir
 import alzza
 from alzza import Gan
 from alzza.data import make_dataset
+from alzza.device import to_host
 from alzza.testing import check_model_gradients
 
 TOL = 1e-6
@@ -36,7 +37,7 @@ def test_generator_gradient_through_the_discriminator():
 def test_discriminator_gradient():
     gan = small(l2_decay=0.01)
     real = np.random.default_rng(1).uniform(-1, 1, (3, 2, 2, 3))
-    mixed, labels = gan._mixed(real, gan.generate(3))
+    mixed, labels = gan._mixed(real, gan._generate(3))  # both on the model's device, as in training
     assert labels[:3].all() and not labels[3:].any()
     errors = check_model_gradients(gan.discriminator_chain, mixed, labels, tol=TOL)
     assert set(errors) == {s.name for s in gan.parts["discriminator"].slots}
@@ -46,18 +47,18 @@ def test_each_step_freezes_the_other_part():
     gan = small()
     real = np.random.default_rng(2).uniform(-1, 1, (4, 2, 2, 3))
     def snapshot(part):
-        return [s.value.copy() for s in gan.parts[part].slots]
+        return [to_host(s.value).copy() for s in gan.parts[part].slots]
     def same(part, old):
-        return all(np.array_equal(s.value, o) for s, o in zip(gan.parts[part].slots, old, strict=False))
+        return all(np.array_equal(to_host(s.value), o) for s, o in zip(gan.parts[part].slots, old, strict=False))
     gen, dis = snapshot("generator"), snapshot("discriminator")
-    mixed, labels = gan._mixed(real, gan.generate(4, training=True))
+    mixed, labels = gan._mixed(real, gan._generate(4, training=True))
     gan.discriminator_chain.train_step(mixed, labels, 0.1)
     assert same("generator", gen) and not same("discriminator", dis)
     gen, dis = snapshot("generator"), snapshot("discriminator")
     gan.generator_chain.train_step(gan.draw_seeds(4), np.ones((4, 1)), 0.1)
     assert same("discriminator", dis) and not same("generator", gen)
     # the generator step did run the discriminator's backward (its grads are filled)
-    assert all(np.any(s.grad != 0) for s in gan.parts["discriminator"].slots if s.key == "w")
+    assert all(np.any(to_host(s.grad) != 0) for s in gan.parts["discriminator"].slots if s.key == "w")
 
 
 def test_output_activation_follows_the_value_range(root):

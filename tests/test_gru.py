@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from alzza.device import get_device, to_host
 from alzza.errors import SpecError
 from alzza.layers.initializers import Initializer
 from alzza.layers import BuildContext
@@ -59,9 +60,10 @@ def test_gradients_mixed_lengths(outseq, reset_after):
     errors = check_layer_gradients(layer, SeqShape((T, F)), x=x)
     assert set(errors) == {"x", "gru#0/w", "gru#0/b"} | ({"gru#0/b_hn"} if reset_after else set())
     _assert_small(errors)
-    y = layer.forward(x)
+    on = get_device()  # where check_layer_gradients left the layer (the default device)
+    y = layer.forward(Sequences(on.asarray(x.data), x.lengths))
     r = np.random.default_rng(3).standard_normal(y.data.shape if outseq else y.shape)
-    dx = layer.backward(r)
+    dx = to_host(layer.backward(on.asarray(r)))
     for n, length in enumerate(LENGTHS):   # no gradient leaves a padded step
         assert not np.any(dx[n, length:])
 
@@ -79,8 +81,9 @@ def test_gradients_image_steps_keep_input_shape(reset_after):
     layer = GRU(H, reset_after=reset_after)
     _assert_small(check_layer_gradients(layer, SeqShape((3, 2, 2)), batch=2, rng=5))
     x = np.random.default_rng(5).standard_normal((2, 3, 2, 2))
-    layer.forward(x)
-    assert layer.backward(np.ones((2, 3, H))).shape == x.shape
+    on = get_device()  # where check_layer_gradients left the layer (the default device)
+    layer.forward(on.asarray(x))
+    assert layer.backward(on.asarray(np.ones((2, 3, H)))).shape == x.shape
 
 
 # padding isolation, each example computed alone, float32: tests/test_recurrent.py (with rnn, lstm)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from alzza.device import get_device, to_host
 from alzza.errors import SpecError
 from alzza.layers.initializers import Initializer
 from alzza.layers import BuildContext
@@ -63,8 +64,10 @@ def test_gradients_on_sequences_with_mixed_lengths():
     layer = LayerNorm()
     _assert_small(check_layer_gradients(layer, SeqShape((T, D)), x=x, rng=4))
     assert layer.output_shape == SeqShape((T, D))
-    y = layer.forward(x)
-    dx = layer.backward(np.ones_like(y.data))
+    on = get_device()  # where check_layer_gradients left the layer (the default device)
+    y = layer.forward(Sequences(on.asarray(x.data), x.lengths))
+    dx = to_host(layer.backward(on.xp.ones_like(y.data)))
+    y = to_host(y)
     assert list(y.lengths) == list(LENGTHS)
     for n, length in enumerate(LENGTHS):
         assert not np.any(y.data[n, length:]) and not np.any(dx[n, length:])

@@ -15,6 +15,7 @@ import pytest
 import alzza
 from alzza import Model, ModelFileError, SpecError, TrainingError
 from alzza.data.dataset import Dataset
+from alzza.device import to_host
 from alzza.saving.model_files import META_KEY, load_model
 from alzza.spec import parse_layers, substitute
 
@@ -173,7 +174,7 @@ def test_spec_round_trips_through_json():
     assert again.parameter_count() == model.parameter_count()
     assert [s.name for s in again.slots] == [s.name for s in model.slots]
     for a, b in zip(again.slots, model.slots, strict=False):
-        np.testing.assert_array_equal(a.value, b.value)
+        np.testing.assert_array_equal(to_host(a.value), to_host(b.value))
     assert again.optimizer.to_spec() == model.optimizer.to_spec()
 
 
@@ -201,7 +202,7 @@ def test_float32_is_kept_end_to_end(optimizer, mode):
     assert model.forward(x64).dtype == np.float32
     assert model.predict(x64).dtype == np.float32
     assert model.head.backward().dtype == np.float32
-    dx = model.layers[1].backward(np.ones((10, 5), dtype=np.float32))
+    dx = model.layers[1].backward(model.device.asarray(np.ones((10, 5), dtype=np.float32)))
     assert dx.dtype == np.float32
 
 
@@ -215,9 +216,9 @@ def test_float64_on_request():
 # --- reproducibility ---------------------------------------------------------------------------
 def _losses(seed):
     model = _model(TinyDataset(seed=0), layers=[6], seed=seed, optimizer="adam")
-    weights = [s.value.copy() for s in model.slots]
+    weights = [to_host(s.value).copy() for s in model.slots]
     history = model.train(epochs=3, batch_size=10, learning_rate=0.01)
-    return weights, history.loss, [s.value.copy() for s in model.slots]
+    return weights, history.loss, [to_host(s.value).copy() for s in model.slots]
 
 
 def test_same_seed_same_weights_and_losses():
@@ -243,15 +244,15 @@ def test_loss_and_backward_leaves_params_unchanged(optimizer):
     data = TinyDataset()
     model = _model(data, layers=[6, 5], optimizer=optimizer, l2_decay=0.1)
     x, y = data.train_data()
-    before = [s.value.copy() for s in model.slots]
+    before = [to_host(s.value).copy() for s in model.slots]
     ids = [id(s.value) for s in model.slots]
     for _ in range(2):
         model.loss_and_backward(x[:10], y[:10])
     for b, s in zip(before, model.slots, strict=False):
-        np.testing.assert_array_equal(b, s.value)
-        assert np.any(s.grad != 0)
+        np.testing.assert_array_equal(b, to_host(s.value))
+        assert np.any(to_host(s.grad) != 0)
     model.train_step(x[:10], y[:10], 0.1)
-    assert any(not np.array_equal(b, s.value) for b, s in zip(before, model.slots, strict=False))
+    assert any(not np.array_equal(b, to_host(s.value)) for b, s in zip(before, model.slots, strict=False))
     assert [id(s.value) for s in model.slots] == ids  # updated in place
     assert model.optimizer.state_arrays() or optimizer == "sgd"
 
@@ -280,9 +281,9 @@ def test_save_load_predict_identical_and_adam_continues(tmp_path, mode):
         assert l1 == l2
     for a, b in zip(model.slots, loaded.slots, strict=False):
         assert a.name == b.name
-        np.testing.assert_array_equal(a.value, b.value)
+        np.testing.assert_array_equal(to_host(a.value), to_host(b.value))
     for k, v in model.optimizer.state_arrays().items():
-        np.testing.assert_array_equal(v, loaded.optimizer.state_arrays()[k])
+        np.testing.assert_array_equal(to_host(v), to_host(loaded.optimizer.state_arrays()[k]))
 
 
 def test_save_appends_npz_and_load_via_package(tmp_path):
@@ -514,7 +515,7 @@ def test_save_leaves_no_temp_files_and_replaces_existing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["model.npz"]
     loaded = load_model(path, printer=lambda *x: None)
     for s, t in zip(loaded.slots, b.slots, strict=False):
-        np.testing.assert_array_equal(s.value, t.value)
+        np.testing.assert_array_equal(to_host(s.value), to_host(t.value))
 
 
 def test_failing_save_keeps_old_file(tmp_path, monkeypatch):

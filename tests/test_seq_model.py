@@ -8,6 +8,7 @@ import pytest
 
 from alzza import Model
 from alzza.data.dataset import Dataset
+from alzza.device import to_host
 from alzza.errors import SpecError
 from alzza.heads import SeqBinaryHead, SeqSelectHead, make_head
 from alzza.saving.model_files import load_model
@@ -77,7 +78,7 @@ def grad_errors(model, x, y):
         return model.loss_and_backward(x, y)[0]
 
     model.loss_and_backward(x, y)
-    analytic = {s.name: np.array(model.optimizer.decayed_grad(s)) for s in model.slots}
+    analytic = {s.name: np.array(to_host(model.optimizer.decayed_grad(s))) for s in model.slots}
     return {s.name: relative_error(analytic[s.name], numerical_grad(loss, s.value)) for s in model.slots}
 
 
@@ -116,7 +117,7 @@ def test_sequence_output_is_per_step():
     assert model.output_shape == SeqShape((T, 3))
     assert [s.name for s in model.slots][-2:] == ["output.step/w", "output.step/b"]
     x, _ = ds.test_data()
-    out = model.forward(x)
+    out = to_host(model.forward(x))  # the padded data read on the host, the lengths kept
     assert isinstance(out, Sequences) and out.data.shape == (len(x), T, 3) and out.data.dtype == np.float32
     np.testing.assert_array_equal(out.lengths, x.lengths)
     for n, length in enumerate(x.lengths):
@@ -234,9 +235,9 @@ def test_output_in_chunks_with_sequences(monkeypatch):
     ds = ToySequences("seqselect")
     model = Model(ds, [["rnn", {"recur_size": 4}]], seed=1)
     x, _ = ds.train_data()
-    whole = model.forward(x)
+    whole = to_host(model.forward(x))
     monkeypatch.setattr(model_module, "EVAL_CHUNK", 7)
-    chunked = model.output_in_chunks(x)
+    chunked = to_host(model.output_in_chunks(x))
     np.testing.assert_array_equal(chunked.lengths, x.lengths)
     np.testing.assert_allclose(chunked.data, whole.data, rtol=1e-6, atol=1e-7)
 
