@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FILES = ["test_recurrent.py", "test_channelwise.py", "test_optim_rules.py", "test_adamw_clip_schedules.py",
          "test_label_smoothing.py", "test_layer_contract.py", "test_resume.py", "test_encoder_decoder.py",
          "test_autoencoder.py", "test_gan.py", "test_gru.py", "test_layernorm.py", "test_attention.py",
-         "test_model_core.py", "test_seq_model.py"]
+         "test_model_core.py", "test_seq_model.py", "test_translator.py"]
 #: tests of those files whose own code (not alzza's) reads device arrays with NumPy
 DESELECT = "not (test_layer_contract and test_object_)"
 

@@ -10,6 +10,7 @@ import pytest
 
 import alzza
 from alzza.data import make_dataset
+from alzza.device import to_host
 from alzza.errors import AlzzaError, ExperimentError, SpecError
 from alzza.experiments.catalogue import find_experiment, load_macro_file, shipped_file
 from alzza.experiments.runner import run_experiment
@@ -57,7 +58,7 @@ def test_memory_gradient_of_padded_source_steps_is_zero(numbers):
     model = translator(numbers)
     x, y = some(numbers, 6)
     model.loss_and_backward(x, y)
-    grad = memory_gradient(model.parts["decoder"].network, "memory")
+    grad = to_host(memory_gradient(model.parts["decoder"].network, "memory"))
     short = np.flatnonzero(x.lengths == 1)
     assert len(short) and np.all(grad[short, 1:] == 0) and np.abs(grad[short, 0]).sum() > 0
 
@@ -65,10 +66,10 @@ def test_memory_gradient_of_padded_source_steps_is_zero(numbers):
 def test_cached_greedy_decoding_equals_the_teacher_forced_forward_on_its_own_output(numbers):
     model = translator(numbers)
     x, _ = some(numbers, 7)
-    greedy = model.greedy_scores(x).data                    # one cached step per symbol
+    greedy = to_host(model.greedy_scores(x).data)           # one cached step per symbol
     ids = greedy.argmax(axis=-1)
     own = np.eye(model.vocabulary)[ids]                      # its own outputs as if they were the targets
-    forced = seq_data(model.teacher_forced(x, own))          # one whole forward, causal masks
+    forced = to_host(seq_data(model.teacher_forced(x, own)))  # one whole forward, causal masks
     np.testing.assert_allclose(greedy, forced, rtol=0, atol=1e-10)
 
 
@@ -82,7 +83,7 @@ def test_beam_search_width_one_is_greedy_and_wider_never_scores_lower(numbers):
     def logp(i, ids):
         one = Sequences(x.data[i:i + 1], x.lengths[i:i + 1])
         steps = ids + [0] * (model.steps - len(ids))
-        scores = seq_data(model.teacher_forced(one, np.eye(model.vocabulary)[[steps]]))[0]
+        scores = to_host(seq_data(model.teacher_forced(one, np.eye(model.vocabulary)[[steps]])))[0]
         logs = log_softmax(scores)
         written = ids + [0] if len(ids) < model.steps else ids   # the end mark counts when it was written
         return sum(logs[t, k] for t, k in enumerate(written))
@@ -111,7 +112,7 @@ def test_save_and_load_give_the_same_translations(numbers, tmp_path):
     again = alzza.load(tmp_path / "t.npz", dataset=numbers)
     x, _ = some(numbers, 9)
     assert type(again) is Translator
-    np.testing.assert_array_equal(again.greedy_scores(x).data, model.greedy_scores(x).data)
+    np.testing.assert_array_equal(to_host(again.greedy_scores(x).data), to_host(model.greedy_scores(x).data))
 
 
 def test_a_decoder_without_cross_attention_is_refused(numbers):
@@ -183,9 +184,10 @@ def test_bind_memory_is_what_the_decoder_reads(numbers):
     model = translator(numbers)
     x, y = some(numbers, 4)
     decoder = model.parts["decoder"].network
-    first = seq_data(model.teacher_forced(x, y))
-    bind_memory(decoder, "memory", Sequences(np.zeros_like(seq_data(model.encode(x))), x.lengths))
-    other = seq_data(decoder.forward(model.runtime.cast(model.shifted(y))))
+    first = to_host(seq_data(model.teacher_forced(x, y)))
+    zeros = model.runtime.cast(np.zeros(seq_data(model.encode(x)).shape))
+    bind_memory(decoder, "memory", Sequences(zeros, x.lengths))
+    other = to_host(seq_data(decoder.forward(model.runtime.cast(model.shifted(y)))))
     assert not np.allclose(first, other)
 
 

@@ -30,6 +30,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..backend import array_module
 from ..device import to_host
 from ..errors import AlzzaError, SpecError
 from ..heads import make_head
@@ -183,13 +184,14 @@ class Translator(FamilyModel):
         n = len(memory)
         bind_memory(decoder, MEMORY, memory)
         xp = self.device.xp
-        eye = xp.eye(self.vocabulary, dtype=self.dtype)
+        eye = np.eye(self.vocabulary, dtype=self.dtype)       # the one-hots are made on the host, cast per step
         ids = np.full(n, self.start, dtype=np.int64)
         scores = []
         start_decoding(decoder)
         try:
             for _ in range(self.steps):
-                out = seq_data(decoder.forward(Sequences(eye[xp.asarray(ids)][:, None], np.ones(n, np.int64))))
+                step = self.runtime.cast(Sequences(eye[ids][:, None], np.ones(n, np.int64)))
+                out = seq_data(decoder.forward(step))
                 scores.append(out[:, 0])
                 ids = np.asarray(to_host(out[:, 0].argmax(axis=-1)), dtype=np.int64)
         finally:
@@ -205,8 +207,7 @@ class Translator(FamilyModel):
             index = to_host(self.greedy_scores(x).data.argmax(axis=-1))
             return [_until(row, self.start) for row in index]
         decoder = self.parts["decoder"].network
-        xp = self.device.xp
-        eye = xp.eye(self.vocabulary, dtype=self.dtype)
+        eye = np.eye(self.vocabulary, dtype=self.dtype)
         results = []
         data, lengths = split_sequences(x) if isinstance(x, Sequences) else (x, None)
         for i in range(len(data)):
@@ -214,8 +215,8 @@ class Translator(FamilyModel):
             bind_memory(decoder, MEMORY, self.encode(one))
 
             def step(tokens, state):
-                last = eye[xp.asarray(tokens[:, -1])][:, None]
-                out = seq_data(decoder.forward(Sequences(last, np.ones(len(tokens), np.int64))))
+                last = self.runtime.cast(Sequences(eye[tokens[:, -1]][:, None], np.ones(len(tokens), np.int64)))
+                out = seq_data(decoder.forward(last))
                 return to_host(out[:, 0]), state
 
             start_decoding(decoder)
@@ -346,8 +347,9 @@ def _reorder_caches(network, rows):
         state = getattr(layer, "decoding", None)
         if isinstance(state, dict) and state.get("cache") is not None:
             cache = state["cache"]
+            on_device = array_module(cache["k"]).asarray(rows)      # the chosen rows, where the cache lives
             for key in ("k", "v"):
-                cache[key] = cache[key][rows]
+                cache[key] = cache[key][on_device]
             if "memory_lengths" in cache:
                 cache["memory_lengths"] = cache["memory_lengths"][rows]
     return None
