@@ -57,7 +57,7 @@ def test_gradients_through_the_memory_match_central_differences(numbers):
 def test_memory_gradient_of_padded_source_steps_is_zero(numbers):
     model = translator(numbers)
     x, y = some(numbers, 6)
-    model.loss_and_backward(x, y)
+    model.chain().loss_and_backward(x, y)
     grad = to_host(memory_gradient(model.parts["decoder"].network, "memory"))
     short = np.flatnonzero(x.lengths == 1)
     assert len(short) and np.all(grad[short, 1:] == 0) and np.abs(grad[short, 0]).sum() > 0

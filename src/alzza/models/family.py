@@ -158,10 +158,12 @@ class FamilyModel:
         finally:
             self.to(device)
 
-    def _part(self, key, spec, input_shape, **options) -> Part:
+    def _part(self, key, spec, input_shape, ctx=None, **options) -> Part:
+        """The part ``key`` built from ``spec``; ``ctx``: a build context other than the model's
+        (an encoder's, or a decoder's that may read memories)."""
         if not isinstance(spec, (list, tuple)):
             raise SpecError(key, f"the {key} is a list of layer specs, got {spec!r}")
-        return Part(key, spec, input_shape, self.ctx, self.macros, **options)
+        return Part(key, spec, input_shape, self.ctx if ctx is None else ctx, self.macros, **options)
 
     def parameter_count(self) -> int:
         return self.network.parameter_count()

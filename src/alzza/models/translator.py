@@ -39,8 +39,7 @@ from ..sequences import Sequences, is_sequence_shape, seq_data, split_sequences
 from .beam_search import beam_search
 from .family import FamilyModel, training_examples
 from .kinds import register_model_kind
-from .parts import EVAL_CHUNK
-from .step import TrainingStep
+from .parts import EVAL_CHUNK, Chain
 
 __all__ = ["MEMORY", "Translator", "TranslatorChain"]
 
@@ -48,31 +47,21 @@ __all__ = ["MEMORY", "Translator", "TranslatorChain"]
 MEMORY = "memory"
 
 
-class TranslatorChain(TrainingStep):
+class TranslatorChain(Chain):
     """Encoder and decoder scored by one seqselect head (what :func:`~alzza.training.loop.fit`
     and :func:`~alzza.testing.check_model_gradients` train and check).
 
-    ``training_loss`` is teacher-forced (it needs y for the decoder's input);
+    A :class:`~alzza.models.parts.Chain` whose parts do not feed each other in a line:
+    ``training_loss`` is teacher-forced (it needs y for the decoder's input),
     ``output_in_chunks`` decodes greedily (no y)."""
 
     def __init__(self, translator):
+        super().__init__(translator.runtime, translator.name, [translator.parts["encoder"],
+                                                               translator.parts["decoder"]], translator.head)
         # the translator's computing (teacher forcing, greedy decoding) is the chain's forward: kept
         # as bound methods, the chain needs nothing else of the model
-        self.name, self.head, self.runtime = translator.name, translator.head, translator.runtime
-        self.route = [translator.parts["encoder"], translator.parts["decoder"]]
-        self.trained = list(self.route)
-        self.slots = translator.slots
         self._teacher_forced, self._greedy = translator.teacher_forced, translator.greedy_scores
         self._encode, self._shifted = translator.encode, translator.shifted
-        self._cast, self._target = self.runtime.cast, self.runtime.target
-
-    @property
-    def dtype(self):
-        return self.runtime.dtype
-
-    @property
-    def optimizer(self):
-        return self.runtime.optimizer
 
     def training_loss(self, x, y):
         output = self._teacher_forced(x, y, training=True)
@@ -142,15 +131,6 @@ class Translator(FamilyModel):
         self._chain = TranslatorChain(self)
         #: the one training path, built once
         self.chains = {"translate": self._chain}
-
-    def _part(self, key, spec, input_shape, ctx=None, **options):
-        if ctx is None:
-            return super()._part(key, spec, input_shape, **options)
-        saved, self.ctx = self.ctx, ctx
-        try:
-            return super()._part(key, spec, input_shape, **options)
-        finally:
-            self.ctx = saved
 
     # --- computing --------------------------------------------------------------------
     def chain(self, mode=None) -> TranslatorChain:
@@ -234,12 +214,6 @@ class Translator(FamilyModel):
 
     def predict(self, x):
         return self._chain.predict(x)
-
-    def loss_and_backward(self, x, y):
-        return self._chain.loss_and_backward(x, y)
-
-    def train_step(self, x, y, learning_rate):
-        return self._chain.train_step(x, y, learning_rate)
 
     def evaluate(self, x, y) -> dict:
         return self._chain.evaluate(x, y)
