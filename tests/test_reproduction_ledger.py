@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,9 @@ from alzza.cli import main
 from alzza.errors import AlzzaError
 from alzza.experiments import find_experiment, list_experiments
 from alzza.experiments.fingerprint import settings_fingerprint, settings_fingerprint_of
-from alzza.reproduce.ledger import (check_ledger, check_lines, ledger_rows, read_ledger, staleness,
+from alzza.reproduce.ledger import (check_ledger, check_lines, ledger_rows, read_ledger, row_of, staleness,
                                     write_document_from_ledger, write_ledger)
+from alzza.reproduce.notes import note_text, read_notes, runs_fingerprint, stale_notes
 from alzza.reproduce.rows import VARIANT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,3 +203,71 @@ def test_readme_beyond_the_book_figures_are_the_ledgers(ledger):
             assert perplexity.group(1) == f"{metrics['loss']:.3f}", name
         checked += 1
     assert checked >= 5
+
+
+# ---- the notes beside the document ----------------------------------------------------------------
+
+NOTES = DOC.with_name("reproduction-notes.yaml")
+
+
+def test_every_shipped_note_was_checked_against_its_rows_runs(ledger):
+    """A note goes stale when its row is rerun: --check lists it until someone reads it again."""
+    notes = read_notes(DOC)
+    assert notes["rows"], "the notes file is empty"
+    assert stale_notes(ledger_rows(ledger), notes) == [], \
+        "notes written for other runs: check them, then set runs: to what 'alzza reproduce --check' prints"
+
+
+def test_a_note_quotes_our_figures_only_through_placeholders(ledger):
+    """Every figure of ours in a note is filled from the ledger: a number the note writes out
+    must be none of its row's own figures (those go stale silently)."""
+    rows = {row.name: row for row in ledger_rows(ledger)}
+    for name, entry in read_notes(DOC)["rows"].items():
+        ours = {f"{v:.3f}" for _, metrics in rows[name].seed_metrics for v in _flat(metrics.get("accuracy"))}
+        written = set(re.findall(r"\d\.\d{3}", entry["note"]))
+        assert not written & ours, f"note of {name} writes out our figures {written & ours}: use a placeholder"
+
+
+def _flat(value):
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def test_check_lists_a_note_written_for_other_runs(tmp_path, ledger, capsys):
+    shutil.copy(LEDGER, tmp_path / "reproduction.json")
+    text = NOTES.read_text(encoding="utf-8")
+    name = next(iter(read_notes(DOC)["rows"]))
+    row = next(r for r in ledger_rows(ledger) if r.name == name)
+    fingerprint = runs_fingerprint(row)
+    (tmp_path / "reproduction-notes.yaml").write_text(text.replace(f"'{fingerprint}'", "'0badf00d'", 1),
+                                                      encoding="utf-8")
+    assert main(["reproduce", "--check", "--ledger", str(tmp_path / "reproduction.json")]) == 1
+    assert f"{name}: note runs 0badf00d, row runs {fingerprint}" in capsys.readouterr().out
+    changed = copy.deepcopy(ledger)  # a rerun that moves one figure changes the row's fingerprint
+    changed["rows"][name]["runs"][0]["metrics"]["accuracy"] = 0.5
+    assert runs_fingerprint(row_of(find_experiment(name), changed["rows"][name])) != fingerprint
+
+
+def test_a_note_fills_its_placeholders_from_the_row(ledger):
+    row = next(r for r in ledger_rows(ledger) if r.name == "steel-slp")
+    seeds = {seed: metrics["accuracy"] for seed, metrics in row.seed_metrics}
+    text = note_text(row, {"runs": "00000000", "note": "ours {ours}; {over_seeds}; seed 1 {seed:1}"})
+    assert text == (f"ours {seeds[1234]:.3f}; {min(seeds.values()):.3f}–{max(seeds.values()):.3f} over 3 seeds; "
+                    f"seed 1 {seeds[1]:.3f}")
+    with pytest.raises(AlzzaError, match="no run at seed 99"):
+        note_text(row, {"runs": "00000000", "note": "{seed:99}"})
+
+
+@pytest.mark.parametrize("text, complaint", [
+    ("rows: [a, b]\n", "rows must be a mapping"),
+    ("rows:\n  steel-slp: just a line\n", "exactly runs: FINGERPRINT"),
+    ("rows:\n  steel-slp: {runs: 12, note: x}\n", "must be 8 hex digits"),
+    ("rows:\n  steel-slp: {runs: 'abcdefgh', note: x}\n", "must be 8 hex digits"),
+    ("rows:\n  steel-slp: {runs: '0000abcd', note: ''}\n", "note: must be text"),
+    ("rows:\n  steel-slp: {runs: '0000abcd', note: x, extra: 1}\n", "exactly runs"),
+    ("surprise: 1\n", "must be a mapping with not_run"),
+    ("rows: {a: [\n", "not valid YAML"),
+])
+def test_a_damaged_notes_file_is_one_clear_error(tmp_path, text, complaint):
+    (tmp_path / "reproduction-notes.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(AlzzaError, match=re.escape(complaint)):
+        read_notes(tmp_path / "reproduction.md")

@@ -19,7 +19,8 @@ examples:
   alzza reproduce --all --report-only                    rebuild the report from the run folders
   alzza reproduce --markdown-doc docs/reproduction.md --ledger docs/reproduction.json
                                                          the checked-in table, from the committed results
-  alzza reproduce --check                                rows whose settings or code changed since their run
+  alzza reproduce --check                                rows whose settings or code changed since their run,
+                                                         notes written for other runs than their row's
   alzza reproduce steel-slp --record docs/reproduction.json   run, then record the runs in the ledger
 
 Each experiment runs as its own 'alzza run' process with its own seed and run folder
@@ -74,7 +75,9 @@ def add_parser(subparsers):
                         help="the committed results (docs/reproduction.json) that --markdown-doc and --check read")
     parser.add_argument("--check", action="store_true",
                         help="run nothing; list the rows whose settings (or code) changed since their recorded run "
-                             "(--ledger, default docs/reproduction.json); exit 1 when a row's settings changed")
+                             "(--ledger, default docs/reproduction.json) and the notes beside it "
+                             "(reproduction-notes.yaml) written for other runs than their row's; exit 1 when a "
+                             "row's settings changed or a note is stale")
     parser.add_argument("--record", metavar="JSON",
                         help="after the runs, put every finished run of --out into this ledger (the row's old "
                              "record, stale or not, is replaced)")
@@ -103,8 +106,10 @@ DEFAULT_LEDGER = "docs/reproduction.json"
 
 def _check(args, out) -> int:
     from ..reproduce.ledger import check_lines, read_ledger, staleness
+    from ..reproduce.notes import read_notes
 
-    lines, status = check_lines(staleness(read_ledger(args.ledger or DEFAULT_LEDGER)))
+    ledger_path = args.ledger or DEFAULT_LEDGER
+    lines, status = check_lines(staleness(read_ledger(ledger_path), read_notes(ledger_path)))
     for line in lines:
         out(line)
     return status

@@ -41,6 +41,7 @@ from ..device import DEVICES
 from ..experiments.fingerprint import code_hash, settings_fingerprint_of
 from .document import (INTRO, NOTES_SUFFIX, explanation, read_notes, render_document, validation_spread,
                        write_text_atomic as _write_doc)
+from .notes import stale_notes
 from .rows import BAND, NOT_RUN, NOT_STARTED, Row, compare, data_kind, settings_label
 
 FORMAT = "alzza-reproduction/1"
@@ -181,14 +182,16 @@ def ledger_rows(ledger: dict) -> list[Row]:
 
 # ---- what changed since a row's run ----------------------------------------------------------------
 
-def staleness(ledger: dict) -> dict:
-    """``{"settings": [(name, marked reason or '')], "code": [names], "missing": [names]}``: the
-    shipped rows whose settings differ from their run's, whose run's code differs from this
-    code (or is unknown), and that have no run at all."""
+def staleness(ledger: dict, notes: dict | None = None) -> dict:
+    """``{"settings": [(name, marked reason or '')], "code": [names], "missing": [names],
+    "notes": [(name, note's runs, row's runs)]}``: the shipped rows whose settings differ from
+    their run's, whose run's code differs from this code (or is unknown), that have no run at
+    all, and whose note (``notes``, :mod:`~alzza.reproduce.notes`) was written for other runs."""
     from ..experiments import list_experiments
 
     current_code = code_hash()
-    found = {"settings": [], "code": [], "missing": []}
+    found = {"settings": [], "code": [], "missing": [],
+             "notes": stale_notes(ledger_rows(ledger), notes) if notes else []}
     for exp in list_experiments():
         record = ledger["rows"].get(exp.name)
         if not record:
@@ -215,11 +218,15 @@ def check_lines(found: dict) -> tuple[list[str], int]:
         lines += [f"  {name}: {reason}" for name, reason in marked]
     if found["missing"]:
         lines.append(f"never run ({len(found['missing'])}): {', '.join(found['missing'])}")
+    if found.get("notes"):
+        lines.append(f"notes written for other runs than their row's ({len(found['notes'])}): check each "
+                     "against the row's figures, then set its runs: to the row's fingerprint")
+        lines += [f"  {name}: note runs {was}, row runs {now}" for name, was, now in found["notes"]]
     lines.append(f"run with other code than this checkout's ({len(found['code'])} rows; any edit to the "
                  f"package changes the code hash, so this alone does not make a row stale)")
-    status = 1 if found["settings"] or found["missing"] else 0
+    status = 1 if found["settings"] or found["missing"] or found.get("notes") else 0
     if not status:
-        lines.insert(0, "every row's settings are those of its recorded run")
+        lines.insert(0, "every row's settings are those of its recorded run, and every note was checked against them")
     return lines, status
 
 

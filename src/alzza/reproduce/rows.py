@@ -206,6 +206,8 @@ def data_kind(result: dict | None, dataset_name: str = "") -> str:
 
 
 VARIANT = "alzza's variant"
+#: the settings label of a row that only builds its model and counts the parameters
+BUILD_ONLY = "build only"
 
 
 def settings_label(result: dict | None, book_epochs: int | None, kind: str = "run", variant: str = "") -> str:
@@ -215,7 +217,7 @@ def settings_label(result: dict | None, book_epochs: int | None, kind: str = "ru
     if not result:
         return "—"
     if kind == "count" or set(result.get("metrics") or {}) == {"parameters"}:
-        return "build only"
+        return BUILD_ONLY
     epochs, max_batches = result.get("epochs"), result.get("max_batches")
     if epochs == book_epochs and not max_batches:
         return VARIANT if variant else "book's"
@@ -366,7 +368,7 @@ def seeds_text(row: Row) -> str:
     """The accuracy range over the seeds run: '0.412–0.470 (3 seeds)'; '—' with one seed."""
     spread = row.seed_range("accuracy")
     if spread is None:
-        return "—"
+        return "no seed: a count" if row.settings == BUILD_ONLY else "—"
     return f"{range_text(spread)} ({row.seed_count('accuracy')} seeds)"
 
 
