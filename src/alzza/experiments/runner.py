@@ -22,6 +22,7 @@ Writes to the output folder:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -248,14 +249,16 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     check_settings(settings, seed, exp)
     out_dir = prepare_out_dir(out, exp)
 
+    notes = contextlib.nullcontext()  # the data sets' notes are print-ed: as they are in English
     if lang == "ko":  # the runner's own lines in Korean too (book/run_forms.py)
-        from ..book.run_forms import KoreanRunLines, chapter_preamble
+        from ..book.run_forms import KoreanRunLines, chapter_preamble, korean_heading, printed_through
 
         printer = KoreanRunLines(printer)
-    printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
+        notes = printed_through(printer)  # and the data sets' notes ("… not found; using the stand-in")
+    printer(korean_heading(exp) if lang == "ko" else f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
     check_spec(exp, data_dir)  # a typo in the model fails now, before the data loads
     start = time.perf_counter()
-    with progress_setting(progress):  # --no-progress: the image-decoding bar too
+    with progress_setting(progress), notes:  # --no-progress: the image-decoding bar too
         dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
     printer(f"dataset {dataset}: {dataset.train_count} train / {dataset.validate_count} validate / "
             f"{dataset.test_count} test  (loaded in {time.perf_counter() - start:.1f} s)")
