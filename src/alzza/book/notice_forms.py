@@ -55,8 +55,8 @@ NOTICES = [
     # training/callbacks.py: the reporter's closing line and early stopping's reason and restore
     (r"^Model (\S+) stopped after epoch (\d+) of (\d+): early stopping: (\S+) did not improve for (\d+) epochs "
      r"\(best (\S+) at epoch (\d+)\)$",
-     lambda m: (f"Model {m[1]}: 에폭 {m[2]}/{m[3]}에서 조기 종료 — {_watched(m[4])}이(가) {m[5]} 에폭 동안 "
-                f"나아지지 않았습니다 (최고 {m[6]}, 에폭 {m[7]})")),
+     lambda m: (f"Model {m[1]}: 에폭 {m[2]}/{m[3]}에서 조기 종료 — {m[5]} 에폭 동안 {_watched(m[4])} 개선 없음 "
+                f"(최고 {m[6]}, 에폭 {m[7]})")),
     (r"^Model (\S+) stopped after epoch (\d+) of (\d+): (.*)$", "Model {1}: 에폭 {2}/{3}에서 멈춤 — {4}"),
     (r"^Model (\S+): weights restored from epoch (\d+) \(best (\S+) (\S+)\)$",
      lambda m: f"Model {m[1]}: 가장 좋았던 에폭 {m[2]}의 가중치로 되돌렸습니다 ({_watched(m[3])} {m[4]})"),
