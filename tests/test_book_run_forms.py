@@ -189,3 +189,19 @@ def test_the_data_sets_notes_in_korean(tmp_path):
         korean = korean_line(english)
         assert english_words(english) and not english_words(korean), (english, korean)
         assert korean.split(":")[0] == english.split(":")[0]  # the data set's name stays as it was
+
+
+def test_the_font_notice_is_korean_within_a_korean_run(tabular_data_dir, tmp_path, monkeypatch):
+    from alzza.experiments.runner import run_experiment
+    from alzza.viz import hangul
+
+    monkeypatch.setattr(hangul, "hangul_font_files", lambda: [])  # no Hangul font: captions are romanised
+    said = []
+
+    def printer(line="", *more, **options):
+        said.append(hangul.romanised_notice())
+
+    run_experiment("abalone-slp", epochs=1, max_batches=2, data_dir=tabular_data_dir, out=tmp_path / "o",
+                   printer=printer, progress=False, lang="ko")
+    assert said and all(note.startswith("알림: 한글 글꼴이 없어") for note in said)
+    assert hangul.romanised_notice().startswith("note: ")  # after the run: English again

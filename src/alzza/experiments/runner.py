@@ -231,6 +231,20 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     (:mod:`alzza.book.printed_forms`). Returns the result dict that is also written to
     ``<out>/result.json``.
     """
+    from ..viz.hangul import NOTICE_LANGUAGE
+
+    token = NOTICE_LANGUAGE.set(lang)  # the pictures' font notice in the report's language
+    try:
+        return _run_experiment(experiment, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                               seed=seed, report=report, data_dir=data_dir, out=out, max_batches=max_batches,
+                               progress=progress, printer=printer, resume=resume,
+                               checkpoint_every=checkpoint_every, lang=lang)
+    finally:
+        NOTICE_LANGUAGE.reset(token)
+
+
+def _run_experiment(experiment, *, epochs, batch_size, learning_rate, seed, report, data_dir, out, max_batches,
+                    progress, printer, resume, checkpoint_every, lang) -> dict:
     exp = experiment if isinstance(experiment, Experiment) else find_experiment(experiment)
     settings = dict(exp.train)
     for key, value in (("epochs", epochs), ("batch_size", batch_size), ("learning_rate", learning_rate),
