@@ -6,6 +6,9 @@ chap01/abalone_test.ipynb cell 1 — ``Epoch 1: loss=33.875, accuracy=0.557/0.81
 blank line, ``Final Test: final accuracy = 0.810`` (no "train started", no indent, no secs);
 chap02/pulsar_test.ipynb cell 1 — the same form for chapter 2;
 chap05/mlp_model_test.ipynb — ``    Epoch N: cost=…`` inside "train started/ended" (kept for chapter 5 rows).
+Chapters 1–4's notebooks print no visualisation; from chapter 5 on "Model NAME Visualization"
+heads it. Around those forms a Korean run prints no English (the heading, the data set, the
+data sets' notes, the comparison, the files written).
 """
 
 from __future__ import annotations
