@@ -41,8 +41,9 @@ GAN = re.compile(r"^Epoch (\d+): discriminator loss=(\S+), generator loss=(\S+),
 #: a stage's chain is named "NAME (encoder)" (chapter 14's stages) or "NAME (autoencode)"; the book says NAME
 ENDED = re.compile(r"^Model (.+?)(?: \((?:autoencode|encoder|decoder|both)\))? train ended in (\d+) secs:$")
 
-#: the book's Korean class names where its data sets print Korean
-KOREAN_NAMES = {"pulsar": ["별", "펄서"], "pulsar-select": ["별", "펄서"]}
+#: the book's Korean class names where its data sets print Korean (by the data set's name before
+#: its first "-" or "(": pulsar, pulsar-select and alzza's pulsar-std are the book's star/pulsar)
+KOREAN_NAMES = {"pulsar": ["별", "펄서"]}
 #: section titles of the book's office31 visualisation, per head
 SECTION_TITLES = {"domain": "[ 도메인 추정결과 ]", "object": "[ 상품 추정결과 ]"}
 #: at most this many probabilities are printed per example (then ",...")
@@ -184,7 +185,8 @@ def estimate_lines(dataset, head, x, estimate, y) -> list[str] | None:
         return seq
     if isinstance(x, Sequences) or isinstance(estimate, Sequences) or getattr(head, "sequence", False):
         return None
-    names = KOREAN_NAMES.get(getattr(dataset, "name", "").split("(")[0], getattr(dataset, "target_names", None))
+    family = re.split(r"[-(]", str(getattr(dataset, "name", "")))[0]
+    names = KOREAN_NAMES.get(family, getattr(dataset, "target_names", None))
     images = getattr(dataset, "input_images", None) is not None
     original = getattr(dataset, "original_input", None)
     lines: list[str] = []
@@ -249,10 +251,15 @@ def print_visualization(model, dataset, head, x, estimate, y, lines: list[str], 
     return lines
 
 
+def quiet(*lines, **options) -> None:
+    """A printer that prints nothing."""
+
+
 def korean_model(model, style: str = "model") -> None:
     """Give a built alzza model the book's report (``alzza run --lang ko``): its printer
     writes the book's forms (``style`` as :class:`BookPrinter`'s: "chapter" for chapters
-    1–4's rows), ``train`` says it started (chapter 5 on), ``visualize`` writes Korean lines."""
+    1–4's rows), ``train`` says it started (chapter 5 on), ``visualize`` writes Korean lines
+    (and prints them from chapter 5 on: chap01/abalone_test to chap04/mlp_test print none)."""
     if not isinstance(model.printer, BookPrinter):
         model.printer = BookPrinter(style, out=model.printer)
     plain_train, plain_visualize = model.train, model.visualize
@@ -263,7 +270,13 @@ def korean_model(model, style: str = "model") -> None:
         return plain_train(epochs, batch_size, learning_rate, report, *more, **options)
 
     def visualize(num=3, path=None, *more, **options):
-        lines = None if more or options else book_visualize(model, num, path)
-        return lines if lines is not None else plain_visualize(num, path, *more, **options)
+        printer = model.printer
+        if style == "chapter":  # chapters 1–4 print no visualisation: the lines go to visualize.txt only
+            model.printer = quiet
+        try:
+            lines = None if more or options else book_visualize(model, num, path)
+            return lines if lines is not None else plain_visualize(num, path, *more, **options)
+        finally:
+            model.printer = printer
 
     model.train, model.visualize = train, visualize

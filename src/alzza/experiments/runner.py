@@ -22,6 +22,7 @@ Writes to the output folder:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -230,6 +231,20 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     (:mod:`alzza.book.printed_forms`). Returns the result dict that is also written to
     ``<out>/result.json``.
     """
+    from ..viz.hangul import NOTICE_LANGUAGE
+
+    token = NOTICE_LANGUAGE.set(lang)  # the pictures' font notice in the report's language
+    try:
+        return _run_experiment(experiment, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                               seed=seed, report=report, data_dir=data_dir, out=out, max_batches=max_batches,
+                               progress=progress, printer=printer, resume=resume,
+                               checkpoint_every=checkpoint_every, lang=lang)
+    finally:
+        NOTICE_LANGUAGE.reset(token)
+
+
+def _run_experiment(experiment, *, epochs, batch_size, learning_rate, seed, report, data_dir, out, max_batches,
+                    progress, printer, resume, checkpoint_every, lang) -> dict:
     exp = experiment if isinstance(experiment, Experiment) else find_experiment(experiment)
     settings = dict(exp.train)
     for key, value in (("epochs", epochs), ("batch_size", batch_size), ("learning_rate", learning_rate),
@@ -248,14 +263,16 @@ def run_experiment(experiment, *, epochs=None, batch_size=None, learning_rate=No
     check_settings(settings, seed, exp)
     out_dir = prepare_out_dir(out, exp)
 
+    notes = contextlib.nullcontext()  # the data sets' notes are print-ed: as they are in English
     if lang == "ko":  # the runner's own lines in Korean too (book/run_forms.py)
-        from ..book.run_forms import KoreanRunLines, chapter_preamble
+        from ..book.run_forms import KoreanRunLines, chapter_preamble, korean_heading, printed_through
 
         printer = KoreanRunLines(printer)
-    printer(f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
+        notes = printed_through(printer)  # and the data sets' notes ("… not found; using the stand-in")
+    printer(korean_heading(exp) if lang == "ko" else f"== {exp.name} (chapter {exp.chapter}): {exp.title}")
     check_spec(exp, data_dir)  # a typo in the model fails now, before the data loads
     start = time.perf_counter()
-    with progress_setting(progress):  # --no-progress: the image-decoding bar too
+    with progress_setting(progress), notes:  # --no-progress: the image-decoding bar too
         dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
     printer(f"dataset {dataset}: {dataset.train_count} train / {dataset.validate_count} validate / "
             f"{dataset.test_count} test  (loaded in {time.perf_counter() - start:.1f} s)")

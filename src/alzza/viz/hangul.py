@@ -14,6 +14,7 @@ romanisation (letter by letter, without the sound-change rules between syllables
 
 from __future__ import annotations
 
+import contextvars
 from functools import lru_cache
 
 from matplotlib import font_manager
@@ -70,14 +71,26 @@ def hangul_font_files() -> list[str]:
             if any(hint in path.lower().replace(" ", "").replace("_", "") for hint in HANGUL_FILE_HINTS)]
 
 
+#: the language of that notice: "ko" within ``alzza run --lang ko`` (its report is Korean throughout)
+NOTICE_LANGUAGE: contextvars.ContextVar = contextvars.ContextVar("alzza_notice_language", default="en")
+
+
 def romanised_notice() -> str:
     """The one line said when captions are romanised: why, and how to get Hangul."""
+    korean = NOTICE_LANGUAGE.get() == "ko"
     files = hangul_font_files()
     if files:
         import matplotlib
 
+        cache = f"{matplotlib.get_cachedir()}/fontlist-*.json"
+        if korean:
+            return (f"알림: 한글 글꼴({files[0]})이 설치되어 있지만 matplotlib의 글꼴 캐시가 그보다 오래되어 그림의 "
+                    f"한국어 캡션을 로마자로 씁니다. {cache}을(를) 지우고 다시 실행하세요")
         return (f"note: Korean captions are romanised: a Hangul font is installed ({files[0]}) but matplotlib's "
-                f"font cache predates it; delete {matplotlib.get_cachedir()}/fontlist-*.json and run again")
+                f"font cache predates it; delete {cache} and run again")
+    if korean:
+        return ("알림: 한글 글꼴이 없어 그림의 한국어 캡션을 로마자로 씁니다(예: 삼백 → sambaek). 한글로 보려면 글꼴을 "
+                "설치하세요(Debian: apt-get install fonts-noto-cjk)")
     return ("note: Korean captions are romanised (e.g. 삼백 → sambaek): no Hangul font is installed; "
             "install one (Debian: apt-get install fonts-noto-cjk) to see Hangul")
 

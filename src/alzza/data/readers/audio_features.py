@@ -116,14 +116,17 @@ class AudioFeatures:
 
 def read_audio_features(files, folder, *, window: float = 10, interval: float = 10,
                         bands: int = DEFAULT_BANDS, cache: DiskCache | None = None,
-                        progress: bool = True) -> AudioFeatures:
+                        progress: bool | None = None) -> AudioFeatures:
     """FFT features of every WAV file in ``files`` (paths under ``folder``), cached.
+
+    ``progress`` as :func:`alzza.progress.progress_bar`'s: ``None`` follows ``alzza run``'s
+    ``--no-progress`` and shows the bar only to someone watching.
 
     Unusable files (not PCM, truncated, too short...) are skipped and reported in
     ``skipped``; the caller decides what to say. The cache key covers the parameters
     and every file's path (relative to ``folder``), size and mtime.
     """
-    from tqdm import tqdm
+    from ...progress import progress_bar
 
     start = time.perf_counter()
     folder = Path(folder)
@@ -141,8 +144,8 @@ def read_audio_features(files, folder, *, window: float = 10, interval: float = 
                 return result
             cache.discard(key, "its contents do not match the recordings")
     parts, lengths, kept, skipped = [], [], [], []
-    bar = tqdm(files, desc=f"FFT of {folder.name}", unit="wav", disable=not progress or len(files) < 200,
-               leave=False)
+    bar = progress_bar(len(files), False if len(files) < 200 else progress, f"FFT of {folder.name}", unit="wav",
+                       iterable=files)
     for index, path in enumerate(bar):
         try:
             samples, rate = read_wav(path)
