@@ -85,6 +85,21 @@ def test_cli_overrides(tabular_data_dir, tmp_path):
     assert len(result["history"]["loss"]) == 2
 
 
+def test_cli_threads_sets_the_blas_thread_count_for_the_run(tabular_data_dir, tmp_path):
+    """--threads N: the run's matrix products use N BLAS threads (result.json says so), and
+    the count is restored after it."""
+    from alzza.threads import current_blas_threads
+
+    before = current_blas_threads()
+    out = tmp_path / "t"
+    assert main(["run", "steel-ch5", "--data-dir", str(tabular_data_dir), "--out", str(out), "--epochs", "1",
+                 "--no-progress", "--threads", "1"]) == 0
+    assert json.loads((out / "result.json").read_text())["blas_threads"] == 1
+    assert current_blas_threads() == before
+    with pytest.raises(SystemExit):
+        main(["run", "steel-ch5", "--threads", "0"])
+
+
 def test_cli_list(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out

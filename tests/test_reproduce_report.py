@@ -167,7 +167,7 @@ def test_document_covers_every_experiment_and_explains_outside_rows(tmp_path, ca
     _run_folder(out, "office31-mlp-10", {"accuracy": [0.5, 0.4]}, dataset="office31-standin(multi-select)",
                 source="stand-in built from the flower photos; more")
     _run_folder(out, "steel-mlp-10", {"accuracy": 0.1})
-    _run_folder(out, "gan-gogh", {"accuracy": [0.5, 1.0]},
+    _run_folder(out, "gan-gogh", {"accuracy": [0.5, 1.0], "parameters": 397505},
                 history={"validate_accuracy": [[0.2, 1.0], [0.9, 0.1], [0.5, 0.6], [0.6, 0.5], [0.5, 0.5]]})
     doc = tmp_path / "docs" / "reproduction.md"
     notes = doc.with_name("reproduction-notes.yaml")

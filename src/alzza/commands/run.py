@@ -18,7 +18,8 @@ def add_parser(subparsers) -> None:
         "run", help="train, test and visualise an experiment", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train, test and visualise an experiment; write result.json, pictures and the model to --out.",
         epilog="examples:\n  alzza run pulsar-slp-balanced\n  alzza run steel-std --epochs 100 --lr 0.0005\n"
-               "  alzza run my.yaml --out runs/mine --seed 7\n")
+               "  alzza run my.yaml --out runs/mine --seed 7\n"
+               "  alzza run automata-lstm-64 --threads 1     the figure docs/reproduction.md records\n")
     p.add_argument("experiment", metavar="NAME-or-FILE", help="a name from 'alzza list' or an experiment .yaml file")
     p.add_argument("--epochs", type=positive_int, help="number of epochs (default: the experiment's)")
     p.add_argument("--batch-size", type=positive_int, help="minibatch size (default: the experiment's)")
@@ -30,6 +31,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", help="output folder (default: runs/NAME)")
     p.add_argument("--max-batches", type=positive_int, help="cut every epoch to N minibatches (quick smoke runs)")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p.add_argument("--threads", type=positive_int, metavar="N",
+                   help="BLAS threads for this run (default: the library's own, usually one per core); the "
+                        "figures of docs/reproduction.md were made with --threads 1, and another count sums in "
+                        "another order, which moves a float32 run as another seed does")
     p.add_argument("--checkpoint-every", type=positive_int, metavar="N",
                        help="write model.npz and checkpoint.json to --out every N epochs")
     p.add_argument("--resume", metavar="DIR",
@@ -67,7 +72,9 @@ def sigterm_as_interrupt():
 def run(args, out=print) -> int:
     from ..experiments import run_experiment
 
-    with sigterm_as_interrupt():
+    from ..threads import blas_threads
+
+    with sigterm_as_interrupt(), blas_threads(args.threads):
         result = _run(args, out, run_experiment)
     if result.get("diverged"):  # results written and marked; the status stays 0 (README: Limits and hostile input)
         if args.lang == "ko":

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..saving.atomic import write_text_atomic
 from ..errors import ExperimentError
+from ..threads import current_blas_threads
 from .fingerprint import fingerprint
 from ..training.loop import format_accuracy
 from ..version import __version__
@@ -108,6 +109,7 @@ def result_record(exp, dataset, model, metrics, settings, seed, history, picture
         "max_batches": max_batches,
         "train_seconds": train_seconds,
         "seed": seed,
+        "blas_threads": current_blas_threads(),  # the summation order depends on it (alzza/threads.py)
         "version": __version__,
         # what made this record (code hash, settings, seed): alzza reproduce --resume compares it
         "fingerprint": fingerprint(exp, settings, seed, max_batches),
