@@ -22,6 +22,7 @@ from alzza.experiments.fingerprint import settings_fingerprint, settings_fingerp
 from alzza.reproduce.ledger import (check_ledger, check_lines, ledger_rows, read_ledger, row_of, staleness,
                                     write_document_from_ledger, write_ledger)
 from alzza.reproduce.notes import note_text, read_notes, runs_fingerprint, stale_notes
+from alzza.reproduce.verify import compare_runs
 from alzza.reproduce.rows import VARIANT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,3 +272,32 @@ def test_a_damaged_notes_file_is_one_clear_error(tmp_path, text, complaint):
     (tmp_path / "reproduction-notes.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(AlzzaError, match=re.escape(complaint)):
         read_notes(tmp_path / "reproduction.md")
+
+
+# ---- rerunning rows against the ledger (--compare) --------------------------------------------------
+
+def _finished_run(root: Path, name: str, seed: int, metrics: dict, epochs: int | None = None) -> None:
+    exp = find_experiment(name)
+    folder = root / "runs" / (name if seed == exp.seed or (exp.seed is None and seed == 1234) else f"{name}@seed{seed}")
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text(json.dumps({
+        "experiment": name, "metrics": metrics, "seed": seed, "epochs": epochs or exp.train["epochs"],
+        "max_batches": None, "data_source": "real file", "history": {}}))
+    (folder / "task.json").write_text(json.dumps({"status": "done", "kind": "run"}))
+
+
+def test_compare_sorts_reruns_into_same_moved_other_settings_and_unrecorded(tmp_path, ledger, capsys):
+    runs = {run["seed"]: run["metrics"] for run in ledger["rows"]["steel-slp"]["runs"]}
+    _finished_run(tmp_path, "steel-slp", 1234, dict(runs[1234]))
+    _finished_run(tmp_path, "steel-slp", 1, {**runs[1], "accuracy": runs[1]["accuracy"] + 0.01})
+    _finished_run(tmp_path, "steel-slp", 2, dict(runs[2]), epochs=1)  # a smoke run says nothing
+    _finished_run(tmp_path, "steel-slp", 99, dict(runs[2]))
+    found = compare_runs(ledger, tmp_path)
+    assert found.same == ["steel-slp@1234"]
+    assert found.different == [("steel-slp@1", {"accuracy": (runs[1]["accuracy"],
+                                                              round(runs[1]["accuracy"] + 0.01, 4))})]
+    assert found.other_settings == ["steel-slp@2"] and found.not_recorded == ["steel-slp@99"]
+    assert found.status == 1
+    assert main(["reproduce", "steel-slp", "--report-only", "--out", str(tmp_path), "--compare", str(LEDGER)]) == 1
+    out = capsys.readouterr().out
+    assert "1 of 2 runs give the recorded figures exactly" in out and "different: steel-slp@1: accuracy" in out

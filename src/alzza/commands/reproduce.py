@@ -22,6 +22,8 @@ examples:
   alzza reproduce --check                                rows whose settings or code changed since their run,
                                                          notes written for other runs than their row's
   alzza reproduce steel-slp --record docs/reproduction.json   run, then record the runs in the ledger
+  alzza reproduce --all --threads 1 --compare docs/reproduction.json
+                                                         rerun every row: do the recorded figures come back?
 
 Each experiment runs as its own 'alzza run' process with its own seed and run folder
 (OUT/runs/NAME). A task that fails, is killed or times out is reported; the others go
@@ -78,6 +80,10 @@ def add_parser(subparsers):
                              "(--ledger, default docs/reproduction.json) and the notes beside it "
                              "(reproduction-notes.yaml) written for other runs than their row's; exit 1 when a "
                              "row's settings changed or a note is stale")
+    parser.add_argument("--compare", metavar="JSON",
+                        help="after the runs (or with --report-only, from --out's run folders), compare every "
+                             "finished run with the ledger's run at the same seed: same figures, or which moved; "
+                             "exit 1 when a figure moved")
     parser.add_argument("--record", metavar="JSON",
                         help="after the runs, put every finished run of --out into this ledger (the row's old "
                              "record, stale or not, is replaced)")
@@ -151,6 +157,14 @@ def run(args, out=print) -> int:
                       seeds=list(args.seeds), budget=args.budget, cheapest_first=args.cheapest_first,
                       argv=command_words(args))
     status = reproduce(options, printer=out)
+    if args.compare:
+        from ..reproduce.ledger import read_ledger
+        from ..reproduce.verify import compare_runs
+
+        found = compare_runs(read_ledger(args.compare), args.out)
+        for line in found.lines():
+            out(line)
+        status = status or found.status
     if args.record:
         _record(args, out)
     return status
