@@ -134,6 +134,13 @@ def test_cli_user_errors_are_one_message(args, expected, capsys):
     assert "Traceback" not in err
 
 
+def test_cli_run_of_a_shapes_only_row_points_to_summary(tmp_path, capsys):
+    """Chapter 9's parameter-count rows have no examples: one clear error naming the command that counts them."""
+    assert main(["run", "vgg-19", "--out", str(tmp_path / "vgg")]) == 2
+    err = capsys.readouterr().err
+    assert "'alzza summary vgg-19' builds the model and counts its parameters" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize(
     "body, expected",
     [

@@ -301,3 +301,17 @@ def test_compare_sorts_reruns_into_same_moved_other_settings_and_unrecorded(tmp_
     assert main(["reproduce", "steel-slp", "--report-only", "--out", str(tmp_path), "--compare", str(LEDGER)]) == 1
     out = capsys.readouterr().out
     assert "1 of 2 runs give the recorded figures exactly" in out and "different: steel-slp@1: accuracy" in out
+
+
+def test_the_paper_guide_quotes_the_ledger(ledger):
+    """docs/implementing-a-paper.md's table of the GRU and layer-norm rows states their recorded figures."""
+    text = (ROOT / "docs" / "implementing-a-paper.md").read_text(encoding="utf-8")
+    checked = 0
+    for name, accuracy, seconds, varied, ours in re.findall(
+            r"^\| ([\w.-]+) \| ([\d.]+)[^|]*\| ([\d.]+) s \| ([\w.-]+): book [\d.]+, ours ([\d.]+)", text, re.M):
+        run, other = ledger["rows"][name]["runs"][0], ledger["rows"][varied]["runs"][0]
+        assert accuracy == f"{run['metrics']['accuracy']:.3f}", name
+        assert seconds == f"{run['seconds']:.1f}", name
+        assert ours == f"{other['metrics']['accuracy']:.3f}", varied
+        checked += 1
+    assert checked == 2
