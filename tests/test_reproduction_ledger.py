@@ -206,6 +206,22 @@ def test_readme_beyond_the_book_figures_are_the_ledgers(ledger):
     assert checked >= 5
 
 
+def test_readme_ko_beyond_the_book_figures_are_the_ledgers(ledger):
+    """README.ko.md's table of the beyond-the-book rows states the same seed-1234 figures."""
+    text = (ROOT / "README.ko.md").read_text(encoding="utf-8")
+    checked = 0
+    for name, cell in re.findall(r"^\| `([\w-]+)`[^|]*\| (.*) \|$", text, re.M):
+        if name not in ledger["rows"]:
+            continue
+        accuracy = ledger["rows"][name]["runs"][0]["metrics"]["accuracy"]
+        whole = accuracy[-1] if isinstance(accuracy, list) else accuracy
+        stated = re.search(r"(?:정확도|그리디) ([\d.]+)", cell)
+        if stated:
+            assert stated.group(1) == f"{whole:.3f}", name
+            checked += 1
+    assert checked >= 3
+
+
 # ---- the notes beside the document ----------------------------------------------------------------
 
 NOTES = DOC.with_name("reproduction-notes.yaml")
