@@ -33,12 +33,12 @@ from ..memory import check_activation_memory
 from ..training.optimizers import make_optimizer
 from ..sequences import shape_from_config, shape_to_config
 from .parts import Chain, Part, encode_in_chunks, output_layer
-from .runtime import Runtime
+from .runtime import OnRuntime, Runtime
 
 __all__ = ["Chain", "FamilyModel", "Part", "describe_model", "encode_in_chunks", "output_layer", "training_examples"]
 
 
-class FamilyModel:
+class FamilyModel(OnRuntime):
     """Base of every model: parts, one optimiser, persistence and summaries.
 
     Subclasses set ``kind`` (by registering, :func:`alzza.models.kinds.register_model_kind`) and
@@ -93,30 +93,6 @@ class FamilyModel:
         # built on the host (so the initial weights are the seed's on every device), then moved
         device, self.device = self.device, CPU
         self.to(device)
-
-    # --- the runtime: device, dtype, optimiser (read and set through the one Runtime) ----
-    @property
-    def device(self):
-        """Where the arrays live (:mod:`alzza.device`)."""
-        return self.runtime.device
-
-    @device.setter
-    def device(self, device):
-        self.runtime.device = device
-
-    @property
-    def dtype(self):
-        """The dtype of every weight and activation (float32 unless chosen)."""
-        return self.runtime.dtype
-
-    @property
-    def optimizer(self):
-        """The one optimiser that steps every slot of every chain."""
-        return self.runtime.optimizer
-
-    @optimizer.setter
-    def optimizer(self, optimizer):
-        self.runtime.optimizer = optimizer
 
     def to(self, device):
         """Move every parameter, layer state and optimiser state to ``device`` ('cpu',

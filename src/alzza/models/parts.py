@@ -32,6 +32,7 @@ from ..limits import LimitError
 from ..training.optimizers import Slot
 from ..sequences import Sequences, is_sequence_shape
 from ..spec import parse_layers
+from .runtime import OnRuntime
 from .step import TrainingStep
 
 __all__ = ["EVAL_CHUNK", "SEQUENCE_MODES", "Chain", "Part", "build_chain", "encode_in_chunks", "hidden_layers",
@@ -184,7 +185,7 @@ class Part:
 
 
 # --- a chain ----------------------------------------------------------------------------
-class Chain(TrainingStep):
+class Chain(OnRuntime, TrainingStep):
     """A path through ``parts`` (kept as ``route``) scored by ``head``, training (stepping) only ``trained``.
 
     Quacks like a model for :func:`~alzza.training.loop.fit` and
@@ -223,15 +224,6 @@ class Chain(TrainingStep):
 
     #: the per-epoch report class of the model's kind (None: the default one)
     report_printer = None
-
-    # what the trainer and the gradient checker read
-    @property
-    def dtype(self):
-        return self.runtime.dtype
-
-    @property
-    def optimizer(self):
-        return self.runtime.optimizer
 
     def _run(self, x, training=True):
         """x through every part (training mode by default: this is also the training forward)."""

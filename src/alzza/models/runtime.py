@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..sequences import Sequences, seq_data
 
-__all__ = ["Runtime"]
+__all__ = ["OnRuntime", "Runtime"]
 
 
 class Runtime:
@@ -33,3 +33,33 @@ class Runtime:
 
     def __repr__(self) -> str:
         return f"Runtime({self.device.name}, {self.dtype}, {self.optimizer.name})"
+
+
+class OnRuntime:
+    """``device``, ``dtype`` and ``optimizer`` read and set through ``self.runtime``: what a
+    model and each of its chains show of the one Runtime they share."""
+
+    runtime: Runtime
+
+    @property
+    def device(self):
+        """Where the arrays live (:mod:`alzza.device`)."""
+        return self.runtime.device
+
+    @device.setter
+    def device(self, device):
+        self.runtime.device = device
+
+    @property
+    def dtype(self):
+        """The dtype of every weight and activation (float32 unless chosen)."""
+        return self.runtime.dtype
+
+    @property
+    def optimizer(self):
+        """The one optimiser that steps every slot of every chain."""
+        return self.runtime.optimizer
+
+    @optimizer.setter
+    def optimizer(self, optimizer):
+        self.runtime.optimizer = optimizer
