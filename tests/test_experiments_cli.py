@@ -139,6 +139,7 @@ def test_cli_run_of_a_shapes_only_row_points_to_summary(tmp_path, capsys):
     assert main(["run", "vgg-19", "--out", str(tmp_path / "vgg")]) == 2
     err = capsys.readouterr().err
     assert "'alzza summary vgg-19' builds the model and counts its parameters" in err and "Traceback" not in err
+    assert not (tmp_path / "vgg").exists()  # refused before anything is written
 
 
 @pytest.mark.parametrize(

@@ -73,17 +73,17 @@ def test_the_ledger_records_the_device_and_a_missing_one_means_cpu(tmp_path):
 
     from alzza.errors import AlzzaError
     from alzza.experiments import find_experiment
-    from alzza.reproduce.ledger import _run_record, check_ledger
+    from alzza.reproduce.ledger import run_record, check_ledger
 
     exp = find_experiment("abalone-slp")
     folder = tmp_path / "run"
     folder.mkdir()
     result = {"seed": 1, "metrics": {"accuracy": 0.5}, "fingerprint": {"code": "0" * 16, "device": "cuda"}}
     (folder / "result.json").write_text(json.dumps(result))
-    assert _run_record(exp, folder, "a" * 40)["device"] == "cuda"
+    assert run_record(exp, folder, "a" * 40)["device"] == "cuda"
     del result["fingerprint"]["device"]
     (folder / "result.json").write_text(json.dumps(result))
-    record = _run_record(exp, folder, "a" * 40)
+    record = run_record(exp, folder, "a" * 40)
     assert record["device"] == "cpu"
 
     run = {k: record[k] for k in ("seed", "metrics", "settings", "code", "commit")}

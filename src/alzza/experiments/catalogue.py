@@ -107,6 +107,11 @@ class Experiment:
     def dataset_name(self) -> str:
         return self.dataset if isinstance(self.dataset, str) else str(self.dataset.get("name"))
 
+    @property
+    def shapes_only(self) -> bool:
+        """A row on the ``dummy`` data set (shapes, no examples): built and counted, never trained."""
+        return self.dataset_name == "dummy"
+
 
 def _unknown(keys, known, where, source):
     for key in keys:

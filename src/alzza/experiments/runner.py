@@ -261,6 +261,10 @@ def _run_experiment(experiment, *, epochs, batch_size, learning_rate, seed, repo
     settings["max_batches"] = max_batches  # recorded in the checkpoints (a resume uses it)
     seed = seed if seed is not None else (exp.seed if exp.seed is not None else DEFAULT_SEED)
     check_settings(settings, seed, exp)
+    if exp.shapes_only:  # chapter 9's parameter-count rows: the book only counts their parameters
+        raise ExperimentError(f"{exp.name}: its data set 'dummy' has shapes only, no examples, so there is nothing "
+                              f"to train; 'alzza summary {exp.name}' builds the model and counts its parameters "
+                              f"(what the book prints for it), as 'alzza reproduce {exp.name}' does")
     out_dir = prepare_out_dir(out, exp)
 
     notes = contextlib.nullcontext()  # the data sets' notes are print-ed: as they are in English
@@ -276,10 +280,6 @@ def _run_experiment(experiment, *, epochs, batch_size, learning_rate, seed, repo
         dataset = make_dataset(exp.dataset, data_dir=data_dir, seed=seed)
     printer(f"dataset {dataset}: {dataset.train_count} train / {dataset.validate_count} validate / "
             f"{dataset.test_count} test  (loaded in {time.perf_counter() - start:.1f} s)")
-    if exp.dataset_name == "dummy":  # chapter 9's shapes-only rows: the book only counts their parameters
-        raise ExperimentError(f"{exp.name}: its data set 'dummy' has shapes only, no examples, so there is nothing "
-                              f"to train; 'alzza summary {exp.name}' builds the model and counts its parameters "
-                              f"(what the book prints for it), as 'alzza reproduce {exp.name}' does")
     if lang == "ko" and (preamble := chapter_preamble(exp)):  # chapter 4's "은닉 계층 …" line
         printer(preamble)
     if exp.kind != "network":  # the model families train in stages: see experiments/families.py

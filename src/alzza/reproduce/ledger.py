@@ -232,7 +232,7 @@ def check_lines(found: dict) -> tuple[list[str], int]:
 
 # ---- recording new runs ----------------------------------------------------------------------------
 
-def _run_record(exp, folder: Path, commit: str) -> dict | None:
+def run_record(exp, folder: Path, commit: str) -> dict | None:
     from .rows import _read_json
 
     task = _read_json(folder / "task.json") or {}
@@ -257,12 +257,19 @@ def _run_record(exp, folder: Path, commit: str) -> dict | None:
             "validate_tail": tail, "device": device}
 
 
+def seed_folders(exp, root: Path) -> list[Path]:
+    """The run folders of a row in a reproduction's ``runs`` folder: its own seed's first
+    (``NAME``), then its other seeds' (``NAME@seedN``)."""
+    from .rows import SEED_MARK
+
+    return [root / exp.name, *sorted(root.glob(f"{exp.name}{SEED_MARK}*"))]
+
+
 def record_runs(ledger: dict, out_dir, commit: str, names=None, session_line: str | None = None) -> list[str]:
     """Put the finished runs of ``out_dir/runs`` (the experiment's own seed first, then its
     ``NAME@seedN`` runs) into ``ledger`` in place of the rows' old records; returns the
     names recorded. A row recorded here is no longer stale."""
     from ..experiments import list_experiments
-    from .rows import SEED_MARK
     from .session import RUNS
 
     root = Path(out_dir) / RUNS
@@ -270,14 +277,10 @@ def record_runs(ledger: dict, out_dir, commit: str, names=None, session_line: st
     for exp in list_experiments():
         if names is not None and exp.name not in names:
             continue
-        first = _run_record(exp, root / exp.name, commit)
-        if first is None:
+        own, *others = [run_record(exp, folder, commit) for folder in seed_folders(exp, root)]
+        if own is None:
             continue
-        runs = [first]
-        for other in sorted(root.glob(f"{exp.name}{SEED_MARK}*")):
-            extra = _run_record(exp, other, commit)
-            if extra is not None and extra["code"] == first["code"]:
-                runs.append(extra)
+        runs = [own] + [run for run in others if run is not None and run["code"] == own["code"]]
         ledger["rows"][exp.name] = {"runs": runs}
         recorded.append(exp.name)
     if session_line and recorded:

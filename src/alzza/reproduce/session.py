@@ -88,7 +88,7 @@ def select_experiments(names, chapters, everything) -> list:
 
 def task_kind(exp) -> str:
     """Shapes-only experiments (the dummy data set) are counted, not trained."""
-    return "count" if exp.dataset_name == "dummy" else "run"
+    return "count" if exp.shapes_only else "run"
 
 
 def default_seed(exp) -> int:

@@ -47,16 +47,15 @@ class Comparison:
 def compare_runs(ledger: dict, out_dir) -> Comparison:
     """Every finished run in ``out_dir/runs`` against the ledger's run of its row at its seed."""
     from ..experiments import list_experiments
-    from .ledger import _run_record
-    from .rows import SEED_MARK
+    from .ledger import run_record, seed_folders
     from .session import RUNS
 
     root = Path(out_dir) / RUNS
     found = Comparison()
     for exp in list_experiments():
         record = ledger["rows"].get(exp.name)
-        for folder in [root / exp.name, *sorted(root.glob(f"{exp.name}{SEED_MARK}*"))]:
-            run = _run_record(exp, folder, "0000000")
+        for folder in seed_folders(exp, root):
+            run = run_record(exp, folder, "0000000")
             if run is None:
                 continue
             label = f"{exp.name}@{run['seed']}"
